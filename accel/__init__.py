@@ -1,0 +1,1 @@
+"""accel: an ML accelerator core emulator, golden model, Numba kernels and RTL."""
