@@ -1,0 +1,537 @@
+"""The assembler: text -> Program. Every error names file:line:column and shows a caret.
+
+Syntax (see isa/ISA.md): one instruction per line, `;` or `#` comments, `.const NAME = EXPR`,
+`.tensor NAME DTYPE[D0, ...] ROLE`, operands separated by commas, optional operands as
+`key=value`.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.isa.encoding import BY_MNEMONIC, Instruction, Program, encode
+from accel.isa.operands import (
+    AP,
+    DTYPES,
+    ENGINES,
+    MAX_DIMS,
+    ROLES,
+    SPACES,
+    DramAP,
+    Tensor,
+    default_strides,
+)
+
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+F32_MAX = float(np.finfo(np.float32).max)
+F32_OVERFLOW = 2.0**128 - 2.0**103  # the smallest magnitude that rounds to binary32 infinity
+
+
+class AsmError(Exception):
+    """An assembly error at file:line:column; str() is the full caret diagnostic."""
+
+    def __init__(self, msg: str, file: str, line: int, col: int, text: str) -> None:
+        super().__init__(msg)
+        self.msg, self.file, self.line, self.col, self.text = msg, file, line, col, text
+
+    def __str__(self) -> str:
+        caret = " " * (self.col - 1) + "^"
+        return f"{self.file}:{self.line}:{self.col}: error: {self.msg}\n    {self.text}\n    {caret}"
+
+
+class _Err(Exception):
+    """An error inside one token; `pos` is the 0-based offset in that token."""
+
+    def __init__(self, msg: str, pos: int = 0) -> None:
+        super().__init__(msg)
+        self.msg, self.pos = msg, pos
+
+
+@dataclass
+class Tok:
+    text: str
+    pos: int  # 0-based offset of text in the line
+
+
+def _strip_comment(line: str) -> str:
+    for i, ch in enumerate(line):
+        if ch in ";#":
+            return line[:i]
+    return line
+
+
+def split_top(text: str, pos: int, sep: str = ",") -> list[Tok]:
+    """Split at `sep` outside brackets/parens; keep each piece's offset, trimmed."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth < 0:
+                raise _Err(f"unbalanced {ch!r}", pos + i)
+        elif ch == sep and depth == 0:
+            parts.append((start, i))
+            start = i + 1
+    if depth:
+        raise _Err("unclosed bracket", pos + len(text))
+    parts.append((start, len(text)))
+    out = []
+    for a, b in parts:
+        piece = text[a:b]
+        lead = len(piece) - len(piece.lstrip())
+        out.append(Tok(piece.strip(), pos + a + lead))
+    return out
+
+
+# ----------------------------------------------------------------------------- expressions
+
+_BINOPS = {
+    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a // b, ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b,
+    ast.LShift: lambda a, b: a << b, ast.RShift: lambda a, b: a >> b,
+    ast.BitAnd: lambda a, b: a & b, ast.BitOr: lambda a, b: a | b, ast.BitXor: lambda a, b: a ^ b,
+}
+
+
+def eval_int(tok: Tok, consts: dict[str, int]) -> int:
+    """Evaluate an integer expression of literals, constants and + - * / % << >> & | ^."""
+    text = tok.text
+    if not text:
+        raise _Err("expected an integer expression", tok.pos)
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as e:
+        raise _Err(f"cannot read {text!r} as an integer expression", tok.pos + max((e.offset or 1) - 1, 0)) from None
+
+    def ev(node: ast.AST) -> int:
+        at = tok.pos + getattr(node, "col_offset", 0)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id not in consts:
+                raise _Err(f"unknown constant {node.id!r}", at)
+            return consts[node.id]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Invert)):
+            v = ev(node.operand)
+            return -v if isinstance(node.op, ast.USub) else (~v if isinstance(node.op, ast.Invert) else v)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            a, b = ev(node.left), ev(node.right)
+            if isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)) and b == 0:
+                raise _Err("division by zero", at)
+            if isinstance(node.op, (ast.LShift, ast.RShift)) and not 0 <= b < 64:
+                raise _Err(f"shift by {b}: allowed 0..63", at)
+            return _BINOPS[type(node.op)](a, b)
+        raise _Err(f"{ast.unparse(node)!r} is not allowed in an integer expression", at)
+
+    return ev(tree.body)
+
+
+def parse_f32(tok: Tok, consts: dict[str, int]) -> int:
+    """A binary32 immediate -> its bit pattern."""
+    t = tok.text.strip()
+    low = t.lower()
+    if low.startswith("bits(") and low.endswith(")"):
+        v = eval_int(Tok(t[5:-1], tok.pos + 5), consts)
+        if not 0 <= v < 1 << 32:
+            raise _Err(f"bits({v:#x}) does not fit 32 bits", tok.pos)
+        return v
+    specials = {"inf": np.inf, "+inf": np.inf, "-inf": -np.inf, "nan": np.nan}
+    if low in specials:
+        return int(np.float32(specials[low]).view(np.uint32)) if low != "nan" else 0x7FC00000
+    try:
+        value = float(t)
+    except ValueError:
+        try:
+            value = float(eval_int(tok, consts))
+        except _Err:
+            raise _Err(f"expected a float, inf, nan or bits(0x...), got {t!r}", tok.pos) from None
+    if abs(value) >= F32_OVERFLOW and not math.isinf(value):  # would round to infinity
+        raise _Err(f"{t} overflows binary32 (largest {F32_MAX:.8g}); write inf if you mean it", tok.pos)
+    return int(np.array([value], dtype=np.float32).view(np.uint32)[0])
+
+
+# ----------------------------------------------------------------------------- access patterns
+
+
+def _bracket(tok: Tok, start: int) -> tuple[Tok, int]:
+    """Contents of the bracket group opening at text[start] and the index after it."""
+    text, open_ch = tok.text, tok.text[start]
+    close_ch = {"[": "]", "(": ")"}[open_ch]
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == open_ch:
+            depth += 1
+        elif text[i] == close_ch:
+            depth -= 1
+            if depth == 0:
+                return Tok(text[start + 1:i], tok.pos + start + 1), i + 1
+    raise _Err(f"missing {close_ch!r}", tok.pos + len(text))
+
+
+def _dims(tok: Tok, consts: dict[str, int], what: str, max_dims: int) -> tuple[tuple[int, int], ...]:
+    items = split_top(tok.text, tok.pos)
+    if not tok.text.strip():
+        raise _Err(f"{what}: expected at least one dim like [64] or [4@16, 16]", tok.pos)
+    if len(items) > max_dims:
+        raise _Err(f"{what}: {len(items)} dims, at most {max_dims}", items[max_dims].pos)
+    counts, strides = [], []
+    for it in items:
+        if "@" in it.text:
+            a, b = it.text.split("@", 1)
+            n = eval_int(Tok(a.strip(), it.pos), consts)
+            s = eval_int(Tok(b.strip(), it.pos + len(a) + 1 + (len(b) - len(b.lstrip()))), consts)
+        else:
+            n, s = eval_int(it, consts), None
+        if n < 1:
+            raise _Err(f"{what}: dim count {n}, must be at least 1", it.pos)
+        counts.append(n)
+        strides.append(s)
+    defaults = default_strides(tuple(counts))
+    return tuple((n, d if s is None else s) for n, s, d in zip(counts, strides, defaults, strict=True))
+
+
+def parse_ap(tok: Tok, consts: dict[str, int]) -> AP:
+    """`space[P0:P1, OFF]:DTYPE[dims]`."""
+    text = tok.text
+    m = NAME_RE.match(text)
+    if not m or m.group() not in SPACES or m.end() >= len(text) or text[m.end()] != "[":
+        raise _Err(f"expected an access pattern like sb[0:128, 0]:bf16[64], got {text!r}", tok.pos)
+    space = m.group()
+    inner, after = _bracket(tok, m.end())
+    parts = split_top(inner.text, inner.pos)
+    if len(parts) != 2:
+        raise _Err("expected [P0:P1, OFFSET] (partition range, byte offset)", inner.pos)
+    prange, off_tok = parts
+    if ":" in prange.text:
+        a, b = prange.text.split(":", 1)
+        p0 = eval_int(Tok(a.strip(), prange.pos), consts)
+        p1 = eval_int(Tok(b.strip(), prange.pos + len(a) + 1), consts)
+        if p1 <= p0:
+            raise _Err(f"empty partition range {p0}:{p1}", prange.pos)
+    else:
+        p0 = eval_int(prange, consts)
+        p1 = p0 + 1
+    if p0 < 0:
+        raise _Err(f"partition {p0} is negative", prange.pos)
+    offset = eval_int(off_tok, consts)
+    if offset < 0:
+        raise _Err(f"byte offset {offset} is negative", off_tok.pos)
+    rest = text[after:]
+    m2 = re.match(r"\s*:\s*([A-Za-z0-9_]+)\s*", rest)
+    if not m2:
+        raise _Err("expected ':DTYPE[dims]' after the partition range, e.g. :bf16[64]", tok.pos + after)
+    dtype = m2.group(1)
+    dpos = tok.pos + after + m2.start(1)
+    if dtype not in DTYPES:
+        raise _Err(f"unknown element type {dtype!r}; allowed {', '.join(DTYPES)}", dpos)
+    if offset % DTYPES[dtype]["bytes"]:
+        raise _Err(f"byte offset {offset} is not aligned to {dtype} ({DTYPES[dtype]['bytes']} bytes)", off_tok.pos)
+    b = after + m2.end()
+    if b >= len(text) or text[b] != "[":
+        raise _Err("expected '[dims]' after the element type", tok.pos + b)
+    dims_tok, end = _bracket(tok, b)
+    if text[end:].strip():
+        raise _Err(f"unexpected text after the access pattern: {text[end:].strip()!r}", tok.pos + end)
+    dims = _dims(dims_tok, consts, "access pattern", MAX_DIMS)
+    return AP(space, p0, p1 - p0, offset, dtype, dims)
+
+
+def parse_dram(tok: Tok, consts: dict[str, int], tensors: dict[str, tuple[int, Tensor]]) -> tuple[DramAP, int | None]:
+    """A DRAM pattern; returns it and its partition count when the text implies one."""
+    text = tok.text
+    m = NAME_RE.match(text)
+    if not m:
+        raise _Err(f"expected a DRAM tensor name, got {text!r}", tok.pos)
+    name = m.group()
+    if name not in tensors:
+        known = ", ".join(tensors) or "none declared"
+        raise _Err(f"unknown tensor {name!r} (declared: {known}); declare it with .tensor", tok.pos)
+    index, t = tensors[name]
+    rest, pos = text[m.end():], m.end()
+    if not rest.strip():  # the whole tensor, axis 0 on partitions
+        if len(t.shape) - 1 > MAX_DIMS:
+            raise _Err(f"tensor {name} has rank {len(t.shape)}; whole-tensor access allows rank <= {MAX_DIMS + 1}", tok.pos)
+        strides = default_strides(t.shape)
+        free = tuple(zip(t.shape[1:], strides[1:], strict=True)) or ((1, 1),)
+        return DramAP(index, 0, strides[0], free, name), t.shape[0]
+    offset = 0
+    if rest[0] == "(":
+        off_tok, after = _bracket(tok, pos)
+        offset = eval_int(off_tok, consts)
+        if offset < 0:
+            raise _Err(f"element offset {offset} is negative", off_tok.pos)
+        pos = after
+    if pos >= len(text) or text[pos] != "[":
+        raise _Err(f"expected '[' after tensor name {name}", tok.pos + pos)
+    inner, end = _bracket(tok, pos)
+    if text[end:].strip():
+        raise _Err(f"unexpected text after the DRAM pattern: {text[end:].strip()!r}", tok.pos + end)
+    items = split_top(inner.text, inner.pos)
+    if any(":" in it.text for it in items):
+        if offset:
+            raise _Err("a slice cannot also have an (OFFSET); use one form", tok.pos)
+        return _dram_slice(name, index, t, items, consts)
+    dims = _dims(inner, consts, "DRAM pattern", MAX_DIMS + 1)
+    (pcount, pstride), free = dims[0], dims[1:] or ((1, 1),)
+    return DramAP(index, offset, pstride, free, name), pcount
+
+
+def _dram_slice(name: str, index: int, t: Tensor, items: list[Tok], consts: dict[str, int]) -> tuple[DramAP, int]:
+    if len(items) != len(t.shape):
+        raise _Err(f"tensor {name} has {len(t.shape)} axes; the slice gives {len(items)}", items[0].pos)
+    if len(items) > MAX_DIMS + 1:
+        raise _Err(f"slices allow rank <= {MAX_DIMS + 1}", items[0].pos)
+    strides = default_strides(t.shape)
+    offset, dims = 0, []
+    for ax, (it, n_ax, st) in enumerate(zip(items, t.shape, strides, strict=True)):
+        if ":" in it.text:
+            bits = it.text.split(":")
+            if len(bits) > 3:
+                raise _Err("a slice is start:stop or start:stop:step", it.pos)
+            vals = []
+            p = it.pos
+            for b in bits:
+                vals.append(eval_int(Tok(b.strip(), p), consts) if b.strip() else None)
+                p += len(b) + 1
+            start = 0 if vals[0] is None else vals[0]
+            stop = n_ax if vals[1] is None else vals[1]
+            step = 1 if len(vals) < 3 or vals[2] is None else vals[2]
+            if step < 1:
+                raise _Err(f"slice step {step}: must be positive (use the raw form for negative strides)", it.pos)
+            if not 0 <= start < stop <= n_ax:
+                raise _Err(f"slice {start}:{stop} is out of axis {ax}'s range 0:{n_ax}", it.pos)
+            count = len(range(start, stop, step))
+        else:
+            start = eval_int(it, consts)
+            if not 0 <= start < n_ax:
+                raise _Err(f"index {start} is out of axis {ax}'s range 0..{n_ax - 1}", it.pos)
+            count, step = 1, 1
+        offset += start * st
+        dims.append((count, step * st))
+    (pcount, pstride), free = dims[0], tuple(dims[1:]) or ((1, 1),)
+    return DramAP(index, offset, pstride, free, name), pcount
+
+
+# ----------------------------------------------------------------------------- statements
+
+
+class Assembler:
+    """Assemble one source text. Use `assemble()` unless you need the pieces."""
+
+    def __init__(self, text: str, file: str = "<asm>") -> None:
+        self.lines = text.splitlines()
+        self.file = file
+        self.consts: dict[str, int] = {}
+        self.tensors: dict[str, tuple[int, Tensor]] = {}
+        self.instructions: list[Instruction] = []
+        self._dram_pcount: dict[str, tuple[int | None, Tok]] = {}
+
+    def error(self, lineno: int, pos: int, msg: str) -> AsmError:
+        text = self.lines[lineno - 1].expandtabs(1) if 0 < lineno <= len(self.lines) else ""
+        return AsmError(msg, self.file, lineno, pos + 1, text)
+
+    def run(self) -> Program:
+        for lineno, raw in enumerate(self.lines, start=1):
+            line = _strip_comment(raw.expandtabs(1))
+            if not line.strip():
+                continue
+            try:
+                self.statement(line, lineno)
+            except _Err as e:
+                raise self.error(lineno, e.pos, e.msg) from None
+        return Program([t for _, t in self.tensors.values()], self.instructions, self.file)
+
+    def statement(self, line: str, lineno: int) -> None:
+        pos = len(line) - len(line.lstrip())
+        m = re.match(r"\.?[A-Za-z_][A-Za-z0-9_.]*", line[pos:])
+        if not m:
+            raise _Err(f"expected a mnemonic or directive, got {line.strip()[:20]!r}", pos)
+        word, after = m.group(), pos + m.end()
+        if word == ".const":
+            self.const(line, after)
+        elif word == ".tensor":
+            self.tensor(line, after)
+        elif word.startswith("."):
+            raise _Err(f"unknown directive {word!r}; known: .const, .tensor", pos)
+        else:
+            self.instruction(word.lower(), line, pos, after, lineno)
+
+    def const(self, line: str, pos: int) -> None:
+        m = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*", line[pos:])
+        if not m:
+            raise _Err("expected .const NAME = EXPR", pos)
+        name = m.group(1)
+        if name in self.consts:
+            raise _Err(f"constant {name!r} is already defined", pos + m.start(1))
+        expr = Tok(line[pos + m.end():].strip(), pos + m.end())
+        self.consts[name] = eval_int(expr, self.consts)
+
+    def tensor(self, line: str, pos: int) -> None:
+        m = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s+([A-Za-z0-9_]+)\s*\[", line[pos:])
+        if not m:
+            raise _Err("expected .tensor NAME DTYPE[D0, D1, ...] ROLE", pos)
+        name, dtype = m.group(1), m.group(2)
+        if name in self.tensors:
+            raise _Err(f"tensor {name!r} is already declared", pos + m.start(1))
+        if name in SPACES:
+            raise _Err(f"{name!r} names an on-chip memory; choose another tensor name", pos + m.start(1))
+        if dtype not in DTYPES:
+            raise _Err(f"unknown element type {dtype!r}; allowed {', '.join(DTYPES)}", pos + m.start(2))
+        tok = Tok(line[pos:], pos)
+        shape_tok, end = _bracket(tok, m.end() - 1)
+        shape = []
+        for it in split_top(shape_tok.text, shape_tok.pos):
+            n = eval_int(it, self.consts)
+            if n < 1:
+                raise _Err(f"tensor dimension {n}: must be at least 1", it.pos)
+            shape.append(n)
+        role_text = line[pos + end:].strip()
+        role_pos = pos + end + (len(line[pos + end:]) - len(line[pos + end:].lstrip()))
+        if role_text not in ROLES:
+            raise _Err(f"expected the tensor's role ({', '.join(ROLES)}), got {role_text!r}", role_pos)
+        if len(self.tensors) >= 256:
+            raise _Err("a program declares at most 256 tensors", pos)
+        self.tensors[name] = (len(self.tensors), Tensor(name, dtype, tuple(shape), role_text))
+
+    def instruction(self, mn: str, line: str, pos: int, after: int, lineno: int) -> None:
+        spec = BY_MNEMONIC.get(mn)
+        if spec is None:
+            near = [k for k in BY_MNEMONIC if k.split(".")[-1] == mn.split(".")[-1] or k.startswith(mn)]
+            hint = f"; did you mean {', '.join(near)}?" if near else "; see isa/ISA.md"
+            raise _Err(f"unknown mnemonic {mn!r}{hint}", pos)
+        rest = line[after:]
+        toks = split_top(rest, after) if rest.strip() else []
+        operands = spec["operands"]
+        by_name = {o["name"]: o for o in operands}
+        given: dict[str, Tok] = {}
+        positional = True
+        for k, tok in enumerate(toks):
+            if not tok.text:
+                raise _Err("empty operand", tok.pos)
+            m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*", tok.text)
+            if m:
+                positional = False
+                key = m.group(1)
+                if key not in by_name:
+                    raise _Err(f"{mn} has no operand {key!r}; operands: {', '.join(by_name) or 'none'}", tok.pos)
+                if key in given:
+                    raise _Err(f"operand {key!r} given twice", tok.pos)
+                given[key] = Tok(tok.text[m.end():], tok.pos + m.end())
+            else:
+                if not positional:
+                    raise _Err("positional operand after a key=value operand", tok.pos)
+                if k >= len(operands):
+                    raise _Err(f"{mn} takes {len(operands)} operand(s), got {len(toks)}", tok.pos)
+                given[operands[k]["name"]] = tok
+        ops = {}
+        for o in operands:
+            tok = given.get(o["name"])
+            if tok is None:
+                if "default" not in o:
+                    raise _Err(f"{mn} is missing operand {o['name']!r} ({_describe(o)})", len(line.rstrip()))
+                ops[o["name"]] = self.default(o)
+                continue
+            ops[o["name"]] = self.operand(o, tok, mn)
+        self.check(spec, ops, given)
+        ins = Instruction(spec, ops, lineno, self.file, self.lines[lineno - 1].strip())
+        try:
+            encode(ins)
+        except ValueError as e:
+            name = str(e).split(" ")[1].split(".")[0] if str(e).startswith(mn) else ""
+            at = given[name].pos if name in given else pos
+            raise _Err(str(e), at) from None
+        self.instructions.append(ins)
+
+    @staticmethod
+    def default(o: dict) -> int:
+        if o["kind"] in ("f32", "bias"):
+            return int(np.array([o["default"]], dtype=np.float32).view(np.uint32)[0])
+        return int(o["default"])
+
+    def operand(self, o: dict, tok: Tok, mn: str) -> object:
+        kind, c = o["kind"], self.consts
+        if kind == "engine":
+            name = tok.text.upper()
+            if name not in ENGINES:
+                raise _Err(f"expected an engine ({', '.join(e.lower() for e in ENGINES)}), got {tok.text!r}", tok.pos)
+            return name.lower()
+        if kind == "sem":
+            m = re.fullmatch(r"[sS](\d+)", tok.text)
+            if not m:
+                raise _Err(f"expected a semaphore like s0, got {tok.text!r}", tok.pos)
+            return int(m.group(1))
+        if kind in ("uint", "flag"):
+            v = eval_int(tok, c)
+            if v < 0 or (kind == "flag" and v > 1):
+                allowed = "0 or 1" if kind == "flag" else "a non-negative integer"
+                raise _Err(f"{o['name']} = {v}: expected {allowed}", tok.pos)
+            return v
+        if kind == "f32":
+            return parse_f32(tok, c)
+        if kind == "bias":
+            if tok.text.split("[", 1)[0].strip() in SPACES:
+                ap = parse_ap(tok, c)
+                if ap.dtype != "fp32" or ap.free_size != 1:
+                    raise _Err(f"a bias pattern holds one fp32 per partition (like sb[0:64, 0]:fp32[1]), got {ap.dtype}[{ap.free_size}]", tok.pos)
+                return ap
+            return parse_f32(tok, c)
+        if kind == "ap":
+            ap = parse_ap(tok, c)
+            if "spaces" in o and ap.space not in o["spaces"]:
+                raise _Err(f"{mn} {o['name']} must be in {' or '.join(o['spaces'])}, not {ap.space}", tok.pos)
+            if "dtypes" in o and ap.dtype not in o["dtypes"]:
+                raise _Err(f"{mn} {o['name']} must hold {' or '.join(o['dtypes'])}, not {ap.dtype}", tok.pos)
+            return ap
+        if kind == "dram":
+            d, pcount = parse_dram(tok, c, self.tensors)
+            self._dram_pcount[o["name"]] = (pcount, tok)
+            return d
+        raise AssertionError(kind)  # pragma: no cover - spec loader rejects unknown kinds
+
+    def check(self, spec: dict, ops: dict, given: dict[str, Tok]) -> None:
+        """Checks that need several operands: DMA sides agree."""
+        for o in spec["operands"]:
+            if o["kind"] != "dram":
+                continue
+            d: DramAP = ops[o["name"]]
+            pcount, tok = self._dram_pcount[o["name"]]
+            ap = next(v for v in ops.values() if isinstance(v, AP))
+            t = next(t for i, t in self.tensors.values() if i == d.tensor)
+            if t.dtype != ap.dtype:
+                raise _Err(f"tensor {t.name} holds {t.dtype} but the SBUF side is {ap.dtype}; DMA copies bits (use vec.cast to convert)", tok.pos)
+            if pcount is not None and pcount != ap.pcount:
+                raise _Err(f"DRAM side spans {pcount} partitions, SBUF side {ap.pcount}", tok.pos)
+            if d.free_size != ap.free_size:
+                raise _Err(f"DRAM side has {d.free_size} elements per partition, SBUF side {ap.free_size}", tok.pos)
+            self._check_dram_bounds(t, d, ap.pcount, tok)
+
+    @staticmethod
+    def _check_dram_bounds(t: Tensor, d: DramAP, pcount: int, tok: Tok) -> None:
+        lo = hi = d.offset
+        for n, s in ((pcount, d.pstride),) + d.dims:
+            lo += min(0, (n - 1) * s)
+            hi += max(0, (n - 1) * s)
+        if lo < 0 or hi >= t.size:
+            raise _Err(f"pattern reaches elements {lo}..{hi} of tensor {t.name}, which has {t.size} (0..{t.size - 1})", tok.pos)
+
+
+def _describe(o: dict) -> str:
+    from accel.isa.gen import KIND_TEXT
+
+    return KIND_TEXT[o["kind"]]
+
+
+def assemble(text: str, file: str = "<asm>") -> Program:
+    """Assemble source text into a Program; raises AsmError (file:line:col + caret)."""
+    return Assembler(text, file).run()
+
+
+def assemble_file(path: str) -> Program:
+    with open(path, encoding="utf-8") as f:
+        return assemble(f.read(), str(path))

@@ -1,0 +1,291 @@
+"""Binary encoding of instructions and programs, driven by the generated table.
+
+An instruction is one `word_bits`-wide little-endian word. `encode` and `decode` are exact
+inverses on valid words; `decode` rejects unknown opcodes and non-zero reserved bits.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from accel.isa._table import TABLE
+from accel.isa.operands import (
+    AP,
+    DTYPE_BY_CODE,
+    DTYPES,
+    ENGINE_BY_CODE,
+    ENGINES,
+    MAX_DIMS,
+    ROLES,
+    SPACE_BY_CODE,
+    SPACES,
+    DramAP,
+    Tensor,
+)
+
+WORD_BITS: int = TABLE["word_bits"]
+WORD_BYTES = WORD_BITS // 8
+OPCODE = TABLE["opcode"]
+SLOTS: dict[str, dict] = TABLE["slots"]
+BY_MNEMONIC: dict[str, dict] = {i["mnemonic"]: i for i in TABLE["instructions"]}
+BY_OPCODE: dict[int, dict] = {i["opcode"]: i for i in TABLE["instructions"]}
+MAGIC = b"ACCL"
+VERSION = 1
+
+
+class DecodeError(ValueError):
+    """A binary word or file is not a valid accel program."""
+
+
+@dataclass
+class Instruction:
+    """One instruction: its table entry, operand values by name, and where it came from."""
+
+    spec: dict
+    ops: dict[str, Any]
+    line: int | None = None  # 1-based source line, when assembled from text
+    file: str | None = None
+    source: str | None = field(default=None, repr=False)
+
+    @property
+    def mnemonic(self) -> str:
+        return self.spec["mnemonic"]
+
+    @property
+    def engine(self) -> str:
+        """The queue that executes it: PE, ACT, VEC, DMA, or SEQ for the sequencer."""
+        eng = self.spec["engine"]
+        return self.ops["engine"].upper() if eng == "ANY" else eng
+
+    def where(self) -> str:
+        """'file:line' when known, for error messages."""
+        if self.line is None:
+            return ""
+        return f"{self.file or '<asm>'}:{self.line}"
+
+
+# ----------------------------------------------------------------------------- fields
+
+
+def _put(word: int, lsb: int, width: int, value: int, signed: bool, name: str) -> int:
+    lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} = {value} does not fit its {width}-bit field (range {lo}..{hi})")
+    return word | ((value & ((1 << width) - 1)) << lsb)
+
+
+def _get(word: int, lsb: int, width: int, signed: bool) -> int:
+    v = (word >> lsb) & ((1 << width) - 1)
+    if signed and v >> (width - 1):
+        v -= 1 << width
+    return v
+
+
+def slot_fields(word: int, slot: str) -> dict[str, int]:
+    """The raw field values of one slot, keyed by sub-field name ('' for plain slots)."""
+    out = {}
+    for f in SLOTS[slot]["fields"]:
+        key = f["name"].split(".", 1)[1] if "." in f["name"] else ""
+        out[key] = _get(word, f["lsb"], f["width"], f["signed"])
+    return out
+
+
+def _put_slot(word: int, slot: str, values: dict[str, int], what: str) -> int:
+    for f in SLOTS[slot]["fields"]:
+        key = f["name"].split(".", 1)[1] if "." in f["name"] else ""
+        word = _put(word, f["lsb"], f["width"], values[key], f["signed"], f"{what}.{key}" if key else what)
+    return word
+
+
+def _dims_fields(dims: tuple[tuple[int, int], ...]) -> dict[str, int]:
+    if not 1 <= len(dims) <= MAX_DIMS:
+        raise ValueError(f"{len(dims)} dims: an access pattern has 1 to {MAX_DIMS}")
+    out = {}
+    for i in range(MAX_DIMS):
+        n, s = dims[i] if i < len(dims) else (0, 0)
+        out[f"n{i}"], out[f"s{i}"] = n, s
+    return out
+
+
+def _dims_of(fields: dict[str, int]) -> tuple[tuple[int, int], ...]:
+    dims = []
+    for i in range(MAX_DIMS):
+        n, s = fields[f"n{i}"], fields[f"s{i}"]
+        if n == 0:
+            if s != 0:
+                raise DecodeError(f"unused dim {i} has stride {s}, must be 0")
+            break
+        dims.append((n, s))
+    for j in range(len(dims) + 1, MAX_DIMS):
+        if fields[f"n{j}"]:
+            raise DecodeError(f"dim {j} is used after an unused dim")
+    if not dims:
+        raise DecodeError("access pattern has no dims (n0 = 0)")
+    return tuple(dims)
+
+
+def ap_fields(ap: AP) -> dict[str, int]:
+    for n, _ in ap.dims:
+        if n < 1:
+            raise ValueError(f"dim count {n}: must be at least 1")
+    return {
+        "space": SPACES[ap.space], "pstart": ap.pstart, "pcount": ap.pcount,
+        "offset": ap.offset, "dtype": DTYPES[ap.dtype]["code"], **_dims_fields(ap.dims),
+    }
+
+
+def ap_of(fields: dict[str, int]) -> AP:
+    if fields["space"] not in SPACE_BY_CODE:
+        raise DecodeError(f"memory space code {fields['space']} is not defined")
+    if fields["dtype"] not in DTYPE_BY_CODE:
+        raise DecodeError(f"dtype code {fields['dtype']} is not defined")
+    if fields["pcount"] == 0:
+        raise DecodeError("partition count 0")
+    return AP(SPACE_BY_CODE[fields["space"]], fields["pstart"], fields["pcount"], fields["offset"],
+              DTYPE_BY_CODE[fields["dtype"]], _dims_of(fields))
+
+
+def dram_fields(d: DramAP) -> dict[str, int]:
+    return {"tensor": d.tensor, "offset": d.offset, "pstride": d.pstride, **_dims_fields(d.dims)}
+
+
+def dram_of(fields: dict[str, int]) -> DramAP:
+    return DramAP(fields["tensor"], fields["offset"], fields["pstride"], _dims_of(fields))
+
+
+# ----------------------------------------------------------------------------- words
+
+
+def encode(ins: Instruction) -> int:
+    """The instruction as an unsigned integer of WORD_BITS bits."""
+    spec = ins.spec
+    word = _put(0, OPCODE["lsb"], OPCODE["width"], spec["opcode"], False, "opcode")
+    for o in spec["operands"]:
+        v, slot, kind = ins.ops[o["name"]], o["slot"], o["kind"]
+        what = f"{spec['mnemonic']} {o['name']}"
+        if kind == "engine":
+            word = _put_slot(word, slot, {"": ENGINES[v.upper()]}, what)
+        elif kind in ("sem", "uint", "flag", "f32"):
+            word = _put_slot(word, slot, {"": int(v)}, what)
+        elif kind == "ap":
+            word = _put_slot(word, slot, ap_fields(v), what)
+        elif kind == "dram":
+            word = _put_slot(word, slot, dram_fields(v), what)
+        elif kind == "bias":
+            if isinstance(v, AP):
+                word = _put_slot(word, "ap2", ap_fields(v), what)
+                word = _put_slot(word, "flag", {"": 1}, what)
+            else:
+                word = _put_slot(word, slot, {"": int(v)}, what)
+        else:  # pragma: no cover - the spec loader rejects unknown kinds
+            raise AssertionError(kind)
+    return word
+
+
+def decode(word: int, index: int | None = None) -> Instruction:
+    """Decode one word; raise DecodeError naming the instruction index and the problem."""
+    at = f"instruction {index}: " if index is not None else ""
+    op = _get(word, OPCODE["lsb"], OPCODE["width"], False)
+    spec = BY_OPCODE.get(op)
+    if spec is None:
+        raise DecodeError(f"{at}unknown opcode {op:#04x}")
+    bias_is_ap = spec["has_bias"] and slot_fields(word, "flag")[""] == 1
+    reserved = list(spec["reserved"])
+    if spec["has_bias"]:  # the unused form of the bias occupies no bits
+        reserved.append(
+            [SLOTS["imm1"]["lsb"], SLOTS["imm1"]["width"]] if bias_is_ap
+            else [SLOTS["ap2"]["lsb"], SLOTS["ap2"]["width"]]
+        )
+    for lsb, width in reserved:
+        if _get(word, lsb, width, False):
+            raise DecodeError(f"{at}{spec['mnemonic']}: reserved bits [{lsb + width - 1}:{lsb}] are not zero")
+    ops: dict[str, Any] = {}
+    try:
+        for o in spec["operands"]:
+            f = slot_fields(word, o["slot"])
+            kind = o["kind"]
+            if kind == "engine":
+                ops[o["name"]] = ENGINE_BY_CODE[f[""]].lower()
+            elif kind in ("sem", "uint", "flag", "f32"):
+                ops[o["name"]] = f[""]
+            elif kind == "ap":
+                ops[o["name"]] = ap_of(f)
+            elif kind == "dram":
+                ops[o["name"]] = dram_of(f)
+            elif kind == "bias":
+                ops[o["name"]] = ap_of(slot_fields(word, "ap2")) if bias_is_ap else f[""]
+    except DecodeError as e:
+        raise DecodeError(f"{at}{spec['mnemonic']} {o['name']}: {e}") from None
+    return Instruction(spec, ops)
+
+
+# ----------------------------------------------------------------------------- programs
+
+
+@dataclass
+class Program:
+    """An assembled program: DRAM tensor declarations and the instruction stream."""
+
+    tensors: list[Tensor]
+    instructions: list[Instruction]
+    source_name: str | None = None
+
+    def tensor(self, name: str) -> Tensor:
+        for t in self.tensors:
+            if t.name == name:
+                return t
+        raise KeyError(f"program declares no tensor {name!r}; it has {[t.name for t in self.tensors]}")
+
+    def words(self) -> list[int]:
+        return [encode(i) for i in self.instructions]
+
+    def to_bytes(self) -> bytes:
+        """The binary file: header, tensor table, then one little-endian word per instruction."""
+        out = bytearray(MAGIC + struct.pack("<HHII", VERSION, WORD_BITS, len(self.tensors), len(self.instructions)))
+        for t in self.tensors:
+            name = t.name.encode()
+            out += struct.pack("<B", len(name)) + name
+            out += struct.pack("<BBB", DTYPES[t.dtype]["code"], ROLES.index(t.role), len(t.shape))
+            out += struct.pack(f"<{len(t.shape)}I", *t.shape)
+        for w in self.words():
+            out += w.to_bytes(WORD_BYTES, "little")
+        return bytes(out)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Program:
+        """Parse a binary file; DecodeError names what is wrong and where."""
+        if data[:4] != MAGIC:
+            raise DecodeError(f"not an accel binary: starts with {data[:4]!r}, expected {MAGIC!r}")
+        try:
+            version, word_bits, nt, ni = struct.unpack_from("<HHII", data, 4)
+            if version != VERSION or word_bits != WORD_BITS:
+                raise DecodeError(f"binary version {version} / word {word_bits} bits; "
+                                  f"this accel reads version {VERSION} / {WORD_BITS} bits")
+            pos = 16
+            tensors = []
+            for _ in range(nt):
+                (n,) = struct.unpack_from("<B", data, pos)
+                name = data[pos + 1:pos + 1 + n].decode()
+                pos += 1 + n
+                code, role, rank = struct.unpack_from("<BBB", data, pos)
+                pos += 3
+                shape = struct.unpack_from(f"<{rank}I", data, pos)
+                pos += 4 * rank
+                tensors.append(Tensor(name, DTYPE_BY_CODE[code], tuple(shape), ROLES[role]))
+        except (struct.error, KeyError, IndexError, UnicodeDecodeError) as e:
+            raise DecodeError(f"corrupt tensor table: {e}") from None
+        if len(data) - pos != ni * WORD_BYTES:
+            raise DecodeError(f"header says {ni} instructions ({ni * WORD_BYTES} bytes) but "
+                              f"{len(data) - pos} bytes follow the tensor table")
+        instrs = []
+        for k in range(ni):
+            word = int.from_bytes(data[pos + k * WORD_BYTES:pos + (k + 1) * WORD_BYTES], "little")
+            ins = decode(word, k)
+            for v in ins.ops.values():
+                if isinstance(v, DramAP) and v.tensor >= len(tensors):
+                    raise DecodeError(f"instruction {k}: tensor number {v.tensor} but the program "
+                                      f"declares {len(tensors)}")
+            instrs.append(ins)
+        return cls(tensors, instrs)

@@ -1,0 +1,138 @@
+"""Operand values of decoded instructions: access patterns, DRAM patterns, tensors.
+
+These are plain, hashable values shared by the assembler, disassembler, encoder and the
+emulator. Each knows how to print itself in assembly syntax.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from accel.isa._table import TABLE
+
+DTYPES: dict[str, dict] = TABLE["dtypes"]
+DTYPE_BY_CODE = {v["code"]: k for k, v in DTYPES.items()}
+SPACES: dict[str, int] = TABLE["spaces"]
+SPACE_BY_CODE = {v: k for k, v in SPACES.items()}
+ENGINES: dict[str, int] = TABLE["engines"]
+ENGINE_BY_CODE = {v: k for k, v in ENGINES.items()}
+MAX_DIMS = 3
+
+# NumPy storage type of each element type (bf16 is kept as its raw uint16 bits).
+NP_STORAGE = {"fp32": np.uint32, "bf16": np.uint16, "int8": np.int8, "int32": np.int32}
+
+
+def dtype_bytes(dtype: str) -> int:
+    return DTYPES[dtype]["bytes"]
+
+
+def default_strides(counts: tuple[int, ...]) -> tuple[int, ...]:
+    """Row-major element strides for the given dim counts."""
+    strides, run = [], 1
+    for n in reversed(counts):
+        strides.append(run)
+        run *= n
+    return tuple(reversed(strides))
+
+
+def _dims_text(dims: tuple[tuple[int, int], ...]) -> str:
+    counts = tuple(n for n, _ in dims)
+    defaults = default_strides(counts)
+    parts = []
+    for (n, s), d in zip(dims, defaults, strict=True):
+        parts.append(str(n) if s == d else f"{n}@{s}")
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class AP:
+    """An on-chip access pattern: partitions [pstart, pstart+pcount) of SBUF or PSUM, from
+    byte `offset` in each partition, elements of `dtype` at element strides `dims`."""
+
+    space: str
+    pstart: int
+    pcount: int
+    offset: int
+    dtype: str
+    dims: tuple[tuple[int, int], ...]  # (count, element stride), outermost first
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        return tuple(n for n, _ in self.dims)
+
+    @property
+    def free_size(self) -> int:
+        return math.prod(self.counts)
+
+    @property
+    def size(self) -> int:
+        return self.pcount * self.free_size
+
+    def element_offsets(self) -> np.ndarray:
+        """Element index (relative to offset) of each free-axis element, row-major."""
+        idx = np.zeros((), dtype=np.int64)
+        for n, s in self.dims:
+            idx = idx[..., None] + np.arange(n, dtype=np.int64) * s
+        return idx.reshape(-1)
+
+    def __str__(self) -> str:
+        prange = f"{self.pstart}:{self.pstart + self.pcount}"
+        off = f"{self.offset:#x}" if self.offset else "0"
+        return f"{self.space}[{prange}, {off}]:{self.dtype}[{_dims_text(self.dims)}]"
+
+
+@dataclass(frozen=True)
+class DramAP:
+    """A DRAM access pattern over tensor number `tensor`: element `offset`, a partition
+    stride (the partition count comes from the on-chip side) and free dims."""
+
+    tensor: int
+    offset: int
+    pstride: int
+    dims: tuple[tuple[int, int], ...]
+    name: str = field(default="", compare=False)
+
+    @property
+    def free_size(self) -> int:
+        return math.prod(n for n, _ in self.dims)
+
+    def text(self, name: str, pcount: int) -> str:
+        off = f"({self.offset})" if self.offset else ""
+        dims = ((pcount, self.pstride),) + self.dims
+        return f"{name}{off}[{_dims_text(dims)}]"
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A named DRAM tensor declared by the program."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    role: str  # in | out | inout | temp
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def __str__(self) -> str:
+        return f".tensor {self.name} {self.dtype}[{', '.join(map(str, self.shape))}] {self.role}"
+
+
+ROLES = ("in", "out", "inout", "temp")
+
+
+def f32_text(bits: int) -> str:
+    """Shortest text for a binary32 immediate that reassembles to the same bits."""
+    value = np.array([bits], dtype=np.uint32).view(np.float32)[0]
+    if np.isnan(value):
+        return f"bits({bits:#010x})"
+    if np.isinf(value):
+        return "-inf" if value < 0 else "inf"
+    text = str(value)  # numpy prints the shortest text that round-trips a float32
+    if np.float32(float(text)).view(np.uint32) != bits:
+        return f"bits({bits:#010x})"
+    return text
