@@ -12,6 +12,13 @@ from accel.model import fp
 
 N_RANDOM = 1_000_000
 
+
+@pytest.fixture(autouse=True)
+def _quiet_numpy():
+    """The oracles compute with inf and NaN on purpose."""
+    with np.errstate(all="ignore"):
+        yield
+
 # Every class the rounding, alignment and special-value logic distinguishes, both signs.
 _POSITIVE_SPECIALS = [
     0x00000000,  # +0
@@ -105,6 +112,9 @@ def random_pairs(seed: int, n: int = N_RANDOM) -> tuple[np.ndarray, np.ndarray]:
     q = n // 4
     a = _uniform(rng, n)
     b = _uniform(rng, n)
+    # Nearby exponents: a third each at the bottom, the top and anywhere in the range.
+    a[q : 2 * q] = _with_exponent(rng, rng.choice([0, 228, 0], q) + rng.integers(0, 27, q)
+                                  + rng.integers(0, 2, q) * rng.integers(0, 201, q))
     ea = _exponent(a[q:])
     b[q : 2 * q] = _with_exponent(rng, ea[:q] + rng.integers(-26, 27, q))
     b[2 * q : 3 * q] = _with_exponent(rng, rng.integers(102, 130, q) - ea[q : 2 * q])
@@ -160,14 +170,11 @@ def test_add_and_mul_random_sets_contain_ties_and_edges():
     overflow, or they could pass on a model that rounds wrongly there."""
     a, b = random_pairs(seed=7, n=200_000)
     fa, fb = fp.f32_value(a).astype(np.float64), fp.f32_value(b).astype(np.float64)
-    with np.errstate(all="ignore"):
-        for exact in (fa + fb, fa * fb):  # exact in float64 for finite float32 operands
-            rounded = exact.astype(np.float32)
-            assert _ties(exact, rounded).sum() > 1000
-            assert (np.abs(rounded) < 2.0**-126).sum() > 1000
-            assert np.isinf(rounded[np.isfinite(exact)]).sum() > 100
-        prod = (fa * fb).astype(np.float32)
-        assert (np.abs(prod[prod != 0]) < 2.0**-126).sum() > 10000
+    for exact in (fa + fb, fa * fb):  # exact in float64 for finite float32 operands
+        rounded = exact.astype(np.float32)
+        assert _ties(exact, rounded).sum() > 1000
+        assert (np.abs(rounded[rounded != 0]) < 2.0**-126).sum() > 1000
+        assert np.isinf(rounded[np.isfinite(exact)]).sum() > 100
 
 
 def test_directed_rounding_cases():
