@@ -49,7 +49,8 @@ def verilog_header(t: dict[str, Any]) -> str:
     lines = [
         f"// GENERATED from isa/isa.toml by `{COMMAND}` -- do not edit.",
         "// accel ISA: codes, field positions and per-opcode decode facts.",
-        "// `include inside a module body (it declares functions).",
+        "// `include inside a module body (it declares functions). The guard covers only the",
+        "// defines: every module that includes it gets its own copy of the functions.",
         "`ifndef ACCEL_ISA_VH",
         "`define ACCEL_ISA_VH",
         f"`define ACCEL_WORD_BITS {wb}",
@@ -78,6 +79,7 @@ def verilog_header(t: dict[str, Any]) -> str:
     lines.append("// opcodes")
     for ins in t["instructions"]:
         lines.append(f"`define ACCEL_OP_{_macro(ins['mnemonic'])} {op['width']}'h{ins['opcode']:02x}")
+    lines.append("`endif")
 
     def func(name: str, width: str, body: list[str], default: str) -> list[str]:
         return [
@@ -127,7 +129,6 @@ def verilog_header(t: dict[str, Any]) -> str:
         [f"8'h{i['opcode']:02x}: accel_reserved = {wb}'h{reserved_mask(i):x};" for i in ins_list],
         f"{{{wb}{{1'b0}}}}",
     )
-    lines.append("`endif")
     return "\n".join(lines) + "\n"
 
 

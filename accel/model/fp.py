@@ -107,9 +107,7 @@ def _round_pack(sign: I64, m: I64, e: I64, sticky: ArrayLike = 0) -> U32:
     kept = (m >> right) << left
     dropped = m & ((np.int64(1) << right) - 1)
     half = (np.int64(1) << right) >> 1
-    round_up = (right > 0) & (
-        (dropped > half) | ((dropped == half) & (sticky | ((kept & 1) == 1)))
-    )
+    round_up = (right > 0) & ((dropped > half) | ((dropped == half) & (sticky | ((kept & 1) == 1))))
     kept = kept + round_up
     # kept < 2**23 only for subnormals (lsb_exp == -149); a carry out of 24 bits bumps the
     # exponent field by one, which is exactly the renormalized result.
@@ -196,13 +194,7 @@ def fma(a: ArrayLike, b: ArrayLike, c: ArrayLike) -> U32:
     finite = _sum_round(sp, ma * mb, ea + eb, sc, mc, ec)
     zero_product = ((a & _MAG) == 0) | ((b & _MAG) == 0)
     inf_product = _is_inf(a) | _is_inf(b)
-    nan = (
-        _is_nan(a)
-        | _is_nan(b)
-        | _is_nan(c)
-        | (inf_product & zero_product)
-        | (inf_product & _is_inf(c) & (sp != sc))
-    )
+    nan = _is_nan(a) | _is_nan(b) | _is_nan(c) | (inf_product & zero_product) | (inf_product & _is_inf(c) & (sp != sc))
     return _special(finite, nan, inf_product | _is_inf(c), np.where(inf_product, sp, sc))
 
 

@@ -1,6 +1,7 @@
 // GENERATED from isa/isa.toml by `accel isa gen` -- do not edit.
 // accel ISA: codes, field positions and per-opcode decode facts.
-// `include inside a module body (it declares functions).
+// `include inside a module body (it declares functions). The guard covers only the
+// defines: every module that includes it gets its own copy of the functions.
 `ifndef ACCEL_ISA_VH
 `define ACCEL_ISA_VH
 `define ACCEL_WORD_BITS 512
@@ -150,6 +151,7 @@
 `define ACCEL_OP_VEC_CAST 8'h49
 `define ACCEL_OP_ACT_IDENTITY 8'h50
 `define ACCEL_OP_ACT_RELU 8'h51
+`endif
 function accel_known;
     input [7:0] op;
     begin
@@ -289,4 +291,3 @@ function [511:0] accel_reserved;
         endcase
     end
 endfunction
-`endif

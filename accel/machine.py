@@ -1,0 +1,371 @@
+"""The core: DRAM, SBUF, PSUM, semaphores and one in-order queue per engine.
+
+Functional mode: the sequencer dispatches the instruction stream (up to `halt`) into the
+queues of PE, ACT, VEC and DMA; the engines then take turns, each executing the instruction
+at the head of its queue unless it waits on a semaphore. Engines share no ordering except
+through semaphores, as on the hardware. A state in which every unfinished engine waits is a
+deadlock and is reported with the waiting instructions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from accel.isa.asm import assemble
+from accel.isa.encoding import Instruction, Program
+from accel.isa.operands import AP, NP_STORAGE, DramAP, Tensor, dtype_bytes
+from accel.isa._table import TABLE
+from accel.model import all_semantics, fp
+
+ENGINES = ("PE", "ACT", "VEC", "DMA")
+_UNITS = TABLE["units"]
+
+
+class MachineError(RuntimeError):
+    """A program did something the machine does not allow; names the instruction and line."""
+
+
+class ConfigError(ValueError):
+    """A CoreConfig field is out of range; names the field and the allowed range."""
+
+
+# Allowed ranges: the ISA's field widths bound partitions (8-bit start, 9-bit count) and
+# byte offsets (20 bits).
+_RANGES: dict[str, tuple[int, int]] = {
+    "pe_rows": (1, 256),
+    "pe_cols": (1, 256),
+    "sbuf_partitions": (1, 256),
+    "sbuf_partition_bytes": (4, 1 << 20),
+    "psum_partitions": (1, 256),
+    "psum_partition_bytes": (4, 1 << 20),
+    "psum_banks": (1, 64),
+    "semaphores": (1, 256),
+    "dma_bytes_per_cycle": (1, 1 << 16),
+}
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """Every size of the machine. Defaults come from isa/isa.toml [units]."""
+
+    pe_rows: int = _UNITS["pe_rows"]
+    pe_cols: int = _UNITS["pe_cols"]
+    sbuf_partitions: int = _UNITS["sbuf_partitions"]
+    sbuf_partition_bytes: int = _UNITS["sbuf_partition_bytes"]
+    psum_partitions: int = _UNITS["psum_partitions"]
+    psum_partition_bytes: int = _UNITS["psum_partition_bytes"]
+    psum_banks: int = _UNITS["psum_banks"]
+    semaphores: int = _UNITS["semaphores"]
+    dma_bytes_per_cycle: int = _UNITS["dma_bytes_per_cycle"]
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in _RANGES.items():
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                raise ConfigError(f"CoreConfig.{name} = {v!r}: allowed integers {lo}..{hi}")
+        for name in ("sbuf_partition_bytes", "psum_partition_bytes"):
+            if getattr(self, name) % 4:
+                raise ConfigError(f"CoreConfig.{name} = {getattr(self, name)}: must be a multiple of 4")
+        bank = self.psum_partition_bytes // self.psum_banks
+        if self.psum_partition_bytes % self.psum_banks or bank % 4:
+            raise ConfigError(
+                f"CoreConfig.psum_banks = {self.psum_banks}: must divide psum_partition_bytes "
+                f"({self.psum_partition_bytes}) into banks of a multiple of 4 bytes"
+            )
+        if self.pe_rows > self.sbuf_partitions:
+            raise ConfigError(f"CoreConfig.pe_rows = {self.pe_rows}: allowed 1..sbuf_partitions ({self.sbuf_partitions})")
+        if self.pe_cols > self.psum_partitions:
+            raise ConfigError(f"CoreConfig.pe_cols = {self.pe_cols}: allowed 1..psum_partitions ({self.psum_partitions})")
+
+    @property
+    def psum_bank_bytes(self) -> int:
+        return self.psum_partition_bytes // self.psum_banks
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CoreConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in d:
+            if key not in known:
+                raise ConfigError(f"unknown CoreConfig field {key!r}; known: {', '.join(sorted(known))}")
+        return cls(**d)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> CoreConfig:
+        """Read a config file: top-level keys, or a [core] table, with CoreConfig field names."""
+        try:
+            with open(path, "rb") as f:
+                d = tomllib.load(f)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: {e}") from None
+        return cls.from_dict(d.get("core", d))
+
+
+@dataclass
+class Stats:
+    """What a run did: instructions per engine, MACs, bytes moved, elements per engine."""
+
+    instructions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENGINES + ("SEQ",), 0))
+    macs: int = 0
+    bytes_dram_to_sbuf: int = 0
+    bytes_sbuf_to_dram: int = 0
+    elements: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENGINES, 0))
+    steps: int = 0
+
+    def count_elements(self, engine: str, n: int) -> None:
+        self.elements[engine] += n
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class RunResult:
+    """Named outputs (bf16 tensors widened exactly to float32) and statistics of a run."""
+
+    outputs: dict[str, np.ndarray]
+    stats: Stats
+
+
+def _to_storage(t: Tensor, a: Any) -> np.ndarray:
+    """A user array -> stored elements of the tensor's dtype; errors name the tensor."""
+    a = np.asarray(a)
+    if a.shape != t.shape:
+        raise MachineError(f"input {t.name}: shape {a.shape} given, the program declares {t.shape}")
+    if t.dtype in ("int8", "int32"):
+        if a.dtype.kind not in "iu":
+            raise MachineError(f"input {t.name}: {t.dtype} tensor needs an integer array, got {a.dtype}")
+        info = np.iinfo(NP_STORAGE[t.dtype])
+        if a.size and (a.min() < info.min or a.max() > info.max):
+            raise MachineError(f"input {t.name}: values {a.min()}..{a.max()} outside {t.dtype} range {info.min}..{info.max}")
+        return a.astype(NP_STORAGE[t.dtype]).reshape(-1)
+    if t.dtype == "bf16" and a.dtype == np.uint16:  # raw bf16 bit patterns
+        return a.reshape(-1).copy()
+    if a.dtype.kind not in "fiu":
+        raise MachineError(f"input {t.name}: {t.dtype} tensor needs a numeric array, got {a.dtype}")
+    bits = fp.f32_bits(a.astype(np.float32)).reshape(-1)
+    return fp.fp32_to_bf16(bits) if t.dtype == "bf16" else bits
+
+
+def _from_storage(t: Tensor, a: np.ndarray) -> np.ndarray:
+    """Stored elements -> a user array of the tensor's shape (fp32/bf16 as float32)."""
+    if t.dtype == "fp32":
+        out = fp.f32_value(a)
+    elif t.dtype == "bf16":
+        out = fp.f32_value(fp.bf16_to_fp32(a))
+    else:
+        out = a.copy()
+    return out.reshape(t.shape)
+
+
+class Core:
+    """One accelerator core. `run(program, inputs)` is the usual entry point."""
+
+    def __init__(self, config: CoreConfig | None = None) -> None:
+        self.config = config or CoreConfig()
+        self.semantics = all_semantics()
+        self.program: Program | None = None
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def reset(self) -> None:
+        """Clear memories, semaphores, weights, queues and statistics."""
+        c = self.config
+        self.sbuf = np.zeros((c.sbuf_partitions, c.sbuf_partition_bytes), dtype=np.uint8)
+        self.psum = np.zeros((c.psum_partitions, c.psum_partition_bytes), dtype=np.uint8)
+        self.sems = np.zeros(c.semaphores, dtype=np.int64)
+        self.dram: dict[str, np.ndarray] = {}
+        self.weights: tuple[str, np.ndarray] | None = None
+        self.queues: dict[str, deque[Instruction]] = {e: deque() for e in ENGINES}
+        self.stats = Stats()
+        self.current: Instruction | None = None
+        self._turn = 0
+
+    def load(self, program: Program | str | bytes, inputs: dict[str, Any] | None = None) -> None:
+        """Reset, place the program's tensors in DRAM (inputs given by name) and queue it."""
+        if isinstance(program, str):
+            program = assemble(program)
+        elif isinstance(program, bytes | bytearray):
+            program = Program.from_bytes(bytes(program))
+        self.reset()
+        self.program = program
+        inputs = dict(inputs or {})
+        for t in program.tensors:
+            if t.name in inputs:
+                if t.role in ("out", "temp"):
+                    raise MachineError(f"input {t.name}: tensor is declared {t.role}, not in/inout")
+                self.dram[t.name] = _to_storage(t, inputs.pop(t.name))
+            elif t.role in ("in", "inout"):
+                raise MachineError(f"input {t.name} ({t.dtype}{list(t.shape)}, role {t.role}) was not given")
+            else:
+                self.dram[t.name] = np.zeros(t.size, dtype=NP_STORAGE[t.dtype])
+        if inputs:
+            raise MachineError(f"inputs {sorted(inputs)} are not tensors of the program "
+                               f"(it declares {[t.name for t in program.tensors]})")
+        for ins in program.instructions:
+            if ins.mnemonic == "halt":
+                self.stats.instructions["SEQ"] += 1
+                break
+            missing = ins.mnemonic not in self.semantics
+            if missing:  # pragma: no cover - tests check every opcode has semantics
+                raise MachineError(f"{ins.mnemonic} has no semantic function")
+            self.queues[ins.engine].append(ins)
+
+    def outputs(self) -> dict[str, np.ndarray]:
+        """Every out/inout tensor, by name."""
+        assert self.program is not None
+        return {t.name: _from_storage(t, self.dram[t.name]) for t in self.program.tensors if t.role in ("out", "inout")}
+
+    # ------------------------------------------------------------------ execution
+    def step(self) -> Instruction | None:
+        """Execute one instruction of the next engine that can issue; None when all are done.
+
+        Raises MachineError on a deadlock or a faulting instruction.
+        """
+        for _ in range(len(ENGINES)):
+            eng = ENGINES[self._turn]
+            self._turn = (self._turn + 1) % len(ENGINES)
+            q = self.queues[eng]
+            if q and self._execute(q[0]) is not False:
+                self.stats.instructions[eng] += 1
+                self.stats.steps += 1
+                return q.popleft()
+        if any(self.queues.values()):
+            raise MachineError(self._deadlock_text())
+        return None
+
+    def run(self, program: Program | str | bytes | None = None, inputs: dict[str, Any] | None = None,
+            max_steps: int | None = None) -> RunResult:
+        """Load (if given) and run to completion; returns outputs and statistics."""
+        if program is not None:
+            self.load(program, inputs)
+        elif self.program is None:
+            raise MachineError("no program loaded")
+        steps = 0
+        while self.step() is not None:
+            steps += 1
+            if max_steps is not None and steps >= max_steps:
+                break
+        return RunResult(self.outputs(), self.stats)
+
+    def _execute(self, ins: Instruction) -> bool | None:
+        self.current = ins
+        try:
+            return self.semantics[ins.mnemonic](self, ins)
+        finally:
+            self.current = None
+
+    def _deadlock_text(self) -> str:
+        lines = ["deadlock: every unfinished engine waits on a semaphore nothing will signal"]
+        for eng, q in self.queues.items():
+            if q:
+                ins = q[0]
+                s = ins.ops.get("sem")
+                have = f" (s{s} = {self.sems[s]}, needs {ins.ops['count']})" if s is not None and s < len(self.sems) else ""
+                where = f" at {ins.where()}" if ins.line else ""
+                lines.append(f"  {eng}: {ins.source or ins.mnemonic}{where}{have}; {len(q)} instruction(s) left")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ memory access (used by accel.model)
+    def error(self, msg: str) -> MachineError:
+        """A MachineError naming the current instruction and its source line."""
+        ins = self.current
+        if ins is None:
+            return MachineError(msg)
+        where = f" ({ins.where()}: {ins.source})" if ins.line else ""
+        return MachineError(f"{ins.mnemonic}{where}: {msg}")
+
+    def semaphore(self, s: int) -> int:
+        if not 0 <= s < len(self.sems):
+            raise self.error(f"semaphore s{s} does not exist (s0..s{len(self.sems) - 1})")
+        return int(self.sems[s])
+
+    def _memory(self, space: str) -> np.ndarray:
+        return self.sbuf if space == "sb" else self.psum
+
+    def _locate(self, ap: AP) -> tuple[np.ndarray, np.ndarray]:
+        """(partition rows as elements, element indices), bounds-checked."""
+        mem = self._memory(ap.space)
+        nparts, nbytes = mem.shape
+        if ap.pstart + ap.pcount > nparts:
+            raise self.error(f"{ap}: partitions {ap.pstart}..{ap.pstart + ap.pcount - 1} outside "
+                             f"{ap.space}'s 0..{nparts - 1}")
+        size = dtype_bytes(ap.dtype)
+        idx = ap.offset // size + ap.element_offsets()
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or (hi + 1) * size > nbytes:
+            raise self.error(f"{ap}: bytes {lo * size}..{(hi + 1) * size - 1} outside {ap.space}'s "
+                             f"partition bytes 0..{nbytes - 1}")
+        rows = mem[ap.pstart:ap.pstart + ap.pcount].view(NP_STORAGE[ap.dtype])
+        return rows, idx
+
+    def read(self, ap: AP) -> np.ndarray:
+        """Elements [pcount, free] of an on-chip access pattern (a copy)."""
+        rows, idx = self._locate(ap)
+        return rows[:, idx]
+
+    def write(self, ap: AP, values: np.ndarray) -> None:
+        """Store [pcount, free] elements; with repeated indices the last element wins."""
+        rows, idx = self._locate(ap)
+        values = np.asarray(values)
+        if values.shape != (ap.pcount, idx.size):
+            raise self.error(f"{ap}: writing {values.shape} values into [{ap.pcount} x {idx.size}]")
+        rows[:, idx] = values.astype(rows.dtype, copy=False)
+
+    def check_psum_bank(self, ap: AP) -> None:
+        """A PE result must stay inside one PSUM bank."""
+        size = dtype_bytes(ap.dtype)
+        idx = ap.offset // size + ap.element_offsets()
+        bank = self.config.psum_bank_bytes
+        first, last = int(idx.min()) * size // bank, ((int(idx.max()) + 1) * size - 1) // bank
+        if first != last:
+            raise self.error(f"{ap}: crosses PSUM banks {first} and {last} (bank = {bank} bytes per partition)")
+
+    def _dram_index(self, d: DramAP, pcount: int) -> tuple[Tensor, np.ndarray]:
+        assert self.program is not None
+        if d.tensor >= len(self.program.tensors):
+            raise self.error(f"tensor number {d.tensor} is not declared")
+        t = self.program.tensors[d.tensor]
+        idx = np.zeros((), dtype=np.int64) + d.offset
+        for n, s in ((pcount, d.pstride),) + d.dims:
+            idx = idx[..., None] + np.arange(n, dtype=np.int64) * s
+        idx = idx.reshape(pcount, -1)
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= t.size:
+            raise self.error(f"DRAM pattern reaches elements {lo}..{hi} of {t.name}, which has 0..{t.size - 1}")
+        return t, idx
+
+    def dram_read(self, d: DramAP, pcount: int) -> np.ndarray:
+        t, idx = self._dram_index(d, pcount)
+        return self.dram[t.name][idx]
+
+    def dram_write(self, d: DramAP, pcount: int, values: np.ndarray) -> None:
+        t, idx = self._dram_index(d, pcount)
+        if values.shape != idx.shape:
+            raise self.error(f"DRAM side [{idx.shape[0]} x {idx.shape[1]}], SBUF side {values.shape}")
+        self.dram[t.name][idx] = values
+
+    # ------------------------------------------------------------------ inspection
+    def peek(self, space: str, partitions: slice | int, offset: int, dtype: str, count: int) -> np.ndarray:
+        """Values in SBUF/PSUM for a person: fp32/bf16 as float32, ints as ints."""
+        p = range(self.config.sbuf_partitions if space == "sb" else self.config.psum_partitions)[partitions]
+        p = p if isinstance(p, range) else range(p, p + 1)
+        ap = AP(space, p.start, len(p), offset, dtype, ((count, 1),))
+        raw = self.read(ap)
+        if dtype == "fp32":
+            return fp.f32_value(raw)
+        if dtype == "bf16":
+            return fp.f32_value(fp.bf16_to_fp32(raw))
+        return raw
+
+
+def run(program: Program | str | bytes, inputs: dict[str, Any] | None = None,
+        config: CoreConfig | None = None) -> RunResult:
+    """Run a program on a fresh core: `accel.run(prog, {"x": x})`."""
+    return Core(config).run(program, inputs)
