@@ -1,0 +1,30 @@
+# Quick start: `make demo` then `make test`. Both install what they need (run as root on Debian,
+# or with sudo available). PYTHON may point at any Python >= 3.11.
+PYTHON ?= python3
+PIP = $(PYTHON) -m pip
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test deps deps-rtl lint bench gen clean
+
+deps:
+	$(PIP) install -q -e '.[test]'
+
+deps-rtl: deps
+	@command -v iverilog >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq iverilog; }
+	$(PIP) install -q -e '.[rtl,test]'
+
+demo: deps
+	$(PYTHON) -m accel.cli demo
+
+test: deps-rtl
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m pytest -q
+
+gen:
+	$(PYTHON) -m accel.cli isa gen
+
+lint:
+	$(PYTHON) -m ruff check .
+
+clean:
+	rm -rf .sim_cache build .pytest_cache .ruff_cache

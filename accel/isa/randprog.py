@@ -1,0 +1,249 @@
+"""Random instructions, programs and raw words for fuzzing the encoder, decoder and RTL.
+
+Every value is drawn from the ranges the generated table gives (field widths, spaces, dtypes,
+operand constraints, unit sizes), so the generators follow the ISA when it changes. Values mix
+typical ones with field extremes, negative strides, NaN/inf bit patterns, defaults and both
+forms of a bias. `decode(encode(i)) == i` holds for every instruction made here.
+
+    rng = numpy.random.default_rng(1)
+    prog = random_program(rng, 100)
+    words = random_words(rng, 10_000)   # valid and invalid words for a decoder bench
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from accel.isa._table import TABLE
+from accel.isa.encoding import BY_OPCODE, OPCODE, SLOTS, WORD_BITS, Instruction, encode
+from accel.isa.operands import AP, DTYPES, ENGINES, MAX_DIMS, SPACES, DramAP, default_strides
+
+INSTRUCTIONS: list[dict] = TABLE["instructions"]
+UNITS: dict[str, int] = TABLE["units"]
+SPACE_NAMES, DTYPE_NAMES = sorted(SPACES), sorted(DTYPES)
+ENGINE_NAMES = [e.lower() for e in sorted(ENGINES)]
+# bits of special binary32 values: zeros, infinities, quiet/signalling NaNs, subnormals, extremes
+F32_SPECIALS = (
+    0x00000000, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00000, 0x7F800001,
+    0x7FBFFFFF, 0xFFFFFFFF, 0x00000001, 0x807FFFFF, 0x00800000, 0x7F7FFFFF, 0x3F800000,
+)
+
+
+# (slot, sub-field) -> smallest and largest value the field holds ("" for plain slots)
+LIMITS: dict[tuple[str, str], tuple[int, int]] = {
+    (slot, f["name"].partition(".")[2]): (
+        (-(1 << (f["width"] - 1)), (1 << (f["width"] - 1)) - 1) if f["signed"]
+        else (0, (1 << f["width"]) - 1)
+    )
+    for slot, s in SLOTS.items() for f in s["fields"]
+}
+
+
+def _limits(slot: str, sub: str = "") -> tuple[int, int]:
+    return LIMITS[slot, sub]
+
+
+def _uniform(rng: np.random.Generator, lo: int, hi: int) -> int:
+    """Uniform int in [lo, hi]; one rng.random() call is 3x cheaper than rng.integers()."""
+    return lo + int(rng.random() * (hi - lo + 1))
+
+
+def _pick(rng: np.random.Generator, items: list | tuple):
+    return items[_uniform(rng, 0, len(items) - 1)]
+
+
+def _int(rng: np.random.Generator, lo: int, hi: int, typical: tuple[int, int] | None = None) -> int:
+    """An int in [lo, hi]: an extreme 1 time in 5, else mostly from `typical` when given."""
+    r = rng.random()
+    if r < 0.1:
+        return lo
+    if r < 0.2:
+        return hi
+    if typical is not None and r < 0.8:
+        lo, hi = max(lo, typical[0]), min(hi, typical[1])
+    return _uniform(rng, lo, hi)
+
+
+def random_f32_bits(rng: np.random.Generator) -> int:
+    """A binary32 bit pattern: specials, NaNs with random payloads, ordinary values, any bits."""
+    r = rng.random()
+    if r < 0.25:
+        return _pick(rng, F32_SPECIALS)
+    if r < 0.35:  # NaN with a random sign and payload (quiet or signalling)
+        sign = int(rng.integers(2)) << 31
+        return sign | 0x7F800000 | int(rng.integers(1, 1 << 23))
+    if r < 0.75:
+        value = np.float32(rng.normal(0.0, 10.0 ** int(rng.integers(-3, 4))))
+        return int(np.array([value]).view(np.uint32)[0])
+    return int(rng.integers(0, 1 << 32))
+
+
+def _dims(rng: np.random.Generator, slot: str, typical_n: int) -> tuple[tuple[int, int], ...]:
+    """1 to MAX_DIMS dims: row-major strides half the time, else any stride incl. negative."""
+    n_lo, n_hi = _limits(slot, "n0")
+    s_lo, s_hi = _limits(slot, "s0")
+    counts = [_int(rng, max(1, n_lo), n_hi, (1, typical_n))
+              for _ in range(int(rng.integers(1, MAX_DIMS, endpoint=True)))]
+    if rng.random() < 0.5:
+        strides = default_strides(tuple(counts))
+        if all(s_lo <= s <= s_hi for s in strides):
+            return tuple(zip(counts, strides, strict=True))
+    strides = [_int(rng, s_lo, s_hi, (-typical_n, typical_n)) for _ in counts]
+    return tuple(zip(counts, strides, strict=True))
+
+
+def random_ap(rng: np.random.Generator, slot: str = "ap0", spaces: list[str] | None = None,
+              dtypes: list[str] | None = None, bias: bool = False) -> AP:
+    """An on-chip access pattern for `slot`; a bias pattern is one fp32 per partition."""
+    space = _pick(rng, spaces or SPACE_NAMES)
+    dtype = "fp32" if bias else _pick(rng, dtypes or DTYPE_NAMES)
+    parts = UNITS["sbuf_partitions" if space == "sb" else "psum_partitions"]
+    pbytes = UNITS["sbuf_partition_bytes" if space == "sb" else "psum_partition_bytes"]
+    pstart = _int(rng, *_limits(slot, "pstart"), (0, parts - 1))
+    pcount = _int(rng, 1, _limits(slot, "pcount")[1], (1, max(1, parts - pstart)))
+    size = DTYPES[dtype]["bytes"]
+    off_hi = _limits(slot, "offset")[1]
+    offset = _int(rng, 0, off_hi, (0, pbytes - 1))
+    if rng.random() < 0.8:  # aligned to the element size, as the assembler requires
+        offset -= offset % size
+    if bias:
+        s_lo, s_hi = _limits(slot, "s0")
+        dims = tuple((1, _int(rng, s_lo, s_hi, (0, 1)))
+                     for _ in range(int(rng.integers(1, MAX_DIMS, endpoint=True))))
+    else:
+        dims = _dims(rng, slot, 64)
+    return AP(space, pstart, pcount, offset, dtype, dims)
+
+
+def random_dram(rng: np.random.Generator, n_tensors: int = 4) -> DramAP:
+    """A DRAM pattern over one of `n_tensors` tensors."""
+    return DramAP(
+        tensor=int(rng.integers(n_tensors)),
+        offset=_int(rng, *_limits("dram", "offset"), (0, 1 << 16)),
+        pstride=_int(rng, *_limits("dram", "pstride"), (-4096, 4096)),
+        dims=_dims(rng, "dram", 256),
+    )
+
+
+def _default(o: dict) -> int:
+    if o["kind"] in ("f32", "bias"):
+        return int(np.array([o["default"]], dtype=np.float32).view(np.uint32)[0])
+    return int(o["default"])
+
+
+def _operand(rng: np.random.Generator, o: dict, n_tensors: int) -> object:
+    if "default" in o and rng.random() < 0.25:
+        return _default(o)
+    kind, slot = o["kind"], o["slot"]
+    if kind == "engine":
+        return _pick(rng, ENGINE_NAMES)
+    if kind == "sem":
+        return int(rng.integers(UNITS["semaphores"]))
+    if kind == "flag":
+        return int(rng.integers(2))
+    if kind == "uint":
+        return _int(rng, *_limits(slot), (0, 16))
+    if kind == "f32":
+        return random_f32_bits(rng)
+    if kind == "bias":
+        return random_ap(rng, "ap2", bias=True) if rng.random() < 0.5 else random_f32_bits(rng)
+    if kind == "ap":
+        return random_ap(rng, slot, o.get("spaces"), o.get("dtypes"))
+    if kind == "dram":
+        return random_dram(rng, n_tensors)
+    raise AssertionError(f"operand kind {kind!r} has no generator")
+
+
+def random_instruction(rng: np.random.Generator, n_tensors: int = 4,
+                       mnemonic: str | None = None) -> Instruction:
+    """A valid random instruction (of `mnemonic`, else of a uniformly chosen opcode)."""
+    spec = (next(i for i in INSTRUCTIONS if i["mnemonic"] == mnemonic) if mnemonic
+            else INSTRUCTIONS[int(rng.integers(len(INSTRUCTIONS)))])
+    return Instruction(spec, {o["name"]: _operand(rng, o, n_tensors) for o in spec["operands"]})
+
+
+def random_program(rng: np.random.Generator, n: int, n_tensors: int = 4) -> list[Instruction]:
+    """`n` random instructions (a stream for the encoder/decoder, not a runnable program)."""
+    return [random_instruction(rng, n_tensors) for _ in range(n)]
+
+
+# ----------------------------------------------------------------------------- raw words
+
+
+def _mask(lsb: int, width: int) -> int:
+    return ((1 << width) - 1) << lsb
+
+
+def _slot_mask(slot: str) -> int:
+    return _mask(SLOTS[slot]["lsb"], SLOTS[slot]["width"])
+
+
+def reserved_mask(spec: dict, bias_is_ap: bool) -> int:
+    """Bits that must be zero in a word of `spec`: its reserved runs plus, for a bias, the slot
+    of the unused form (imm1 when the bias is an ap, else ap2). The rule `decode` applies."""
+    m = 0
+    for lsb, width in spec["reserved"]:
+        m |= _mask(lsb, width)
+    if spec["has_bias"]:
+        m |= _slot_mask("imm1" if bias_is_ap else "ap2")
+    return m
+
+
+def bias_is_ap(word: int) -> bool:
+    """Whether a word's flag slot selects the ap form of a bias."""
+    return bool((word >> SLOTS["flag"]["lsb"]) & 1)
+
+
+def _opcode_of(word: int) -> int:
+    return (word >> OPCODE["lsb"]) & ((1 << OPCODE["width"]) - 1)
+
+
+def _raw_fields_word(rng: np.random.Generator) -> int:
+    """A known opcode with uniformly random bits in every field it uses (reserved bits zero).
+
+    Such words are well formed for a decoder that slices fields, though `decode` may reject
+    field values (an undefined dtype code, a zero count)."""
+    spec = INSTRUCTIONS[int(rng.integers(len(INSTRUCTIONS)))]
+    word = int.from_bytes(rng.bytes(WORD_BITS // 8), "little")
+    used = ~reserved_mask(spec, bias_is_ap(word)) & _mask(0, WORD_BITS)
+    opmask = _mask(OPCODE["lsb"], OPCODE["width"])
+    return (word & used & ~opmask) | (spec["opcode"] << OPCODE["lsb"])
+
+
+def _set_reserved_bits(rng: np.random.Generator, word: int) -> int:
+    """Set 1 to 3 reserved bits of a valid word (including the unused form of a bias)."""
+    mask = reserved_mask(BY_OPCODE[_opcode_of(word)], bias_is_ap(word))
+    bits = [b for b in range(WORD_BITS) if mask >> b & 1]
+    for b in rng.choice(bits, size=int(rng.integers(1, 3, endpoint=True)), replace=False):
+        word |= 1 << int(b)
+    return word
+
+
+UNKNOWN_OPCODES = [op for op in range(1 << OPCODE["width"]) if op not in BY_OPCODE]
+
+
+def _unknown_opcode(rng: np.random.Generator, word: int) -> int:
+    op = _pick(rng, UNKNOWN_OPCODES)
+    return (word & ~_mask(OPCODE["lsb"], OPCODE["width"])) | (op << OPCODE["lsb"])
+
+
+def random_words(rng: np.random.Generator, n: int) -> list[int]:
+    """`n` words for a decoder bench: about half encode random valid
+    instructions, 15% have random bits in every used field (reserved bits zero), and the
+    rest are invalid: reserved bits set, an unknown opcode, or 512 random bits."""
+    words = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.15:
+            words.append(_raw_fields_word(rng))
+            continue
+        word = encode(random_instruction(rng))
+        if r < 0.65:
+            words.append(word)
+        elif r < 0.85:
+            words.append(_set_reserved_bits(rng, word))
+        elif r < 0.95:
+            words.append(_unknown_opcode(rng, word))
+        else:
+            words.append(int.from_bytes(rng.bytes(WORD_BITS // 8), "little"))
+    return words
