@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from accel.isa._table import TABLE
 from accel.isa.asm import assemble
 from accel.isa.encoding import Instruction, Program
 from accel.isa.operands import AP, NP_STORAGE, DramAP, Tensor, dtype_bytes
-from accel.isa._table import TABLE
 from accel.model import all_semantics, fp
 
 ENGINES = ("PE", "ACT", "VEC", "DMA")
@@ -80,9 +80,11 @@ class CoreConfig:
                 f"({self.psum_partition_bytes}) into banks of a multiple of 4 bytes"
             )
         if self.pe_rows > self.sbuf_partitions:
-            raise ConfigError(f"CoreConfig.pe_rows = {self.pe_rows}: allowed 1..sbuf_partitions ({self.sbuf_partitions})")
+            raise ConfigError(f"CoreConfig.pe_rows = {self.pe_rows}: allowed 1..sbuf_partitions "
+                              f"({self.sbuf_partitions})")
         if self.pe_cols > self.psum_partitions:
-            raise ConfigError(f"CoreConfig.pe_cols = {self.pe_cols}: allowed 1..psum_partitions ({self.psum_partitions})")
+            raise ConfigError(f"CoreConfig.pe_cols = {self.pe_cols}: allowed 1..psum_partitions "
+                              f"({self.psum_partitions})")
 
     @property
     def psum_bank_bytes(self) -> int:
@@ -143,7 +145,8 @@ def _to_storage(t: Tensor, a: Any) -> np.ndarray:
             raise MachineError(f"input {t.name}: {t.dtype} tensor needs an integer array, got {a.dtype}")
         info = np.iinfo(NP_STORAGE[t.dtype])
         if a.size and (a.min() < info.min or a.max() > info.max):
-            raise MachineError(f"input {t.name}: values {a.min()}..{a.max()} outside {t.dtype} range {info.min}..{info.max}")
+            raise MachineError(f"input {t.name}: values {a.min()}..{a.max()} outside {t.dtype} "
+                               f"range {info.min}..{info.max}")
         return a.astype(NP_STORAGE[t.dtype]).reshape(-1)
     if t.dtype == "bf16" and a.dtype == np.uint16:  # raw bf16 bit patterns
         return a.reshape(-1).copy()
@@ -267,7 +270,8 @@ class Core:
             if q:
                 ins = q[0]
                 s = ins.ops.get("sem")
-                have = f" (s{s} = {self.sems[s]}, needs {ins.ops['count']})" if s is not None and s < len(self.sems) else ""
+                known = s is not None and s < len(self.sems)
+                have = f" (s{s} = {self.sems[s]}, needs {ins.ops['count']})" if known else ""
                 where = f" at {ins.where()}" if ins.line else ""
                 lines.append(f"  {eng}: {ins.source or ins.mnemonic}{where}{have}; {len(q)} instruction(s) left")
         return "\n".join(lines)
@@ -297,6 +301,8 @@ class Core:
             raise self.error(f"{ap}: partitions {ap.pstart}..{ap.pstart + ap.pcount - 1} outside "
                              f"{ap.space}'s 0..{nparts - 1}")
         size = dtype_bytes(ap.dtype)
+        if ap.offset % size:
+            raise self.error(f"{ap}: byte offset {ap.offset} is not aligned to {ap.dtype} ({size} bytes)")
         idx = ap.offset // size + ap.element_offsets()
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or (hi + 1) * size > nbytes:

@@ -256,7 +256,8 @@ def parse_dram(tok: Tok, consts: dict[str, int], tensors: dict[str, tuple[int, T
     rest, pos = text[m.end():], m.end()
     if not rest.strip():  # the whole tensor, axis 0 on partitions
         if len(t.shape) - 1 > MAX_DIMS:
-            raise _Err(f"tensor {name} has rank {len(t.shape)}; whole-tensor access allows rank <= {MAX_DIMS + 1}", tok.pos)
+            raise _Err(f"tensor {name} has rank {len(t.shape)}; whole-tensor access allows rank <= {MAX_DIMS + 1}",
+                       tok.pos)
         strides = default_strides(t.shape)
         free = tuple(zip(t.shape[1:], strides[1:], strict=True)) or ((1, 1),)
         return DramAP(index, 0, strides[0], free, name), t.shape[0]
@@ -478,7 +479,8 @@ class Assembler:
             if tok.text.split("[", 1)[0].strip() in SPACES:
                 ap = parse_ap(tok, c)
                 if ap.dtype != "fp32" or ap.free_size != 1:
-                    raise _Err(f"a bias pattern holds one fp32 per partition (like sb[0:64, 0]:fp32[1]), got {ap.dtype}[{ap.free_size}]", tok.pos)
+                    raise _Err("a bias pattern holds one fp32 per partition (like sb[0:64, 0]:fp32[1]), "
+                               f"got {ap.dtype}[{ap.free_size}]", tok.pos)
                 return ap
             return parse_f32(tok, c)
         if kind == "ap":
@@ -504,7 +506,8 @@ class Assembler:
             ap = next(v for v in ops.values() if isinstance(v, AP))
             t = next(t for i, t in self.tensors.values() if i == d.tensor)
             if t.dtype != ap.dtype:
-                raise _Err(f"tensor {t.name} holds {t.dtype} but the SBUF side is {ap.dtype}; DMA copies bits (use vec.cast to convert)", tok.pos)
+                raise _Err(f"tensor {t.name} holds {t.dtype} but the SBUF side is {ap.dtype}; "
+                           "DMA copies bits (use vec.cast to convert)", tok.pos)
             if pcount is not None and pcount != ap.pcount:
                 raise _Err(f"DRAM side spans {pcount} partitions, SBUF side {ap.pcount}", tok.pos)
             if d.free_size != ap.free_size:
@@ -518,7 +521,8 @@ class Assembler:
             lo += min(0, (n - 1) * s)
             hi += max(0, (n - 1) * s)
         if lo < 0 or hi >= t.size:
-            raise _Err(f"pattern reaches elements {lo}..{hi} of tensor {t.name}, which has {t.size} (0..{t.size - 1})", tok.pos)
+            raise _Err(f"pattern reaches elements {lo}..{hi} of tensor {t.name}, "
+                       f"which has {t.size} (0..{t.size - 1})", tok.pos)
 
 
 def _describe(o: dict) -> str:

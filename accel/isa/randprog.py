@@ -12,6 +12,9 @@ forms of a bias. `decode(encode(i)) == i` holds for every instruction made here.
 
 from __future__ import annotations
 
+import functools
+import struct
+
 import numpy as np
 
 from accel.isa._table import TABLE
@@ -70,12 +73,12 @@ def random_f32_bits(rng: np.random.Generator) -> int:
     if r < 0.25:
         return _pick(rng, F32_SPECIALS)
     if r < 0.35:  # NaN with a random sign and payload (quiet or signalling)
-        sign = int(rng.integers(2)) << 31
-        return sign | 0x7F800000 | int(rng.integers(1, 1 << 23))
+        sign = _uniform(rng, 0, 1) << 31
+        return sign | 0x7F800000 | _uniform(rng, 1, (1 << 23) - 1)
     if r < 0.75:
-        value = np.float32(rng.normal(0.0, 10.0 ** int(rng.integers(-3, 4))))
-        return int(np.array([value]).view(np.uint32)[0])
-    return int(rng.integers(0, 1 << 32))
+        value = rng.normal(0.0, 10.0 ** _uniform(rng, -3, 3))
+        return struct.unpack("<I", struct.pack("<f", value))[0]
+    return _uniform(rng, 0, (1 << 32) - 1)
 
 
 def _dims(rng: np.random.Generator, slot: str, typical_n: int) -> tuple[tuple[int, int], ...]:
@@ -83,7 +86,7 @@ def _dims(rng: np.random.Generator, slot: str, typical_n: int) -> tuple[tuple[in
     n_lo, n_hi = _limits(slot, "n0")
     s_lo, s_hi = _limits(slot, "s0")
     counts = [_int(rng, max(1, n_lo), n_hi, (1, typical_n))
-              for _ in range(int(rng.integers(1, MAX_DIMS, endpoint=True)))]
+              for _ in range(_uniform(rng, 1, MAX_DIMS))]
     if rng.random() < 0.5:
         strides = default_strides(tuple(counts))
         if all(s_lo <= s <= s_hi for s in strides):
@@ -109,7 +112,7 @@ def random_ap(rng: np.random.Generator, slot: str = "ap0", spaces: list[str] | N
     if bias:
         s_lo, s_hi = _limits(slot, "s0")
         dims = tuple((1, _int(rng, s_lo, s_hi, (0, 1)))
-                     for _ in range(int(rng.integers(1, MAX_DIMS, endpoint=True))))
+                     for _ in range(_uniform(rng, 1, MAX_DIMS)))
     else:
         dims = _dims(rng, slot, 64)
     return AP(space, pstart, pcount, offset, dtype, dims)
@@ -118,7 +121,7 @@ def random_ap(rng: np.random.Generator, slot: str = "ap0", spaces: list[str] | N
 def random_dram(rng: np.random.Generator, n_tensors: int = 4) -> DramAP:
     """A DRAM pattern over one of `n_tensors` tensors."""
     return DramAP(
-        tensor=int(rng.integers(n_tensors)),
+        tensor=_uniform(rng, 0, n_tensors - 1),
         offset=_int(rng, *_limits("dram", "offset"), (0, 1 << 16)),
         pstride=_int(rng, *_limits("dram", "pstride"), (-4096, 4096)),
         dims=_dims(rng, "dram", 256),
@@ -138,9 +141,9 @@ def _operand(rng: np.random.Generator, o: dict, n_tensors: int) -> object:
     if kind == "engine":
         return _pick(rng, ENGINE_NAMES)
     if kind == "sem":
-        return int(rng.integers(UNITS["semaphores"]))
+        return _uniform(rng, 0, UNITS["semaphores"] - 1)
     if kind == "flag":
-        return int(rng.integers(2))
+        return _uniform(rng, 0, 1)
     if kind == "uint":
         return _int(rng, *_limits(slot), (0, 16))
     if kind == "f32":
@@ -158,7 +161,7 @@ def random_instruction(rng: np.random.Generator, n_tensors: int = 4,
                        mnemonic: str | None = None) -> Instruction:
     """A valid random instruction (of `mnemonic`, else of a uniformly chosen opcode)."""
     spec = (next(i for i in INSTRUCTIONS if i["mnemonic"] == mnemonic) if mnemonic
-            else INSTRUCTIONS[int(rng.integers(len(INSTRUCTIONS)))])
+            else _pick(rng, INSTRUCTIONS))
     return Instruction(spec, {o["name"]: _operand(rng, o, n_tensors) for o in spec["operands"]})
 
 
@@ -203,7 +206,7 @@ def _raw_fields_word(rng: np.random.Generator) -> int:
 
     Such words are well formed for a decoder that slices fields, though `decode` may reject
     field values (an undefined dtype code, a zero count)."""
-    spec = INSTRUCTIONS[int(rng.integers(len(INSTRUCTIONS)))]
+    spec = _pick(rng, INSTRUCTIONS)
     word = int.from_bytes(rng.bytes(WORD_BITS // 8), "little")
     used = ~reserved_mask(spec, bias_is_ap(word)) & _mask(0, WORD_BITS)
     opmask = _mask(OPCODE["lsb"], OPCODE["width"])
@@ -211,12 +214,17 @@ def _raw_fields_word(rng: np.random.Generator) -> int:
 
 
 def _set_reserved_bits(rng: np.random.Generator, word: int) -> int:
-    """Set 1 to 3 reserved bits of a valid word (including the unused form of a bias)."""
-    mask = reserved_mask(BY_OPCODE[_opcode_of(word)], bias_is_ap(word))
-    bits = [b for b in range(WORD_BITS) if mask >> b & 1]
-    for b in rng.choice(bits, size=int(rng.integers(1, 3, endpoint=True)), replace=False):
-        word |= 1 << int(b)
+    """Set 1 to 3 (possibly equal) reserved bits of a valid word (including the unused form of a bias)."""
+    bits = _reserved_bits(_opcode_of(word), bias_is_ap(word))
+    for _ in range(_uniform(rng, 1, 3)):
+        word |= 1 << _pick(rng, bits)
     return word
+
+
+@functools.cache
+def _reserved_bits(opcode: int, bias_ap: bool) -> tuple[int, ...]:
+    mask = reserved_mask(BY_OPCODE[opcode], bias_ap)
+    return tuple(b for b in range(WORD_BITS) if mask >> b & 1)
 
 
 UNKNOWN_OPCODES = [op for op in range(1 << OPCODE["width"]) if op not in BY_OPCODE]
