@@ -333,11 +333,16 @@ class Core:
         if first != last:
             raise self.error(f"{ap}: crosses PSUM banks {first} and {last} (bank = {bank} bytes per partition)")
 
-    def _dram_index(self, d: DramAP, pcount: int) -> tuple[Tensor, np.ndarray]:
+    def _dram_index(self, d: DramAP, ap: AP) -> tuple[Tensor, np.ndarray]:
         assert self.program is not None
         if d.tensor >= len(self.program.tensors):
             raise self.error(f"tensor number {d.tensor} is not declared")
         t = self.program.tensors[d.tensor]
+        if t.dtype != ap.dtype:
+            raise self.error(f"tensor {t.name} holds {t.dtype} but the SBUF side is {ap.dtype}")
+        if d.free_size != ap.free_size:
+            raise self.error(f"DRAM side has {d.free_size} elements per partition, SBUF side {ap.free_size}")
+        pcount = ap.pcount
         idx = np.zeros((), dtype=np.int64) + d.offset
         for n, s in ((pcount, d.pstride),) + d.dims:
             idx = idx[..., None] + np.arange(n, dtype=np.int64) * s
@@ -347,14 +352,13 @@ class Core:
             raise self.error(f"DRAM pattern reaches elements {lo}..{hi} of {t.name}, which has 0..{t.size - 1}")
         return t, idx
 
-    def dram_read(self, d: DramAP, pcount: int) -> np.ndarray:
-        t, idx = self._dram_index(d, pcount)
+    def dram_read(self, d: DramAP, ap: AP) -> np.ndarray:
+        """Elements of a DRAM pattern shaped like the on-chip side `ap` (same dtype and size)."""
+        t, idx = self._dram_index(d, ap)
         return self.dram[t.name][idx]
 
-    def dram_write(self, d: DramAP, pcount: int, values: np.ndarray) -> None:
-        t, idx = self._dram_index(d, pcount)
-        if values.shape != idx.shape:
-            raise self.error(f"DRAM side [{idx.shape[0]} x {idx.shape[1]}], SBUF side {values.shape}")
+    def dram_write(self, d: DramAP, ap: AP, values: np.ndarray) -> None:
+        t, idx = self._dram_index(d, ap)
         self.dram[t.name][idx] = values
 
     # ------------------------------------------------------------------ inspection

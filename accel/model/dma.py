@@ -8,7 +8,7 @@ from accel.model import semantics
 @semantics("dma.load")
 def dma_load(core, ins) -> None:
     dst, src = ins.ops["dst"], ins.ops["src"]
-    values = core.dram_read(src, dst.pcount)
+    values = core.dram_read(src, dst)
     core.write(dst, values)
     core.stats.bytes_dram_to_sbuf += values.nbytes
 
@@ -17,5 +17,5 @@ def dma_load(core, ins) -> None:
 def dma_store(core, ins) -> None:
     dst, src = ins.ops["dst"], ins.ops["src"]
     values = core.read(src)
-    core.dram_write(dst, src.pcount, values)
+    core.dram_write(dst, src, values)
     core.stats.bytes_sbuf_to_dram += values.nbytes
