@@ -4,16 +4,19 @@ PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test deps deps-rtl lint bench gen clean
+.PHONY: demo test deps-core deps deps-rtl lint gen clean
 
-deps:
+deps-core:
+	$(PIP) install -q -e .
+
+deps: deps-core
 	$(PIP) install -q -e '.[test]'
 
 deps-rtl: deps
 	@command -v iverilog >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq iverilog; }
 	$(PIP) install -q -e '.[rtl,test]'
 
-demo: deps
+demo: deps-core
 	$(PYTHON) -m accel.cli demo
 
 test: deps-rtl

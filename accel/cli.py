@@ -211,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         print(str(e), file=sys.stderr)
     except (CliError, DecodeError, MachineError, ConfigError) as e:
         print(f"accel: error: {e}", file=sys.stderr)
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stderr.close()
+        return 0
     except OSError as e:
         print(f"accel: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
     except KeyboardInterrupt:

@@ -74,8 +74,3 @@ def unpack(vector: int) -> dict[str, int]:
         vector >>= width
     return dict(reversed(out.items()))
 
-
-def differences(word: int, got: dict[str, int]) -> list[str]:
-    """'port: got X, expected Y' for every output that differs from the reference."""
-    want = expected(word)
-    return [f"{k}: got {got[k]:#x}, expected {want[k]:#x}" for k in want if got[k] != want[k]]

