@@ -9,7 +9,7 @@ SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 deps-core:
 	$(PIP) install -q -e .
 
-deps: deps-core
+deps:
 	$(PIP) install -q -e '.[test]'
 
 deps-rtl: deps
