@@ -88,10 +88,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as e:
             raise CliError(f"--in {name}={file}: cannot read a .npy file ({e})") from None
     outs = _pairs(args.outputs, "--out")
-    result = Core(config).run(prog, inputs)
+    out_names = [t.name for t in prog.tensors if t.role in ("out", "inout")]
     for name in outs:
-        if name not in result.outputs:
-            raise CliError(f"--out {name}: not an output tensor (outputs: {', '.join(result.outputs)})")
+        if name not in out_names:
+            raise CliError(f"--out {name}: not an output tensor (outputs: {', '.join(out_names)})")
+    result = Core(config).run(prog, inputs)
     for name, file in outs.items():
         np.save(file, result.outputs[name])
     if args.json:

@@ -133,6 +133,7 @@ class RunResult:
 
     outputs: dict[str, np.ndarray]
     stats: Stats
+    finished: bool = True  # False when max_steps stopped the run early
 
 
 def _to_storage(t: Tensor, a: Any) -> np.ndarray:
@@ -161,7 +162,7 @@ def _from_storage(t: Tensor, a: np.ndarray) -> np.ndarray:
     if t.dtype == "fp32":
         out = fp.f32_value(a)
     elif t.dtype == "bf16":
-        out = fp.f32_value(fp.bf16_to_fp32(a))
+        out = fp.f32_value(a.astype(np.uint32) << 16)  # exact: NaN payloads kept, as DMA keeps them
     else:
         out = a.copy()
     return out.reshape(t.shape)
@@ -251,11 +252,11 @@ class Core:
         elif self.program is None:
             raise MachineError("no program loaded")
         steps = 0
-        while self.step() is not None:
+        while max_steps is None or steps < max_steps:
+            if self.step() is None:
+                return RunResult(self.outputs(), self.stats)
             steps += 1
-            if max_steps is not None and steps >= max_steps:
-                break
-        return RunResult(self.outputs(), self.stats)
+        return RunResult(self.outputs(), self.stats, finished=not any(self.queues.values()))
 
     def _execute(self, ins: Instruction) -> bool | None:
         self.current = ins
@@ -363,16 +364,29 @@ class Core:
 
     # ------------------------------------------------------------------ inspection
     def peek(self, space: str, partitions: slice | int, offset: int, dtype: str, count: int) -> np.ndarray:
-        """Values in SBUF/PSUM for a person: fp32/bf16 as float32, ints as ints."""
-        p = range(self.config.sbuf_partitions if space == "sb" else self.config.psum_partitions)[partitions]
-        p = p if isinstance(p, range) else range(p, p + 1)
-        ap = AP(space, p.start, len(p), offset, dtype, ((count, 1),))
-        raw = self.read(ap)
+        """Values in SBUF ('sb') or PSUM ('psum') for a person: fp32/bf16 as float32, ints as ints.
+
+        An int partition gives a 1-D array of `count` elements; a slice gives [partitions, count].
+        """
+        if space not in ("sb", "psum"):
+            raise MachineError(f"peek: space {space!r}, expected 'sb' or 'psum'")
+        if dtype not in NP_STORAGE:
+            raise MachineError(f"peek: dtype {dtype!r}, expected one of {', '.join(NP_STORAGE)}")
+        nparts = self._memory(space).shape[0]
+        if isinstance(partitions, slice):
+            p = range(nparts)[partitions]
+            if len(p) == 0 or p.step != 1:
+                raise MachineError(f"peek: partitions {partitions} select no contiguous range of 0..{nparts - 1}")
+        elif not 0 <= partitions < nparts:
+            raise MachineError(f"peek: partition {partitions} outside {space}'s 0..{nparts - 1}")
+        else:
+            p = range(partitions, partitions + 1)
+        raw = self.read(AP(space, p.start, len(p), offset, dtype, ((count, 1),)))
         if dtype == "fp32":
-            return fp.f32_value(raw)
-        if dtype == "bf16":
-            return fp.f32_value(fp.bf16_to_fp32(raw))
-        return raw
+            raw = fp.f32_value(raw)
+        elif dtype == "bf16":
+            raw = fp.f32_value(raw.astype(np.uint32) << 16)  # exact, like the outputs
+        return raw if isinstance(partitions, slice) else raw[0]
 
 
 def run(program: Program | str | bytes, inputs: dict[str, Any] | None = None,

@@ -8,6 +8,7 @@ Syntax (see isa/ISA.md): one instruction per line, `;` or `#` comments, `.const 
 from __future__ import annotations
 
 import ast
+import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -403,7 +404,8 @@ class Assembler:
     def instruction(self, mn: str, line: str, pos: int, after: int, lineno: int) -> None:
         spec = BY_MNEMONIC.get(mn)
         if spec is None:
-            near = [k for k in BY_MNEMONIC if k.split(".")[-1] == mn.split(".")[-1] or k.startswith(mn)]
+            near = difflib.get_close_matches(mn, BY_MNEMONIC, n=3, cutoff=0.6)
+            near += [k for k in BY_MNEMONIC if k.split(".")[-1] == mn.split(".")[-1] and k not in near]
             hint = f"; did you mean {', '.join(near)}?" if near else "; see isa/ISA.md"
             raise _Err(f"unknown mnemonic {mn!r}{hint}", pos)
         rest = line[after:]
@@ -440,7 +442,7 @@ class Assembler:
                 continue
             ops[o["name"]] = self.operand(o, tok, mn)
         self.check(spec, ops, given)
-        ins = Instruction(spec, ops, lineno, self.file, self.lines[lineno - 1].strip())
+        ins = Instruction(spec, ops, lineno, self.file, line.strip())
         try:
             encode(ins)
         except ValueError as e:

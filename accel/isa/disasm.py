@@ -6,7 +6,7 @@ from accel.isa.encoding import Instruction, Program
 from accel.isa.operands import AP, DramAP, f32_text
 
 
-def operand_text(ins: Instruction, name: str, program: Program) -> str:
+def operand_text(ins: Instruction, name: str, program: Program | None = None) -> str:
     """One operand in assembly syntax."""
     o = next(o for o in ins.spec["operands"] if o["name"] == name)
     v = ins.ops[name]
@@ -18,11 +18,13 @@ def operand_text(ins: Instruction, name: str, program: Program) -> str:
     if kind == "dram":
         assert isinstance(v, DramAP)
         ap = next(x for x in ins.ops.values() if isinstance(x, AP))
-        return v.text(program.tensors[v.tensor].name, ap.pcount)
+        tname = program.tensors[v.tensor].name if program else v.name or f"tensor{v.tensor}"
+        return v.text(tname, ap.pcount)
     return str(v)
 
 
-def instruction_text(ins: Instruction, program: Program) -> str:
+def instruction_text(ins: Instruction, program: Program | None = None) -> str:
+    """One instruction in canonical assembly syntax (what the disassembler prints)."""
     parts = []
     for o in ins.spec["operands"]:
         text = operand_text(ins, o["name"], program)

@@ -6,6 +6,7 @@ inverses on valid words; `decode` rejects unknown opcodes and non-zero reserved 
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,11 @@ class Instruction:
         """The queue that executes it: PE, ACT, VEC, DMA, or SEQ for the sequencer."""
         eng = self.spec["engine"]
         return self.ops["engine"].upper() if eng == "ANY" else eng
+
+    def __str__(self) -> str:
+        from accel.isa.disasm import instruction_text
+
+        return instruction_text(self)
 
     def where(self) -> str:
         """'file:line' when known, for error messages."""
@@ -283,9 +289,11 @@ class Program:
         for k in range(ni):
             word = int.from_bytes(data[pos + k * WORD_BYTES:pos + (k + 1) * WORD_BYTES], "little")
             ins = decode(word, k)
-            for v in ins.ops.values():
-                if isinstance(v, DramAP) and v.tensor >= len(tensors):
-                    raise DecodeError(f"instruction {k}: tensor number {v.tensor} but the program "
-                                      f"declares {len(tensors)}")
+            for key, v in ins.ops.items():
+                if isinstance(v, DramAP):
+                    if v.tensor >= len(tensors):
+                        raise DecodeError(f"instruction {k}: tensor number {v.tensor} but the program "
+                                          f"declares {len(tensors)}")
+                    ins.ops[key] = dataclasses.replace(v, name=tensors[v.tensor].name)
             instrs.append(ins)
         return cls(tensors, instrs)

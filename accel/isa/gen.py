@@ -142,7 +142,7 @@ def _syntax(ins: dict) -> str:
 
 KIND_TEXT = {
     "engine": "engine name: pe, act, vec, dma",
-    "sem": "semaphore s0..s31",
+    "sem": "semaphore sN, N below CoreConfig.semaphores (default 32)",
     "uint": "unsigned integer expression",
     "f32": "binary32 immediate: a float literal, inf, -inf, nan, or bits(0x...)",
     "flag": "0 or 1",
@@ -153,7 +153,8 @@ KIND_TEXT = {
 
 
 def _encoding_rows(t: dict, ins: dict) -> list[str]:
-    rows = [f"| [{t['opcode']['lsb'] + t['opcode']['width'] - 1}:{t['opcode']['lsb']}] | opcode | `{ins['opcode']:#04x}` |"]
+    op = t["opcode"]
+    rows = [f"| [{op['lsb'] + op['width'] - 1}:{op['lsb']}] | opcode | `{ins['opcode']:#04x}` |"]
     for o in ins["operands"]:
         slots = [o["slot"]] + (["ap2", "flag"] if o["kind"] == "bias" else [])
         for s in slots:

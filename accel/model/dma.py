@@ -11,6 +11,7 @@ def dma_load(core, ins) -> None:
     values = core.dram_read(src, dst)
     core.write(dst, values)
     core.stats.bytes_dram_to_sbuf += values.nbytes
+    core.stats.count_elements("DMA", values.size)
 
 
 @semantics("dma.store")
@@ -19,3 +20,4 @@ def dma_store(core, ins) -> None:
     values = core.read(src)
     core.dram_write(dst, src, values)
     core.stats.bytes_sbuf_to_dram += values.nbytes
+    core.stats.count_elements("DMA", values.size)

