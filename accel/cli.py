@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if argv[:1] == ["verify"]:
-        args, rest = parser.parse_known_args(argv[:1]), argv[1:]
+        args, rest = parser.parse_known_args(argv[:1])[0], argv[1:]
     else:
         args, rest = parser.parse_args(argv), []
     try:

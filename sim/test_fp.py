@@ -17,17 +17,21 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from accel.tb import verify_fp as vf
+from accel.tb.clock import start_clock
 
 SMOKE_PLAN = {"ops": list(vf.OPS), "random": dict.fromkeys(vf.OPS, 200), "seed": 1, "exhaustive": False}
 
 
-async def _run_load(dut, op: str, operands: list[np.ndarray]) -> dict:
-    """Load one chunk of vectors into fp_top, run it, and return counts and first mismatch."""
+async def _run_load(dut, op: str, operands: list[np.ndarray], flip: int | None) -> dict:
+    """Load one chunk of vectors into fp_top, run it, and return counts and first mismatch;
+    `flip` corrupts the expected word of that vector (the bench's self-test)."""
     want = vf.write_vector_files(Path.cwd(), op, operands)
+    if flip is not None:
+        want[flip] ^= np.uint32(1)
+        vf.write_hex(Path.cwd() / "fp_y.hex", want)
     await FallingEdge(dut.clk)
     dut.op.value = vf.OPS[op].code
     dut.count.value = int(want.size)
@@ -58,7 +62,7 @@ async def fp_blocks_match_model(dut):
     dut.start.value = 0
     dut.op.value = 0
     dut.count.value = 0
-    Clock(dut.clk, 10, unit="ns").start()
+    start_clock(dut.clk)
 
     report = {"ops": {}}
     failures = []
@@ -66,9 +70,13 @@ async def fp_blocks_match_model(dut):
         operands = vf.vectors(op, plan["random"][op], plan["seed"], plan["exhaustive"])
         hits = vf.coverage(op, operands)
         entry = {"vectors": 0, "mismatches": 0, "seconds": 0.0, "first": None}
-        for chunk in vf.chunks(operands, depth):
+        flip_index = plan["flip"][1] if plan.get("flip") and plan["flip"][0] == op else None
+        for offset, chunk in zip(range(0, operands[0].size, depth), vf.chunks(operands, depth), strict=True):
+            flip = None
+            if flip_index is not None and offset <= flip_index < offset + chunk[0].size:
+                flip = flip_index - offset
             start = time.perf_counter()
-            result = await _run_load(dut, op, chunk)
+            result = await _run_load(dut, op, chunk, flip)
             entry["seconds"] += time.perf_counter() - start
             if result["checked"] != chunk[0].size:
                 failures.append(f"{op}: checked {result['checked']} of {chunk[0].size}")

@@ -158,12 +158,25 @@ def _special(result: U32, nan: ArrayLike, inf: ArrayLike, inf_sign: ArrayLike) -
 def add(a: ArrayLike, b: ArrayLike) -> U32:
     """a + b in binary32, round to nearest even."""
     a, b = np.broadcast_arrays(_bits(a), _bits(b))
-    sa, ma, ea = _unpack(a)
-    sb, mb, eb = _unpack(b)
-    finite = _sum_round(sa, ma, ea, sb, mb, eb)
-    nan = _is_nan(a) | _is_nan(b) | (_is_inf(a) & _is_inf(b) & (sa != sb))
-    inf = _is_inf(a) | _is_inf(b)
-    return _special(finite, nan, inf, np.where(_is_inf(a), sa, sb))
+    # x is the operand of larger magnitude (magnitude bit patterns order like magnitudes).
+    swap = (b & _MAG) > (a & _MAG)
+    x, z = np.where(swap, b, a), np.where(swap, a, b)
+    sx, mx, ex = _unpack(x)
+    sz, mz, ez = _unpack(z)
+    # Significands 36 bits up in a wide frame; z aligned to x, the bits shifted out sticky.
+    # Sticky needs a shift above 36, so x is normal and the sum keeps >= 58 bits.
+    d = np.minimum(ex - ez, _MAX_SHIFT)
+    wx, wz = mx << 36, mz << 36
+    z_aligned = wz >> d
+    sticky = (wz & ((np.int64(1) << d) - 1)) != 0
+    # Subtracting z = z_aligned + s (0 < s < 1) is subtracting z_aligned + 1 and adding 1 - s.
+    same = sx == sz
+    m = np.where(same, wx + z_aligned, wx - z_aligned - sticky)
+    # An exact zero sum is +0 (round to nearest), unless both addends are negative (-0 + -0).
+    sign = np.where((m == 0) & ~sticky, sx & sz, sx)
+    finite = _round_pack(sign, m, ex - 36, sticky)
+    nan = _is_nan(a) | _is_nan(b) | (_is_inf(a) & _is_inf(b) & (sx != sz))
+    return _special(finite, nan, _is_inf(x), sx)
 
 
 def sub(a: ArrayLike, b: ArrayLike) -> U32:
