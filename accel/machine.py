@@ -23,6 +23,7 @@ from accel.isa.asm import assemble
 from accel.isa.encoding import Instruction, Program
 from accel.isa.operands import AP, NP_STORAGE, DramAP, Tensor, dtype_bytes
 from accel.model import all_semantics, fp
+from accel.model.pe_array import PETimeline
 
 ENGINES = ("PE", "ACT", "VEC", "DMA")
 _UNITS = TABLE["units"]
@@ -111,7 +112,8 @@ class CoreConfig:
 
 @dataclass
 class Stats:
-    """What a run did: instructions per engine, MACs, bytes moved, elements per engine."""
+    """What a run did: instructions per engine, MACs, bytes moved, elements per engine, and the
+    PE array's cycles and utilization (useful MACs / (rows * cols * pe_cycles), docs/pe_array.md)."""
 
     instructions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENGINES + ("SEQ",), 0))
     macs: int = 0
@@ -119,6 +121,8 @@ class Stats:
     bytes_sbuf_to_dram: int = 0
     elements: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENGINES, 0))
     steps: int = 0
+    pe_cycles: int = 0
+    utilization: float = 0.0
 
     def count_elements(self, engine: str, n: int) -> None:
         self.elements[engine] += n
@@ -153,8 +157,24 @@ def _to_storage(t: Tensor, a: Any) -> np.ndarray:
         return a.reshape(-1).copy()
     if a.dtype.kind not in "fiu":
         raise MachineError(f"input {t.name}: {t.dtype} tensor needs a numeric array, got {a.dtype}")
-    bits = fp.f32_bits(a.astype(np.float32)).reshape(-1)
-    return fp.fp32_to_bf16(bits) if t.dtype == "bf16" else bits
+    if t.dtype == "fp32":
+        return fp.f32_bits(a.astype(np.float32)).reshape(-1)
+    return fp.fp32_to_bf16(_round_to_odd_f32(a.astype(np.float64)).reshape(-1))
+
+
+def _round_to_odd_f32(a: np.ndarray) -> np.ndarray:
+    """binary32 bits of float64 `a` rounded to odd (truncate, then set the last bit if inexact).
+
+    binary32 keeps 16 more significand bits than bf16, so rounding this to bf16 to nearest
+    even equals rounding `a` itself: no double-rounding error (Boldo and Melquiond).
+    """
+    with np.errstate(over="ignore"):
+        nearest = a.astype(np.float32)
+    away = np.abs(nearest.astype(np.float64)) > np.abs(a)
+    truncated = np.where(away, np.nextafter(nearest, np.float32(0)), nearest)
+    bits = fp.f32_bits(truncated)
+    inexact = (truncated.astype(np.float64) != a) & ~np.isnan(a)
+    return bits | inexact.astype(np.uint32)
 
 
 def _from_storage(t: Tensor, a: np.ndarray) -> np.ndarray:
@@ -169,15 +189,24 @@ def _from_storage(t: Tensor, a: np.ndarray) -> np.ndarray:
 
 
 class Core:
-    """One accelerator core. `run(program, inputs)` is the usual entry point."""
+    """One accelerator core. `run(program, inputs)` is the usual entry point.
 
-    def __init__(self, config: CoreConfig | None = None) -> None:
+    fast=True computes PE-array results with accel.kernels (bit-identical to accel.model, faster).
+    """
+
+    def __init__(self, config: CoreConfig | None = None, *, fast: bool = True) -> None:
         self.config = config or CoreConfig()
+        self.fast = fast
         self.semantics = all_semantics()
         self.program: Program | None = None
         self.reset()
 
     # ------------------------------------------------------------------ state
+    @property
+    def pe_shape(self) -> tuple[int, int]:
+        """(rows, columns) of the PE array, from CoreConfig pe_rows and pe_cols."""
+        return self.config.pe_rows, self.config.pe_cols
+
     def reset(self) -> None:
         """Clear memories, semaphores, weights, queues and statistics."""
         c = self.config
@@ -186,6 +215,7 @@ class Core:
         self.sems = np.zeros(c.semaphores, dtype=np.int64)
         self.dram: dict[str, np.ndarray] = {}
         self.weights: tuple[str, np.ndarray] | None = None
+        self.pe_timeline = PETimeline(*self.pe_shape)
         self.queues: dict[str, deque[Instruction]] = {e: deque() for e in ENGINES}
         self.stats = Stats()
         self.current: Instruction | None = None
