@@ -18,6 +18,7 @@ import struct
 import numpy as np
 
 from accel.isa._table import TABLE
+from accel.isa.asm import Assembler
 from accel.isa.encoding import BY_OPCODE, OPCODE, SLOTS, WORD_BITS, Instruction, encode
 from accel.isa.operands import AP, DTYPES, ENGINES, MAX_DIMS, SPACES, DramAP, default_strides
 
@@ -40,10 +41,6 @@ LIMITS: dict[tuple[str, str], tuple[int, int]] = {
     )
     for slot, s in SLOTS.items() for f in s["fields"]
 }
-
-
-def _limits(slot: str, sub: str = "") -> tuple[int, int]:
-    return LIMITS[slot, sub]
 
 
 def _uniform(rng: np.random.Generator, lo: int, hi: int) -> int:
@@ -83,8 +80,8 @@ def random_f32_bits(rng: np.random.Generator) -> int:
 
 def _dims(rng: np.random.Generator, slot: str, typical_n: int) -> tuple[tuple[int, int], ...]:
     """1 to MAX_DIMS dims: row-major strides half the time, else any stride incl. negative."""
-    n_lo, n_hi = _limits(slot, "n0")
-    s_lo, s_hi = _limits(slot, "s0")
+    n_lo, n_hi = LIMITS[slot, "n0"]
+    s_lo, s_hi = LIMITS[slot, "s0"]
     counts = [_int(rng, max(1, n_lo), n_hi, (1, typical_n))
               for _ in range(_uniform(rng, 1, MAX_DIMS))]
     if rng.random() < 0.5:
@@ -102,15 +99,15 @@ def random_ap(rng: np.random.Generator, slot: str = "ap0", spaces: list[str] | N
     dtype = "fp32" if bias else _pick(rng, dtypes or DTYPE_NAMES)
     parts = UNITS["sbuf_partitions" if space == "sb" else "psum_partitions"]
     pbytes = UNITS["sbuf_partition_bytes" if space == "sb" else "psum_partition_bytes"]
-    pstart = _int(rng, *_limits(slot, "pstart"), (0, parts - 1))
-    pcount = _int(rng, 1, _limits(slot, "pcount")[1], (1, max(1, parts - pstart)))
+    pstart = _int(rng, *LIMITS[slot, "pstart"], (0, parts - 1))
+    pcount = _int(rng, 1, LIMITS[slot, "pcount"][1], (1, max(1, parts - pstart)))
     size = DTYPES[dtype]["bytes"]
-    off_hi = _limits(slot, "offset")[1]
+    off_hi = LIMITS[slot, "offset"][1]
     offset = _int(rng, 0, off_hi, (0, pbytes - 1))
     if rng.random() < 0.8:  # aligned to the element size, as the assembler requires
         offset -= offset % size
     if bias:
-        s_lo, s_hi = _limits(slot, "s0")
+        s_lo, s_hi = LIMITS[slot, "s0"]
         dims = tuple((1, _int(rng, s_lo, s_hi, (0, 1)))
                      for _ in range(_uniform(rng, 1, MAX_DIMS)))
     else:
@@ -122,21 +119,15 @@ def random_dram(rng: np.random.Generator, n_tensors: int = 4) -> DramAP:
     """A DRAM pattern over one of `n_tensors` tensors."""
     return DramAP(
         tensor=_uniform(rng, 0, n_tensors - 1),
-        offset=_int(rng, *_limits("dram", "offset"), (0, 1 << 16)),
-        pstride=_int(rng, *_limits("dram", "pstride"), (-4096, 4096)),
+        offset=_int(rng, *LIMITS["dram", "offset"], (0, 1 << 16)),
+        pstride=_int(rng, *LIMITS["dram", "pstride"], (-4096, 4096)),
         dims=_dims(rng, "dram", 256),
     )
 
 
-def _default(o: dict) -> int:
-    if o["kind"] in ("f32", "bias"):
-        return int(np.array([o["default"]], dtype=np.float32).view(np.uint32)[0])
-    return int(o["default"])
-
-
 def _operand(rng: np.random.Generator, o: dict, n_tensors: int) -> object:
     if "default" in o and rng.random() < 0.25:
-        return _default(o)
+        return Assembler.default(o)
     kind, slot = o["kind"], o["slot"]
     if kind == "engine":
         return _pick(rng, ENGINE_NAMES)
@@ -145,7 +136,7 @@ def _operand(rng: np.random.Generator, o: dict, n_tensors: int) -> object:
     if kind == "flag":
         return _uniform(rng, 0, 1)
     if kind == "uint":
-        return _int(rng, *_limits(slot), (0, 16))
+        return _int(rng, *LIMITS[slot, ""], (0, 16))
     if kind == "f32":
         return random_f32_bits(rng)
     if kind == "bias":
@@ -181,14 +172,14 @@ def _slot_mask(slot: str) -> int:
     return _mask(SLOTS[slot]["lsb"], SLOTS[slot]["width"])
 
 
-def reserved_mask(spec: dict, bias_is_ap: bool) -> int:
+def reserved_mask(spec: dict, bias_ap: bool) -> int:
     """Bits that must be zero in a word of `spec`: its reserved runs plus, for a bias, the slot
     of the unused form (imm1 when the bias is an ap, else ap2). The rule `decode` applies."""
     m = 0
     for lsb, width in spec["reserved"]:
         m |= _mask(lsb, width)
     if spec["has_bias"]:
-        m |= _slot_mask("imm1" if bias_is_ap else "ap2")
+        m |= _slot_mask("imm1" if bias_ap else "ap2")
     return m
 
 
@@ -197,7 +188,7 @@ def bias_is_ap(word: int) -> bool:
     return bool((word >> SLOTS["flag"]["lsb"]) & 1)
 
 
-def _opcode_of(word: int) -> int:
+def opcode_of(word: int) -> int:
     return (word >> OPCODE["lsb"]) & ((1 << OPCODE["width"]) - 1)
 
 
@@ -215,7 +206,7 @@ def _raw_fields_word(rng: np.random.Generator) -> int:
 
 def _set_reserved_bits(rng: np.random.Generator, word: int) -> int:
     """Set 1 to 3 (possibly equal) reserved bits of a valid word (including the unused form of a bias)."""
-    bits = _reserved_bits(_opcode_of(word), bias_is_ap(word))
+    bits = _reserved_bits(opcode_of(word), bias_is_ap(word))
     for _ in range(_uniform(rng, 1, 3)):
         word |= 1 << _pick(rng, bits)
     return word

@@ -15,7 +15,7 @@ from __future__ import annotations
 from accel.isa.encoding import BY_OPCODE, OPCODE, SLOTS, slot_fields
 from accel.isa.gen import ENGINE_BAD, ENGINE_SEQ
 from accel.isa.operands import ENGINES
-from accel.isa.randprog import bias_is_ap, reserved_mask
+from accel.isa.randprog import bias_is_ap, opcode_of, reserved_mask
 
 
 def _port_order(slot: str) -> tuple:
@@ -41,7 +41,7 @@ VECTOR_BITS = sum(w for _, w in OUTPUTS)
 
 def expected(word: int) -> dict[str, int]:
     """Every decoder output for `word`, as unsigned integers of the port's width."""
-    op = (word >> OPCODE["lsb"]) & ((1 << OPCODE["width"]) - 1)
+    op = opcode_of(word)
     spec = BY_OPCODE.get(op)
     flag_ap = bias_is_ap(word)
     valid = spec is not None and not word & reserved_mask(spec, flag_ap)

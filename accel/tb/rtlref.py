@@ -14,7 +14,9 @@ defaults) and the range expression is always shown as text. Needs Icarus on PATH
 
 from __future__ import annotations
 
+import ast
 import functools
+import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -251,6 +253,153 @@ def module_index() -> dict[str, dict]:
         for m in read_modules(path):
             out[m["module"]] = m
     return out
+
+
+# ----------------------------------------------------------------------------- bench bindings
+
+
+class _PySource:
+    """Module-level constants and import aliases of a Python file, read with `ast`."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.tree = ast.parse(path.read_text(), str(path))
+        self.constants: dict[str, Any] = {}
+        self.aliases: dict[str, tuple[str, str | None]] = {}  # name -> (module, attribute)
+        for node in self.tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                    and isinstance(node.targets[0], ast.Name):
+                value = self.resolve(node.value)
+                if value is not None:
+                    self.constants[node.targets[0].id] = value
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    self.aliases[a.asname or a.name] = (a.name, None)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                for a in node.names:
+                    self.aliases[a.asname or a.name] = (node.module, a.name)
+
+    def resolve(self, node: ast.AST) -> Any:
+        """The value of a literal, of a module-level constant (also of an imported module),
+        or of a dict's string keys; None when unknown."""
+        if isinstance(node, ast.Dict):
+            keys = [self.resolve(k) for k in node.keys if k is not None]
+            return dict.fromkeys(keys) if all(isinstance(k, str) for k in keys) else None
+        if isinstance(node, ast.Name):
+            if node.id in self.constants:
+                return self.constants[node.id]
+            module, attr = self.aliases.get(node.id, (None, None))
+            return _imported_constant(module, attr) if attr else None
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id in self.aliases:
+            module, attr = self.aliases[node.value.id]  # `import m as a` or `from p import m`
+            return _imported_constant(f"{module}.{attr}" if attr else module, node.attr)
+        try:
+            return ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return None
+
+
+def _module_path(name: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    return Path(spec.origin) if spec and spec.origin and spec.origin.endswith(".py") else None
+
+
+def _imported_constant(module: str, name: str) -> Any:
+    path = _module_path(module)
+    return _source(path).constants.get(name) if path else None
+
+
+@functools.cache
+def _source(path: Path) -> _PySource:
+    return _PySource(path)
+
+
+def _run_bench_calls(src: _PySource) -> list[tuple[Any, Any, Any, int]]:
+    """(toplevel, test_module, parameters, line) of each run_bench(...) call in a file; None
+    for a value that is not a literal or a module-level constant."""
+    out = []
+    for node in ast.walk(src.tree):
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        if (f.id if isinstance(f, ast.Name) else getattr(f, "attr", None)) != "run_bench":
+            continue
+        kw = {k.arg: k.value for k in node.keywords}
+        top = node.args[1] if len(node.args) > 1 else kw.get("toplevel")
+        test = node.args[3] if len(node.args) > 3 else kw.get("test_module")
+        params = kw.get("parameters")
+        out.append((*(None if x is None else src.resolve(x) for x in (top, test)),
+                     {} if params is None else src.resolve(params), node.lineno))
+    return out
+
+
+def _dut_names(src: _PySource) -> dict[str, int]:
+    """Names a cocotb bench reads or drives on its toplevel (`dut.<name>`), with a line."""
+    names: dict[str, int] = {}
+    for node in ast.walk(src.tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id == "dut" and not node.attr.startswith("_"):
+            names.setdefault(node.attr, node.lineno)
+    return names
+
+
+def check_bench_bindings(benches: list[Path] | None = None,
+                         callers: list[Path] | None = None) -> tuple[list[str], list[str]]:
+    """Problems (a bench binding a port, parameter or toplevel that does not exist) and a
+    list of what was checked; run_bench calls whose toplevel is not in rtl/ or sim/ are left
+    out. Benches default to sim/*.py; run_bench calls are looked for in
+    the benches and `callers` (default accel/tb/*.py and tests/rtl/*.py). A bench's toplevel
+    is its TOPLEVEL constant, else the toplevel of the run_bench calls that run it."""
+    _source.cache_clear()
+    index = module_index()
+    problems, checked = [], []
+    toplevel_of: dict[str, set[str]] = {}
+    benches = sorted(SIM_DIR.glob("*.py")) if benches is None else benches
+    if callers is None:
+        callers = [*sorted((REPO_ROOT / "accel" / "tb").glob("*.py")),
+                   *sorted((REPO_ROOT / "tests" / "rtl").glob("*.py"))]
+    for path in [*benches, *callers]:
+        src = _source(path)
+        for top, test, params, line in _run_bench_calls(src):
+            where = f"{_rel(path)}:{line}"
+            if isinstance(top, str) and isinstance(test, str):
+                toplevel_of.setdefault(test, set()).add(top)
+            if not isinstance(top, str) or top not in index:  # unknown, or made elsewhere
+                continue
+            have = {p["name"] for p in index[top]["parameters"]}
+            for name in params or {}:
+                if name not in have:
+                    problems.append(f"{where}: parameter {name} is not a parameter of {top} "
+                                    f"({index[top]['file']}; it has {sorted(have) or 'none'})")
+            bound = "(not a literal)" if params is None else sorted(params)
+            checked.append(f"{where}: run_bench({top!r}, parameters={bound})")
+    for path in benches:
+        src = _source(path)
+        names = _dut_names(src)
+        if not names:
+            continue
+        declared = src.constants.get("TOPLEVEL")
+        tops = {declared} if isinstance(declared, str) else toplevel_of.get(path.stem, set())
+        if len(tops) != 1:
+            problems.append(f"{_rel(path)}: cannot tell its toplevel (found {sorted(tops)}); "
+                            'declare it, e.g. TOPLEVEL = "my_top"')
+            continue
+        top = tops.pop()
+        if top not in index:
+            problems.append(f"{_rel(path)}: TOPLEVEL {top!r} is no module of rtl/ or sim/")
+            continue
+        known = set(index[top]["signals"])
+        for name, line in names.items():
+            if name not in known:
+                ports = [p["name"] for p in index[top]["ports"]]
+                problems.append(f"{_rel(path)}:{line}: dut.{name}: {top} ({index[top]['file']}) "
+                                f"has no port, parameter or signal {name}; ports: {ports}")
+        checked.append(f"{_rel(path)}: dut.{{{', '.join(sorted(names))}}} on {top}")
+    return problems, checked
 
 
 def _table(rows: list[list[str]], head: list[str]) -> list[str]:

@@ -138,8 +138,8 @@ def _build_key(sim: str, toplevel: str, sources: list[Path], includes: list[Path
     for k in sorted(parameters):
         h.update(f"{k}={parameters[k]}\0".encode())
     headers = sorted(p for d in includes if d.is_dir() for p in d.rglob("*") if p.is_file())
-    for p in [*sources, *headers]:
-        h.update(str(p).encode() + b"\0" + p.read_bytes() + b"\0")
+    for p in [*sources, *headers]:  # names and contents: a moved copy reuses the build
+        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 
@@ -226,9 +226,11 @@ def _build(runner, sim: str, toplevel: str, sources: list[Path], includes: list[
         return build_dir, time.perf_counter() - t0
 
 
-def run_bench(sim: str, toplevel: str, sources: list, test_module: str, *,
-              parameters: dict | None = None, extra_env: dict | None = None,
-              includes: list | None = None, testcase: str | None = None) -> BenchResult:
+def run_bench(sim: str, toplevel: str, sources: list[str | os.PathLike], test_module: str, *,
+              parameters: dict[str, object] | None = None,
+              extra_env: dict[str, object] | None = None,
+              includes: list[str | os.PathLike] | None = None,
+              testcase: str | None = None) -> BenchResult:
     """Build (cached) and run the cocotb tests of `test_module` against `toplevel`.
 
     `sources` are Verilog files (relative paths are taken from the current folder);

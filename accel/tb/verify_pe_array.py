@@ -1,0 +1,443 @@
+"""`accel verify pe_array`: rtl/pe_array.v + rtl/psum_acc.v against accel.model.pe_array and the
+cycle formulas of docs/pe_array.md, bit for bit and cycle for cycle, on one simulator.
+
+A program is a list of weight loads and matmuls (random shapes K <= R, N <= C, M from 1 to 4R,
+dtypes mixed per load, accumulate chains, random and extreme matrices). `schedule` gives every
+load and matmul its start cycle by the spec's rules, so loads overlap streams as tightly as the
+spec allows. The program becomes cycle-stamped $readmemh records that sim/pe_array_tb.v plays
+with no Python in the loop; it logs every PSUM write with the cycle during which it happened.
+`check` compares the log with the model: the cycle S + m + R + C - 2 of every output vector,
+its address, every lane of the written PSUM entry, the write count and the final PSUM memory.
+
+    accel verify pe_array --sim verilator --rows 16 --cols 16 --dtype bf16 --vectors 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from accel.model.pe_array import accumulate, matmul_bf16, matmul_int8
+from accel.tb.runner import RTL_DIR, SIM_DIR, BenchFailure, run_bench
+
+TOPLEVEL = "pe_array_tb"
+TEST_MODULE = "test_pe_array"
+SOURCES = [RTL_DIR / "pe.v", RTL_DIR / "pe_array.v", RTL_DIR / "psum_acc.v",
+           *(RTL_DIR / "fp" / f"{m}.v" for m in ("bf16_mul", "fp32_add", "fp32_round", "fp_norm")),
+           SIM_DIR / "pe_array_tb.v"]
+DTYPES = ("int8", "bf16")
+DEPTH_LOG2 = {"icarus": 12, "verilator": 15}  # records per program (sim/pe_array_tb.v's DW)
+DEFAULT_VECTORS = {"icarus": 2_000, "verilator": 100_000}
+PLAN_ENV, REPORT_ENV = "ACCEL_PE_PLAN", "ACCEL_PE_REPORT"
+
+
+def psum_log2(rows: int) -> int:
+    """log2 of the bench's PSUM entries: room for a few 4R-vector outputs."""
+    return max(4, (4 * rows - 1).bit_length() + 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Programs and the spec's schedule
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """pe.load_weights: W [K, N], int8 or bf16 bits (uint16)."""
+
+    w: np.ndarray
+
+    @property
+    def dtype(self) -> str:
+        return "int8" if self.w.dtype == np.int8 else "bf16"
+
+
+@dataclass
+class Matmul:
+    """pe.matmul: X [K, M] into PSUM entries addr .. addr+M-1 (write, or accumulate)."""
+
+    x: np.ndarray
+    addr: int
+    acc: bool
+
+
+@dataclass
+class Timing:
+    """Start cycle of every op (L of a load, S of a matmul), which matmuls swap, and the
+    program's PE-array cycles."""
+
+    starts: list[int]
+    swaps: list[bool]
+    cycles: int
+
+
+def schedule(ops: list, rows: int, cols: int) -> Timing:
+    """docs/pe_array.md's double-buffering and overlap rules, op by op."""
+    stream_free = load_free = cycles = 0
+    swap_end = None  # S_swap + N_swap of the most recent swap
+    loaded_end = None  # L + K of a load not swapped in yet
+    n_cols = 0  # N of the newest load
+    starts, swaps = [], []
+    for op in ops:
+        if isinstance(op, Load):
+            start = load_free if swap_end is None else max(load_free, swap_end)
+            load_free = loaded_end = start + op.w.shape[0]
+            n_cols = op.w.shape[1]
+            cycles = max(cycles, loaded_end)
+            swaps.append(False)
+        else:
+            swap = loaded_end is not None
+            start = max(stream_free, loaded_end) if swap else stream_free
+            if swap:
+                swap_end, loaded_end = start + n_cols, None
+            stream_free = start + op.x.shape[1]
+            cycles = max(cycles, stream_free + rows + cols - 2)
+            swaps.append(swap)
+        starts.append(start)
+    return Timing(starts, swaps, cycles)
+
+
+def output_cycle(start: int, m: int, rows: int, cols: int) -> int:
+    """The cycle at whose end vector m of a matmul starting at `start` is written to PSUM."""
+    return start + m + rows + cols - 2
+
+
+_BF16_SPECIALS = np.array([0x0000, 0x8000, 0x7F80, 0xFF80, 0x7FC0, 0xFFC1, 0x7F81, 0x0001, 0x807F,
+                           0x0040, 0x0080, 0x8080, 0x7F7F, 0xFF7F, 0x3F80, 0xBF80], dtype=np.uint16)
+
+
+def random_matrix(rng: np.random.Generator, dtype: str, shape: tuple[int, int]) -> np.ndarray:
+    """A random int8 or bf16 matrix of one of several flavours (uniform, extremes, specials,
+    subnormal range, signed zeros)."""
+    if dtype == "int8":
+        flavour = rng.choice(["uniform", "extreme", "min"], p=[0.7, 0.2, 0.1])
+        if flavour == "min":
+            return np.full(shape, -128, dtype=np.int8)
+        if flavour == "extreme":
+            return rng.choice(np.array([-128, -127, -1, 0, 1, 127], dtype=np.int8), size=shape)
+        return rng.integers(-128, 128, size=shape, dtype=np.int16).astype(np.int8)
+    flavour = rng.choice(["moderate", "specials", "bits", "tiny", "zeros"], p=[0.45, 0.2, 0.1, 0.15, 0.1])
+    sign = rng.integers(0, 2, size=shape, dtype=np.uint16) << 15
+    frac = rng.integers(0, 128, size=shape, dtype=np.uint16)
+    if flavour == "bits":
+        return rng.integers(0, 1 << 16, size=shape, dtype=np.uint32).astype(np.uint16)
+    if flavour == "zeros":
+        return sign
+    lo, hi = (121, 134) if flavour != "tiny" else (0, 70)  # tiny: products near and below 2**-126
+    out = sign | (rng.integers(lo, hi, size=shape, dtype=np.uint16) << 7) | frac
+    if flavour == "specials":
+        pick = rng.random(shape) < 0.15
+        out[pick] = rng.choice(_BF16_SPECIALS, size=int(pick.sum()))
+    return out
+
+
+def _pick(rng: np.random.Generator, top: int) -> int:
+    """A size in 1..top, biased to the edges (1 and top)."""
+    u = rng.random()
+    return 1 if u < 0.1 else top if u < 0.4 else int(rng.integers(1, top + 1))
+
+
+def random_program(rng: np.random.Generator, rows: int, cols: int, dtypes: list[str], vectors: int,
+                   psum_entries: int) -> list:
+    """Loads, each followed by 1-3 matmuls (M 1..4R), until about `vectors` moving vectors.
+    Half of the matmuls after the first accumulate into the previous one's entries (K tiling);
+    sometimes a load is overwritten by the next one before any matmul uses it."""
+    ops: list = []
+    streamed = 0
+    last = None  # (addr, M) of the previous matmul
+    while streamed < vectors:
+        dtype = str(rng.choice(dtypes))
+        k, n = _pick(rng, rows), _pick(rng, cols)
+        if rng.random() < 0.05:
+            ops.append(Load(random_matrix(rng, str(rng.choice(dtypes)), (_pick(rng, rows), _pick(rng, cols)))))
+        ops.append(Load(random_matrix(rng, dtype, (k, n))))
+        for _ in range(int(rng.integers(1, 4))):
+            if last is not None and rng.random() < 0.5:
+                (addr, m), acc = last, True
+            else:
+                u = rng.random()
+                top = 1 if u < 0.15 else rows if u < 0.5 else 4 * rows
+                m = min(int(rng.integers(max(1, top // 4), top + 1)), psum_entries)
+                addr, acc = int(rng.integers(0, psum_entries - m + 1)), bool(rng.random() < 0.3)
+            ops.append(Matmul(random_matrix(rng, dtype, (k, m)), addr, acc))
+            last = (addr, m)
+            streamed += m
+    return ops
+
+
+# ---------------------------------------------------------------------------------------------
+# Records for sim/pe_array_tb.v, expected writes, and the check of its dumps
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Expected:
+    """What sim/pe_array_tb.v must log: per output vector its cycle, address and PSUM entry
+    (C lanes), plus the op and vector index it belongs to."""
+
+    cycle: np.ndarray
+    addr: np.ndarray
+    data: np.ndarray
+    where: list[tuple[int, int]] = field(default_factory=list)
+
+
+def records(ops: list, timing: Timing, rows: int, cols: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The four stimulus files' words as [n, lanes] arrays (lane 0 least significant). Lanes
+    beyond K or N and the high byte of int8 values hold random junk that must not matter."""
+    st_ctrl, st_x, wt_ctrl, wt_data = [], [], [], []
+    n = 0  # N of the newest load: the weights a matmul uses
+    for op, start, swap in zip(ops, timing.starts, timing.swaps, strict=True):
+        if isinstance(op, Load):
+            k, n = op.w.shape
+            data = rng.integers(0, 1 << 16, size=(k, cols), dtype=np.uint32)
+            data[:, :n] = _lanes16(op.w, rng)
+            bf16 = int(op.dtype == "bf16")
+            wt_ctrl += [[(bf16 << 16) | r, start + r] for r in range(k)]
+            wt_data.append(data)
+        else:
+            k, m = op.x.shape
+            bf16 = int(op.x.dtype == np.uint16)
+            x = rng.integers(0, 1 << 16, size=(m, rows), dtype=np.uint32)
+            x[:, :k] = _lanes16(op.x, rng).T
+            flags = (bf16 | int(op.acc) << 1) << 16
+            st_ctrl += [[(k << 16) | (op.addr + j), flags | n | (int(swap and j == 0) << 18), start + j]
+                        for j in range(m)]
+            st_x.append(x)
+    return {
+        "pe_stream_ctrl": np.array(st_ctrl, dtype=np.uint32).reshape(-1, 3),
+        "pe_stream_x": np.concatenate(st_x) if st_x else np.zeros((0, rows), np.uint32),
+        "pe_weight_ctrl": np.array(wt_ctrl, dtype=np.uint32).reshape(-1, 2),
+        "pe_weight_data": np.concatenate(wt_data) if wt_data else np.zeros((0, cols), np.uint32),
+    }
+
+
+def _lanes16(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """16-bit lane values: bf16 bits, or int8 in the low byte under a random high byte."""
+    if a.dtype == np.uint16:
+        return a.astype(np.uint32)
+    junk = rng.integers(0, 256, size=a.shape, dtype=np.uint32) << 8
+    return junk | a.view(np.uint8).astype(np.uint32)
+
+
+def expected(ops: list, timing: Timing, rows: int, cols: int, psum: np.ndarray) -> Expected:
+    """Run the program on the model, updating `psum` [entries, C] (uint32 bits) in place."""
+    cycles, addrs, data, where = [], [], [], []
+    w = None
+    for i, (op, start) in enumerate(zip(ops, timing.starts, strict=True)):
+        if isinstance(op, Load):
+            w = op.w
+            continue
+        n = w.shape[1]
+        if w.dtype == np.int8:
+            out, dtype, view = matmul_int8(w, op.x), "int32", np.int32
+        else:
+            out, dtype, view = matmul_bf16(w, op.x), "fp32", np.uint32
+        for j in range(op.x.shape[1]):
+            entry = psum[op.addr + j]
+            new = out[:, j]
+            if op.acc:
+                new = accumulate(entry[:n].view(view), new, dtype)
+            entry[:n] = new.view(np.uint32)
+            cycles.append(output_cycle(start, j, rows, cols))
+            addrs.append(op.addr + j)
+            data.append(entry.copy())
+            where.append((i, j))
+    return Expected(np.array(cycles, dtype=np.int64), np.array(addrs, dtype=np.int64),
+                    np.array(data, dtype=np.uint32).reshape(-1, cols), where)
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def write_lanes(path: Path, words: np.ndarray, lane_bits: int) -> None:
+    """Write [n, lanes] words (lane 0 least significant) as a $readmemh file, vectorized."""
+    words = np.asarray(words, dtype=np.uint64)
+    n, lanes = words.shape
+    shifts = np.arange(lane_bits - 4, -1, -4, dtype=np.uint64)
+    nibbles = (words[:, ::-1, None] >> shifts) & np.uint64(0xF)
+    text = np.empty((n, lanes * (lane_bits // 4) + 1), dtype=np.uint8)
+    text[:, :-1] = _HEX[nibbles.reshape(n, -1)]
+    text[:, -1] = ord("\n")
+    path.write_bytes(text.tobytes())
+
+
+def read_lanes(path: Path, lanes: int, lane_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read a $writememh file of lanes * lane_bits-bit words: ([n, lanes] uint64 values, [n]
+    bool 'word has x or z digits', which read as 0)."""
+    digits = lanes * lane_bits // 4
+    tokens = [t for line in path.read_text().splitlines() if not line.lstrip().startswith("//")
+              for t in line.split() if not t.startswith("@")]
+    if not tokens:
+        return np.zeros((0, lanes), np.uint64), np.zeros(0, bool)
+    text = np.frombuffer("".join(t.lower().rjust(digits, "0") for t in tokens).encode(), dtype=np.uint8)
+    text = text.reshape(len(tokens), digits)
+    undefined = np.isin(text, np.frombuffer(b"xz", dtype=np.uint8)).any(axis=1)
+    value = np.where(text >= ord("a"), text - ord("a") + 10, text - ord("0")).astype(np.uint64)
+    value[~np.isin(text, _HEX)] = 0
+    value = value.reshape(len(tokens), lanes, lane_bits // 4)
+    shifts = np.arange(lane_bits - 4, -1, -4, dtype=np.uint64)
+    words = (value << shifts).sum(axis=2, dtype=np.uint64)[:, ::-1]
+    return np.ascontiguousarray(words), undefined
+
+
+class Checker:
+    """Model-side state of a bench run (PSUM contents, counts, first mismatches) across the
+    programs played one after another on the same wrapper."""
+
+    def __init__(self, rows: int, cols: int, aw: int, keep: int = 5):
+        self.rows, self.cols, self.keep = rows, cols, keep
+        self.psum = np.zeros((1 << aw, cols), dtype=np.uint32)
+        self.vectors = self.mismatches = self.cycles = self.macs = 0
+        self.first: list[str] = []
+
+    def _bad(self, text: str) -> None:
+        self.mismatches += 1
+        if len(self.first) < self.keep:
+            self.first.append(text)
+
+    def prepare(self, folder: Path, ops: list, rng: np.random.Generator) -> tuple[Timing, Expected, dict]:
+        """Schedule a program, write its records into `folder`, compute what the RTL must log.
+        Returns the timing, the expectation and the wrapper's inputs (n_stream, n_weight,
+        last_cycle: the program's cycles plus a drain margin that would catch late writes)."""
+        timing = schedule(ops, self.rows, self.cols)
+        recs = records(ops, timing, self.rows, self.cols, rng)
+        for name, words in recs.items():
+            write_lanes(folder / f"{name}.hex", words, 16 if name.endswith(("_x", "_data")) else 32)
+        want = expected(ops, timing, self.rows, self.cols, self.psum)
+        n = 0
+        for op in ops:  # useful MACs: K * N * M per matmul
+            n = op.w.shape[1] if isinstance(op, Load) else n
+            self.macs += op.x.size * n if isinstance(op, Matmul) else 0
+        inputs = {"n_stream": len(recs["pe_stream_ctrl"]), "n_weight": len(recs["pe_weight_ctrl"]),
+                  "last_cycle": timing.cycles + self.rows + self.cols}
+        return timing, want, inputs
+
+    def check(self, folder: Path, ops: list, timing: Timing, want: Expected, n_writes: int) -> None:
+        """Compare the wrapper's dumps in `folder` with the expectation."""
+        self.cycles += timing.cycles
+        self.vectors += len(want.cycle)
+        ctrl, ctrl_x = (read_lanes(folder / "pe_log_ctrl.hex", 2, 32) if n_writes
+                        else (np.zeros((0, 2), np.uint64), np.zeros(0, bool)))
+        data, data_x = (read_lanes(folder / "pe_log_data.hex", self.cols, 32) if n_writes
+                        else (np.zeros((0, self.cols), np.uint64), np.zeros(0, bool)))
+        if n_writes != len(want.cycle):
+            self._bad(f"{n_writes} PSUM writes logged, {len(want.cycle)} expected")
+        n = min(n_writes, len(want.cycle))
+        bad = (ctrl[:n, 1] != want.cycle[:n]) | (ctrl[:n, 0] != want.addr[:n]) | ctrl_x[:n] | data_x[:n]
+        bad |= (data[:n] != want.data[:n]).any(axis=1)
+        for r in np.flatnonzero(bad):
+            i, j = want.where[r]
+            lanes = np.flatnonzero(data[r] != want.data[r])[:4]
+            self._bad(
+                f"op {i} ({_describe(ops[i], timing.starts[i], timing.swaps[i])}) vector m={j}: cycle "
+                f"{int(ctrl[r, 1])} (want {int(want.cycle[r])}), address {int(ctrl[r, 0])} (want "
+                f"{int(want.addr[r])})" + "".join(f", lane {c} {int(data[r, c]):#010x} (want "
+                                                   f"{int(want.data[r, c]):#010x})" for c in lanes)
+                + (", undefined bits" if ctrl_x[r] or data_x[r] else ""))
+        psum, psum_x = read_lanes(folder / "pe_psum.hex", self.cols, 32)
+        wrong = np.flatnonzero((psum != self.psum).any(axis=1) | psum_x)
+        if len(wrong):
+            self._bad(f"final PSUM differs in {len(wrong)} entries, first {int(wrong[0])}: "
+                      f"{[hex(int(v)) for v in psum[wrong[0]]]} want {[hex(int(v)) for v in self.psum[wrong[0]]]}")
+            self.psum[:] = psum.astype(np.uint32)  # go on from the RTL's state
+
+    def report(self) -> str:
+        head = f"pe_array {self.rows}x{self.cols}: {self.mismatches} mismatches in {self.vectors} vectors"
+        return "\n  ".join([head, *self.first])
+
+
+def _describe(op, start: int, swap: bool) -> str:
+    if isinstance(op, Load):
+        return f"load {op.dtype} K={op.w.shape[0]} N={op.w.shape[1]} at L={start}"
+    return (f"matmul K={op.x.shape[0]} M={op.x.shape[1]} addr={op.addr} acc={int(op.acc)} at S={start}"
+            + (" swap" if swap else ""))
+
+
+def programs(plan: dict, depth: int) -> Iterator[tuple[list, np.random.Generator]]:
+    """Programs of a plan, each small enough for the wrapper's 2**DW-record memories, with the
+    random generator that fills their junk lanes."""
+    rng = np.random.default_rng([plan["seed"], plan["rows"], plan["cols"]])
+    entries = 1 << plan["aw"]
+    left = plan["vectors"]
+    while left > 0:
+        budget = min(left, depth - 8 * plan["rows"], plan.get("program_vectors", 4_000))
+        while True:
+            ops = random_program(rng, plan["rows"], plan["cols"], plan["dtypes"], budget, entries)
+            weights = sum(op.w.shape[0] for op in ops if isinstance(op, Load))
+            vectors = sum(op.x.shape[1] for op in ops if isinstance(op, Matmul))
+            if max(weights, vectors) <= depth:
+                break
+        left -= vectors
+        yield ops, rng
+
+
+# ---------------------------------------------------------------------------------------------
+# Plan handed to sim/test_pe_array.py, and the command
+# ---------------------------------------------------------------------------------------------
+
+
+def plan_env(rows: int, cols: int, dtypes: list[str], vectors: int, seed: int, report: Path) -> dict[str, str]:
+    """Environment that tells sim/test_pe_array.py what to run and where to report."""
+    plan = {"rows": rows, "cols": cols, "aw": psum_log2(rows), "dtypes": dtypes, "vectors": vectors, "seed": seed}
+    return {PLAN_ENV: json.dumps(plan), REPORT_ENV: str(report)}
+
+
+def parameters(sim: str, rows: int, cols: int) -> dict[str, int]:
+    return {"R": rows, "C": cols, "AW": psum_log2(rows), "DW": DEPTH_LOG2[sim]}
+
+
+def bench(sim: str, rows: int, cols: int, dtypes: list[str], vectors: int, seed: int = 1) -> dict:
+    """Run the bench once; mismatches are reported (with 'error' holding the failure text),
+    a bench that cannot build or run raises BenchFailure."""
+    with tempfile.TemporaryDirectory(prefix="accel-pe-") as tmp:
+        report_path = Path(tmp) / "report.json"
+        env = plan_env(rows, cols, dtypes, vectors, seed, report_path)
+        t0 = time.perf_counter()
+        error, build_seconds = None, 0.0
+        try:
+            build_seconds = run_bench(sim, TOPLEVEL, SOURCES, TEST_MODULE, parameters=parameters(sim, rows, cols),
+                                      extra_env=env).build_seconds
+        except BenchFailure as e:
+            if not report_path.is_file():
+                raise
+            error = str(e)
+        seconds = time.perf_counter() - t0
+        report = json.loads(report_path.read_text())
+    sim_s = report["sim_seconds"]
+    return {
+        "unit": "pe_array", "sim": sim, "rows": rows, "cols": cols, "dtypes": dtypes,
+        "vectors": report["vectors"], "mismatches": report["mismatches"],
+        "vectors_per_s": round(report["vectors"] / sim_s) if sim_s else 0,
+        "cycles": report["cycles"], "cycles_per_s": round(report["cycles"] / sim_s) if sim_s else 0,
+        "macs": report["macs"], "seconds": round(seconds, 1), "build_seconds": round(build_seconds, 1),
+        "error": error,
+    }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `accel verify pe_array`."""
+    parser.add_argument("--rows", type=int, default=8, help="PE rows R (default 8)")
+    parser.add_argument("--cols", type=int, default=8, help="PE columns C (default 8)")
+    parser.add_argument("--dtype", choices=[*DTYPES, "both"], default="both",
+                        help="dtype of the weight loads (default: both, mixed per load)")
+
+
+def run(args: argparse.Namespace) -> dict:
+    """`accel verify pe_array` on args.sim; --vectors counts moving vectors (output rows)."""
+    vectors = DEFAULT_VECTORS[args.sim] if args.vectors is None else args.vectors
+    dtypes = list(DTYPES) if args.dtype == "both" else [args.dtype]
+    return bench(args.sim, args.rows, args.cols, dtypes, vectors, args.seed)
+
+
+def plan_from_env() -> dict:
+    """The plan sim/test_pe_array.py runs (a small smoke plan without the environment)."""
+    default = {"rows": 4, "cols": 4, "aw": psum_log2(4), "dtypes": list(DTYPES), "vectors": 200, "seed": 1}
+    return json.loads(os.environ.get(PLAN_ENV, "null")) or default

@@ -1,0 +1,161 @@
+"""The bench helpers: $readmemh files, the scoreboard, and run_bench's caching and failure
+reports (on a tiny counter bench with one passing and one failing test)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from accel.tb import verify
+from accel.tb.memfile import read_memh, write_memh
+from accel.tb.runner import BenchFailure, BenchResult, run_bench, simulator_available
+from accel.tb.scoreboard import Scoreboard
+
+
+def test_memfile_round_trips_any_width(tmp_path: Path) -> None:
+    f = tmp_path / "m.hex"
+    a = np.array([-128, -1, 0, 127], dtype=np.int8)
+    assert write_memh(f, a) == 4
+    assert f.read_text().split() == ["80", "ff", "00", "7f"]
+    assert read_memh(f, 8, signed=True).tolist() == a.tolist()
+    wide = [0, 1 << 511, (1 << 512) - 1, 0x1234]
+    write_memh(f, wide, 512)
+    back = read_memh(f, 512)
+    assert back.dtype == object and back.tolist() == wide
+    u64 = np.array([0, 2**64 - 1], dtype=np.uint64)
+    write_memh(f, u64)
+    assert read_memh(f, 64).tolist() == u64.tolist()
+    with pytest.raises(ValueError, match="does not fit"):
+        write_memh(f, [256], 8)
+
+
+def test_memfile_reads_comments_addresses_and_separators(tmp_path: Path) -> None:
+    f = tmp_path / "m.hex"
+    f.write_text("// header\n1_0 2 // two words\n@4\nff\n")
+    assert read_memh(f, 8).tolist() == [0x10, 2, 0, 0, 0xFF]
+
+
+def test_scoreboard_counts_and_reports() -> None:
+    sb = Scoreboard(lambda x: {"y": x * 2, "ok": 1}, name="doubler", keep=1)
+    assert sb.check(3, {"y": 6, "ok": 1})
+    assert not sb.check(4, {"y": 9, "ok": 1}, context="cycle 7")
+    assert not sb.check(5, {"y": 10, "ok": 0})
+    sb.add_bulk(10)
+    assert (sb.matches, sb.mismatches, len(sb.first)) == (11, 2, 1)
+    with pytest.raises(AssertionError) as e:
+        sb.finish()
+    assert "doubler: 2 of 13 mismatched" in str(e.value)
+    assert "(cycle 7) inputs 0x4" in str(e.value) and "y: got 0x9, expected 0x8" in str(e.value)
+
+
+def test_scoreboard_compares_float_bits() -> None:
+    sb = Scoreboard(lambda x: np.array([x, np.nan], dtype=np.float32))
+    assert sb.check(0.0, np.array([0.0, np.nan], dtype=np.float32))
+    assert not sb.check(0.0, np.array([-0.0, np.nan], dtype=np.float32))
+    with pytest.raises(AssertionError, match=r"\[0\] got"):
+        sb.finish()
+    with pytest.raises(AssertionError, match="nothing checked"):
+        Scoreboard(abs).finish()
+
+
+COUNTER_V = """`timescale 1ns/1ps
+module counter #(parameter STEP = 1) (input wire clk, input wire rst, output reg [7:0] count);
+`include "counter.vh"
+    always @(posedge clk) count <= rst ? 8'd0 : count + STEP[7:0];
+endmodule
+"""
+COUNTER_TEST = """import cocotb
+from cocotb.triggers import FallingEdge
+
+from accel.tb.clock import reset, start_clock
+
+TOPLEVEL = "counter"
+
+
+@cocotb.test()
+async def counts(dut):
+    start_clock(dut.clk)
+    await reset(dut.clk, dut.rst)
+    for _ in range(5):
+        await FallingEdge(dut.clk)
+    assert dut.count.value.to_unsigned() == 5
+
+
+@cocotb.test()
+async def wrong_on_purpose(dut):
+    start_clock(dut.clk)
+    await reset(dut.clk, dut.rst)
+    await FallingEdge(dut.clk)
+    assert dut.count.value.to_unsigned() == 7, "count is not 7"
+"""
+
+
+def _counter(folder: Path) -> tuple[list[Path], str, list[Path]]:
+    """(sources, test module path, include folders) of a tiny counter bench."""
+    (folder / "inc").mkdir(exist_ok=True)
+    (folder / "inc" / "counter.vh").write_text("// nothing yet\n")
+    (folder / "counter.v").write_text(COUNTER_V)
+    (folder / "counter_bench.py").write_text(COUNTER_TEST)
+    return [folder / "counter.v"], str(folder / "counter_bench.py"), [folder / "inc"]
+
+
+def test_run_bench_names_failing_tests(sim: str, tmp_path: Path) -> None:
+    sources, module, inc = _counter(tmp_path)
+    result = run_bench(sim, "counter", sources, module, includes=inc, testcase="counts")
+    assert (result.passed, result.failed) == (1, 0) and result.results_file.is_file()
+    with pytest.raises(BenchFailure, match=r"1 of 2 tests failed:\n  wrong_on_purpose: .*not 7"):
+        run_bench(sim, "counter", sources, module, includes=inc)
+
+
+def test_run_bench_builds_once_per_parameters_and_header(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    if not simulator_available("icarus")[0]:
+        pytest.skip("needs Icarus")
+    monkeypatch.setenv("ACCEL_SIM_CACHE", str(tmp_path / "cache"))
+    sources, module, inc = _counter(tmp_path)
+
+    def run(**kw: object) -> BenchResult:
+        return run_bench("icarus", "counter", sources, module, includes=inc, testcase="counts",
+                         **kw)
+
+    first = run()
+    assert first.build_seconds > 0 and first.build_dir.is_relative_to(tmp_path / "cache")
+    assert run().build_seconds == 0 and run().build_dir == first.build_dir
+    with pytest.raises(BenchFailure):  # STEP = 2 counts to 10: a separate, correct build
+        run(parameters={"STEP": 2})
+    (inc[0] / "counter.vh").write_text("// changed\n")
+    assert run().build_dir != first.build_dir
+
+
+FAKE_UNIT = """
+def add_arguments(parser):
+    parser.add_argument("--sim", default="ignored")   # common options stay main's
+    parser.add_argument("--bad", type=int, default=0)
+
+def run(args):
+    return {"unit": "fake", "sim": args.sim, "vectors": 10, "mismatches": args.bad,
+            "vectors_per_s": 5.0, "seconds": 2.0}
+"""
+
+
+def test_verify_main_lines_json_and_exit_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "fake_unit.py").write_text(FAKE_UNIT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(verify.UNITS, "fake", "fake_unit")
+    monkeypatch.setitem(verify.UNITS, "gone", "accel.tb.no_such_unit")
+    monkeypatch.setattr(verify, "simulator_available",
+                        lambda sim: (sim == "icarus", "" if sim == "icarus" else "not here"))
+    assert verify.main(["fake", "--sim", "icarus"]) == 0
+    assert capsys.readouterr().out.split() == \
+        "fake icarus vectors=10 mismatches=0 vectors/s=5 seconds=2.0".split()
+    assert verify.main(["fake", "--sim", "icarus", "--bad", "3", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)[0]["mismatches"] == 3
+    assert verify.main(["fake"]) == 2  # verilator "missing": one line, no traceback
+    assert capsys.readouterr().out.splitlines()[-1].split() == \
+        ["fake", "verilator", "unavailable:", "not", "here"]
+    assert verify.main(["gone"]) == 2 and "unavailable" in capsys.readouterr().out
+    assert verify.main(["nonsense"]) == 2 and "unknown unit" in capsys.readouterr().err
