@@ -117,6 +117,7 @@ def format_stats(stats) -> str:
         "instructions  " + "  ".join(f"{k}={v}" for k, v in ins.items()) + f"  total={sum(ins.values())}",
         f"MACs          {stats.macs:,}",
         f"bytes moved   DRAM->SBUF {stats.bytes_dram_to_sbuf:,}  SBUF->DRAM {stats.bytes_sbuf_to_dram:,}",
+        f"PE array      {stats.pe_cycles:,} cycles, utilization {stats.utilization:.1%}",
     ]
     return "\n".join(lines)
 

@@ -70,6 +70,8 @@ def check_mlp(prog: Program, seed: int = 0) -> tuple[dict, np.ndarray, np.ndarra
         "macs": s.macs,
         "bytes_dram_to_sbuf": s.bytes_dram_to_sbuf,
         "bytes_sbuf_to_dram": s.bytes_sbuf_to_dram,
+        "pe_cycles": s.pe_cycles,
+        "utilization": s.utilization,
         "max_abs_error": float(err.max()),
         "max_error_over_bound": float((err / bound).max()),
         "seconds": seconds,
@@ -92,6 +94,7 @@ def run_demo(seed: int = 0, as_json: bool = False, plot: str | None = None) -> i
     print("instructions  " + "  ".join(f"{k}={v}" for k, v in report["instructions"].items()))
     print(f"MACs          {report['macs']:,}")
     print(f"bytes moved   DRAM->SBUF {report['bytes_dram_to_sbuf']:,}  SBUF->DRAM {report['bytes_sbuf_to_dram']:,}")
+    print(f"PE array      {report['pe_cycles']:,} cycles, utilization {report['utilization']:.1%}")
     print(f"max error     {report['max_abs_error']:.3g} (at most {report['max_error_over_bound']:.2f}"
           " of the bf16/fp32 rounding bound)")
     print(f"emulated in   {report['seconds'] * 1e3:.1f} ms")

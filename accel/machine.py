@@ -140,6 +140,13 @@ class RunResult:
     finished: bool = True  # False when max_steps stopped the run early
 
 
+def _contiguous(idx: np.ndarray) -> slice | None:
+    """The slice equal to an index array that is one ascending run (a fast path), else None."""
+    if idx.size and idx[-1] - idx[0] == idx.size - 1 and (idx.size == 1 or (idx[1:] > idx[:-1]).all()):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return None
+
+
 def _to_storage(t: Tensor, a: Any) -> np.ndarray:
     """A user array -> stored elements of the tensor's dtype; errors name the tensor."""
     a = np.asarray(a)
@@ -345,7 +352,8 @@ class Core:
     def read(self, ap: AP) -> np.ndarray:
         """Elements [pcount, free] of an on-chip access pattern (a copy)."""
         rows, idx = self._locate(ap)
-        return rows[:, idx]
+        run = _contiguous(idx)
+        return rows[:, run].copy() if run else rows[:, idx]
 
     def write(self, ap: AP, values: np.ndarray) -> None:
         """Store [pcount, free] elements; with repeated indices the last element wins."""
@@ -353,7 +361,7 @@ class Core:
         values = np.asarray(values)
         if values.shape != (ap.pcount, idx.size):
             raise self.error(f"{ap}: writing {values.shape} values into [{ap.pcount} x {idx.size}]")
-        rows[:, idx] = values.astype(rows.dtype, copy=False)
+        rows[:, _contiguous(idx) or idx] = values.astype(rows.dtype, copy=False)
 
     def check_psum_bank(self, ap: AP) -> None:
         """A PE result must stay inside one PSUM bank."""
@@ -386,11 +394,16 @@ class Core:
     def dram_read(self, d: DramAP, ap: AP) -> np.ndarray:
         """Elements of a DRAM pattern shaped like the on-chip side `ap` (same dtype and size)."""
         t, idx = self._dram_index(d, ap)
-        return self.dram[t.name][idx]
+        run = _contiguous(idx.reshape(-1))
+        return self.dram[t.name][run].reshape(idx.shape) if run else self.dram[t.name][idx]
 
     def dram_write(self, d: DramAP, ap: AP, values: np.ndarray) -> None:
         t, idx = self._dram_index(d, ap)
-        self.dram[t.name][idx] = values
+        run = _contiguous(idx.reshape(-1))
+        if run:
+            self.dram[t.name][run] = np.asarray(values).reshape(-1)
+        else:
+            self.dram[t.name][idx] = values
 
     # ------------------------------------------------------------------ inspection
     def peek(self, space: str, partitions: slice | int, offset: int, dtype: str, count: int) -> np.ndarray:

@@ -1,0 +1,413 @@
+"""The PE array, fast: whole-tile functions for the emulator and a cycle-accurate simulation.
+
+Mirrors accel.model.pe_array name for name and agrees with it bit for bit
+(tests/equivalence/test_pe_array.py):
+
+* `matmul_int8`, `matmul_bf16`, `accumulate`: the whole-tile results, computed fast.
+* `run_ops`: every PE register of an R x C array on every cycle for a sequence of
+  `LoadWeights` / `Matmul` operations (docs/pe_array.md): PSUM, the cycle on which each output
+  row is written, (start, end) of every operation, and optionally a per-cycle register trace.
+
+Native binary32 arithmetic is bit-identical to accel.model.fp here (no fastmath, so LLVM never
+contracts a multiply and an add into an FMA, and subnormals are kept):
+* the product of two bf16 values (8-bit significands) has at most 16 significant bits, so it is
+  exact in binary32 unless it leaves the exponent range; there IEEE multiplication rounds to
+  nearest even, to a subnormal or to infinity, exactly as fp.mul does;
+* each add is one IEEE round-to-nearest-even addition, as fp.add, with the same signed zeros;
+* NaN payloads and signs differ, so every result that is NaN is replaced by the canonical
+  0x7FC00000 (the model's only NaN). A NaN operand always gives a NaN result, so canonicalizing
+  after the operation equals the model's canonicalization of every intermediate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+from accel.model.pe_array import LoadWeights, Matmul, PERun
+
+CANONICAL_NAN = np.uint32(0x7FC00000).view(np.float32)
+LOAD, MATMUL = 0, 1
+EXACT_INT8_K = 1024  # |sum of K int8 products| <= K * 2**14 <= 2**24 for K <= 1024
+
+__all__ = ["Simulation", "accumulate", "matmul_bf16", "matmul_int8", "run_ops"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole-tile functions (used by the emulator with Core(fast=True))
+# ---------------------------------------------------------------------------------------------
+
+
+def matmul_int8(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """int8 W [K, N], X [K, M] -> int32 [N, M]: one float32 BLAS matmul, exact.
+
+    Why float32 is exact: every product of two int8 values has magnitude <= 128 * 128 = 2**14,
+    so every partial sum of at most K <= 1024 of them is an integer of magnitude <= 2**24 (the
+    PE array has K <= pe_rows <= 256 rows). Every integer of magnitude <= 2**24 is a binary32
+    value, so each multiply, add or FMA that BLAS performs, in whatever order or blocking, has an
+    exact result that needs no rounding. The sum is then the exact integer sum, which is far
+    inside int32, so the model's int32 wrap never happens and the conversion back is exact.
+    """
+    if w.shape[0] > EXACT_INT8_K:  # beyond the proof: the model's exact int64 form
+        return (w.astype(np.int64).T @ x.astype(np.int64)).astype(np.int32)
+    out = w.astype(np.float32).T @ x.astype(np.float32)
+    return out.astype(np.int32)
+
+
+def matmul_bf16(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """bf16 bits W [K, N], X [K, M] -> binary32 bits [N, M], summed in row order from +0.0."""
+    return _matmul_bf16(_widen(w), _widen(x)).view(np.uint32)
+
+
+def accumulate(old: np.ndarray, new: np.ndarray, dtype: str) -> np.ndarray:
+    """PSUM accumulate: wrapping int32 add, or one binary32 add with the canonical NaN."""
+    if dtype == "int32":
+        return old.astype(np.int32) + new.astype(np.int32)  # numpy integer arrays wrap
+    with np.errstate(all="ignore"):
+        s = old.astype(np.uint32).view(np.float32) + new.astype(np.uint32).view(np.float32)
+    return np.where(np.isnan(s), np.uint32(0x7FC00000), s.view(np.uint32))
+
+
+def _widen(bf16: np.ndarray) -> np.ndarray:
+    """bf16 bit patterns -> binary32 values (exact; NaN payloads kept, canonicalized later)."""
+    return (np.ascontiguousarray(bf16, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)
+
+
+@njit(cache=True)
+def _matmul_bf16(w, x):  # pragma: no cover - compiled
+    k_rows, n_cols = w.shape
+    m_cols = x.shape[1]
+    out = np.zeros((n_cols, m_cols), dtype=np.float32)
+    for n in range(n_cols):
+        for k in range(k_rows):
+            wk = w[k, n]
+            for m in range(m_cols):
+                out[n, m] = out[n, m] + wk * x[k, m]
+    for n in range(n_cols):
+        for m in range(m_cols):
+            if out[n, m] != out[n, m]:
+                out[n, m] = CANONICAL_NAN
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Cycle-accurate simulation
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Simulation(PERun):
+    """`run_ops`'s result: accel.model.pe_array.PERun plus, per op, the cycle at whose end each
+    output row (moving vector m) was written to PSUM, and the optional register trace."""
+
+    row_cycles: list[np.ndarray]
+    trace: dict[str, np.ndarray] | None = None
+
+
+def run_ops(ops: list[LoadWeights | Matmul], rows: int, cols: int, psum: np.ndarray,
+            trace: bool = False) -> Simulation:
+    """Simulate the ops cycle by cycle on a rows x cols array; like accel.model.pe_array.run_ops.
+
+    `psum` is [cols, width]: int32 for int8 weights, binary32 bits (uint32) for bf16 weights.
+    With trace=True, `trace` holds the registers at the end of every cycle: x, en (row enable),
+    swap (swap token), w_active, w_shadow, psum as [cycles, rows, cols] and out, the de-skewed
+    outputs, as [cycles, cols]; x and weights as int8 or bf16 bits, psum as int32 or fp32 bits.
+    """
+    if rows < 1 or cols < 1:
+        raise ValueError(f"a PE array needs at least 1 x 1 PEs, not {rows} x {cols}")
+    bf16 = any(isinstance(op, LoadWeights) and op.w.dtype == np.uint16 for op in ops)
+    kind = np.uint16 if bf16 else np.int8
+    table, wparts, xparts = [], [], []
+    woff = xoff = 0
+    shape = None
+    latest_load = last_swap = -1  # op indices
+    swapped = True  # the newest weights are active (no load since the last matmul)
+    for op in ops:
+        data = op.w if isinstance(op, LoadWeights) else op.x
+        if data.dtype != kind or data.ndim != 2:
+            raise ValueError(f"every weight and moving-data array must be 2-D {np.dtype(kind)}, got {data.dtype}")
+        if isinstance(op, LoadWeights):
+            shape = k, n = op.w.shape
+            if not (1 <= k <= rows and 1 <= n <= cols):
+                raise ValueError(f"weights {k} x {n} do not fit the {rows} x {cols} array")
+            table.append((LOAD, k, n, 0, woff, 0, 0, 0, last_swap))
+            latest_load, swapped = len(table) - 1, False
+            wparts.append(op.w.ravel())
+            woff += op.w.size
+            continue
+        if shape is None:
+            raise ValueError("matmul before any weights were loaded")
+        k, n = shape
+        m = op.x.shape[1]
+        if op.x.shape[0] != k or m < 1 or op.dst < 0 or op.dst + m > psum.shape[1]:
+            raise ValueError(f"moving data {op.x.shape} at PSUM column {op.dst} does not fit weights {k} x {n} "
+                             f"and PSUM {psum.shape}")
+        table.append((MATMUL, k, n, m, xoff, op.dst, int(op.acc), int(not swapped), latest_load))
+        if not swapped:
+            last_swap, swapped = len(table) - 1, True
+        xparts.append(op.x.ravel())
+        xoff += op.x.size
+    want = np.uint32 if bf16 else np.int32
+    if psum.ndim != 2 or psum.shape[0] < cols or psum.dtype != want:
+        raise ValueError(f"PSUM must be [{cols}+, width] {np.dtype(want)}, got {psum.shape} {psum.dtype}")
+
+    def data(parts):
+        flat = np.concatenate(parts) if parts else np.zeros(0, dtype=kind)
+        return _widen(flat) if bf16 else flat
+
+    table_a = np.array(table, dtype=np.int64).reshape(-1, 9)
+    wbuf, xbuf = data(wparts), data(xparts)
+    out = np.array(psum.view(np.float32) if bf16 else psum, copy=True)
+    n_vec = int(table_a[table_a[:, 0] == MATMUL, 3].sum())
+
+    def run(n_trace: int):
+        row_cycle = np.zeros(n_vec, dtype=np.int64)
+        spans = np.full((len(table), 2), -1, dtype=np.int64)
+        regs = [np.zeros((n_trace, rows, cols), dtype=dtype)
+                for dtype in (wbuf.dtype, np.uint8, wbuf.dtype, wbuf.dtype, out.dtype)]
+        tr_out = np.zeros((n_trace, cols), dtype=out.dtype)
+        result = out.copy()
+        cycles = _simulate(rows, cols, table_a, wbuf, xbuf, result, row_cycle, spans, *regs, tr_out)
+        return result, row_cycle, spans, cycles, regs + [tr_out]
+
+    result, row_cycle, spans, cycles, regs = run(0)
+    registers = None
+    if trace:
+        result, row_cycle, spans, cycles, regs = run(cycles)
+        registers = _registers(regs, bf16)
+    row_cycles, first = [], 0
+    for row in table:
+        m = row[3] if row[0] == MATMUL else 0
+        row_cycles.append(row_cycle[first:first + m])
+        first += m
+    macs = sum(r[1] * r[2] * r[3] for r in table)
+    return Simulation(
+        psum=result.view(np.uint32) if bf16 else result,
+        spans=[(int(a), int(b)) for a, b in spans],
+        cycles=int(cycles),
+        utilization=macs / (rows * cols * cycles) if cycles else 0.0,
+        row_cycles=row_cycles,
+        trace=registers,
+    )
+
+
+def _registers(regs: list[np.ndarray], bf16: bool) -> dict[str, np.ndarray]:
+    """Raw trace arrays -> register contents as the hardware holds them."""
+    x, ctl, wa, ws, p, out = regs
+
+    def narrow(a):  # moving data and weights: int8 values or bf16 bit patterns
+        return (a.view(np.uint32) >> 16).astype(np.uint16) if bf16 else a
+
+    def wide(a):  # partial sums: int32 or binary32 bits
+        return a.view(np.uint32) if bf16 else a
+
+    return {"x": narrow(x), "en": ctl & 1, "swap": ctl >> 1, "w_active": narrow(wa), "w_shadow": narrow(ws),
+            "psum": wide(p), "out": wide(out)}
+
+
+def _mac(p, w, x, en):  # pragma: no cover - typed by the overload below
+    raise NotImplementedError
+
+
+def _add(a, b):  # pragma: no cover - typed by the overload below
+    raise NotImplementedError
+
+
+@overload(_mac)
+def _mac_impl(p, w, x, en):
+    """One PE: psum_out = psum_in + w * x, or psum_in when its row is bypassed (en = 0)."""
+    if isinstance(p, types.Integer):
+        def mac_int8(p, w, x, en):
+            return p + w * x  # a bypassed row's x register is 0, and p + w * 0 == p exactly
+
+        return mac_int8
+
+    def mac_bf16(p, w, x, en):
+        s = p + w * x
+        if s != s:
+            s = CANONICAL_NAN
+        return s if en else p
+
+    return mac_bf16
+
+
+@overload(_add)
+def _add_impl(a, b):
+    """PSUM accumulate: wrapping int32 add, or binary32 add with the canonical NaN."""
+    if isinstance(a, types.Integer):
+        return lambda a, b: a + b
+
+    def add_fp32(a, b):
+        s = a + b
+        if s != s:
+            s = CANONICAL_NAN
+        return s
+
+    return add_fp32
+
+
+@njit(cache=True)
+def _next(ops, kind, i):  # pragma: no cover - compiled
+    """Index of the first op of `kind` at or after i (len(ops) if none)."""
+    while i < ops.shape[0] and ops[i, 0] != kind:
+        i += 1
+    return i
+
+
+@njit(cache=True)
+def _simulate(rows, cols, ops, wbuf, xbuf, psum, row_cycle, spans,  # pragma: no cover
+              tr_x, tr_ctl, tr_wa, tr_ws, tr_p, tr_out):
+    """Run the ops cycle by cycle. `ops` rows: kind, K, N, M, data offset, PSUM column, acc, swap
+    (a matmul that swaps in new weights), and for a load the most recent swapping matmul before
+    it, for a matmul the load whose weights it uses (-1: none).
+
+    Registers (value at the end of a cycle = after its clock edge):
+
+    wa, ws   active and shadow weight of PE(r, c)
+    x, ctl   moving-data register of PE(r, c) and its control bits (1: row enable, 2: swap
+             token); they shift one column right every cycle, so the registers of row r are kept
+             in a ring: PE(r, c) at cycle t is slot base + c with base = -t mod C (a shift moves
+             the ring's origin instead of every value). Slots C..2C-1 mirror 0..C-1.
+    p        partial-sum register of PE(r, c); computed from the previous cycle's, p_old.
+    The input skew (stream port -> row r takes r cycles), the output de-skew (column n waits
+    C - 1 - n cycles) and the output tag line (stream port -> PSUM, R + C - 2 cycles) are
+    shift registers kept as rings indexed by the cycle.
+    Returns the number of cycles; fills psum, row_cycle (per moving vector), spans (per op) and
+    the registers at the end of each of the first len(tr_x) cycles into the tr_* arrays.
+    """
+    R, C = rows, cols
+    lat = R + C - 2
+    dt, dw = psum.dtype, wbuf.dtype  # partial sums; weights and moving data (int8, or widened bf16)
+    wa = np.zeros((R, C), dtype=dw)
+    ws = np.zeros((R, C), dtype=dw)
+    xr = np.zeros((R, 2 * C), dtype=dw)
+    p = np.zeros((R, C), dtype=dt)
+    p_old = np.zeros((R, C), dtype=dt)  # the partial sums of the previous cycle
+    zero_w, zero_p = wa[0, 0], p[0, 0]
+    UC = np.uint64(C)
+    cr = np.zeros((R, 2 * C), dtype=np.uint8)
+    swap_until = np.full(R, -1, dtype=np.int64)  # last cycle a swap token is inside row r
+    skew_op = np.full(R, -1, dtype=np.int64)  # stream-port history: vector that entered at t - r
+    skew_m = np.zeros(R, dtype=np.int64)
+    skew_swap = np.zeros(R, dtype=np.uint8)
+    deskew = np.zeros((C, C), dtype=dt)  # bottom row at cycle t, in slot t mod C
+    tag_op = np.full(lat + 1, -1, dtype=np.int64)
+    tag_m = np.zeros(lat + 1, dtype=np.int64)
+    first_vector = np.zeros(ops.shape[0], dtype=np.int64)
+    n_vec = 0
+    for i in range(ops.shape[0]):
+        first_vector[i] = n_vec
+        if ops[i, 0] == MATMUL:
+            n_vec += ops[i, 3]
+
+    n_trace = tr_x.shape[0]
+    n_ops = ops.shape[0]
+    next_ld, next_mm = _next(ops, LOAD, 0), _next(ops, MATMUL, 0)
+    load_op, load_row, load_k = -1, 0, 0
+    mm_op, mm_m, mm_len, mm_swap = -1, 0, 0, 0
+    in_flight = 0
+    base = 0
+    t = 0
+    while True:
+        # ---- issue: the weight bus and the stream port each take their ops in program order
+        if next_ld < n_ops and load_row >= load_k:
+            swap = ops[next_ld, 8]  # the most recent swap before this load: its row 0 must be done
+            if swap < 0 or (spans[swap, 0] >= 0 and t >= spans[swap, 0] + ops[swap, 2]):
+                load_op, load_row, load_k = next_ld, 0, ops[next_ld, 1]
+                spans[next_ld, 0], spans[next_ld, 1] = t, t + load_k
+                next_ld = _next(ops, LOAD, next_ld + 1)
+        if next_mm < n_ops and mm_m >= mm_len:
+            load = ops[next_mm, 8]  # the load whose weights this matmul uses, complete if swapped in
+            if not ops[next_mm, 7] or (spans[load, 0] >= 0 and t >= spans[load, 1]):
+                mm_op, mm_m, mm_len, mm_swap = next_mm, 0, ops[next_mm, 3], ops[next_mm, 7]
+                spans[next_mm, 0] = t
+                next_mm = _next(ops, MATMUL, next_mm + 1)
+        if next_ld == n_ops and next_mm == n_ops and load_row >= load_k and mm_m >= mm_len and in_flight == 0:
+            return t
+
+        # ---- stream port: the next moving vector enters the skew and tag lines
+        slot = t % R
+        tslot = t % (lat + 1)
+        if mm_m < mm_len:
+            skew_op[slot], skew_m[slot] = mm_op, mm_m
+            skew_swap[slot] = mm_swap if mm_m == 0 else 0
+            tag_op[tslot], tag_m[tslot] = mm_op, mm_m
+            mm_m += 1
+            in_flight += 1
+        else:
+            skew_op[slot] = -1
+            tag_op[tslot] = -1
+
+        # ---- left edge: row r receives the vector that entered the stream port at t - r
+        base = base - 1 if base > 0 else C - 1
+        j = slot
+        for r in range(R):
+            op = skew_op[j]
+            xv = zero_w
+            ctl = 0
+            if op >= 0:
+                if r < ops[op, 1]:
+                    xv = xbuf[ops[op, 4] + r * ops[op, 3] + skew_m[j]]
+                    ctl = 1
+                if skew_swap[j]:
+                    ctl |= 2
+                    swap_until[r] = t + C - 1
+            xr[r, base] = xv
+            xr[r, base + C] = xv
+            cr[r, base] = ctl
+            cr[r, base + C] = ctl
+            j = j - 1 if j > 0 else R - 1
+
+        # ---- every PE: partial sums move down (from p_old into p), moving data right. Unsigned
+        # column indices spare Numba's negative-index wraparound: each row is one vector loop.
+        p_old, p = p, p_old
+        ub = np.uint64(base)
+        for r in range(R):
+            if swap_until[r] >= t:  # a swap token is in this row: those PEs compute with the shadow
+                for c in range(UC):  # weight and copy it into the active one
+                    wa[r, c] = ws[r, c] if cr[r, ub + c] & 2 else wa[r, c]
+            if r > 0:
+                for c in range(UC):
+                    p[r, c] = _mac(p_old[r - 1, c], wa[r, c], xr[r, ub + c], cr[r, ub + c] & 1)
+            else:
+                for c in range(UC):
+                    p[0, c] = _mac(zero_p, wa[0, c], xr[0, ub + c], cr[0, ub + c] & 1)
+
+        # ---- weight bus: one shadow row per cycle (columns >= N get 0)
+        if load_row < load_k:
+            n_cols = ops[load_op, 2]
+            off = ops[load_op, 4] + load_row * n_cols
+            for c in range(C):
+                ws[load_row, c] = wbuf[off + c] if c < n_cols else zero_w
+            load_row += 1
+
+        # ---- output de-skew and PSUM write (vector that entered the stream port at t - lat)
+        dslot = t % C
+        for c in range(C):
+            deskew[dslot, c] = p[R - 1, c]
+        oslot = (t - lat) % (lat + 1)
+        op = tag_op[oslot]
+        if op >= 0:
+            m = tag_m[oslot]
+            col = ops[op, 5] + m
+            for n in range(ops[op, 2]):
+                v = deskew[(t - C + 1 + n) % C, n]
+                psum[n, col] = _add(psum[n, col], v) if ops[op, 6] else v
+            row_cycle[first_vector[op] + m] = t
+            spans[op, 1] = t + 1
+            in_flight -= 1
+
+        if t < n_trace:
+            for r in range(R):
+                for c in range(C):
+                    tr_x[t, r, c] = xr[r, base + c]
+                    tr_ctl[t, r, c] = cr[r, base + c]
+            tr_wa[t] = wa
+            tr_ws[t] = ws
+            tr_p[t] = p
+            for c in range(C):
+                tr_out[t, c] = deskew[(t - C + 1 + c) % C, c]
+        t += 1
