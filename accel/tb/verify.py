@@ -18,11 +18,14 @@ import importlib
 import importlib.util
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from accel.tb.runner import SIMULATORS, BenchFailure, simulator_available
 
-UNITS = {"decoder": "accel.tb.verify_decoder", "fp": "accel.tb.verify_fp"}
+# Every accel/tb/verify_<unit>.py is a unit: adding a unit's module is all it takes to register it.
+UNITS = {p.stem.removeprefix("verify_"): f"accel.tb.{p.stem}"
+         for p in sorted(Path(__file__).parent.glob("verify_*.py"))}
 COMMON = {"--sim", "--vectors", "--seed", "--json", "-h", "--help"}
 
 

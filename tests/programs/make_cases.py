@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import math
+import runpy
 import sys
 import zipfile
 import zlib
@@ -929,6 +930,14 @@ case("act.identity", "x*scale + bias in two roundings: immediate and per-partiti
      "(-0 -> +0), PSUM source, every dst dtype")(_act_case("identity"))
 case("act.relu", "max(x*scale + bias, 0): -0 -> +0, NaN -> canonical NaN, per-partition bias, negative scale, "
      "int dst")(_act_case("relu"))
+
+
+# ------------------------------------------------------------------------------------------ unit extensions
+
+# Each later unit keeps its cases in tests/programs/cases_<unit>.py, run here with this module's
+# names (case, Prog, sb, psum, the data helpers, ...) so units never edit this file.
+for _ext in sorted(Path(__file__).parent.glob("cases_*.py")):
+    runpy.run_path(str(_ext), init_globals=dict(globals()))
 
 
 # ------------------------------------------------------------------------------------------ output
