@@ -474,9 +474,12 @@ class Assembler:
             if v < 0 or (kind == "flag" and v > 1):
                 allowed = "0 or 1" if kind == "flag" else "a non-negative integer"
                 raise _Err(f"{o['name']} = {v}: expected {allowed}", tok.pos)
+            _check_range(o, v, tok)
             return v
         if kind == "f32":
-            return parse_f32(tok, c)
+            bits = parse_f32(tok, c)
+            _check_range(o, float(np.array([bits], dtype=np.uint32).view(np.float32)[0]), tok)
+            return bits
         if kind == "bias":
             if tok.text.split("[", 1)[0].strip() in SPACES:
                 ap = parse_ap(tok, c)
@@ -525,6 +528,14 @@ class Assembler:
         if lo < 0 or hi >= t.size:
             raise _Err(f"pattern reaches elements {lo}..{hi} of tensor {t.name}, "
                        f"which has {t.size} (0..{t.size - 1})", tok.pos)
+
+
+def _check_range(o: dict, value: float, tok: Tok) -> None:
+    """The operand's `range = [lo, hi]` option from the ISA data, if it has one."""
+    if "range" in o:
+        lo, hi = o["range"]
+        if not lo <= value <= hi:  # NaN fails too
+            raise _Err(f"{o['name']} = {tok.text}: allowed {lo}..{hi}", tok.pos)
 
 
 def _describe(o: dict) -> str:

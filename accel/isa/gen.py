@@ -228,6 +228,8 @@ def manual(t: dict[str, Any]) -> str:
                     cons.append("space " + "/".join(o["spaces"]))
                 if "dtypes" in o:
                     cons.append("dtype " + "/".join(o["dtypes"]))
+                if "range" in o:
+                    cons.append(f"range {o['range'][0]}..{o['range'][1]}")
                 if "default" in o:
                     cons.append(f"default {o['default']}")
                 out.append(f"| {o['name']} | {KIND_TEXT[o['kind']]} | {', '.join(cons)} |")

@@ -119,6 +119,8 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
                     f"{where}: operand {o['name']} of kind {kind} cannot live in slot "
                     f"{o['slot']} of kind {slot['kind']}"
                 )
+            if "range" in o and (kind not in ("uint", "f32") or len(o["range"]) != 2):
+                raise SpecError(f"{where}: operand {o['name']}: `range` needs kind uint or f32 and [lo, hi]")
             for key in ("spaces", "dtypes"):
                 bad = set(o.get(key, [])) - set(spaces if key == "spaces" else dtypes)
                 if bad:
