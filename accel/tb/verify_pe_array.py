@@ -20,12 +20,12 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from accel.model.pe_array import accumulate, matmul_bf16, matmul_int8
+from accel.model.pe_array import LoadWeights, Matmul, PETimeline, accumulate, matmul_bf16, matmul_int8
 from accel.tb.runner import RTL_DIR, SIM_DIR, BenchFailure, run_bench
 
 TOPLEVEL = "pe_array_tb"
@@ -50,64 +50,49 @@ def psum_log2(rows: int) -> int:
 
 
 @dataclass
-class Load:
-    """pe.load_weights: W [K, N], int8 or bf16 bits (uint16)."""
-
-    w: np.ndarray
-
-    @property
-    def dtype(self) -> str:
-        return "int8" if self.w.dtype == np.int8 else "bf16"
-
-
-@dataclass
-class Matmul:
-    """pe.matmul: X [K, M] into PSUM entries addr .. addr+M-1 (write, or accumulate)."""
-
-    x: np.ndarray
-    addr: int
-    acc: bool
-
-
-@dataclass
 class Timing:
-    """Start cycle of every op (L of a load, S of a matmul), which matmuls swap, and the
-    program's PE-array cycles."""
+    """Per op: start cycle (L of a load, S of a matmul), whether a matmul swaps in new weights,
+    the cycle at whose end each of its output vectors is written to PSUM; and the program's
+    PE-array cycles. By accel.model.pe_array.PETimeline, the documented cycle model."""
 
     starts: list[int]
     swaps: list[bool]
+    row_cycles: list[np.ndarray]
     cycles: int
 
 
 def schedule(ops: list, rows: int, cols: int) -> Timing:
-    """docs/pe_array.md's double-buffering and overlap rules, op by op."""
-    stream_free = load_free = cycles = 0
-    swap_end = None  # S_swap + N_swap of the most recent swap
-    loaded_end = None  # L + K of a load not swapped in yet
-    n_cols = 0  # N of the newest load
-    starts, swaps = [], []
+    """Time a program of LoadWeights and Matmul ops by docs/pe_array.md's rules."""
+    timeline = PETimeline(rows, cols)
+    starts, swaps, row_cycles = [], [], []
+    shape, pending = None, False
     for op in ops:
-        if isinstance(op, Load):
-            start = load_free if swap_end is None else max(load_free, swap_end)
-            load_free = loaded_end = start + op.w.shape[0]
-            n_cols = op.w.shape[1]
-            cycles = max(cycles, loaded_end)
+        if isinstance(op, LoadWeights):
+            shape, pending = op.w.shape, True
+            starts.append(timeline.load(*shape)[0])
             swaps.append(False)
+            row_cycles.append(np.zeros(0, dtype=np.int64))
         else:
-            swap = loaded_end is not None
-            start = max(stream_free, loaded_end) if swap else stream_free
-            if swap:
-                swap_end, loaded_end = start + n_cols, None
-            stream_free = start + op.x.shape[1]
-            cycles = max(cycles, stream_free + rows + cols - 2)
-            swaps.append(swap)
-        starts.append(start)
-    return Timing(starts, swaps, cycles)
+            start = timeline.matmul(*shape, op.x.shape[1])[0]
+            starts.append(start)
+            swaps.append(pending)
+            row_cycles.append(np.array([timeline.row_written(start, m) for m in range(op.x.shape[1])], np.int64))
+            pending = False
+    return Timing(starts, swaps, row_cycles, timeline.cycles)
 
 
-def output_cycle(start: int, m: int, rows: int, cols: int) -> int:
-    """The cycle at whose end vector m of a matmul starting at `start` is written to PSUM."""
-    return start + m + rows + cols - 2
+def kernel_timing(ops: list, rows: int, cols: int) -> Timing | None:
+    """The same timing from accel.kernels.pe_array's cycle-accurate simulation (on zero data of
+    the same shapes: timing does not depend on values), or None without the kernel."""
+    try:
+        from accel.kernels.pe_array import run_ops
+    except ImportError:
+        return None
+    zeros = [LoadWeights(np.zeros(op.w.shape, np.int8)) if isinstance(op, LoadWeights)
+             else Matmul(np.zeros(op.x.shape, np.int8)) for op in ops]
+    width = max(op.x.shape[1] for op in ops if isinstance(op, Matmul))
+    sim = run_ops(zeros, rows, cols, np.zeros((cols, width), np.int32))
+    return Timing([a for a, _ in sim.spans], [], [np.asarray(r, np.int64) for r in sim.row_cycles], sim.cycles)
 
 
 _BF16_SPECIALS = np.array([0x0000, 0x8000, 0x7F80, 0xFF80, 0x7FC0, 0xFFC1, 0x7F81, 0x0001, 0x807F,
@@ -152,23 +137,23 @@ def random_program(rng: np.random.Generator, rows: int, cols: int, dtypes: list[
     sometimes a load is overwritten by the next one before any matmul uses it."""
     ops: list = []
     streamed = 0
-    last = None  # (addr, M) of the previous matmul
+    last = None  # (dst, M) of the previous matmul
     while streamed < vectors:
         dtype = str(rng.choice(dtypes))
         k, n = _pick(rng, rows), _pick(rng, cols)
         if rng.random() < 0.05:
-            ops.append(Load(random_matrix(rng, str(rng.choice(dtypes)), (_pick(rng, rows), _pick(rng, cols)))))
-        ops.append(Load(random_matrix(rng, dtype, (k, n))))
+            ops.append(LoadWeights(random_matrix(rng, str(rng.choice(dtypes)), (_pick(rng, rows), _pick(rng, cols)))))
+        ops.append(LoadWeights(random_matrix(rng, dtype, (k, n))))
         for _ in range(int(rng.integers(1, 4))):
             if last is not None and rng.random() < 0.5:
-                (addr, m), acc = last, True
+                (dst, m), acc = last, True
             else:
                 u = rng.random()
                 top = 1 if u < 0.15 else rows if u < 0.5 else 4 * rows
                 m = min(int(rng.integers(max(1, top // 4), top + 1)), psum_entries)
-                addr, acc = int(rng.integers(0, psum_entries - m + 1)), bool(rng.random() < 0.3)
-            ops.append(Matmul(random_matrix(rng, dtype, (k, m)), addr, acc))
-            last = (addr, m)
+                dst, acc = int(rng.integers(0, psum_entries - m + 1)), bool(rng.random() < 0.3)
+            ops.append(Matmul(random_matrix(rng, dtype, (k, m)), dst, acc))
+            last = (dst, m)
             streamed += m
     return ops
 
@@ -180,13 +165,15 @@ def random_program(rng: np.random.Generator, rows: int, cols: int, dtypes: list[
 
 @dataclass
 class Expected:
-    """What sim/pe_array_tb.v must log: per output vector its cycle, address and PSUM entry
-    (C lanes), plus the op and vector index it belongs to."""
+    """What sim/pe_array_tb.v must log: per output vector its cycle (by the formula, and by
+    the Numba kernel when there is one), PSUM address and entry (C lanes), and the op and vector
+    index it belongs to."""
 
     cycle: np.ndarray
+    kernel_cycle: np.ndarray | None
     addr: np.ndarray
     data: np.ndarray
-    where: list[tuple[int, int]] = field(default_factory=list)
+    where: list[tuple[int, int]]
 
 
 def records(ops: list, timing: Timing, rows: int, cols: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -195,11 +182,11 @@ def records(ops: list, timing: Timing, rows: int, cols: int, rng: np.random.Gene
     st_ctrl, st_x, wt_ctrl, wt_data = [], [], [], []
     n = 0  # N of the newest load: the weights a matmul uses
     for op, start, swap in zip(ops, timing.starts, timing.swaps, strict=True):
-        if isinstance(op, Load):
+        if isinstance(op, LoadWeights):
             k, n = op.w.shape
             data = rng.integers(0, 1 << 16, size=(k, cols), dtype=np.uint32)
             data[:, :n] = _lanes16(op.w, rng)
-            bf16 = int(op.dtype == "bf16")
+            bf16 = int(op.w.dtype == np.uint16)
             wt_ctrl += [[(bf16 << 16) | r, start + r] for r in range(k)]
             wt_data.append(data)
         else:
@@ -208,7 +195,7 @@ def records(ops: list, timing: Timing, rows: int, cols: int, rng: np.random.Gene
             x = rng.integers(0, 1 << 16, size=(m, rows), dtype=np.uint32)
             x[:, :k] = _lanes16(op.x, rng).T
             flags = (bf16 | int(op.acc) << 1) << 16
-            st_ctrl += [[(k << 16) | (op.addr + j), flags | n | (int(swap and j == 0) << 18), start + j]
+            st_ctrl += [[(k << 16) | (op.dst + j), flags | n | (int(swap and j == 0) << 18), start + j]
                         for j in range(m)]
             st_x.append(x)
     return {
@@ -227,12 +214,12 @@ def _lanes16(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return junk | a.view(np.uint8).astype(np.uint32)
 
 
-def expected(ops: list, timing: Timing, rows: int, cols: int, psum: np.ndarray) -> Expected:
+def expected(ops: list, timing: Timing, kernel: Timing | None, psum: np.ndarray) -> Expected:
     """Run the program on the model, updating `psum` [entries, C] (uint32 bits) in place."""
-    cycles, addrs, data, where = [], [], [], []
+    addrs, data, where = [], [], []
     w = None
-    for i, (op, start) in enumerate(zip(ops, timing.starts, strict=True)):
-        if isinstance(op, Load):
+    for i, op in enumerate(ops):
+        if isinstance(op, LoadWeights):
             w = op.w
             continue
         n = w.shape[1]
@@ -241,17 +228,17 @@ def expected(ops: list, timing: Timing, rows: int, cols: int, psum: np.ndarray) 
         else:
             out, dtype, view = matmul_bf16(w, op.x), "fp32", np.uint32
         for j in range(op.x.shape[1]):
-            entry = psum[op.addr + j]
+            entry = psum[op.dst + j]
             new = out[:, j]
             if op.acc:
                 new = accumulate(entry[:n].view(view), new, dtype)
             entry[:n] = new.view(np.uint32)
-            cycles.append(output_cycle(start, j, rows, cols))
-            addrs.append(op.addr + j)
+            addrs.append(op.dst + j)
             data.append(entry.copy())
             where.append((i, j))
-    return Expected(np.array(cycles, dtype=np.int64), np.array(addrs, dtype=np.int64),
-                    np.array(data, dtype=np.uint32).reshape(-1, cols), where)
+    return Expected(np.concatenate(timing.row_cycles),
+                    None if kernel is None else np.concatenate(kernel.row_cycles),
+                    np.array(addrs, dtype=np.int64), np.array(data, dtype=np.uint32).reshape(-1, psum.shape[1]), where)
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -311,10 +298,10 @@ class Checker:
         recs = records(ops, timing, self.rows, self.cols, rng)
         for name, words in recs.items():
             write_lanes(folder / f"{name}.hex", words, 16 if name.endswith(("_x", "_data")) else 32)
-        want = expected(ops, timing, self.rows, self.cols, self.psum)
+        want = expected(ops, timing, kernel_timing(ops, self.rows, self.cols), self.psum)
         n = 0
         for op in ops:  # useful MACs: K * N * M per matmul
-            n = op.w.shape[1] if isinstance(op, Load) else n
+            n = op.w.shape[1] if isinstance(op, LoadWeights) else n
             self.macs += op.x.size * n if isinstance(op, Matmul) else 0
         inputs = {"n_stream": len(recs["pe_stream_ctrl"]), "n_weight": len(recs["pe_weight_ctrl"]),
                   "last_cycle": timing.cycles + self.rows + self.cols}
@@ -331,15 +318,16 @@ class Checker:
         if n_writes != len(want.cycle):
             self._bad(f"{n_writes} PSUM writes logged, {len(want.cycle)} expected")
         n = min(n_writes, len(want.cycle))
-        bad = (ctrl[:n, 1] != want.cycle[:n]) | (ctrl[:n, 0] != want.addr[:n]) | ctrl_x[:n] | data_x[:n]
-        bad |= (data[:n] != want.data[:n]).any(axis=1)
+        kernel = want.cycle if want.kernel_cycle is None else want.kernel_cycle
+        bad = (ctrl[:n, 1] != want.cycle[:n]) | (ctrl[:n, 1] != kernel[:n]) | (ctrl[:n, 0] != want.addr[:n])
+        bad |= (data[:n] != want.data[:n]).any(axis=1) | ctrl_x[:n] | data_x[:n]
         for r in np.flatnonzero(bad):
             i, j = want.where[r]
             lanes = np.flatnonzero(data[r] != want.data[r])[:4]
             self._bad(
                 f"op {i} ({_describe(ops[i], timing.starts[i], timing.swaps[i])}) vector m={j}: cycle "
-                f"{int(ctrl[r, 1])} (want {int(want.cycle[r])}), address {int(ctrl[r, 0])} (want "
-                f"{int(want.addr[r])})" + "".join(f", lane {c} {int(data[r, c]):#010x} (want "
+                f"{int(ctrl[r, 1])} (formula {int(want.cycle[r])}, kernel {int(kernel[r])}), address "
+                f"{int(ctrl[r, 0])} (want {int(want.addr[r])})" + "".join(f", lane {c} {int(data[r, c]):#010x} (want "
                                                    f"{int(want.data[r, c]):#010x})" for c in lanes)
                 + (", undefined bits" if ctrl_x[r] or data_x[r] else ""))
         psum, psum_x = read_lanes(folder / "pe_psum.hex", self.cols, 32)
@@ -355,23 +343,42 @@ class Checker:
 
 
 def _describe(op, start: int, swap: bool) -> str:
-    if isinstance(op, Load):
-        return f"load {op.dtype} K={op.w.shape[0]} N={op.w.shape[1]} at L={start}"
-    return (f"matmul K={op.x.shape[0]} M={op.x.shape[1]} addr={op.addr} acc={int(op.acc)} at S={start}"
+    if isinstance(op, LoadWeights):
+        dtype = "bf16" if op.w.dtype == np.uint16 else "int8"
+        return f"load {dtype} K={op.w.shape[0]} N={op.w.shape[1]} at L={start}"
+    return (f"matmul K={op.x.shape[0]} M={op.x.shape[1]} dst={op.dst} acc={int(op.acc)} at S={start}"
             + (" swap" if swap else ""))
 
 
+def directed_program(rng: np.random.Generator, rows: int, cols: int, dtypes: list[str]) -> list:
+    """Per dtype: full-size extremes (int8 -128; bf16 specials: signed zeros, subnormals,
+    infinities, NaNs) streamed with M = R + C, which hides the next load, then one more vector
+    that reuses the weights and accumulates; last a 1 x 1 matmul in the corner."""
+    def extreme(dtype: str, shape: tuple[int, int]) -> np.ndarray:
+        if dtype == "int8":
+            return rng.choice(np.array([-128, -128, -128, 127], dtype=np.int8), size=shape)
+        return rng.choice(_BF16_SPECIALS, size=shape)
+
+    ops: list = []
+    for dtype in dtypes:
+        ops += [LoadWeights(extreme(dtype, (rows, cols))), Matmul(extreme(dtype, (rows, rows + cols))),
+                Matmul(extreme(dtype, (rows, 1)), acc=True)]
+    return ops + [LoadWeights(extreme(dtypes[0], (1, 1))), Matmul(extreme(dtypes[0], (1, 1)), 1, True)]
+
+
 def programs(plan: dict, depth: int) -> Iterator[tuple[list, np.random.Generator]]:
-    """Programs of a plan, each small enough for the wrapper's 2**DW-record memories, with the
-    random generator that fills their junk lanes."""
+    """The directed program, then random ones, each small enough for the wrapper's
+    2**DW-record memories; with the random generator that fills their junk lanes."""
     rng = np.random.default_rng([plan["seed"], plan["rows"], plan["cols"]])
     entries = 1 << plan["aw"]
-    left = plan["vectors"]
+    ops = directed_program(rng, plan["rows"], plan["cols"], plan["dtypes"])
+    yield ops, rng
+    left = plan["vectors"] - sum(op.x.shape[1] for op in ops if isinstance(op, Matmul))
     while left > 0:
         budget = min(left, depth - 8 * plan["rows"], plan.get("program_vectors", 4_000))
         while True:
             ops = random_program(rng, plan["rows"], plan["cols"], plan["dtypes"], budget, entries)
-            weights = sum(op.w.shape[0] for op in ops if isinstance(op, Load))
+            weights = sum(op.w.shape[0] for op in ops if isinstance(op, LoadWeights))
             vectors = sum(op.x.shape[1] for op in ops if isinstance(op, Matmul))
             if max(weights, vectors) <= depth:
                 break

@@ -102,3 +102,8 @@ def test_reserved_bits_cover_the_rest():
         used = sum(w for _, w in ins["reserved"]) + TABLE["opcode"]["width"]
         used += sum(TABLE["slots"][s]["width"] for s in ins["slots"])
         assert used == TABLE["word_bits"], ins["mnemonic"]
+
+
+def test_range_only_on_scalars(raw):
+    msg = _break(raw, lambda r: _instr(r, "vec.add")["operands"][2].update(range=[0.0, 1.0]))
+    assert "`range` needs kind uint or f32" in msg
