@@ -148,6 +148,25 @@ def cmd_verify(args: argparse.Namespace, rest: list[str]) -> int:
     return verify_main(rest)
 
 
+def cmd_sparsify(args: argparse.Namespace) -> int:
+    from accel.sparsity import sparsify_main
+
+    try:
+        return sparsify_main(args)
+    except (ValueError, OSError) as e:
+        raise CliError(str(e)) from None
+
+
+def cmd_lut(args: argparse.Namespace) -> int:
+    from accel.lut_cli import LutCliError
+    from accel.lut_cli import main as lut_main
+
+    try:
+        return lut_main(args)
+    except LutCliError as e:
+        raise CliError(str(e)) from None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from accel.demo import run_demo
 
@@ -185,6 +204,18 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="cross-check a unit's RTL against the model (accel verify UNIT --help)",
                        add_help=False)
     v.set_defaults(fn=cmd_verify)
+
+    sp = sub.add_parser("sparsify", help="mixed-ratio N:M pruning of a weight matrix [K, N] into compressed weights")
+    from accel.sparsity import add_sparsify_arguments
+
+    add_sparsify_arguments(sp)
+    sp.set_defaults(fn=cmd_sparsify)
+
+    lu = sub.add_parser("lut", help="build function-approximation tables; report their accuracy")
+    from accel.lut_cli import add_arguments as add_lut_arguments
+
+    add_lut_arguments(lu)
+    lu.set_defaults(fn=cmd_lut)
 
     m = sub.add_parser("demo", help="run the two-layer bf16 MLP example and check it against NumPy")
     m.add_argument("--seed", type=int, default=0)

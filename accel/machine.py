@@ -24,6 +24,7 @@ from accel.isa.encoding import Instruction, Program
 from accel.isa.operands import AP, NP_STORAGE, DramAP, Tensor, dtype_bytes
 from accel.model import all_semantics, fp
 from accel.model.pe_array import PETimeline
+from accel.model.rng import RNGState
 
 ENGINES = ("PE", "ACT", "VEC", "DMA")
 _UNITS = TABLE["units"]
@@ -198,7 +199,8 @@ def _from_storage(t: Tensor, a: np.ndarray) -> np.ndarray:
 class Core:
     """One accelerator core. `run(program, inputs)` is the usual entry point.
 
-    fast=True computes PE-array results with accel.kernels (bit-identical to accel.model, faster).
+    fast=True computes PE-array results, RNG words and dropout with accel.kernels (bit-identical to
+    accel.model, faster).
     """
 
     def __init__(self, config: CoreConfig | None = None, *, fast: bool = True) -> None:
@@ -223,6 +225,9 @@ class Core:
         self.dram: dict[str, np.ndarray] = {}
         self.weights: tuple[str, np.ndarray] | None = None
         self.pe_timeline = PETimeline(*self.pe_shape)
+        self.lut_slots: dict[int, Any] = {}  # ACT unit's user tables (accel.model.lut.Function) by fn id
+        self.sparse_weights: Any = None  # accel.model.sparse.LoadSparse after pe.load_sparse
+        self.rng = RNGState(c.sbuf_partitions)  # seed, offset, stride, per-lane xoroshiro states
         self.queues: dict[str, deque[Instruction]] = {e: deque() for e in ENGINES}
         self.stats = Stats()
         self.current: Instruction | None = None

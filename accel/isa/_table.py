@@ -157,6 +157,69 @@ TABLE = {'composites': {'ap': [{'name': 'space', 'width': 2},
                    'slots': ['ap0', 'ap1', 'flag'],
                    'summary': 'Stream moving data [K partitions, M] through the array into PSUM [N '
                               'partitions, M].'},
+                  {'engine': 'PE',
+                   'example': 'pe.load_sparse sb[0:64, 0]:bf16[128], sb[0:64, 512]:int8[32], 2, 4',
+                   'has_bias': False,
+                   'mnemonic': 'pe.load_sparse',
+                   'opcode': 36,
+                   'operands': [{'dtypes': ['bf16', 'int8'],
+                                 'kind': 'ap',
+                                 'name': 'values',
+                                 'slot': 'ap0',
+                                 'spaces': ['sb']},
+                                {'dtypes': ['int8'],
+                                 'kind': 'ap',
+                                 'name': 'index',
+                                 'slot': 'ap1',
+                                 'spaces': ['sb']},
+                                {'kind': 'uint', 'name': 'n', 'range': [1, 15], 'slot': 'imm0'},
+                                {'kind': 'uint', 'name': 'm', 'range': [2, 16], 'slot': 'imm1'}],
+                   'reserved': [[8, 24], [372, 140]],
+                   'semantics': 'values is [G*N partitions, C elements]: partition g*N + j holds '
+                                'slot j of group g (contraction rows g*M .. g*M+M-1) of each of '
+                                'the C columns, and goes to physical PE row g*N + j. index is [G*N '
+                                'partitions, ceil(C*b/8) bytes], b = ceil(log2 M) bits per index: '
+                                "column c's position (0..M-1) inside its group occupies bits c*b "
+                                ".. c*b+b-1 of the partition's little-endian bit string (bit i = "
+                                'bit i%8 of byte i/8). Needs N < M, G*N <= pe_rows, C <= pe_cols '
+                                'and every index < M. Timing as pe.load_weights with K = G*N rows; '
+                                'the weights replace any dense ones.',
+                   'slots': ['ap0', 'ap1', 'imm0', 'imm1'],
+                   'summary': 'Load N:M compressed stationary weights (values + packed position '
+                              'indices) into the PE array.'},
+                  {'engine': 'PE',
+                   'example': 'pe.matmul_sparse psum[0:128, 0]:fp32[32], sb[0:128, 0x400]:bf16[2, '
+                              '32], acc=0',
+                   'has_bias': False,
+                   'mnemonic': 'pe.matmul_sparse',
+                   'opcode': 37,
+                   'operands': [{'dtypes': ['fp32', 'int32'],
+                                 'kind': 'ap',
+                                 'name': 'dst',
+                                 'slot': 'ap0',
+                                 'spaces': ['psum']},
+                                {'dtypes': ['bf16', 'int8'],
+                                 'kind': 'ap',
+                                 'name': 'src',
+                                 'slot': 'ap1',
+                                 'spaces': ['sb']},
+                                {'default': 0, 'kind': 'flag', 'name': 'acc', 'slot': 'flag'}],
+                   'reserved': [[8, 2], [11, 85], [372, 140]],
+                   'semantics': "src holds X as J blocks of P rows side by side: with P = src's "
+                                "partitions and M' = dst's elements per partition, src has J*M' "
+                                "elements per partition and X[j*P + p, i] is src element (p, j*M' "
+                                "+ i) (J = 1: plainly [K partitions, M']), so K = J*P can exceed "
+                                'the 128 partitions. dst[c, i] = sum over physical rows r = '
+                                '0..G*N-1, in that order, of values[r, c] * X[(r div N)*M + '
+                                "index[r, c], i]: each PE multiplexes its weight's moving element "
+                                "out of its group's M. int8: wrapping int32, dst int32. bf16: each "
+                                'product rounded to binary32, summed from +0.0 in row order with '
+                                'binary32 round-to-nearest-even adds, dst fp32. acc=1 adds to dst. '
+                                'Equals pe.matmul on the decompressed weights (bf16: for finite '
+                                'src). Timing as pe.matmul with K = G*N.',
+                   'slots': ['ap0', 'ap1', 'flag'],
+                   'summary': "Stream moving data X [K = G*M rows, M'] through the sparse weights "
+                              "into PSUM [C partitions, M']."},
                   {'engine': 'VEC',
                    'example': 'vec.add sb[0:64, 0]:fp32[32], sb[0:64, 128]:fp32[32], psum[0:64, '
                               '0]:fp32[32]',
@@ -385,7 +448,219 @@ TABLE = {'composites': {'ap': [{'name': 'space', 'width': 2},
                    'semantics': 'As `act.identity`, then relu: negative values and -0 become +0, '
                                 'NaN stays NaN (canonical).',
                    'slots': ['ap0', 'ap1', 'imm0', 'imm1', 'ap2', 'flag'],
-                   'summary': 'dst = max(x * scale + bias, 0).'}],
+                   'summary': 'dst = max(x * scale + bias, 0).'},
+                  {'engine': 'ACT',
+                   'example': 'act.func sb[0:64, 0]:bf16[32], psum[0:64, 0]:fp32[32], fn=2, '
+                              'scale=0.5',
+                   'has_bias': True,
+                   'mnemonic': 'act.func',
+                   'opcode': 82,
+                   'operands': [{'kind': 'ap', 'name': 'dst', 'slot': 'ap0'},
+                                {'kind': 'ap', 'name': 'src', 'slot': 'ap1'},
+                                {'kind': 'uint', 'name': 'fn', 'range': [0, 31], 'slot': 'sem'},
+                                {'default': 1.0, 'kind': 'f32', 'name': 'scale', 'slot': 'imm0'},
+                                {'default': 0.0, 'kind': 'bias', 'name': 'bias', 'slot': 'imm1'}],
+                   'reserved': [[8, 2], [11, 5], [24, 8], [510, 2]],
+                   'semantics': 'y = x * scale + bias exactly as `act.identity`, then the unit '
+                                'computes f(y) in binary32 steps defined in docs/lut.md: a range '
+                                'reduction where f needs one, a segment table indexed by the '
+                                "argument's exponent and top fraction bits, and Horner's rule with "
+                                "one fma per coefficient from the distance to the segment's base "
+                                'point. fn 0..12 are the built-ins exp, log, sigmoid, tanh, gelu, '
+                                'gelu_tanh, silu, softplus, rsqrt, reciprocal, sqrt, sin, cos '
+                                '(ROM); fn 16..31 are user tables loaded with `act.lut.load` (an '
+                                'unloaded or unassigned id is an error). The result is converted '
+                                "to dst's element type.",
+                   'slots': ['ap0', 'ap1', 'sem', 'imm0', 'imm1', 'ap2', 'flag'],
+                   'summary': 'dst = f(x * scale + bias) with the function-approximation unit '
+                              '(table + polynomial).'},
+                  {'engine': 'ACT',
+                   'example': 'act.lut.load sb[0:1, 0]:int32[512], fn=16',
+                   'has_bias': False,
+                   'mnemonic': 'act.lut.load',
+                   'opcode': 83,
+                   'operands': [{'dtypes': ['int32'],
+                                 'kind': 'ap',
+                                 'name': 'src',
+                                 'slot': 'ap1',
+                                 'spaces': ['sb']},
+                                {'kind': 'uint', 'name': 'fn', 'range': [16, 31], 'slot': 'sem'}],
+                   'reserved': [[8, 8], [24, 210], [372, 140]],
+                   'semantics': 'The words of src, in access-pattern order, are a table image '
+                                '(docs/lut.md: 12 header words with magic 0x4C555431, the recipe '
+                                "and the domain rules, then each table's emin, emax, mbits, degree "
+                                'and 2 * segments * (degree + 1) binary32 coefficients). The image '
+                                'replaces slot fn (16..31) for later `act.func` instructions of '
+                                'this program; a malformed image is an error. Slots are empty '
+                                'after reset.',
+                   'slots': ['ap1', 'sem'],
+                   'summary': 'Load a user table image (int32 words) into function slot fn of the '
+                              'ACT unit.'},
+                  {'engine': 'VEC',
+                   'example': 'vec.rng_seed 0x9E3779B9, hi=0x7F4A7C15',
+                   'has_bias': False,
+                   'mnemonic': 'vec.rng_seed',
+                   'opcode': 96,
+                   'operands': [{'kind': 'uint', 'name': 'lo', 'slot': 'imm0'},
+                                {'default': 0, 'kind': 'uint', 'name': 'hi', 'slot': 'imm1'}],
+                   'reserved': [[8, 24], [96, 416]],
+                   'semantics': 'The seed becomes the Philox4x32-10 key (k0 = lo, k1 = hi). Lane '
+                                "L's xoroshiro128aox state becomes (s0, s1) = outputs 2L and 2L+1 "
+                                '(counting from 0) of SplitMix64 started at the seed, which is '
+                                'never all zero. The offset and row-stride registers are '
+                                'unchanged.',
+                   'slots': ['imm0', 'imm1'],
+                   'summary': "Set the 64-bit RNG seed (hi:lo) and re-seed every lane's "
+                              'xoroshiro128aox from it.'},
+                  {'engine': 'VEC',
+                   'example': 'vec.rng_set_offset 4',
+                   'has_bias': False,
+                   'mnemonic': 'vec.rng_set_offset',
+                   'opcode': 97,
+                   'operands': [{'kind': 'uint', 'name': 'lo', 'slot': 'imm0'},
+                                {'default': 0, 'kind': 'uint', 'name': 'hi', 'slot': 'imm1'}],
+                   'reserved': [[8, 24], [96, 416]],
+                   'semantics': 'The Philox counter of logical index i is (c0, c1, c2, c3) = (low '
+                                'and high words of i >> 2, low and high words of the offset); '
+                                'element i takes word i & 3 of that block. Use a new offset for '
+                                'each independent dropout call (as PyTorch advances its Philox '
+                                'offset).',
+                   'slots': ['imm0', 'imm1'],
+                   'summary': 'Set the 64-bit Philox offset register (hi:lo).'},
+                  {'engine': 'VEC',
+                   'example': 'vec.rng_get_offset sb[0:1, 0]:int32[2]',
+                   'has_bias': False,
+                   'mnemonic': 'vec.rng_get_offset',
+                   'opcode': 98,
+                   'operands': [{'dtypes': ['int32'], 'kind': 'ap', 'name': 'dst', 'slot': 'ap0'}],
+                   'reserved': [[8, 88], [234, 278]],
+                   'semantics': 'dst must be one partition of two int32 elements: element 0 '
+                                'receives the low 32 bits of the offset, element 1 the high 32 '
+                                'bits (bit patterns).',
+                   'slots': ['ap0'],
+                   'summary': 'Write the offset register as two int32 words [lo, hi] into one '
+                              'partition.'},
+                  {'engine': 'VEC',
+                   'example': 'vec.rng_set_stride 1024',
+                   'has_bias': False,
+                   'mnemonic': 'vec.rng_set_stride',
+                   'opcode': 99,
+                   'operands': [{'kind': 'uint', 'name': 'stride', 'slot': 'imm0'}],
+                   'reserved': [[8, 24], [64, 448]],
+                   'semantics': 'Element (p, f) of a later vec.rng_fill or vec.dropout* has '
+                                'logical index base + p * stride + f. stride = 0 (the reset value) '
+                                "means the instruction's own free size, the right value when each "
+                                'instruction covers whole rows of the tensor.',
+                   'slots': ['imm0'],
+                   'summary': 'Set the row-stride register used to number elements across '
+                              'partitions.'},
+                  {'engine': 'VEC',
+                   'example': 'vec.rng_save_state sb[0:128, 0]:int32[4]',
+                   'has_bias': False,
+                   'mnemonic': 'vec.rng_save_state',
+                   'opcode': 100,
+                   'operands': [{'dtypes': ['int32'], 'kind': 'ap', 'name': 'dst', 'slot': 'ap0'}],
+                   'reserved': [[8, 88], [234, 278]],
+                   'semantics': "Partition p of dst (4 elements) receives lane (pstart + p)'s "
+                                'state as the words [s0 low, s0 high, s1 low, s1 high] (bit '
+                                'patterns). The state is unchanged.',
+                   'slots': ['ap0'],
+                   'summary': "Save the xoroshiro128aox state of the pattern's lanes: 4 int32 "
+                              'words per partition.'},
+                  {'engine': 'VEC',
+                   'example': 'vec.rng_load_state sb[0:128, 0]:int32[4]',
+                   'has_bias': False,
+                   'mnemonic': 'vec.rng_load_state',
+                   'opcode': 101,
+                   'operands': [{'dtypes': ['int32'], 'kind': 'ap', 'name': 'src', 'slot': 'ap0'}],
+                   'reserved': [[8, 88], [234, 278]],
+                   'semantics': 'Lane (pstart + p) takes the state [s0 low, s0 high, s1 low, s1 '
+                                'high] held in partition p of src. An all-zero state (a generator '
+                                'stuck at zero) is an error naming the lane.',
+                   'slots': ['ap0'],
+                   'summary': "Restore the xoroshiro128aox state of the pattern's lanes (inverse "
+                              'of rng_save_state).'},
+                  {'engine': 'VEC',
+                   'example': 'vec.rng_fill sb[0:128, 0]:fp32[64], base=0, gen=0',
+                   'has_bias': False,
+                   'mnemonic': 'vec.rng_fill',
+                   'opcode': 102,
+                   'operands': [{'dtypes': ['int32', 'fp32'],
+                                 'kind': 'ap',
+                                 'name': 'dst',
+                                 'slot': 'ap0'},
+                                {'default': 0, 'kind': 'uint', 'name': 'base', 'slot': 'imm1'},
+                                {'default': 0, 'kind': 'flag', 'name': 'gen', 'slot': 'flag'}],
+                   'reserved': [[8, 2], [11, 53], [234, 278]],
+                   'semantics': 'Element (p, f) receives the 32-bit word w of its logical index '
+                                '(gen = 0: Philox, from seed, offset and index) or the next output '
+                                'of lane pstart + p (gen = 1: the high 32 bits of one '
+                                'xoroshiro128aox output, lanes stepping through f in order). int32 '
+                                'dst: the bits of w. fp32 dst: (w >> 8) * 2**-24, exact, in [0, '
+                                '1).',
+                   'slots': ['ap0', 'imm1', 'flag'],
+                   'summary': 'Fill with uniform random 32-bit words (int32 dst) or floats in [0, '
+                              '1) (fp32 dst).'},
+                  {'engine': 'VEC',
+                   'example': 'vec.dropout sb[0:128, 0]:fp32[64], sb[0:128, 256]:fp32[64], 0.1, '
+                              'base=0',
+                   'has_bias': False,
+                   'mnemonic': 'vec.dropout',
+                   'opcode': 103,
+                   'operands': [{'kind': 'ap', 'name': 'dst', 'slot': 'ap0'},
+                                {'kind': 'ap', 'name': 'src', 'slot': 'ap1'},
+                                {'kind': 'f32', 'name': 'p', 'range': [0.0, 1.0], 'slot': 'imm0'},
+                                {'default': 0, 'kind': 'uint', 'name': 'base', 'slot': 'imm1'},
+                                {'default': 0, 'kind': 'flag', 'name': 'gen', 'slot': 'flag'}],
+                   'reserved': [[8, 2], [11, 21], [372, 140]],
+                   'semantics': 'Each src element is converted to binary32 (as in vec.add). With w '
+                                "the element's word (as in vec.rng_fill) and T = round(p * 2**32) "
+                                '(ties to even; 0 <= T <= 2**32), a kept element (w >= T) is '
+                                'multiplied by the binary32 value nearest 1/(1-p) (one '
+                                'round-to-nearest-even multiplication; NaN canonical); a dropped '
+                                'element becomes +0. p = 0 keeps every element (times 1.0), p = 1 '
+                                "drops every one. The result is converted to dst's element type as "
+                                'in vec.add.',
+                   'slots': ['ap0', 'ap1', 'imm0', 'imm1', 'flag'],
+                   'summary': 'Dropout: keep an element when its random word >= round(p * 2**32), '
+                              'scaled by 1/(1-p).'},
+                  {'engine': 'VEC',
+                   'example': 'vec.dropout_mask sb[0:128, 0]:fp32[64], sb[0:128, 256]:fp32[64], '
+                              'sb[0:128, 512]:int32[2], 0.5',
+                   'has_bias': False,
+                   'mnemonic': 'vec.dropout_mask',
+                   'opcode': 104,
+                   'operands': [{'kind': 'ap', 'name': 'dst', 'slot': 'ap0'},
+                                {'kind': 'ap', 'name': 'src', 'slot': 'ap1'},
+                                {'dtypes': ['int32'], 'kind': 'ap', 'name': 'mask', 'slot': 'ap2'},
+                                {'kind': 'f32', 'name': 'p', 'range': [0.0, 1.0], 'slot': 'imm0'},
+                                {'default': 0, 'kind': 'uint', 'name': 'base', 'slot': 'imm1'},
+                                {'default': 0, 'kind': 'flag', 'name': 'gen', 'slot': 'flag'}],
+                   'reserved': [[8, 2], [11, 21], [510, 2]],
+                   'semantics': 'As vec.dropout. Partition p of mask holds ceil(F / 32) int32 '
+                                'words for the F free elements: bit (f mod 32) of word (f div 32) '
+                                'is 1 when element f was kept; bits past F are 0.',
+                   'slots': ['ap0', 'ap1', 'ap2', 'imm0', 'imm1', 'flag'],
+                   'summary': 'vec.dropout that also writes the bit-packed keep-mask for the '
+                              'backward pass.'},
+                  {'engine': 'VEC',
+                   'example': 'vec.dropout_apply sb[0:128, 0]:fp32[64], sb[0:128, 256]:fp32[64], '
+                              'sb[0:128, 512]:int32[2], 0.5',
+                   'has_bias': False,
+                   'mnemonic': 'vec.dropout_apply',
+                   'opcode': 105,
+                   'operands': [{'kind': 'ap', 'name': 'dst', 'slot': 'ap0'},
+                                {'kind': 'ap', 'name': 'src', 'slot': 'ap1'},
+                                {'dtypes': ['int32'], 'kind': 'ap', 'name': 'mask', 'slot': 'ap2'},
+                                {'kind': 'f32', 'name': 'p', 'range': [0.0, 1.0], 'slot': 'imm0'}],
+                   'reserved': [[8, 24], [64, 32], [510, 2]],
+                   'semantics': 'Element f of partition p is kept when bit (f mod 32) of word (f '
+                                "div 32) of mask's partition p is 1, and then multiplied by the "
+                                'binary32 value nearest 1/(1-p); other elements become +0. p = 1 '
+                                'gives +0 everywhere. Conversions as in vec.dropout.',
+                   'slots': ['ap0', 'ap1', 'ap2', 'imm0'],
+                   'summary': 'Apply a stored keep-mask (from vec.dropout_mask) with the 1/(1-p) '
+                              'scale: backward pass.'}],
  'opcode': {'lsb': 0, 'width': 8},
  'slots': {'ap0': {'fields': [{'lsb': 96, 'name': 'ap0.space', 'signed': False, 'width': 2},
                               {'lsb': 98, 'name': 'ap0.pstart', 'signed': False, 'width': 8},

@@ -136,8 +136,14 @@ def _operand(rng: np.random.Generator, o: dict, n_tensors: int) -> object:
     if kind == "flag":
         return _uniform(rng, 0, 1)
     if kind == "uint":
+        if "range" in o:  # the ISA's `range = [lo, hi]`
+            return _int(rng, *o["range"])
         return _int(rng, *LIMITS[slot, ""], (0, 16))
     if kind == "f32":
+        if "range" in o:  # the ISA's `range = [lo, hi]`: an end or a value between
+            lo, hi = o["range"]
+            value = _pick(rng, (lo, hi, lo + (hi - lo) * rng.random()))
+            return int(np.array([min(max(value, lo), hi)], dtype=np.float32).view(np.uint32)[0])
         return random_f32_bits(rng)
     if kind == "bias":
         return random_ap(rng, "ap2", bias=True) if rng.random() < 0.5 else random_f32_bits(rng)

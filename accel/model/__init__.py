@@ -28,6 +28,6 @@ def semantics(mnemonic: str) -> Callable[[Semantic], Semantic]:
 
 def all_semantics() -> dict[str, Semantic]:
     """Import every unit module (which registers its opcodes) and return the registry."""
-    from accel.model import act, dma, pe_array, simd, sync  # noqa: F401
+    from accel.model import act, dma, lut, pe_array, rng, simd, sparse, sync  # noqa: F401
 
     return SEMANTICS

@@ -135,6 +135,8 @@
 `define ACCEL_OP_DMA_STORE 8'h11
 `define ACCEL_OP_PE_LOAD_WEIGHTS 8'h20
 `define ACCEL_OP_PE_MATMUL 8'h21
+`define ACCEL_OP_PE_LOAD_SPARSE 8'h24
+`define ACCEL_OP_PE_MATMUL_SPARSE 8'h25
 `define ACCEL_OP_VEC_ADD 8'h30
 `define ACCEL_OP_VEC_SUB 8'h31
 `define ACCEL_OP_VEC_MUL 8'h32
@@ -151,6 +153,18 @@
 `define ACCEL_OP_VEC_CAST 8'h49
 `define ACCEL_OP_ACT_IDENTITY 8'h50
 `define ACCEL_OP_ACT_RELU 8'h51
+`define ACCEL_OP_ACT_FUNC 8'h52
+`define ACCEL_OP_ACT_LUT_LOAD 8'h53
+`define ACCEL_OP_VEC_RNG_SEED 8'h60
+`define ACCEL_OP_VEC_RNG_SET_OFFSET 8'h61
+`define ACCEL_OP_VEC_RNG_GET_OFFSET 8'h62
+`define ACCEL_OP_VEC_RNG_SET_STRIDE 8'h63
+`define ACCEL_OP_VEC_RNG_SAVE_STATE 8'h64
+`define ACCEL_OP_VEC_RNG_LOAD_STATE 8'h65
+`define ACCEL_OP_VEC_RNG_FILL 8'h66
+`define ACCEL_OP_VEC_DROPOUT 8'h67
+`define ACCEL_OP_VEC_DROPOUT_MASK 8'h68
+`define ACCEL_OP_VEC_DROPOUT_APPLY 8'h69
 `endif
 function accel_known;
     input [7:0] op;
@@ -164,6 +178,8 @@ function accel_known;
             8'h11: accel_known = 1'b1;
             8'h20: accel_known = 1'b1;
             8'h21: accel_known = 1'b1;
+            8'h24: accel_known = 1'b1;
+            8'h25: accel_known = 1'b1;
             8'h30: accel_known = 1'b1;
             8'h31: accel_known = 1'b1;
             8'h32: accel_known = 1'b1;
@@ -180,6 +196,18 @@ function accel_known;
             8'h49: accel_known = 1'b1;
             8'h50: accel_known = 1'b1;
             8'h51: accel_known = 1'b1;
+            8'h52: accel_known = 1'b1;
+            8'h53: accel_known = 1'b1;
+            8'h60: accel_known = 1'b1;
+            8'h61: accel_known = 1'b1;
+            8'h62: accel_known = 1'b1;
+            8'h63: accel_known = 1'b1;
+            8'h64: accel_known = 1'b1;
+            8'h65: accel_known = 1'b1;
+            8'h66: accel_known = 1'b1;
+            8'h67: accel_known = 1'b1;
+            8'h68: accel_known = 1'b1;
+            8'h69: accel_known = 1'b1;
             default: accel_known = 1'b0;
         endcase
     end
@@ -196,6 +224,8 @@ function [2:0] accel_engine;
             8'h11: accel_engine = 3'd3;
             8'h20: accel_engine = 3'd0;
             8'h21: accel_engine = 3'd0;
+            8'h24: accel_engine = 3'd0;
+            8'h25: accel_engine = 3'd0;
             8'h30: accel_engine = 3'd2;
             8'h31: accel_engine = 3'd2;
             8'h32: accel_engine = 3'd2;
@@ -212,6 +242,18 @@ function [2:0] accel_engine;
             8'h49: accel_engine = 3'd2;
             8'h50: accel_engine = 3'd1;
             8'h51: accel_engine = 3'd1;
+            8'h52: accel_engine = 3'd1;
+            8'h53: accel_engine = 3'd1;
+            8'h60: accel_engine = 3'd2;
+            8'h61: accel_engine = 3'd2;
+            8'h62: accel_engine = 3'd2;
+            8'h63: accel_engine = 3'd2;
+            8'h64: accel_engine = 3'd2;
+            8'h65: accel_engine = 3'd2;
+            8'h66: accel_engine = 3'd2;
+            8'h67: accel_engine = 3'd2;
+            8'h68: accel_engine = 3'd2;
+            8'h69: accel_engine = 3'd2;
             default: accel_engine = `ACCEL_ENG_BAD;
         endcase
     end
@@ -228,6 +270,8 @@ function [8:0] accel_slots;
             8'h11: accel_slots = 9'h9;
             8'h20: accel_slots = 9'h1;
             8'h21: accel_slots = 9'h23;
+            8'h24: accel_slots = 9'hc3;
+            8'h25: accel_slots = 9'h23;
             8'h30: accel_slots = 9'h7;
             8'h31: accel_slots = 9'h7;
             8'h32: accel_slots = 9'h7;
@@ -244,6 +288,18 @@ function [8:0] accel_slots;
             8'h49: accel_slots = 9'h3;
             8'h50: accel_slots = 9'he3;
             8'h51: accel_slots = 9'he3;
+            8'h52: accel_slots = 9'h1e3;
+            8'h53: accel_slots = 9'h102;
+            8'h60: accel_slots = 9'hc0;
+            8'h61: accel_slots = 9'hc0;
+            8'h62: accel_slots = 9'h1;
+            8'h63: accel_slots = 9'h40;
+            8'h64: accel_slots = 9'h1;
+            8'h65: accel_slots = 9'h1;
+            8'h66: accel_slots = 9'ha1;
+            8'h67: accel_slots = 9'he3;
+            8'h68: accel_slots = 9'he7;
+            8'h69: accel_slots = 9'h47;
             default: accel_slots = 9'h0;
         endcase
     end
@@ -255,6 +311,7 @@ function accel_has_bias;
         case (op)
             8'h50: accel_has_bias = 1'b1;
             8'h51: accel_has_bias = 1'b1;
+            8'h52: accel_has_bias = 1'b1;
             default: accel_has_bias = 1'b0;
         endcase
     end
@@ -271,6 +328,8 @@ function [511:0] accel_reserved;
             8'h11: accel_reserved = 512'hfffffffffffffffffffffffc00000000000000000000000000000000000000000000000000000000000000000000000000000000ffffffffffffffffffffff00;
             8'h20: accel_reserved = 512'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc0000000000000000000000000000000000ffffffffffffffffffffff00;
             8'h21: accel_reserved = 512'hfffffffffffffffffffffffffffffffffff000000000000000000000000000000000000000000000000000000000000000000000fffffffffffffffffffffb00;
+            8'h24: accel_reserved = 512'hfffffffffffffffffffffffffffffffffff0000000000000000000000000000000000000000000000000000000000000000000000000000000000000ffffff00;
+            8'h25: accel_reserved = 512'hfffffffffffffffffffffffffffffffffff000000000000000000000000000000000000000000000000000000000000000000000fffffffffffffffffffffb00;
             8'h30: accel_reserved = 512'hc0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000ffffffffffffffffffffff00;
             8'h31: accel_reserved = 512'hc0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000ffffffffffffffffffffff00;
             8'h32: accel_reserved = 512'hc0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000ffffffffffffffffffffff00;
@@ -287,6 +346,18 @@ function [511:0] accel_reserved;
             8'h49: accel_reserved = 512'hfffffffffffffffffffffffffffffffffff000000000000000000000000000000000000000000000000000000000000000000000ffffffffffffffffffffff00;
             8'h50: accel_reserved = 512'hc00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000fffffb00;
             8'h51: accel_reserved = 512'hc00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000fffffb00;
+            8'h52: accel_reserved = 512'hc00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000ff00fb00;
+            8'h53: accel_reserved = 512'hfffffffffffffffffffffffffffffffffff00000000000000000000000000000000003ffffffffffffffffffffffffffffffffffffffffffffffffffff00ff00;
+            8'h60: accel_reserved = 512'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0000000000000000ffffff00;
+            8'h61: accel_reserved = 512'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0000000000000000ffffff00;
+            8'h62: accel_reserved = 512'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc0000000000000000000000000000000000ffffffffffffffffffffff00;
+            8'h63: accel_reserved = 512'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00000000ffffff00;
+            8'h64: accel_reserved = 512'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc0000000000000000000000000000000000ffffffffffffffffffffff00;
+            8'h65: accel_reserved = 512'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc0000000000000000000000000000000000ffffffffffffffffffffff00;
+            8'h66: accel_reserved = 512'hfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc000000000000000000000000000000000000000000fffffffffffffb00;
+            8'h67: accel_reserved = 512'hfffffffffffffffffffffffffffffffffff0000000000000000000000000000000000000000000000000000000000000000000000000000000000000fffffb00;
+            8'h68: accel_reserved = 512'hc00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000fffffb00;
+            8'h69: accel_reserved = 512'hc0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000ffffffff00000000ffffff00;
             default: accel_reserved = {512{1'b0}};
         endcase
     end

@@ -1,0 +1,56 @@
+"""Yosys generic gate counts of the RNG blocks next to one PE (opt-in: needs `yosys` on PATH).
+
+    python benchmarks/gates_rng.py
+
+Each block is synthesized alone with `synth -top BLOCK` (Yosys' generic cell library, no
+technology mapping) and the cells of `stat` are reported: flip-flops and the rest, so users see what a
+generator costs next to a processing element. Results are recorded in docs/rng.md.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+RTL = Path(__file__).resolve().parents[1] / "rtl"
+BLOCKS = [
+    ("rng_xoroshiro", ["rng_xoroshiro.v"], "one lane: 64 bits per clock"),
+    ("rng_philox", ["rng_philox.v"], "10-stage pipeline: 128 bits per clock"),
+    ("rng_philox_iter", ["rng_philox_iter.v"], "iterated, one round per clock: 128 bits per 11 clocks"),
+    ("dropout_threshold", ["dropout_threshold.v"], "round(p * 2**32) from p's bits"),
+    ("simd_lane", ["simd_lane.v", "dropout_threshold.v", *[f"fp/{p.name}" for p in sorted((RTL / "fp").glob("*.v"))]],
+     "conversions in and out, fp32 add/sub/mul/min/max, cast, dropout, fill"),
+    ("pe", ["pe.v", *[f"fp/{p.name}" for p in sorted((RTL / "fp").glob("*.v"))]], "one PE of the array"),
+]
+
+
+def cells(top: str, files: list[str]) -> dict[str, int]:
+    reads = "; ".join(f"read_verilog -I{RTL / 'include'} {RTL / f}" for f in files)
+    out = subprocess.run(["yosys", "-p", f"{reads}; synth -flatten -top {top}; stat"], capture_output=True,
+                         text=True, check=True).stdout
+    stat = out[out.rindex("Printing statistics"):]
+    counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"\s+(\$_\w+_)\s+(\d+)", stat)}
+    counts["total"] = int(re.search(r"Number of cells:\s+(\d+)", stat).group(1))
+    return counts
+
+
+def main() -> int:
+    if shutil.which("yosys") is None:
+        print("yosys is not installed (apt-get install -y yosys)", file=sys.stderr)
+        return 2
+    print("| block | what | cells | flip-flops | other cells |")
+    print("|---|---|---|---|---|")
+    for top, files, what in BLOCKS:
+        if not all((RTL / f).is_file() for f in files):
+            continue
+        c = cells(top, files)
+        ff = sum(v for k, v in c.items() if "DFF" in k)
+        print(f"| {top} | {what} | {c['total']} | {ff} | {c['total'] - ff} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""The function-approximation unit (accel.model.lut) against float64 references (numpy, math.erfc).
+
+bf16: every finite bf16 input of every built-in, at most 1 bf16 ulp in the function's domain and
+the stated absolute bound outside it. fp32: random inputs (uniform bit patterns plus uniform values
+over the domain), at most 2 ulp in the domain; the 10**7-input and 2**32 sweeps are benchmarks
+(benchmarks/bench_lut.py). Special values exactly as docs/lut.md states. The committed ROM images
+must equal a fresh build.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from accel import lut_accuracy as acc
+from accel import lut_build
+from accel.model import fp, lut
+
+N_RANDOM = 200_000
+
+
+@pytest.fixture(autouse=True)
+def _quiet_numpy():
+    with np.errstate(all="ignore"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def bf16_inputs() -> np.ndarray:
+    return acc.bf16_inputs()
+
+
+@pytest.mark.parametrize("name", lut.BUILTINS)
+def test_bf16_exhaustive(name: str, bf16_inputs: np.ndarray) -> None:
+    e = acc.errors(name, bf16_inputs)
+    d = acc.DOMAINS[name]
+    assert e.ulp16[e.in_domain].max() <= 1.0, f"{name}: worst bf16 input x={e.x[np.argmax(e.ulp16 * e.in_domain)]}"
+    out = ~e.in_domain & ~np.isnan(e.y32)
+    assert e.abs32[out].max(initial=0.0) <= d.abs_bound
+    assert e.in_domain.sum() > 1000
+
+
+@pytest.mark.parametrize("name", lut.BUILTINS)
+def test_fp32_random(name: str) -> None:
+    x = acc.random_inputs(name, N_RANDOM, seed=lut.BUILTINS.index(name))
+    e = acc.errors(name, x)
+    worst = np.argmax(np.where(e.in_domain, e.ulp32, 0))
+    assert e.ulp32[e.in_domain].max() <= 2.0, f"{name}: {e.ulp32[worst]:.3f} ulp at x={e.x[worst]!r}"
+
+
+def _f(*values: float) -> np.ndarray:
+    return np.array(values, dtype=np.float32).view(np.uint32)
+
+
+INF, NAN = float("inf"), float("nan")
+# (function, inputs, expected outputs) -- NaN expected means the canonical NaN
+SPECIALS = [
+    ("exp", (0.0, -0.0, INF, -INF, NAN, 89.0, -112.0, 88.72), (1.0, 1.0, INF, 0.0, NAN, INF, 0.0, None)),
+    ("log", (1.0, 0.0, -0.0, -1.0, INF, -INF, NAN), (0.0, -INF, -INF, NAN, INF, NAN, NAN)),
+    ("sigmoid", (0.0, -0.0, INF, -INF, NAN, 32.0, -200.0), (0.5, 0.5, 1.0, 0.0, NAN, 1.0, 0.0)),
+    ("tanh", (0.0, -0.0, INF, -INF, NAN, 16.0, -16.0), (0.0, -0.0, 1.0, -1.0, NAN, 1.0, -1.0)),
+    ("gelu", (0.0, -0.0, INF, -INF, NAN, 16.0, -16.0), (0.0, -0.0, INF, -0.0, NAN, 16.0, -0.0)),
+    ("gelu_tanh", (0.0, -0.0, INF, -INF, NAN), (0.0, -0.0, INF, -0.0, NAN)),
+    ("silu", (0.0, -0.0, INF, -INF, NAN, 40.0), (0.0, -0.0, INF, -0.0, NAN, 40.0)),
+    ("softplus", (INF, -INF, NAN, 20.0), (INF, 0.0, NAN, 20.0)),
+    ("rsqrt", (0.0, -0.0, INF, -1.0, NAN, 4.0, 1.0), (INF, -INF, 0.0, NAN, NAN, 0.5, 1.0)),
+    ("reciprocal", (0.0, -0.0, INF, -INF, NAN, 2.0, -4.0), (INF, -INF, 0.0, -0.0, NAN, 0.5, -0.25)),
+    ("sqrt", (0.0, -0.0, INF, -1.0, -INF, NAN, 4.0, 1.0), (0.0, -0.0, INF, NAN, NAN, NAN, 2.0, 1.0)),
+    ("sin", (0.0, -0.0, INF, -INF, NAN, 16385.0), (0.0, -0.0, NAN, NAN, NAN, NAN)),
+    ("cos", (0.0, -0.0, INF, NAN, -16385.0), (1.0, 1.0, NAN, NAN, NAN)),
+]
+
+
+@pytest.mark.parametrize(("name", "xs", "expected"), SPECIALS, ids=[s[0] for s in SPECIALS])
+def test_special_values(name: str, xs: tuple, expected: tuple) -> None:
+    y = lut.apply(lut.builtin(name), _f(*xs))
+    for x, got, want in zip(xs, y, expected, strict=True):
+        if want is None:
+            continue
+        want_bits = fp.CANONICAL_NAN if np.isnan(want) else int(_f(want)[0])
+        assert int(got) == want_bits, f"{name}({x}) = {got:#010x}, expected {want_bits:#010x}"
+
+
+def test_subnormal_inputs() -> None:
+    sub = np.array([1, 0x400000, 0x7FFFFF], dtype=np.uint32)
+    x = sub.view(np.float32).astype(np.float64)
+    for name, ref in (("log", np.log), ("sqrt", np.sqrt), ("rsqrt", lambda v: 1 / np.sqrt(v))):
+        y = lut.apply(lut.builtin(name), sub).view(np.float32).astype(np.float64)
+        assert np.all(np.abs(y - ref(x)) <= 2 * lut_build.ulp32(ref(x))), name
+    assert np.all(lut.apply(lut.builtin("reciprocal"), sub[:1]) == 0x7F800000)  # 2**149 overflows
+
+
+def test_index_rule() -> None:
+    t = lut_build.fit_table(np.exp, 120, 126, 2, 3)
+    side, seg, base = lut.index(t, _f(0.75, -0.75, 2.0**-10, -(2.0**-7) * 1.3))
+    assert list(side) == [0, 1, 0, 1]
+    # 0.75 = 1.5 * 2**-1: binade 126, quarter 2 -> segment 27, base the middle of [0.75, 0.875)
+    assert seg[0] == 1 + (126 - 120) * 4 + 2 and seg[1] == seg[0]
+    assert base.view(np.float32)[0] == np.float32(0.8125)
+    assert seg[2] == 0 and base[2] == 0  # below 2**(emin-127): tiny segment, base +0
+    assert seg[3] == 2 and base[3] == _f(-(2.0**-7) * 1.375)[0]  # binade 120, quarter 1
+
+
+def _hex_words(text: str) -> np.ndarray:
+    return np.array([int(line, 16) for line in text.splitlines() if line and not line.startswith("//")],
+                    dtype=np.int64)
+
+
+def test_rom_images_fresh(tmp_path) -> None:
+    """Regenerated tables equal the committed ones. The coefficients come from float64 fits whose
+    last bits can depend on the CPU's libm/BLAS kernels, so on another machine a coefficient may
+    differ by at most 2 binary32 ulps (same sign, at most 1% of the words); comment lines, header,
+    layout, segment counts, degrees and every other word must match exactly."""
+    lut_build.write_builtins(tmp_path)
+    for name in lut.BUILTINS:
+        committed = (lut.MEM_DIR / f"lut_{name}.hex").read_text()
+        fresh = (tmp_path / f"lut_{name}.hex").read_text()
+        stale = f"rtl/mem/lut_{name}.hex is stale: run `accel lut build --builtins`"
+        assert [ln for ln in fresh.splitlines() if ln.startswith("//")] == \
+            [ln for ln in committed.splitlines() if ln.startswith("//")], stale
+        a, b = _hex_words(fresh), _hex_words(committed)
+        assert a.shape == b.shape and np.array_equal(a[:lut.HEADER_WORDS], b[:lut.HEADER_WORDS]), stale
+        differ = np.flatnonzero(a != b)
+        assert differ.size <= a.size // 100, stale
+        assert np.all((a[differ] >> 31) == (b[differ] >> 31)) and np.all(np.abs(a[differ] - b[differ]) <= 2), stale
+    total = sum((lut.MEM_DIR / f"lut_{n}.hex").stat().st_size for n in lut.BUILTINS)
+    assert total < 400_000
+
+
+def test_user_table_roundtrip_and_accuracy() -> None:
+    f = lut_build.user_function(lambda v: np.sin(v) * np.exp(-v), -3.0, 5.0, name="damped")
+    g = lut.from_image("damped", f.image())
+    assert np.array_equal(g.image(), f.image())
+    x = np.random.default_rng(0).uniform(-3, 5, 100_000).astype(np.float32)
+    e = acc.errors("damped", x.view(np.uint32), g, lambda v: np.sin(v) * np.exp(-v),
+                   acc.Domain(-3.0, 5.0, 0.0, abs_floor=1e-3))
+    assert e.ulp32[e.in_domain].max() <= 2.0
+    y = lut.apply(g, _f(-10.0, 10.0, NAN))
+    assert list(y[:2]) == list(_f(np.sin(-3.0) * np.exp(3.0), np.sin(5.0) * np.exp(-5.0)))
+    assert y[2] == fp.CANONICAL_NAN
+
+
+def test_user_table_options_and_errors() -> None:
+    f = lut_build.user_function(np.cbrt, 0.5, 8.0, degree=3, segments=8)
+    assert (f.tables[0].degree, f.tables[0].mbits) == (3, 3)
+    with pytest.raises(ValueError, match="power of two"):
+        lut_build.user_function(np.cbrt, 0.5, 8.0, segments=6)
+    with pytest.raises(ValueError, match="lo < hi"):
+        lut_build.user_function(np.cbrt, 2.0, 1.0)
+    with pytest.raises(ValueError, match="magic"):
+        lut.from_image("bad", np.zeros(20, dtype=np.uint32))
+    with pytest.raises(ValueError, match="truncated"):
+        lut.from_image("bad", f.image()[:-1])
+
+
+def _program(body: str) -> str:
+    return f""".tensor x fp32[2, 8] in
+.tensor img int32[1, 16] in
+.tensor y fp32[2, 8] out
+dma.load sb[0:2, 0]:fp32[8], x
+dma.load sb[0:1, 256]:int32[16], img
+sem.signal dma, s0
+sem.wait act, s0
+{body}
+"""
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("act.func sb[0:2, 64]:fp32[8], sb[0:2, 0]:fp32[8], fn=20", "function id 20 is not loaded"),
+    ("act.func sb[0:2, 64]:fp32[8], sb[0:2, 0]:fp32[8], fn=14", "function id 14 is not loaded"),
+    ("act.lut.load sb[0:1, 256]:int32[16], fn=16", "bad magic word"),
+])
+def test_program_errors(body: str, message: str) -> None:
+    from accel.machine import Core, MachineError
+
+    inputs = {"x": np.zeros((2, 8), np.float32), "img": np.zeros((1, 16), np.int32)}
+    with pytest.raises(MachineError, match=message):
+        Core().run(_program(body), inputs)
