@@ -59,7 +59,8 @@ def matmul_int8(w: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def matmul_bf16(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     """bf16 bits W [K, N], X [K, M] -> binary32 bits [N, M], summed in row order from +0.0."""
-    return _matmul_bf16(_widen(w), _widen(x)).view(np.uint32)
+    rows = np.repeat(np.arange(w.shape[0], dtype=np.int64)[:, None], w.shape[1], axis=1)
+    return matmul_bf16_rows(_widen(w), rows, _widen(x)).view(np.uint32)
 
 
 def accumulate(old: np.ndarray, new: np.ndarray, dtype: str) -> np.ndarray:
@@ -77,15 +78,19 @@ def _widen(bf16: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _matmul_bf16(w, x):  # pragma: no cover - compiled
+def matmul_bf16_rows(w, rows, x):  # pragma: no cover - compiled
+    """out[n, m] = sum over k = 0..K-1 of w[k, n] * x[rows[k, n], m], summed from +0.0 in k order in
+    binary32, every NaN canonical. The dense array reads x row k (rows[k, n] = k); a sparse PE's
+    mux picks its row from the index it holds."""
     k_rows, n_cols = w.shape
     m_cols = x.shape[1]
     out = np.zeros((n_cols, m_cols), dtype=np.float32)
     for n in range(n_cols):
         for k in range(k_rows):
             wk = w[k, n]
+            r = rows[k, n]
             for m in range(m_cols):
-                out[n, m] = out[n, m] + wk * x[k, m]
+                out[n, m] = out[n, m] + wk * x[r, m]
     for n in range(n_cols):
         for m in range(m_cols):
             if out[n, m] != out[n, m]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from accel.kernels.pe_array import CANONICAL_NAN, _add, _mac, _next, _widen
+from accel.kernels.pe_array import _add, _mac, _next, _widen, matmul_bf16_rows
 from accel.model.pe_array import PERun
 from accel.model.sparse import LoadSparse, MatmulSparse
 
@@ -36,25 +36,7 @@ def matmul_sparse(values: np.ndarray, index: np.ndarray, x: np.ndarray, n: int, 
         np.add.at(dense, (target, np.broadcast_to(np.arange(cols), target.shape)), values.astype(np.float64))
         exact = dense.T @ x.astype(np.float64)
         return exact.astype(np.int64).astype(np.int32)
-    return _matmul_bf16(_widen(values), target, _widen(x)).view(np.uint32)
-
-
-@njit(cache=True)
-def _matmul_bf16(w, target, x):  # pragma: no cover - compiled
-    rows, cols = w.shape
-    mv = x.shape[1]
-    out = np.zeros((cols, mv), dtype=np.float32)
-    for c in range(cols):
-        for r in range(rows):
-            wr = w[r, c]
-            t = target[r, c]
-            for i in range(mv):
-                out[c, i] = out[c, i] + wr * x[t, i]
-    for c in range(cols):
-        for i in range(mv):
-            if out[c, i] != out[c, i]:
-                out[c, i] = CANONICAL_NAN
-    return out
+    return matmul_bf16_rows(_widen(values), target, _widen(x)).view(np.uint32)
 
 
 @dataclass
