@@ -76,7 +76,8 @@ def yosys_cells(top: str, params: dict[str, int]) -> int | None:
     """Cells after `synth` of one PE (generic gates), or None without yosys."""
     if shutil.which("yosys") is None:
         return None
-    files = [RTL / f"{top}.v", *(RTL / "fp" / f"{f}.v" for f in ("bf16_mul", "fp32_add", "fp32_round", "fp_norm"))]
+    files = [RTL / f"{top}.v", RTL / "pe_mac.v",
+             *(RTL / "fp" / f"{f}.v" for f in ("bf16_mul", "fp32_add", "fp32_round", "fp_norm"))]
     chpar = "".join(f" -set {k} {v}" for k, v in params.items())
     with tempfile.TemporaryDirectory() as d:
         stat = Path(d) / "stat.txt"

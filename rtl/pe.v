@@ -4,10 +4,7 @@
 // Holds an active and a shadow weight (16 bits each, with a dtype bit: int8 in the low byte,
 // or bf16). Every cycle it takes the moving value x_in (with its row-enable en_in and the
 // swap token swap_in) from the left and the partial sum psum_in from above, and registers
-// x/en/swap to the right and the new partial sum downwards:
-//   en = 0 (row bypassed): psum_d = psum_in
-//   int8:                  psum_d = psum_in + w * x            (wrapping int32)
-//   bf16:                  psum_d = fp32_add(psum_in, bf16_mul(w, x))
+// x/en/swap to the right and the new partial sum psum_d = rtl/pe_mac.v(w, x) downwards.
 // While swap_in is high the PE already computes with the shadow weight, and copies it into
 // the active one at the end of the cycle. A high w_we writes the shadow weight at the end
 // of the cycle. psum_d is also an output: the array's last column uses it unregistered.
@@ -34,19 +31,7 @@ module pe (
     wire [15:0] w = swap_in ? w_shadow : w_active;
     wire        bf16 = swap_in ? bf16_shadow : bf16_active;
 
-    // int8 path.
-    wire signed [15:0] prod_i = $signed(w[7:0]) * $signed(x_in[7:0]);
-    wire [31:0]        sum_i = psum_in + {{16{prod_i[15]}}, prod_i};
-
-    // bf16 path; its operands are held at zero in int8 mode (operand isolation).
-    wire [15:0] w_f = bf16 ? w : 16'd0;
-    wire [15:0] x_f = bf16 ? x_in : 16'd0;
-    wire [31:0] p_f = bf16 ? psum_in : 32'd0;
-    wire [31:0] prod_f, sum_f;
-    bf16_mul u_mul (.a(w_f), .b(x_f), .y(prod_f));
-    fp32_add u_add (.a(p_f), .b(prod_f), .sub(1'b0), .y(sum_f));
-
-    assign psum_d = !en_in ? psum_in : (bf16 ? sum_f : sum_i);
+    pe_mac u_mac (.w(w), .x(x_in), .bf16(bf16), .en(en_in), .psum_in(psum_in), .psum_d(psum_d));
 
     always @(posedge clk) begin
         x_out  <= x_in;

@@ -49,36 +49,14 @@ module pe_array #(
     wire [31:0] psd [0:R*C-1];
     /* verilator lint_on UNUSEDSIGNAL */
 
-    genvar r, c, j;
+    wire [C*32-1:0] last_row;  // row R-1's registers
+    genvar r, c;
     generate
         for (r = 0; r < R; r = r + 1) begin : g_row
-            // Input skew: r stages of {swap, en, x} for row r; stage 0 is the stream port.
-            wire [15:0] sx  [0:r];
-            wire        sen [0:r];
-            wire        ssw [0:r];
-            assign sx[0] = in_x[16*r +: 16];
-            assign sen[0] = in_valid && (r < in_k);
-            assign ssw[0] = in_swap;
-            for (j = 0; j < r; j = j + 1) begin : g_skew
-                reg [15:0] x_q;
-                reg        en_q, sw_q;
-                always @(posedge clk) begin
-                    x_q <= sx[j];
-                    if (rst) begin
-                        en_q <= 1'b0;
-                        sw_q <= 1'b0;
-                    end else begin
-                        en_q <= sen[j];
-                        sw_q <= ssw[j];
-                    end
-                end
-                assign sx[j+1] = x_q;
-                assign sen[j+1] = en_q;
-                assign ssw[j+1] = sw_q;
-            end
-            assign xh[r*(C+1)] = sx[r];
-            assign enh[r*(C+1)] = sen[r];
-            assign swh[r*(C+1)] = ssw[r];
+            // Input skew: r register stages of {swap, en, x} for row r.
+            array_skew #(.W(16), .DEPTH(r)) u_skew (
+                .clk(clk), .rst(rst), .x_in(in_x[16*r +: 16]), .en_in(in_valid && (r < in_k)), .swap_in(in_swap),
+                .x_out(xh[r*(C+1)]), .en_out(enh[r*(C+1)]), .swap_out(swh[r*(C+1)]));
 
             wire row_we = w_valid && (w_row == r);
             for (c = 0; c < C; c = c + 1) begin : g_col
@@ -99,39 +77,13 @@ module pe_array #(
                 );
             end
         end
-
-        // Output de-skew: column c < C-1 takes row R-1's register plus C-2-c more stages.
-        for (c = 0; c < C; c = c + 1) begin : g_deskew
-            if (c == C - 1) begin : g_last
-                assign out_psum[32*c +: 32] = psd[(R-1)*C+c];
-            end else begin : g_delay
-                wire [31:0] d [0:C-2-c];
-                assign d[0] = psq[(R-1)*C+c];
-                for (j = 0; j < C - 2 - c; j = j + 1) begin : g_stage
-                    reg [31:0] q;
-                    always @(posedge clk) q <= d[j];
-                    assign d[j+1] = q;
-                end
-                assign out_psum[32*c +: 32] = d[C-2-c];
-            end
+        for (c = 0; c < C; c = c + 1) begin : g_last_row
+            assign last_row[32*c +: 32] = psq[(R-1)*C+c];
         end
-
-        // The tag travels LAT cycles beside the data.
-        wire [TW-1:0] tag [0:LAT];
-        wire          vld [0:LAT];
-        assign tag[0] = in_tag;
-        assign vld[0] = in_valid;
-        for (j = 0; j < LAT; j = j + 1) begin : g_tag
-            reg [TW-1:0] tag_q;
-            reg          valid_q;
-            always @(posedge clk) begin
-                tag_q <= tag[j];
-                valid_q <= !rst && vld[j];
-            end
-            assign tag[j+1] = tag_q;
-            assign vld[j+1] = valid_q;
-        end
-        assign out_valid = vld[LAT];
-        assign out_tag = tag[LAT];
     endgenerate
+
+    // Output de-skew, and the tag beside the data (LAT stages).
+    array_output #(.C(C), .TW(TW), .LAT(LAT)) u_out (
+        .clk(clk), .rst(rst), .row_q(last_row), .last_d(psd[(R-1)*C+C-1]), .in_valid(in_valid), .in_tag(in_tag),
+        .out_valid(out_valid), .out_tag(out_tag), .out_psum(out_psum));
 endmodule

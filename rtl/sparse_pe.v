@@ -4,10 +4,8 @@
 // Like rtl/pe.v, plus a position index beside each weight and an M:1 multiplexer: the moving
 // input x_in carries the M values (16 bits each, lane i = position i) of the PE's group, and the
 // PE multiplies its weight with lane `index`. Active and shadow weight and index are double
-// buffered; the swap token, the row enable and the moving values pass right, the partial sum down:
-//   en = 0 (row bypassed): psum_d = psum_in
-//   int8:                  psum_d = psum_in + w * x[index]            (wrapping int32)
-//   bf16:                  psum_d = fp32_add(psum_in, bf16_mul(w, x[index]))
+// buffered; the swap token, the row enable and the moving values pass right, the partial sum
+// psum_d = rtl/pe_mac.v(w, x[index]) down.
 module sparse_pe #(
     parameter M = 4,
     parameter IW = 2  // index bits: ceil(log2 M)
@@ -43,17 +41,7 @@ module sparse_pe #(
     /* verilator lint_on UNUSEDSIGNAL */
     wire [15:0] x = shifted[15:0];
 
-    wire signed [15:0] prod_i = $signed(w[7:0]) * $signed(x[7:0]);
-    wire [31:0]        sum_i = psum_in + {{16{prod_i[15]}}, prod_i};
-
-    wire [15:0] w_f = bf16 ? w : 16'd0;
-    wire [15:0] x_f = bf16 ? x : 16'd0;
-    wire [31:0] p_f = bf16 ? psum_in : 32'd0;
-    wire [31:0] prod_f, sum_f;
-    bf16_mul u_mul (.a(w_f), .b(x_f), .y(prod_f));
-    fp32_add u_add (.a(p_f), .b(prod_f), .sub(1'b0), .y(sum_f));
-
-    assign psum_d = !en_in ? psum_in : (bf16 ? sum_f : sum_i);
+    pe_mac u_mac (.w(w), .x(x), .bf16(bf16), .en(en_in), .psum_in(psum_in), .psum_d(psum_d));
 
     always @(posedge clk) begin
         x_out  <= x_in;

@@ -1,14 +1,17 @@
 `timescale 1ns/1ps
 // pe_array_tb: bench wrapper that plays a PE-array program from $readmemh files through
-// rtl/pe_array.v + rtl/psum_acc.v and dumps every PSUM write with its cycle (not
-// synthesizable: it reads and writes files). Written and read by accel/tb/verify_pe_array.py.
+// rtl/pe_array.v (SPARSE = 0) or rtl/sparse_array.v (SPARSE = 1, an N:M pattern) and
+// rtl/psum_acc.v, and dumps every PSUM write with its cycle (not synthesizable: it reads and
+// writes files). Written and read by accel/tb/verify_pe_array.py and accel/tb/verify_sparse.py.
 //
 // A program is two cycle-stamped record lists, computed in Python from docs/pe_array.md:
 //   pe_stream_ctrl.hex  96-bit: [95:64] cycle, [50] swap, [49] acc, [48] bf16, [47:32] n,
 //                       [31:16] k, [15:0] PSUM address; one record per moving vector
-//   pe_stream_x.hex     R x 16 bits: the moving vector (lane k = row k)
+//   pe_stream_x.hex     R x 16 bits: the moving vector (lane k = row k); sparse: R/N*M lanes
+//                       (lane g*M + i: position i of group g), and [31:16] is the physical rows used
 //   pe_weight_ctrl.hex  64-bit: [63:32] cycle, [16] bf16, [15:0] row; one record per row
 //   pe_weight_data.hex  C x 16 bits: the weight row (lane n = column n)
+//   pe_weight_idx.hex   sparse only, C x 4 bits: the row's indices (low IW bits of each nibble)
 // A one-cycle `start` resets the array's control bits and, with `files` high, reads the
 // files (a replay of the loaded program leaves `files` low); cycle 0 is the next cycle. A
 // record is applied in the cycle its stamp names (stamps must not decrease). When the cycle
@@ -22,7 +25,11 @@ module pe_array_tb #(
     parameter R = 4,
     parameter C = 4,
     parameter AW = 6,   // PSUM entries: 2**AW
-    parameter DW = 14   // stream, weight and log records: 2**DW each
+    parameter DW = 14,  // stream, weight and log records: 2**DW each
+    parameter SPARSE = 0,
+    parameter N = 1,
+    parameter M = 1,
+    parameter IW = 1
 ) (
     input  wire        clk,
     input  wire        start,
@@ -36,9 +43,11 @@ module pe_array_tb #(
     localparam KW = $clog2(R + 1);
     localparam NW = $clog2(C + 1);
     localparam TW = 2 + NW + AW;  // tag: {bf16, acc, n, address}
+    localparam XW = SPARSE ? R / N * M * 16 : R * 16;  // moving vector bits
 
     reg [95:0]     st_ctrl [0:(1 << DW) - 1];
-    reg [R*16-1:0] st_x    [0:(1 << DW) - 1];
+    reg [XW-1:0]   st_x    [0:(1 << DW) - 1];
+    reg [C*4-1:0]  wt_idx  [0:(1 << DW) - 1];
     reg [63:0]     wt_ctrl [0:(1 << DW) - 1];
     reg [C*16-1:0] wt_data [0:(1 << DW) - 1];
     reg [63:0]     log_ctrl [0:(1 << DW) - 1];
@@ -59,13 +68,32 @@ module pe_array_tb #(
     wire [TW-1:0] out_tag;
     wire [C*32-1:0] out_psum, wr_data, rd_data;
 
-    pe_array #(.R(R), .C(C), .TW(TW)) u_array (
-        .clk(clk), .rst(start),
-        .in_valid(s_hit), .in_swap(s_hit && sc[50]), .in_k(sc[16 +: KW]),
-        .in_x(st_x[sp[DW-1:0]]), .in_tag({sc[48], sc[49], sc[32 +: NW], sc[0 +: AW]}),
-        .w_valid(w_hit), .w_row(wc[0 +: KW]), .w_bf16(wc[16]), .w_data(wt_data[wp[DW-1:0]]),
-        .out_valid(out_valid), .out_tag(out_tag), .out_psum(out_psum)
-    );
+    wire [C*4-1:0] idx_word = wt_idx[wp[DW-1:0]];
+    genvar gc;
+    generate
+        if (SPARSE) begin : g_sparse
+            wire [C*IW-1:0] w_index;
+            for (gc = 0; gc < C; gc = gc + 1) begin : g_idx
+                assign w_index[IW*gc +: IW] = idx_word[4*gc +: IW];
+            end
+            sparse_array #(.R(R), .C(C), .N(N), .M(M), .IW(IW), .TW(TW)) u_array (
+                .clk(clk), .rst(start),
+                .in_valid(s_hit), .in_swap(s_hit && sc[50]), .in_k(sc[16 +: KW]),
+                .in_x(st_x[sp[DW-1:0]]), .in_tag({sc[48], sc[49], sc[32 +: NW], sc[0 +: AW]}),
+                .w_valid(w_hit), .w_row(wc[0 +: KW]), .w_bf16(wc[16]), .w_data(wt_data[wp[DW-1:0]]),
+                .w_index(w_index),
+                .out_valid(out_valid), .out_tag(out_tag), .out_psum(out_psum)
+            );
+        end else begin : g_dense
+            pe_array #(.R(R), .C(C), .TW(TW)) u_array (
+                .clk(clk), .rst(start),
+                .in_valid(s_hit), .in_swap(s_hit && sc[50]), .in_k(sc[16 +: KW]),
+                .in_x(st_x[sp[DW-1:0]]), .in_tag({sc[48], sc[49], sc[32 +: NW], sc[0 +: AW]}),
+                .w_valid(w_hit), .w_row(wc[0 +: KW]), .w_bf16(wc[16]), .w_data(wt_data[wp[DW-1:0]]),
+                .out_valid(out_valid), .out_tag(out_tag), .out_psum(out_psum)
+            );
+        end
+    endgenerate
 
     psum_acc #(.C(C), .AW(AW)) u_psum (
         .clk(clk), .in_valid(out_valid), .in_acc(out_tag[TW-2]), .in_bf16(out_tag[TW-1]),
@@ -74,7 +102,7 @@ module pe_array_tb #(
     );
 
     /* verilator lint_off UNUSEDSIGNAL */  // record fields the wrapper does not need
-    wire unused = ^{sc[63:51], sc[31:16+KW], sc[47:32+NW], sc[15:AW], wc[31:17], wc[15:KW]};
+    wire unused = ^{sc[63:51], sc[31:16+KW], sc[47:32+NW], sc[15:AW], wc[31:17], wc[15:KW], idx_word};
     /* verilator lint_on UNUSEDSIGNAL */
 
     initial begin
@@ -94,6 +122,7 @@ module pe_array_tb #(
             if (files && n_weight != 0) begin
                 $readmemh("pe_weight_ctrl.hex", wt_ctrl, 0, n_weight - 1);
                 $readmemh("pe_weight_data.hex", wt_data, 0, n_weight - 1);
+                if (SPARSE) $readmemh("pe_weight_idx.hex", wt_idx, 0, n_weight - 1);
             end
             running <= 1'b1;
             dumping <= 1'b0;

@@ -1,4 +1,4 @@
-"""cocotb bench: rtl/sparse_array.v + rtl/psum_acc.v through sim/sparse_array_tb.v, against
+"""cocotb bench: rtl/sparse_array.v + rtl/psum_acc.v through sim/pe_array_tb.v (SPARSE = 1), against
 accel.model.sparse and the cycle formulas of docs/pe_array.md (K = physical rows).
 
 The plan (shape, pattern, dtypes, vectors, seed) comes from ACCEL_SPARSE_PLAN, a JSON
@@ -21,7 +21,7 @@ from accel.tb import verify_pe_array as vpa
 from accel.tb import verify_sparse as vs
 from accel.tb.clock import start_clock
 
-TOPLEVEL = "sparse_array_tb"
+TOPLEVEL = "pe_array_tb"  # with SPARSE = 1
 
 
 @cocotb.test()

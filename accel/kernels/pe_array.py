@@ -213,45 +213,48 @@ def _registers(regs: list[np.ndarray], bf16: bool) -> dict[str, np.ndarray]:
             "psum": wide(p), "out": wide(out)}
 
 
-def _mac(p, w, x, en):  # pragma: no cover - typed by the overload below
-    raise NotImplementedError
+def _mac_int8(p, w, x, en):
+    return p + w * x  # a bypassed row's x register is 0, and p + w * 0 == p exactly
 
 
-def _add(a, b):  # pragma: no cover - typed by the overload below
-    raise NotImplementedError
+def _mac_fp32(p, w, x, en):
+    s = p + w * x  # w * x of two bf16 values is exact in binary32: one rounding, as bf16_mul + fp32_add
+    if s != s:
+        s = CANONICAL_NAN
+    return s if en else p
+
+
+def _add_int32(a, b):
+    return a + b
+
+
+def _add_fp32(a, b):
+    s = a + b
+    if s != s:
+        s = CANONICAL_NAN
+    return s
+
+
+def _mac(p, w, x, en):
+    """One PE: psum_out = psum_in + w * x, or psum_in when its row is bypassed (en = 0). Compiled
+    code takes the per-dtype body through the overload below; plain Python (NUMBA_DISABLE_JIT=1)
+    dispatches here."""
+    return (_mac_int8 if isinstance(p, np.integer) else _mac_fp32)(p, w, x, en)
+
+
+def _add(a, b):
+    """PSUM accumulate: wrapping int32 add, or binary32 add with the canonical NaN."""
+    return (_add_int32 if isinstance(a, np.integer) else _add_fp32)(a, b)
 
 
 @overload(_mac)
 def _mac_impl(p, w, x, en):
-    """One PE: psum_out = psum_in + w * x, or psum_in when its row is bypassed (en = 0)."""
-    if isinstance(p, types.Integer):
-        def mac_int8(p, w, x, en):
-            return p + w * x  # a bypassed row's x register is 0, and p + w * 0 == p exactly
-
-        return mac_int8
-
-    def mac_bf16(p, w, x, en):
-        s = p + w * x
-        if s != s:
-            s = CANONICAL_NAN
-        return s if en else p
-
-    return mac_bf16
+    return _mac_int8 if isinstance(p, types.Integer) else _mac_fp32
 
 
 @overload(_add)
 def _add_impl(a, b):
-    """PSUM accumulate: wrapping int32 add, or binary32 add with the canonical NaN."""
-    if isinstance(a, types.Integer):
-        return lambda a, b: a + b
-
-    def add_fp32(a, b):
-        s = a + b
-        if s != s:
-            s = CANONICAL_NAN
-        return s
-
-    return add_fp32
+    return _add_int32 if isinstance(a, types.Integer) else _add_fp32
 
 
 @njit(cache=True)
@@ -260,6 +263,96 @@ def _next(ops, kind, i):  # pragma: no cover - compiled
     while i < ops.shape[0] and ops[i, 0] != kind:
         i += 1
     return i
+
+
+# Controller state of a cycle kernel (issue, stream port, PSUM write), shared by this dense array
+# and the sparse one (accel.kernels.sparse): one int64 array so helpers can update it in place.
+NEXT_LD, NEXT_MM, LOAD_OP, LOAD_ROW, LOAD_K, MM_OP, MM_M, MM_LEN, MM_SWAP, IN_FLIGHT = range(10)
+
+
+@njit(cache=True)
+def _controller(ops):  # pragma: no cover - compiled
+    """Fresh controller state: nothing issued, first load and matmul of the program next."""
+    st = np.zeros(10, dtype=np.int64)
+    st[NEXT_LD], st[NEXT_MM] = _next(ops, LOAD, 0), _next(ops, MATMUL, 0)
+    st[LOAD_OP], st[MM_OP] = -1, -1
+    return st
+
+
+@njit(cache=True)
+def _first_vectors(ops):  # pragma: no cover - compiled
+    """Index of each matmul's first moving vector among all the program's vectors."""
+    first = np.zeros(ops.shape[0], dtype=np.int64)
+    n_vec = 0
+    for i in range(ops.shape[0]):
+        first[i] = n_vec
+        if ops[i, 0] == MATMUL:
+            n_vec += ops[i, 3]
+    return first
+
+
+@njit(cache=True)
+def _issue(ops, spans, st, t):  # pragma: no cover - compiled
+    """The weight bus and the stream port each take their ops in program order (docs/pe_array.md's
+    rules); True once every op has issued and drained."""
+    n_ops = ops.shape[0]
+    if st[NEXT_LD] < n_ops and st[LOAD_ROW] >= st[LOAD_K]:
+        nxt = st[NEXT_LD]
+        swap = ops[nxt, 8]  # the most recent swap before this load: its row 0 must be done
+        if swap < 0 or (spans[swap, 0] >= 0 and t >= spans[swap, 0] + ops[swap, 2]):
+            st[LOAD_OP], st[LOAD_ROW], st[LOAD_K] = nxt, 0, ops[nxt, 1]
+            spans[nxt, 0], spans[nxt, 1] = t, t + ops[nxt, 1]
+            st[NEXT_LD] = _next(ops, LOAD, nxt + 1)
+    if st[NEXT_MM] < n_ops and st[MM_M] >= st[MM_LEN]:
+        nxt = st[NEXT_MM]
+        load = ops[nxt, 8]  # the load whose weights this matmul uses, complete if swapped in
+        if not ops[nxt, 7] or (spans[load, 0] >= 0 and t >= spans[load, 1]):
+            st[MM_OP], st[MM_M], st[MM_LEN], st[MM_SWAP] = nxt, 0, ops[nxt, 3], ops[nxt, 7]
+            spans[nxt, 0] = t
+            st[NEXT_MM] = _next(ops, MATMUL, nxt + 1)
+    return (st[NEXT_LD] == n_ops and st[NEXT_MM] == n_ops and st[LOAD_ROW] >= st[LOAD_K]
+            and st[MM_M] >= st[MM_LEN] and st[IN_FLIGHT] == 0)
+
+
+@njit(cache=True)
+def _stream_port(st, t, skew_op, skew_m, skew_swap, tag_op, tag_m):  # pragma: no cover - compiled
+    """The next moving vector (if any) enters the input-skew ring (R slots) and the tag line
+    (lat + 1 slots); returns the skew slot written."""
+    slot = t % skew_op.shape[0]
+    tslot = t % tag_op.shape[0]
+    if st[MM_M] < st[MM_LEN]:
+        skew_op[slot], skew_m[slot] = st[MM_OP], st[MM_M]
+        skew_swap[slot] = st[MM_SWAP] if st[MM_M] == 0 else 0
+        tag_op[tslot], tag_m[tslot] = st[MM_OP], st[MM_M]
+        st[MM_M] += 1
+        st[IN_FLIGHT] += 1
+    else:
+        skew_op[slot] = -1
+        tag_op[tslot] = -1
+    return slot
+
+
+@njit(cache=True)
+def _psum_write(ops, st, t, bottom, deskew, tag_op, tag_m, psum, row_cycle, first_vector,
+                spans):  # pragma: no cover - compiled
+    """Output de-skew of the bottom row's partial sums, and the PSUM write of the vector that
+    entered the stream port at t - lat (write or accumulate)."""
+    C = deskew.shape[0]
+    lat = tag_op.shape[0] - 1
+    dslot = t % C
+    for c in range(C):
+        deskew[dslot, c] = bottom[c]
+    oslot = (t - lat) % (lat + 1)
+    op = tag_op[oslot]
+    if op >= 0:
+        m = tag_m[oslot]
+        col = ops[op, 5] + m
+        for n in range(ops[op, 2]):
+            v = deskew[(t - C + 1 + n) % C, n]
+            psum[n, col] = _add(psum[n, col], v) if ops[op, 6] else v
+        row_cycle[first_vector[op] + m] = t
+        spans[op, 1] = t + 1
+        st[IN_FLIGHT] -= 1
 
 
 @njit(cache=True)
@@ -301,50 +394,15 @@ def _simulate(rows, cols, ops, wbuf, xbuf, psum, row_cycle, spans,  # pragma: no
     deskew = np.zeros((C, C), dtype=dt)  # bottom row at cycle t, in slot t mod C
     tag_op = np.full(lat + 1, -1, dtype=np.int64)
     tag_m = np.zeros(lat + 1, dtype=np.int64)
-    first_vector = np.zeros(ops.shape[0], dtype=np.int64)
-    n_vec = 0
-    for i in range(ops.shape[0]):
-        first_vector[i] = n_vec
-        if ops[i, 0] == MATMUL:
-            n_vec += ops[i, 3]
-
+    first_vector = _first_vectors(ops)
     n_trace = tr_x.shape[0]
-    n_ops = ops.shape[0]
-    next_ld, next_mm = _next(ops, LOAD, 0), _next(ops, MATMUL, 0)
-    load_op, load_row, load_k = -1, 0, 0
-    mm_op, mm_m, mm_len, mm_swap = -1, 0, 0, 0
-    in_flight = 0
+    st = _controller(ops)
     base = 0
     t = 0
     while True:
-        # ---- issue: the weight bus and the stream port each take their ops in program order
-        if next_ld < n_ops and load_row >= load_k:
-            swap = ops[next_ld, 8]  # the most recent swap before this load: its row 0 must be done
-            if swap < 0 or (spans[swap, 0] >= 0 and t >= spans[swap, 0] + ops[swap, 2]):
-                load_op, load_row, load_k = next_ld, 0, ops[next_ld, 1]
-                spans[next_ld, 0], spans[next_ld, 1] = t, t + load_k
-                next_ld = _next(ops, LOAD, next_ld + 1)
-        if next_mm < n_ops and mm_m >= mm_len:
-            load = ops[next_mm, 8]  # the load whose weights this matmul uses, complete if swapped in
-            if not ops[next_mm, 7] or (spans[load, 0] >= 0 and t >= spans[load, 1]):
-                mm_op, mm_m, mm_len, mm_swap = next_mm, 0, ops[next_mm, 3], ops[next_mm, 7]
-                spans[next_mm, 0] = t
-                next_mm = _next(ops, MATMUL, next_mm + 1)
-        if next_ld == n_ops and next_mm == n_ops and load_row >= load_k and mm_m >= mm_len and in_flight == 0:
+        if _issue(ops, spans, st, t):
             return t
-
-        # ---- stream port: the next moving vector enters the skew and tag lines
-        slot = t % R
-        tslot = t % (lat + 1)
-        if mm_m < mm_len:
-            skew_op[slot], skew_m[slot] = mm_op, mm_m
-            skew_swap[slot] = mm_swap if mm_m == 0 else 0
-            tag_op[tslot], tag_m[tslot] = mm_op, mm_m
-            mm_m += 1
-            in_flight += 1
-        else:
-            skew_op[slot] = -1
-            tag_op[tslot] = -1
+        slot = _stream_port(st, t, skew_op, skew_m, skew_swap, tag_op, tag_m)
 
         # ---- left edge: row r receives the vector that entered the stream port at t - r
         base = base - 1 if base > 0 else C - 1
@@ -382,28 +440,14 @@ def _simulate(rows, cols, ops, wbuf, xbuf, psum, row_cycle, spans,  # pragma: no
                     p[0, c] = _mac(zero_p, wa[0, c], xr[0, ub + c], cr[0, ub + c] & 1)
 
         # ---- weight bus: one shadow row per cycle (columns >= N get 0)
-        if load_row < load_k:
-            n_cols = ops[load_op, 2]
-            off = ops[load_op, 4] + load_row * n_cols
+        if st[LOAD_ROW] < st[LOAD_K]:
+            row, n_cols = st[LOAD_ROW], ops[st[LOAD_OP], 2]
+            off = ops[st[LOAD_OP], 4] + row * n_cols
             for c in range(C):
-                ws[load_row, c] = wbuf[off + c] if c < n_cols else zero_w
-            load_row += 1
+                ws[row, c] = wbuf[off + c] if c < n_cols else zero_w
+            st[LOAD_ROW] += 1
 
-        # ---- output de-skew and PSUM write (vector that entered the stream port at t - lat)
-        dslot = t % C
-        for c in range(C):
-            deskew[dslot, c] = p[R - 1, c]
-        oslot = (t - lat) % (lat + 1)
-        op = tag_op[oslot]
-        if op >= 0:
-            m = tag_m[oslot]
-            col = ops[op, 5] + m
-            for n in range(ops[op, 2]):
-                v = deskew[(t - C + 1 + n) % C, n]
-                psum[n, col] = _add(psum[n, col], v) if ops[op, 6] else v
-            row_cycle[first_vector[op] + m] = t
-            spans[op, 1] = t + 1
-            in_flight -= 1
+        _psum_write(ops, st, t, p[R - 1], deskew, tag_op, tag_m, psum, row_cycle, first_vector, spans)
 
         if t < n_trace:
             for r in range(R):

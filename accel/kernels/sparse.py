@@ -16,7 +16,19 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from accel.kernels.pe_array import _add, _mac, _next, _widen, matmul_bf16_rows
+from accel.kernels.pe_array import (
+    LOAD_K,
+    LOAD_OP,
+    LOAD_ROW,
+    _controller,
+    _first_vectors,
+    _issue,
+    _mac,
+    _psum_write,
+    _stream_port,
+    _widen,
+    matmul_bf16_rows,
+)
 from accel.model.pe_array import PERun
 from accel.model.sparse import LoadSparse, MatmulSparse
 
@@ -139,47 +151,13 @@ def _simulate(rows, cols, width, ops, wbuf, ibuf, xbuf, psum, row_cycle, spans):
     deskew = np.zeros((C, C), dtype=dt)
     tag_op = np.full(lat + 1, -1, dtype=np.int64)
     tag_m = np.zeros(lat + 1, dtype=np.int64)
-    first_vector = np.zeros(ops.shape[0], dtype=np.int64)
-    n_vec = 0
-    for i in range(ops.shape[0]):
-        first_vector[i] = n_vec
-        if ops[i, 0] == MATMUL:
-            n_vec += ops[i, 3]
-    n_ops = ops.shape[0]
-    next_ld, next_mm = _next(ops, LOAD, 0), _next(ops, MATMUL, 0)
-    load_op, load_row, load_k = -1, 0, 0
-    mm_op, mm_m, mm_len, mm_swap = -1, 0, 0, 0
-    in_flight = 0
+    first_vector = _first_vectors(ops)
+    st = _controller(ops)
     t = 0
     while True:
-        # ---- issue (the rules of docs/pe_array.md)
-        if next_ld < n_ops and load_row >= load_k:
-            swap = ops[next_ld, 8]
-            if swap < 0 or (spans[swap, 0] >= 0 and t >= spans[swap, 0] + ops[swap, 2]):
-                load_op, load_row, load_k = next_ld, 0, ops[next_ld, 1]
-                spans[next_ld, 0], spans[next_ld, 1] = t, t + load_k
-                next_ld = _next(ops, LOAD, next_ld + 1)
-        if next_mm < n_ops and mm_m >= mm_len:
-            load = ops[next_mm, 8]
-            if not ops[next_mm, 7] or (spans[load, 0] >= 0 and t >= spans[load, 1]):
-                mm_op, mm_m, mm_len, mm_swap = next_mm, 0, ops[next_mm, 3], ops[next_mm, 7]
-                spans[next_mm, 0] = t
-                next_mm = _next(ops, MATMUL, next_mm + 1)
-        if next_ld == n_ops and next_mm == n_ops and load_row >= load_k and mm_m >= mm_len and in_flight == 0:
+        if _issue(ops, spans, st, t):
             return t
-
-        # ---- stream port
-        slot = t % R
-        tslot = t % (lat + 1)
-        if mm_m < mm_len:
-            skew_op[slot], skew_m[slot] = mm_op, mm_m
-            skew_swap[slot] = mm_swap if mm_m == 0 else 0
-            tag_op[tslot], tag_m[tslot] = mm_op, mm_m
-            mm_m += 1
-            in_flight += 1
-        else:
-            skew_op[slot] = -1
-            tag_op[tslot] = -1
+        slot = _stream_port(st, t, skew_op, skew_m, skew_swap, tag_op, tag_m)
 
         # ---- moving data and control shift one column right; row r's left edge gets the vector
         # that entered the stream port at t - r: the m values of its group r // n
@@ -217,27 +195,13 @@ def _simulate(rows, cols, width, ops, wbuf, ibuf, xbuf, psum, row_cycle, spans):
                 p[r, c] = _mac(above, wa[r, c], xv, en)
 
         # ---- weight bus: one shadow row (values and indices) per cycle
-        if load_row < load_k:
-            n_cols = ops[load_op, 2]
-            off = ops[load_op, 4] + load_row * n_cols
+        if st[LOAD_ROW] < st[LOAD_K]:
+            row, n_cols = st[LOAD_ROW], ops[st[LOAD_OP], 2]
+            off = ops[st[LOAD_OP], 4] + row * n_cols
             for c in range(C):
-                ws[load_row, c] = wbuf[off + c] if c < n_cols else zero_w
-                ish[load_row, c] = ibuf[off + c] if c < n_cols else 0
-            load_row += 1
+                ws[row, c] = wbuf[off + c] if c < n_cols else zero_w
+                ish[row, c] = ibuf[off + c] if c < n_cols else 0
+            st[LOAD_ROW] += 1
 
-        # ---- output de-skew and PSUM write
-        dslot = t % C
-        for c in range(C):
-            deskew[dslot, c] = p[R - 1, c]
-        oslot = (t - lat) % (lat + 1)
-        op = tag_op[oslot]
-        if op >= 0:
-            m = tag_m[oslot]
-            col = ops[op, 5] + m
-            for n in range(ops[op, 2]):
-                v = deskew[(t - C + 1 + n) % C, n]
-                psum[n, col] = _add(psum[n, col], v) if ops[op, 6] else v
-            row_cycle[first_vector[op] + m] = t
-            spans[op, 1] = t + 1
-            in_flight -= 1
+        _psum_write(ops, st, t, p[R - 1], deskew, tag_op, tag_m, psum, row_cycle, first_vector, spans)
         t += 1

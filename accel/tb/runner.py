@@ -128,17 +128,33 @@ def simulator_available(sim: str) -> tuple[bool, str]:
     return True, ""
 
 
+_INCLUDE = re.compile(rb'`include\s+"([^"]+)"')
+
+
+def _headers(sources: list[Path], includes: list[Path]) -> list[Path]:
+    """The header files the sources `include, transitively, as found on the include path; so
+    regenerating one header rebuilds only the benches that use it."""
+    found: dict[bytes, Path] = {}
+    todo = list(sources)
+    while todo:
+        for name in _INCLUDE.findall(todo.pop().read_bytes()):
+            path = next((d / name.decode() for d in includes if (d / name.decode()).is_file()), None)
+            if name not in found and path is not None:
+                found[name] = path
+                todo.append(path)
+    return sorted(found.values())
+
+
 def _build_key(sim: str, toplevel: str, sources: list[Path], includes: list[Path],
                parameters: Mapping[str, object]) -> str:
-    """Hash of everything a build depends on, header files included (the simulators' own
+    """Hash of everything a build depends on, the headers it includes too (the simulators' own
     timestamp checks ignore headers and parameters)."""
     import cocotb
 
     h = hashlib.sha256(f"{sim}\0{toplevel}\0{cocotb.__version__}\0".encode())
     for k in sorted(parameters):
         h.update(f"{k}={parameters[k]}\0".encode())
-    headers = sorted(p for d in includes if d.is_dir() for p in d.rglob("*") if p.is_file())
-    for p in [*sources, *headers]:  # names and contents: a moved copy reuses the build
+    for p in [*sources, *_headers(sources, includes)]:  # names and contents: a moved copy reuses the build
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 

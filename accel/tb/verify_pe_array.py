@@ -31,9 +31,10 @@ from accel.tb.runner import RTL_DIR, SIM_DIR, BenchFailure, run_bench
 
 TOPLEVEL = "pe_array_tb"
 TEST_MODULE = "test_pe_array"
-SOURCES = [RTL_DIR / "pe.v", RTL_DIR / "pe_array.v", RTL_DIR / "psum_acc.v",
+SOURCES = [*(RTL_DIR / f"{m}.v" for m in ("pe_mac", "pe", "sparse_pe", "array_skew", "array_output", "pe_array",
+                                          "sparse_array", "psum_acc")),
            *(RTL_DIR / "fp" / f"{m}.v" for m in ("bf16_mul", "fp32_add", "fp32_round", "fp_norm")),
-           SIM_DIR / "pe_array_tb.v"]
+           SIM_DIR / "pe_array_tb.v"]  # the player serves the dense and the sparse array (SPARSE = 1)
 DTYPES = ("int8", "bf16")
 DEPTH_LOG2 = {"icarus": 12, "verilator": 15}  # records per program (sim/pe_array_tb.v's DW)
 DEFAULT_VECTORS = {"icarus": 2_000, "verilator": 100_000}

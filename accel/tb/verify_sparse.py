@@ -4,7 +4,7 @@ formulas of docs/pe_array.md (with K = physical rows), bit for bit and cycle for
 A program is a list of sparse loads and matmuls for one N:M pattern (the RTL's parameters): random
 physical rows (whole groups) and columns, random or extreme values, random indices, all-zero groups
 and groups with fewer than N nonzeros, int8 and bf16 mixed per load, accumulate chains. Timing comes
-from accel.tb.verify_pe_array.schedule on the same shapes; sim/sparse_array_tb.v plays the records
+from accel.tb.verify_pe_array.schedule on the same shapes; sim/pe_array_tb.v (SPARSE = 1) plays the records
 and logs every PSUM write, which accel.tb.verify_pe_array.Checker compares with the model.
 
     accel verify sparse --sim verilator --pattern 2:4 --pattern 4:8 --rows 8 --cols 8 --vectors 50000
@@ -26,13 +26,11 @@ from accel.model.pe_array import LoadWeights, Matmul, accumulate
 from accel.model.sparse import LoadSparse, MatmulSparse, matmul_sparse
 from accel.sparsity import index_bits, parse_pattern
 from accel.tb import verify_pe_array as vpa
-from accel.tb.runner import RTL_DIR, SIM_DIR, BenchFailure, run_bench
+from accel.tb.runner import BenchFailure, run_bench
 
-TOPLEVEL = "sparse_array_tb"
+TOPLEVEL = "pe_array_tb"  # with SPARSE = 1
 TEST_MODULE = "test_sparse_array"
-SOURCES = [RTL_DIR / "sparse_pe.v", RTL_DIR / "sparse_array.v", RTL_DIR / "psum_acc.v",
-           *(RTL_DIR / "fp" / f"{m}.v" for m in ("bf16_mul", "fp32_add", "fp32_round", "fp_norm")),
-           SIM_DIR / "sparse_array_tb.v"]
+SOURCES = vpa.SOURCES
 DTYPES = ("int8", "bf16")
 PATTERNS = ("1:2", "2:4", "1:4", "2:8", "4:8", "4:16")
 DEFAULT_VECTORS = {"icarus": 1_000, "verilator": 50_000}
@@ -212,7 +210,7 @@ def make_plan(rows: int, cols: int, n: int, m: int, dtypes: list[str], vectors: 
 
 
 def parameters(sim: str, rows: int, cols: int, n: int, m: int) -> dict[str, int]:
-    return {"R": rows, "C": cols, "N": n, "M": m, "IW": index_bits(m), "AW": vpa.psum_log2(rows),
+    return {"R": rows, "C": cols, "SPARSE": 1, "N": n, "M": m, "IW": index_bits(m), "AW": vpa.psum_log2(rows),
             "DW": vpa.DEPTH_LOG2[sim]}
 
 

@@ -1,5 +1,5 @@
 """rtl/sparse_array.v + rtl/psum_acc.v against accel.model.sparse and docs/pe_array.md's cycle formulas
-(K = physical rows), through sim/sparse_array_tb.v and sim/test_sparse_array.py.
+(K = physical rows), through sim/pe_array_tb.v (SPARSE = 1) and sim/test_sparse_array.py.
 
 Kept small for CI (each Verilator build costs 20-60 s): 2:4 at 4 x 4 and 4:8 at 8 x 4 on Verilator; on
 Icarus (instant builds) 2:4, 1:4, 1:2, 2:8, 4:8 and 4:16 at 4 x 4 and 2:4 at 4 x 3. `accel verify sparse`
@@ -58,7 +58,7 @@ def test_verify_cli(sim: str, capsys: pytest.CaptureFixture[str]) -> None:
     ("sparse_array", {"R": 4, "C": 4, "N": 2, "M": 4, "IW": 2}),
     ("sparse_array", {"R": 3, "C": 1, "N": 1, "M": 2, "IW": 1}),
     ("sparse_array", {"R": 8, "C": 8, "N": 4, "M": 16, "IW": 4}),
-    ("sparse_array_tb", {"R": 4, "C": 3, "N": 2, "M": 8, "IW": 3}),
+    ("pe_array_tb", {"R": 4, "C": 3, "SPARSE": 1, "N": 2, "M": 8, "IW": 3}),
 ])
 def test_lint_clean(top: str, params: dict) -> None:
     """`verilator --lint-only -Wall` is silent."""

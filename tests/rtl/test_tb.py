@@ -126,6 +126,8 @@ def test_run_bench_builds_once_per_parameters_and_header(tmp_path: Path,
     assert run().build_seconds == 0 and run().build_dir == first.build_dir
     with pytest.raises(BenchFailure):  # STEP = 2 counts to 10: a separate, correct build
         run(parameters={"STEP": 2})
+    (inc[0] / "unrelated.vh").write_text("// a header counter.v does not include\n")
+    assert run().build_seconds == 0
     (inc[0] / "counter.vh").write_text("// changed\n")
     assert run().build_dir != first.build_dir
 
