@@ -21,9 +21,11 @@ BLOCKS = [
     ("rng_philox", ["rng_philox.v"], "10-stage pipeline: 128 bits per clock"),
     ("rng_philox_iter", ["rng_philox_iter.v"], "iterated, one round per clock: 128 bits per 11 clocks"),
     ("dropout_threshold", ["dropout_threshold.v"], "round(p * 2**32) from p's bits"),
+    ("dropout_scale", ["dropout_scale.v"], "binary32 nearest 1/(1-p): restoring division, 2 bits a clock, 15 clocks"),
+    ("splitmix64_seeder", ["splitmix64_seeder.v"], "SplitMix64 seeding, 128 lanes: 3-stage pipeline, 2 clocks a lane"),
     ("simd_lane", ["simd_lane.v", "dropout_threshold.v", *[f"fp/{p.name}" for p in sorted((RTL / "fp").glob("*.v"))]],
      "conversions in and out, fp32 add/sub/mul/min/max, cast, dropout, fill"),
-    ("pe", ["pe.v", *[f"fp/{p.name}" for p in sorted((RTL / "fp").glob("*.v"))]], "one PE of the array"),
+    ("pe", ["pe.v", "pe_mac.v", *[f"fp/{p.name}" for p in sorted((RTL / "fp").glob("*.v"))]], "one PE of the array"),
 ]
 
 

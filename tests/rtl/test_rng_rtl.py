@@ -1,8 +1,10 @@
-"""rtl/rng_philox.v, rtl/rng_xoroshiro.v and rtl/simd_lane.v against accel.model through sim/rng_tb.v.
+"""rtl/rng_philox.v, rtl/rng_xoroshiro.v and rtl/simd_lane.v against accel.model through sim/rng_tb.v;
+rtl/dropout_scale.v and rtl/splitmix64_seeder.v (the control path) through sim/rng_ctrl_tb.v.
 
 Icarus runs the known answers, 2000 Philox blocks (100 more on the iterated core), 2000 xoroshiro
 outputs and ~8000 lane vectors; Verilator the volume: 10**6 Philox blocks (2 * 10**4 iterated),
-10**6 xoroshiro outputs and ~2 * 10**5 lane vectors.
+10**6 xoroshiro outputs and ~2 * 10**5 lane vectors. Control path: ~2,900 p and 25 seeds on Icarus,
+~114,000 p and 1,005 seeds (128 lanes each) on Verilator.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from pathlib import Path
 import pytest
 
 from accel.tb import verify_rng as vr
+from accel.tb import verify_rngctrl as vc
 from accel.tb import verify_simd as vs
 from accel.tb.runner import RTL_DIR, BenchFailure, run_bench
 
-BLOCKS = ["rng_philox.v", "rng_philox_iter.v", "rng_xoroshiro.v", "simd_lane.v", "dropout_threshold.v"]
+BLOCKS = ["rng_philox.v", "rng_philox_iter.v", "rng_xoroshiro.v", "simd_lane.v", "dropout_threshold.v",
+          "dropout_scale.v", "splitmix64_seeder.v"]
 
 
 @pytest.mark.rtl
@@ -64,3 +68,34 @@ def test_bench_detects_a_mismatch(sim, part, testcase, tmp_path):
     entry = json.loads(Path(report).read_text())[part]
     assert entry["mismatches"] == 1
     assert entry["first"]["first_index"] == (321 - 2 * 125 if part == "xoroshiro" else 321)  # 4 lanes of 125
+
+
+@pytest.mark.rtl
+def test_rng_control_path_matches_model(sim):
+    """dropout_scale on directed, boundary, random and out-of-range p; splitmix64_seeder on every lane of
+    the fixed and random seeds; both at their documented latencies."""
+    r = vc.run(argparse.Namespace(sim=sim, vectors=None, seed=1))
+    assert r["mismatches"] == 0 and r["error"] is None, (r["error"], r["scale"]["first"], r["seeder"]["first"])
+    minimum = vc.DEFAULT_VECTORS[sim]
+    assert r["scale"]["random"] >= minimum and r["scale_vectors"] >= minimum + 600
+    assert r["scale"]["closest_ulp"] < 1e-6  # the boundary cases do come close to a rounding midpoint
+    assert r["seeds"] >= minimum // 100 and r["lanes_checked"] == r["seeds"] * vc.LANES
+    assert r["seeder_small"]["vectors"] == r["seeds"] * vc.SMALL_LANES
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("flips, testcase", [({"scale": 700}, "dropout_scale"),
+                                             ({"seeder": 700, "seeder_small": 40}, "splitmix64_seeder")])
+def test_rng_control_bench_detects_a_mismatch(sim, flips, testcase, tmp_path):
+    """One corrupted expected word per part fails the control-path bench with exactly one mismatch there
+    (the 128-lane and the 5-lane seeder in one run)."""
+    report = tmp_path / "report.json"
+    plan = {"scale_random": 300, "boundary": 16, "seeds": 8, "seed": 3, "flip": [[k, v] for k, v in flips.items()]}
+    with pytest.raises(BenchFailure):
+        run_bench(sim, vc.TOPLEVEL, vc.SOURCES, vc.TEST_MODULE,
+                  parameters={"DEPTH_LOG2": vc.DEPTH_LOG2[sim], **vc.PARAMETERS},
+                  extra_env=vc.plan_env(plan, report), testcase=testcase)
+    entries = json.loads(Path(report).read_text())
+    for part, index in flips.items():
+        assert entries[part]["mismatches"] == 1
+        assert entries[part]["first"]["first_index"] == index
