@@ -270,7 +270,11 @@ def user_function(fn: Ref, lo: float, hi: float, degree: int | None = None, segm
     sides = tuple(s for s, ok in ((0, hi > 0), (1, lo < 0)) if ok)
     table, _ = build_table(fn, emin, emax, target, sides, floor, (lo, hi), mbits, degree)
     f_lo, f_hi = (float(fn(np.array([v]))[0]) for v in (lo, hi))
-    return Function(name, "direct", (table,), f32(lo), f32(hi), "const", f32(f_lo), "const", f32(f_hi))
+    f = Function(name, "direct", (table,), f32(lo), f32(hi), "const", f32(f_lo), "const", f32(f_hi))
+    if f.image().size > lut.MAX_WORDS:
+        raise ValueError(f"the table needs {f.image().size} words, more than the unit's {lut.MAX_WORDS}: "
+                         "give a narrower range, fewer segments or a lower degree")
+    return f
 
 
 # ---------------------------------------------------------------------------------------------

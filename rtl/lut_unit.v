@@ -3,11 +3,12 @@
 // lane. It holds a table image in a RAM written word by word (as act.lut.load streams it, or
 // from the generated rtl/mem/lut_<name>.hex), reads the first table's descriptor
 // (emin, emax, mbits, degree at words 12..15) and evaluates accel.model.lut.evaluate:
-//   index rule on z's bits -> segment and base point (segment middle, or +-0 for the tiny one),
+//   index rule on z's bits (rtl/lut_index.v) -> row and base point (segment middle, or +-0 for the
+//   tiny one),
 //   t = z - base (fp32_add, exact), then Horner p = fma(p, t, c[k]) with one fp32_fma per clock,
 //   result c0 when t is +-0.
-// Latency: degree + 2 clocks from `start` to `done` (one element at a time). The range
-// reductions and domain rules of the recipes are not in this block.
+// Latency: degree + 2 clocks from `start` to `done` (one element at a time): a small multi-cycle
+// engine with one fma. rtl/act_func.v is the whole pipelined function unit (recipes included).
 module lut_unit #(
     parameter WORDS_LOG2 = 14  // image RAM holds 2**WORDS_LOG2 words
 ) (
@@ -31,24 +32,15 @@ module lut_unit #(
     wire [3:0] mbits  = mem[14][3:0];
     wire [3:0] degree = mem[15][3:0];
 
-    // ---- index rule (combinational on the latched argument)
+    // ---- index rule (combinational on the latched argument, rtl/lut_index.v)
     reg  [31:0] zr;
-    wire        side = zr[31];
-    wire [7:0]  e = zr[30:23];
-    wire        tiny = e < emin;
-    wire [4:0]  low = 5'd23 - {1'b0, mbits};
-    wire [22:0] low_mask = (23'd1 << low) - 23'd1;
-    wire [22:0] half = 23'd1 << (low - 5'd1);
-    wire [7:0]  top = zr[22:15] >> (4'd8 - mbits);  // the top mbits (<= 8) fraction bits
-    wire [8:0]  binade = {1'b0, e} - {1'b0, emin};
-    wire [WORDS_LOG2-1:0] nseg = {{(WORDS_LOG2 - 9){1'b0}}, ({1'b0, emax} - {1'b0, emin} + 9'd1)} << mbits;
-    wire [WORDS_LOG2-1:0] seg = tiny ? {WORDS_LOG2{1'b0}}
-                                     : ({{(WORDS_LOG2 - 9){1'b0}}, binade} << mbits) + {{(WORDS_LOG2 - 8){1'b0}}, top}
-                                       + {{(WORDS_LOG2 - 1){1'b0}}, 1'b1};
-    wire [31:0] base = tiny ? {zr[31], 31'd0} : {zr[31:23], (zr[22:0] & ~low_mask) | half};
-    wire [WORDS_LOG2-1:0] stride = {{(WORDS_LOG2 - 4){1'b0}}, degree} + {{(WORDS_LOG2 - 1){1'b0}}, 1'b1};
-    wire [WORDS_LOG2-1:0] side_off = side ? (nseg + {{(WORDS_LOG2 - 1){1'b0}}, 1'b1}) : {WORDS_LOG2{1'b0}};
-    wire [WORDS_LOG2-1:0] row = HEAD[WORDS_LOG2-1:0] + (side_off + seg) * stride;
+    wire [WORDS_LOG2-1:0] offset;
+    wire [31:0] base;
+    wire        tiny;
+    lut_index #(.AW(WORDS_LOG2)) u_index (
+        .z(zr), .emin(emin), .emax(emax), .mbits(mbits), .degree(degree),
+        .row(offset), .base(base), .tiny(tiny));
+    wire [WORDS_LOG2-1:0] row = HEAD[WORDS_LOG2-1:0] + offset;
 
     // ---- arithmetic: the exact subtraction and one fma per clock
     wire [31:0] t_now;

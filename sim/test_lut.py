@@ -31,7 +31,7 @@ def _write(path: Path, words: np.ndarray) -> None:
 @cocotb.test()
 async def lut_unit_matches_model(dut):
     """Every planned table, bit for bit."""
-    plan = vl.plan_from_env()
+    plan = vl.engine_plan_from_env()
     depth = 1 << (len(dut.count) - 1)
     dut.start.value = 0
     dut.nwords.value = 0

@@ -37,6 +37,8 @@ HEADER_WORDS = 12
 USER_IDS = range(16, 32)
 KINDS = ("direct", "exp", "log", "recip", "rsqrt", "sqrt", "sin", "cos")
 RULES = ("const", "identity", "exp", "xexp")  # what `direct` returns beyond [lo, hi]
+MAX_DEGREE = 8  # the unit's Horner pipeline (rtl/act_func.v) is unrolled to this degree
+MAX_WORDS = 1 << 14  # the unit's image RAM (rtl/act_func.v, WORDS_LOG2 = 14)
 MEM_DIR = Path(__file__).resolve().parents[2] / "rtl" / "mem"
 
 # binary32 constants of the range reductions (bit patterns)
@@ -107,14 +109,17 @@ def from_image(name: str, words: ArrayLike) -> Function:
     if w.size < HEADER_WORDS or int(w[0]) != MAGIC:
         raise ValueError("not a table image (bad magic word)")
     kind, ntab = int(w[1]), int(w[2])
-    if kind >= len(KINDS) or int(w[5]) >= len(RULES) or int(w[7]) >= len(RULES) or not 1 <= ntab <= 2:
-        raise ValueError("table image header has an unknown kind, rule or table count")
+    if kind >= len(KINDS) or int(w[5]) >= len(RULES) or int(w[7]) >= len(RULES):
+        raise ValueError("table image header has an unknown kind or rule")
+    if ntab != (2 if KINDS[kind] in ("sin", "cos") else 1):
+        raise ValueError(f"a {KINDS[kind]} table image has {2 if KINDS[kind] in ('sin', 'cos') else 1} table(s), "
+                         f"not {ntab}")
     tables, pos = [], HEADER_WORDS
     for _ in range(ntab):
         if w.size < pos + 4:
             raise ValueError("table image is truncated")
         emin, emax, mbits, degree = (int(v) for v in w[pos:pos + 4])
-        if not (1 <= emin <= emax <= 254 and mbits <= 8 and degree <= 15):
+        if not (1 <= emin <= emax <= 254 and mbits <= 8 and degree <= MAX_DEGREE):
             raise ValueError(f"table descriptor out of range: emin={emin} emax={emax} mbits={mbits} degree={degree}")
         nseg = 1 + ((emax - emin + 1) << mbits)
         n = 2 * nseg * (degree + 1)
@@ -124,9 +129,13 @@ def from_image(name: str, words: ArrayLike) -> Function:
         pos += 4 + n
     f = Function(name, KINDS[kind], tuple(tables), int(w[3]), int(w[4]), RULES[int(w[5])], int(w[6]),
                  RULES[int(w[7])], int(w[8]))
+    if pos > MAX_WORDS:
+        raise ValueError(f"table image has {pos} words; the unit's RAM holds {MAX_WORDS}")
     reach = (tables[0].emax + 1) << 23  # |x| below this pattern is inside the table
     if kind == 0 and not ((f.lo & 0x7FFFFFFF) <= reach and (f.hi & 0x7FFFFFFF) <= reach):
         raise ValueError("direct table image: lo/hi reach beyond the table's binades")
+    if kind == 0 and not fp.lt(np.uint32(f.lo), np.uint32(f.hi)):
+        raise ValueError("direct table image: lo is not below hi")
     return f
 
 

@@ -147,6 +147,8 @@ def test_user_table_options_and_errors() -> None:
         lut_build.user_function(np.cbrt, 0.5, 8.0, segments=6)
     with pytest.raises(ValueError, match="lo < hi"):
         lut_build.user_function(np.cbrt, 2.0, 1.0)
+    with pytest.raises(ValueError, match="36898 words, more than the unit's 16384"):
+        lut_build.user_function(np.cbrt, 0.5, 8.0, degree=8, segments=128)
     with pytest.raises(ValueError, match="magic"):
         lut.from_image("bad", np.zeros(20, dtype=np.uint32))
     with pytest.raises(ValueError, match="truncated"):

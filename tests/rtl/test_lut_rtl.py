@@ -1,9 +1,15 @@
-"""rtl/lut_unit.v against accel.model.lut through sim/lut_top.v and sim/test_lut.py, on both simulators.
+"""The function unit rtl/act_func.v against accel.model.lut.apply, function by function, on both simulators.
 
-Every table of every built-in (sin/cos kernels separately) and one user-built table, loaded through
-the unit's write port. Verilator: every bf16 argument each table covers plus 20,000 random binary32
-arguments per table (about 740 k vectors); Icarus: 300 sampled arguments per table. More volume:
-`accel verify lut --vectors N`.
+Every built-in function and a user-built table (arctan), each loaded through the unit's write port
+(sim/act_func_top.v, sim/test_act_func.py): Verilator checks every one of the 65,536 bf16 patterns
+per function plus CI_RANDOM random binary32 arguments, the special values (fp32 and bf16 results)
+and random (scale, bias) pairs; Icarus, 15 to 40 times slower, checks a sample of ICARUS_BF16 bf16
+patterns per function plus the special values and fewer affine vectors (the full volume:
+`accel verify lut --sim icarus`; 10**6 random per function: `accel verify lut --sim verilator`,
+docs/lut.md). An image of degree 9 is flagged by the unit and rejected by the model; one larger than
+the unit's RAM is flagged. A planted
+wrong expected word gives exactly one mismatch. The small multi-cycle table engine rtl/lut_unit.v
+keeps a sampled per-table check.
 """
 
 from __future__ import annotations
@@ -13,38 +19,81 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from accel.model import lut
 from accel.tb import verify_lut as vl
 from accel.tb.runner import BenchFailure, run_bench
 
 REPO = Path(vl.REPO)
+CI_RANDOM = 30_000
+ICARUS_BF16 = 2_000
+AFFINE_X = {"icarus": 128, "verilator": vl.AFFINE_X}
 
 
 @pytest.mark.rtl
 def test_lint_clean(verilator):
-    for path in (REPO / "rtl" / "lut_unit.v", REPO / "sim" / "lut_top.v"):
+    files = ["rtl/lut_index.v", "rtl/lut_mem.v", "rtl/lut_unit.v", "rtl/act_func.v", "sim/lut_top.v",
+             "sim/act_func_top.v"]
+    for path in (REPO / f for f in files):
         assert path.read_text().startswith("`timescale 1ns/1ps")
         out = subprocess.run([verilator, "--lint-only", "-Wall", "-y", str(REPO / "rtl" / "fp"), "-y",
                               str(REPO / "rtl"), str(path)], capture_output=True, text=True)
         assert out.returncode == 0 and "%Warning" not in out.stderr, out.stderr
 
 
-@pytest.mark.rtl
-def test_lut_unit_matches_model(sim):
-    result = vl.run(argparse.Namespace(fn=None, sim=sim, vectors=None, seed=1))
-    assert result["mismatches"] == 0, {k: r["first"] for k, r in result["tables"].items() if r["first"]}
-    assert list(result["tables"]) == vl.TABLE_NAMES == list(vl.tables())
-    minimum = {"icarus": vl.ICARUS_SAMPLE, "verilator": 50_000}[sim]
-    for name, r in result["tables"].items():
-        assert r["vectors"] >= minimum, name
+@pytest.mark.parametrize("name,why", [
+    ("bad_degree9", "degree=9"), ("bad_size", "46114 words"), ("bad_tables", "sin table image has 2 table"),
+    ("bad_lo_hi", "lo is not below hi")])
+def test_bad_image_is_rejected_by_the_model(name: str, why: str):
+    """The images the unit flags with bad_image are exactly ones the model refuses to load."""
+    image = vl.bad_images()[name]
+    if name == "bad_size":  # the whole image, not just its header: too big for the unit's RAM
+        image = np.concatenate([image, np.zeros(46_114 - image.size, dtype=np.uint32)])
+    with pytest.raises(ValueError, match=why):
+        lut.from_image("bad", image)
+    assert max(t.degree for n in lut.BUILTINS for t in lut.builtin(n).tables) <= lut.MAX_DEGREE == 8
 
 
 @pytest.mark.rtl
-def test_bench_detects_a_mismatch(sim, tmp_path):
+def test_act_func_matches_model(sim):
+    names = [*vl.FUNCTIONS, *vl.BAD_IMAGES]
+    n_random, sample = (CI_RANDOM, None) if sim == "verilator" else (0, ICARUS_BF16)
+    report, _ = vl.run_plan(sim, names, n_random, sample, seed=1, affine_x=AFFINE_X[sim])
+    assert list(report) == names
+    assert {k: r["first"] for k, r in report.items() if r["mismatches"]} == {}
+    assert [report.pop(name)["bad_image"] for name in vl.BAD_IMAGES] == [1] * len(vl.BAD_IMAGES)
+    specials = 2 * vl.special_values(lut.builtin("exp")).size
+    for name, r in report.items():
+        assert r["bad_image"] == 0, name
+        assert r["sets"] == {"bf16": sample or 65536, **({"random": n_random} if n_random else {}),
+                             "special": r["sets"]["special"], "affine": vl.AFFINE_PAIRS * AFFINE_X[sim]}, name
+        assert r["sets"]["special"] >= specials, name
+
+
+@pytest.mark.rtl
+def test_bench_detects_a_mismatch(sim):
     """One corrupted expected word fails the bench with exactly one mismatch at that argument."""
+    report, _ = vl.run_plan(sim, ["sin"], 0, 64, seed=3, flip=("sin", 37), affine_x=16)
+    assert report["sin"]["mismatches"] == 1
+    assert report["sin"]["first"]["index"] == 37
+
+
+@pytest.mark.rtl
+def test_lut_unit_tables(sim):
+    """The multi-cycle engine rtl/lut_unit.v: a sample of every table, and a planted mismatch."""
+    result = vl.run_engine(argparse.Namespace(fn=None, sim=sim, vectors=0, bf16_sample=None, seed=1))
+    assert result["mismatches"] == 0, {k: r["first"] for k, r in result["functions"].items() if r["first"]}
+    assert list(result["functions"]) == vl.TABLE_NAMES == list(vl.tables())
+    assert all(r["vectors"] == vl.ENGINE_SAMPLE for r in result["functions"].values())
+
+
+@pytest.mark.rtl
+def test_lut_unit_detects_a_mismatch(sim, tmp_path):
     report = tmp_path / "report.json"
-    env = vl.plan_env(["tanh"], 0, 100, 3, report, flip=("tanh", 37))
+    env = vl.engine_plan_env(["tanh"], 0, 100, 3, report, flip=("tanh", 37))
     with pytest.raises(BenchFailure, match="tanh: 1 mismatches"):
-        run_bench(sim, vl.TOPLEVEL, vl.SOURCES, vl.TEST_MODULE, parameters=vl.PARAMETERS, extra_env=env)
+        run_bench(sim, vl.ENGINE_TOPLEVEL, vl.ENGINE_SOURCES, vl.ENGINE_TEST_MODULE, parameters=vl.ENGINE_PARAMETERS,
+                  extra_env=env)
     assert json.loads(report.read_text())["tanh"]["first"]["index"] == 37

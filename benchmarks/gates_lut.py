@@ -1,0 +1,69 @@
+"""Yosys generic gate count of the function unit rtl/act_func.v next to one PE (opt-in: needs `yosys` on PATH).
+
+    python benchmarks/gates_lut.py
+
+The unit is synthesized with `synth -flatten -noshare -top act_func; stat` (Yosys' generic cell library,
+no technology mapping; -noshare skips the SAT-based sharing of exclusive operators, which did not finish in
+8 minutes on the unit's 22 floating-point blocks; one PE is synthesized the same way) with its table
+memories (rtl/lut_mem.v: the image RAM and the exp ROM) replaced by black boxes, so the cells are the
+datapath's: pipeline registers, the rtl/fp blocks, the index rule, the image-header registers and checks.
+The memories are reported in bits. Results are recorded in docs/lut.md.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+RTL = Path(__file__).resolve().parents[1] / "rtl"
+FP = [f"fp/{p.name}" for p in sorted((RTL / "fp").glob("*.v"))]
+UNIT = ["lut_index.v", "act_func.v", *FP]
+PE = ["pe.v", "pe_mac.v", *FP]
+WORDS_LOG2, EXP_WORDS_LOG2, EXP_WORDS_USED = 14, 9, 376  # act_func's defaults; lut_exp.hex's image size
+
+
+def blackbox(module_file: Path, folder: Path) -> Path:
+    """A copy of a module's header (parameters and ports) marked (* blackbox *)."""
+    text = module_file.read_text()
+    start = re.search(r"^module ", text, re.M).start()
+    stub = folder / f"{module_file.stem}_blackbox.v"
+    stub.write_text("(* blackbox *)\n" + text[start:text.index(");", start) + 2] + "\nendmodule\n")
+    return stub
+
+
+def cells(top: str, files: list[str], extra: list[Path] = ()) -> dict[str, int]:
+    reads = "; ".join(f"read_verilog -I{RTL / 'include'} {f}" for f in [*extra, *(RTL / f for f in files)])
+    out = subprocess.run(["yosys", "-p", f"{reads}; synth -flatten -noshare -top {top}; stat"], capture_output=True,
+                         text=True, check=True).stdout
+    stat = out[out.rindex("Printing statistics"):]
+    counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"\s+(\$_\w+_)\s+(\d+)", stat)}
+    counts["total"] = int(re.search(r"Number of cells:\s+(\d+)", stat).group(1))
+    return counts
+
+
+def main() -> int:
+    if shutil.which("yosys") is None:
+        print("yosys is not installed (apt-get install -y yosys)", file=sys.stderr)
+        return 2
+    print("| block | what | cells | flip-flops | other cells |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        stub = blackbox(RTL / "lut_mem.v", Path(tmp))
+        rows = [("act_func", UNIT, [stub], "function unit datapath, memories excluded (22-stage pipeline)"),
+                ("pe", PE, [], "one PE of the array")]
+        for top, files, extra, what in rows:
+            c = cells(top, files, extra)
+            ff = sum(v for k, v in c.items() if "DFF" in k)
+            print(f"| {top} | {what} | {c['total']} | {ff} | {c['total'] - ff} |", flush=True)
+    ram, rom = (1 << WORDS_LOG2) * 32, (1 << EXP_WORDS_LOG2) * 32
+    print(f"\nmemories: image RAM {1 << WORDS_LOG2} x 32 = {ram} bits; exp ROM {1 << EXP_WORDS_LOG2} x 32 = {rom} bits "
+          f"({EXP_WORDS_USED * 32} used); each with a 9-word row read")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
