@@ -4,7 +4,8 @@
 
 Each block is synthesized alone with `synth -top BLOCK` (Yosys' generic cell library, no
 technology mapping) and the cells of `stat` are reported: flip-flops and the rest, so users see what a
-generator costs next to a processing element. Results are recorded in docs/rng.md.
+generator costs next to a processing element. Results are recorded in docs/rng.md. The vector engine
+(rtl/vec_engine.v at 4 lanes) takes Yosys about half an hour on the shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -25,13 +26,21 @@ BLOCKS = [
     ("splitmix64_seeder", ["splitmix64_seeder.v"], "SplitMix64 seeding, 128 lanes: 3-stage pipeline, 2 clocks a lane"),
     ("simd_lane", ["simd_lane.v", "dropout_threshold.v", *[f"fp/{p.name}" for p in sorted((RTL / "fp").glob("*.v"))]],
      "conversions in and out, fp32 add/sub/mul/min/max, cast, dropout, fill"),
+    ("vec_lane", ["vec_lane.v", "rng_philox_iter.v", "rng_xoroshiro.v", "simd_lane.v", "dropout_threshold.v",
+                  *[f"fp/{p.name}" for p in sorted((RTL / "fp").glob("*.v"))]],
+     "one engine lane: simd_lane, rng_philox_iter + block cache, rng_xoroshiro, registers"),
+    ("vec_engine", ["vec_engine.v", "vec_lane.v", "vec_ap_walk.v", "rng_philox_iter.v", "rng_xoroshiro.v",
+                    "simd_lane.v", "dropout_threshold.v", "dropout_scale.v", "splitmix64_seeder.v",
+                    *[f"fp/{p.name}" for p in sorted((RTL / "fp").glob("*.v"))]],
+     "the whole engine at LANES = 4", {"LANES": 4}),
     ("pe", ["pe.v", "pe_mac.v", *[f"fp/{p.name}" for p in sorted((RTL / "fp").glob("*.v"))]], "one PE of the array"),
 ]
 
 
-def cells(top: str, files: list[str]) -> dict[str, int]:
+def cells(top: str, files: list[str], params: dict[str, int] | None = None) -> dict[str, int]:
     reads = "; ".join(f"read_verilog -I{RTL / 'include'} {RTL / f}" for f in files)
-    out = subprocess.run(["yosys", "-p", f"{reads}; synth -flatten -top {top}; stat"], capture_output=True,
+    sets = "".join(f"chparam -set {k} {v} {top}; " for k, v in (params or {}).items())
+    out = subprocess.run(["yosys", "-p", f"{reads}; {sets}synth -flatten -top {top}; stat"], capture_output=True,
                          text=True, check=True).stdout
     stat = out[out.rindex("Printing statistics"):]
     counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"\s+(\$_\w+_)\s+(\d+)", stat)}
@@ -45,10 +54,10 @@ def main() -> int:
         return 2
     print("| block | what | cells | flip-flops | other cells |")
     print("|---|---|---|---|---|")
-    for top, files, what in BLOCKS:
+    for top, files, what, *params in BLOCKS:
         if not all((RTL / f).is_file() for f in files):
             continue
-        c = cells(top, files)
+        c = cells(top, files, *params)
         ff = sum(v for k, v in c.items() if "DFF" in k)
         print(f"| {top} | {what} | {c['total']} | {ff} | {c['total'] - ff} |", flush=True)
     return 0

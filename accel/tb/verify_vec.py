@@ -1,0 +1,443 @@
+"""`accel verify vec`: rtl/vec_engine.v plays whole VEC programs against accel.machine.Core
+(--vectors: instructions per random program, default 300 on Icarus, 500 on Verilator).
+
+Runs sim/test_vec_engine.py through sim/vec_engine_tb.v. Each program starts from a random
+SBUF/PSUM image (random bytes with binary32 and bf16 specials); the bench runs it to `halt` and
+compares the engine's final image with the image Core (CoreConfig with sbuf_partitions = psum_partitions
+= --lanes, 8 KiB SBUF and 8 KiB PSUM per partition) ends with, byte for byte. Programs:
+
+* directed: every tests/programs/cases/vec.*.s. A case that uses only the VEC engine runs as written; in
+  the others (which move data with DMA and order it with semaphores) the VEC instructions run as they
+  stand on the random image. Cases that do not fit the geometry (partitions beyond --lanes) are skipped.
+* random: --programs programs of --vectors instructions each, over every VEC opcode: random patterns
+  (1 to 3 dims, negative and zero strides, both spaces, every element type, operands on different
+  partitions), specials as immediates, dropout over a p sweep with 0, 1 and ties, dropout_mask then
+  dropout_apply on the same mask, save/load of lane states, get_offset, 64-bit offsets and Philox
+  indices that carry into the high word. A destination overlaps no source except element for element.
+
+A mismatch is reported with the first differing partition and byte, and the instruction that last
+wrote it (in the engine and in the model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import accel
+from accel.isa._table import TABLE
+from accel.isa.encoding import Instruction, Program, encode
+from accel.isa.operands import AP, dtype_bytes
+from accel.isa.randprog import F32_SPECIALS, random_f32_bits
+from accel.machine import Core, CoreConfig, MachineError
+from accel.model import fp
+from accel.tb.runner import RTL_DIR, SIM_DIR, BenchFailure, run_bench
+from accel.tb.verify_rng import P_SWEEP
+
+TOPLEVEL = "vec_engine_tb"
+SOURCES = [RTL_DIR / "vec_engine.v", RTL_DIR / "vec_lane.v", RTL_DIR / "vec_ap_walk.v", RTL_DIR / "simd_lane.v",
+           RTL_DIR / "dropout_threshold.v", RTL_DIR / "dropout_scale.v", RTL_DIR / "splitmix64_seeder.v",
+           RTL_DIR / "rng_philox_iter.v", RTL_DIR / "rng_xoroshiro.v", *sorted((RTL_DIR / "fp").glob("*.v")),
+           SIM_DIR / "vec_engine_tb.v"]
+TEST_MODULE = "test_vec_engine"
+CASES_DIR = Path(__file__).resolve().parents[2] / "tests" / "programs" / "cases"
+SB_BYTES, PS_BYTES = 8192, 8192
+PROG_DEPTH = 2048
+DEFAULT_LANES = {"icarus": 8, "verilator": 8}
+DEFAULT_PROGRAMS = {"icarus": 1, "verilator": 4}
+DEFAULT_LENGTH = {"icarus": 300, "verilator": 500}
+SPEC = {i["mnemonic"]: i for i in TABLE["instructions"]}
+VEC_OPS = [m for m, s in SPEC.items() if s["engine"] == "VEC"]
+DTYPES = ("fp32", "bf16", "int8", "int32")
+BF16_SPECIALS = (0x0000, 0x8000, 0x7F80, 0xFF80, 0x7FC0, 0x7FC1, 0xFF81, 0x0001, 0x8080, 0x7F7F, 0x3F80)
+
+
+def config(lanes: int) -> CoreConfig:
+    """The model's geometry for a bench of `lanes` lanes."""
+    return CoreConfig(pe_rows=lanes, pe_cols=lanes, sbuf_partitions=lanes, sbuf_partition_bytes=SB_BYTES,
+                      psum_partitions=lanes, psum_partition_bytes=PS_BYTES, psum_banks=1)
+
+
+def make(mnemonic: str, **ops: object) -> Instruction:
+    """An Instruction of `mnemonic`; operands left out take their defaults."""
+    spec = SPEC[mnemonic]
+    full = {o["name"]: ops[o["name"]] if o["name"] in ops else o["default"] for o in spec["operands"]}
+    return Instruction(spec, full)
+
+
+def initial_image(r: np.random.Generator, cfg: CoreConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Random SBUF and PSUM bytes; a quarter of the words are binary32 specials, some halves bf16 ones."""
+    out = []
+    for parts, nbytes in ((cfg.sbuf_partitions, cfg.sbuf_partition_bytes),
+                          (cfg.psum_partitions, cfg.psum_partition_bytes)):
+        img = r.integers(0, 256, (parts, nbytes), dtype=np.uint8)
+        words = img.view(np.uint32)
+        pick = r.random(words.shape) < 0.25
+        words[pick] = np.array(F32_SPECIALS, np.uint32)[r.integers(0, len(F32_SPECIALS), int(pick.sum()))]
+        halves = img.view(np.uint16)
+        pick = r.random(halves.shape) < 0.1
+        halves[pick] = np.array(BF16_SPECIALS, np.uint16)[r.integers(0, len(BF16_SPECIALS), int(pick.sum()))]
+        out.append(img)
+    return out[0], out[1]
+
+
+def model_core(cfg: CoreConfig, instrs: list[Instruction], sbuf: np.ndarray, psum: np.ndarray) -> Core:
+    """A Core (the plain model, fast=False) loaded with the program and the initial image."""
+    core = Core(cfg, fast=False)
+    core.load(Program([], instrs))
+    core.sbuf[:] = sbuf
+    core.psum[:] = psum
+    return core
+
+
+def image_words(sbuf: np.ndarray, psum: np.ndarray) -> np.ndarray:
+    """The bench's memory layout: per partition its SBUF words, then its PSUM words."""
+    return np.concatenate([sbuf.view("<u4"), psum.view("<u4")], axis=1).reshape(-1)
+
+
+# --------------------------------------------------------------------------------------------- random programs
+
+
+class _Gen:
+    """Random VEC instructions that the model accepts, built against a scratch model that runs each
+    one as it is made (so a load_state never meets an all-zero state)."""
+
+    def __init__(self, r: np.random.Generator, cfg: CoreConfig, sbuf: np.ndarray, psum: np.ndarray):
+        self.r, self.cfg, self.lanes = r, cfg, cfg.sbuf_partitions
+        self.core = model_core(cfg, [], sbuf, psum)
+        self.masks: list[tuple[AP, AP, int]] = []  # (src, mask, p) of dropout_mask instructions
+        self.saves: list[AP] = []
+
+    def pick(self, items):
+        return items[int(self.r.integers(0, len(items)))]
+
+    def parts(self, pcount: int | None = None) -> tuple[int, int]:
+        n = pcount or int(self.r.integers(1, self.lanes + 1))
+        return int(self.r.integers(0, self.lanes - n + 1)), n
+
+    def dims(self, free: int, last: int | None = None) -> list[int]:
+        """Counts (outermost first) whose product is `free`; the innermost is `last` when given."""
+        counts = [last] if last else []
+        rest = free // last if last else free
+        while rest > 1 and len(counts) < 3 and self.r.random() < 0.6:
+            divisors = [d for d in range(2, rest + 1) if rest % d == 0]
+            d = self.pick(divisors)
+            counts.insert(0, d)
+            rest //= d
+        if rest > 1 or not counts:
+            if len(counts) == 3:
+                counts[0] *= rest
+            else:
+                counts.insert(0, rest)
+        return counts
+
+    def ap(self, dtype: str, pstart: int, pcount: int, counts: list[int], space: str | None = None,
+           injective: bool = False) -> AP:
+        """A pattern of these counts placed at random inside a partition."""
+        space = space or ("psum" if self.r.random() < 0.2 else "sb")
+        nbytes = SB_BYTES if space == "sb" else PS_BYTES
+        size = dtype_bytes(dtype)
+        for _ in range(50):
+            if self.r.random() < 0.5:
+                strides, run = [], 1
+                for n in reversed(counts):
+                    strides.insert(0, run)
+                    run *= n
+            else:
+                strides = [int(self.r.integers(-6, 7)) for _ in counts]
+            dims = tuple(zip(counts, strides, strict=True))
+            lo = sum(min(0, (n - 1) * s) for n, s in dims)
+            hi = sum(max(0, (n - 1) * s) for n, s in dims)
+            room = nbytes // size - (hi - lo + 1)
+            if room < 0:
+                continue
+            ap = AP(space, pstart, pcount, (int(self.r.integers(0, room + 1)) - lo) * size, dtype, dims)
+            if not injective or len(set(ap.element_offsets().tolist())) == ap.free_size:
+                return ap
+        return AP(space, pstart, pcount, 0, dtype, ((int(np.prod(counts)), 1),))
+
+    @staticmethod
+    def overlap(a: AP, b: AP) -> bool:
+        """Whether two patterns touch a common byte."""
+        if a.space != b.space or a.pstart >= b.pstart + b.pcount or b.pstart >= a.pstart + a.pcount:
+            return False
+
+        def spans(ap: AP) -> set[int]:
+            size = dtype_bytes(ap.dtype)
+            starts = ap.offset + size * ap.element_offsets()
+            return {int(s) + k for s in starts for k in range(size)}
+
+        return bool(spans(a) & spans(b))
+
+    def dst_for(self, dtype: str, pcount: int, counts: list[int], sources: list[AP]) -> AP | None:
+        """A destination that overlaps no source, or (sometimes) an element-for-element in-place source."""
+        same = [s for s in sources if s.dtype == dtype and len(set(s.element_offsets().tolist())) == s.free_size
+                and s.free_size == int(np.prod(counts))]
+        if same and self.r.random() < 0.15:
+            cand = self.pick(same)
+            if all(s == cand or not self.overlap(cand, s) for s in sources):
+                return cand
+        for _ in range(30):
+            d = self.ap(dtype, self.parts(pcount)[0], pcount, counts)
+            if not any(self.overlap(d, s) for s in sources):
+                return d
+        return None
+
+    def free(self) -> int:
+        return int(self.pick([1, 2, 3, 4, 5, 7, 8, 12, 16, 24, 31, 32, 33, 40, 48, 64, 70, 96]))
+
+    def instruction(self) -> Instruction | None:
+        """One random VEC instruction (None when no placement was found this time)."""
+        m = self.pick(VEC_OPS)
+        r = self.r
+        if m in ("vec.rng_seed", "vec.rng_set_offset"):
+            lo = int(r.integers(0, 2**32))
+            hi = self.pick([0, 1, 0xFFFFFFFF, int(r.integers(0, 2**32))])
+            return make(m, lo=lo, hi=hi)
+        if m == "vec.rng_set_stride":
+            return make(m, stride=self.pick([0, 0, 1, 7, 64, 1000, 2**31 + 3, 2**32 - 1]))
+        if m == "vec.rng_get_offset":
+            ps, _ = self.parts(1)
+            return make(m, dst=self.ap("int32", ps, 1, [2]))
+        if m in ("vec.rng_save_state", "vec.rng_load_state"):
+            ps, n = self.parts()
+            if m == "vec.rng_load_state" and self.saves and r.random() < 0.7:
+                ap = self.pick(self.saves)
+            else:
+                ap = self.ap("int32", ps, n, self.dims(4), injective=True)
+            if m == "vec.rng_save_state":
+                self.saves.append(ap)
+                return make(m, dst=ap)
+            w = self.core.read(ap).view(np.uint32)
+            if not w.any(axis=1).all():
+                return None
+            return make(m, src=ap)
+        if m == "vec.rng_fill":
+            ps, n = self.parts()
+            dst = self.ap(self.pick(["int32", "fp32"]), ps, n, self.dims(self.free()))
+            return make(m, dst=dst, base=self.base(), gen=int(r.integers(0, 2)))
+        pcount = self.parts()[1]
+        f = self.free()
+        if m in ("vec.reduce_sum", "vec.reduce_max"):
+            last = self.pick([d for d in range(1, f + 1) if f % d == 0])
+            src = self.ap(self.pick(DTYPES), self.parts(pcount)[0], pcount, self.dims(f, last))
+            dst = self.dst_for(self.pick(DTYPES), pcount, self.dims(f // last), [src])
+            return dst and make(m, dst=dst, src=src)
+        src_dt = self.pick(DTYPES)
+        src = self.ap(src_dt, self.parts(pcount)[0], pcount, self.dims(f))
+        if m in ("vec.add", "vec.sub", "vec.mul", "vec.max", "vec.min"):
+            b = self.ap(self.pick(DTYPES), self.parts(pcount)[0], pcount, self.dims(f))
+            dst = self.dst_for(self.pick(DTYPES), pcount, self.dims(f), [src, b])
+            return dst and make(m, dst=dst, a=src, b=b)
+        if m.startswith("vec.") and m.endswith("s") and m[:-1] in SPEC:
+            dst = self.dst_for(self.pick(DTYPES), pcount, self.dims(f), [src])
+            return dst and make(m, dst=dst, a=src, scalar=random_f32_bits(r))
+        if m in ("vec.copy", "vec.cast"):
+            dst = self.dst_for(src_dt if m == "vec.copy" else self.pick(DTYPES), pcount, self.dims(f), [src])
+            return dst and make(m, dst=dst, src=src)
+        p = self.p()
+        if m == "vec.dropout":
+            dst = self.dst_for(self.pick(DTYPES), pcount, self.dims(f), [src])
+            return dst and make(m, dst=dst, src=src, p=p, base=self.base(), gen=int(r.integers(0, 2)))
+        if m == "vec.dropout_apply" and self.masks and r.random() < 0.7:
+            src, mask, p = self.pick(self.masks)
+        else:
+            mask = self.dst_for("int32", src.pcount, [-(-src.free_size // 32)], [src])
+            if mask is None:
+                return None
+        dst = self.dst_for(self.pick(DTYPES), src.pcount, self.dims(src.free_size), [src, mask])
+        if dst is None:
+            return None
+        if m == "vec.dropout_mask":
+            self.masks.append((src, mask, p))
+            return make(m, dst=dst, src=src, mask=mask, p=p, base=self.base(), gen=int(r.integers(0, 2)))
+        return make(m, dst=dst, src=src, mask=mask, p=p)
+
+    def base(self) -> int:
+        return self.pick([0, 0, 17, int(self.r.integers(0, 2**32)), 2**32 - 5, 2**32 - 64])
+
+    def p(self) -> int:
+        if self.r.random() < 0.7:
+            return int(fp.f32_bits(np.float32(self.pick(P_SWEEP))))
+        return int(fp.f32_bits(np.float32(self.r.random())))
+
+    def program(self, n: int) -> list[Instruction]:
+        """n instructions, each executed on the scratch model as it is made; every opcode appears."""
+        out: list[Instruction] = []
+        while len(out) < n:
+            ins = self.instruction()
+            if ins is None:
+                continue
+            self.core.current = ins
+            self.core.semantics[ins.mnemonic](self.core, ins)
+            out.append(ins)
+        return out
+
+
+# --------------------------------------------------------------------------------------------- directed cases
+
+
+def directed_programs(r: np.random.Generator, cfg: CoreConfig) -> tuple[list[dict], list[str]]:
+    """Programs of every tests/programs/cases/vec.*.s that runs on the geometry from a random image
+    (name, instrs, sbuf, psum); the names of those that do not fit."""
+    out, skipped = [], []
+    for path in sorted(CASES_DIR.glob("vec.*.s")):
+        prog = accel.assemble(path.read_text(), path.name)
+        pure = all(i.engine in ("VEC", "SEQ") and not i.mnemonic.startswith("sem.") for i in prog.instructions)
+        instrs = [i for i in prog.instructions if i.mnemonic.startswith("vec.")]
+        sbuf, psum = initial_image(r, cfg)
+        try:
+            model_core(cfg, instrs, sbuf, psum).run()
+        except MachineError:
+            skipped.append(path.stem)
+            continue
+        out.append({"name": f"{path.stem}{'' if pure else ' (VEC part)'}", "instrs": instrs, "sbuf": sbuf,
+                    "psum": psum})
+    return out, skipped
+
+
+# --------------------------------------------------------------------------------------------- running
+
+
+def _write_program(folder: Path, instrs: list[Instruction], sbuf: np.ndarray, psum: np.ndarray,
+                   want: np.ndarray) -> None:
+    folder.mkdir(parents=True)
+    words = [encode(i) for i in instrs] + [encode(make("halt"))]
+    (folder / "vec_prog.hex").write_text("".join(f"{w:0128x}\n" for w in words))
+    for name, img in (("vec_init.hex", image_words(sbuf, psum)), ("vec_exp.hex", want)):
+        (folder / name).write_text("".join(f"{int(w):08x}\n" for w in img))
+
+
+def _read_hex(path: Path) -> np.ndarray:
+    """32-bit words of a $readmemh/$writememh file (address comments skipped)."""
+    lines = (ln.strip() for ln in path.read_text().splitlines())
+    return np.array([int(ln, 16) for ln in lines if ln and not ln.startswith("//")], np.uint32)
+
+
+def _clock_bound(ins: Instruction, lanes: int) -> int:
+    """A generous bound on the clocks one instruction takes (the bench's time limit)."""
+    free = max((ap.free_size for ap in ins.ops.values() if isinstance(ap, AP)), default=0)
+    return 10 * free + 3 * lanes + 80
+
+
+def _locate(byte: int) -> dict:
+    """Bench image byte -> space, partition, byte offset in the partition."""
+    part, at = divmod(byte, SB_BYTES + PS_BYTES)
+    return {"space": "sb", "partition": part, "byte": at} if at < SB_BYTES else \
+        {"space": "psum", "partition": part, "byte": at - SB_BYTES}
+
+
+def _model_writer(cfg: CoreConfig, instrs: list[Instruction], sbuf: np.ndarray, psum: np.ndarray,
+                  where: dict) -> str:
+    """The last instruction whose execution changed the byte in the model (or 'none')."""
+    core = model_core(cfg, instrs, sbuf, psum)
+    mem = (lambda: core.sbuf) if where["space"] == "sb" else (lambda: core.psum)
+    last, k = "none (initial value)", 0
+    while True:
+        before = int(mem()[where["partition"], where["byte"]])
+        ins = core.step()
+        if ins is None:
+            return last
+        if int(mem()[where["partition"], where["byte"]]) != before:
+            last = f"#{k} {ins}"
+        k += 1
+
+
+def bench(sim: str, lanes: int, programs: list[dict], flip: tuple[int, int] | None = None) -> tuple[list, float]:
+    """Play programs [{name, instrs, sbuf, psum}] on the engine; returns (results, seconds).
+
+    `flip` = (program index, image byte) corrupts one expected byte (the bench's self-test)."""
+    cfg = config(lanes)
+    longest = max((len(p["instrs"]) for p in programs), default=0)
+    if longest >= PROG_DEPTH:
+        raise ValueError(f"a program of {longest} instructions: the bench holds {PROG_DEPTH - 1} and halt")
+    with tempfile.TemporaryDirectory(prefix="accel-vec-") as tmp:
+        plan = []
+        for k, p in enumerate(programs):
+            core = model_core(cfg, p["instrs"], p["sbuf"], p["psum"])
+            result = core.run()
+            want = image_words(core.sbuf, core.psum)
+            p["elements"] = result.stats.elements["VEC"]
+            if flip and flip[0] == k:
+                want = want.copy()
+                want.view(np.uint8)[flip[1]] ^= np.uint8(0x5A)
+            folder = Path(tmp) / f"p{k}"
+            _write_program(folder, p["instrs"], p["sbuf"], p["psum"], want)
+            budget = 100_000 + sum(_clock_bound(i, lanes) for i in p["instrs"])
+            plan.append({"name": p["name"], "dir": str(folder), "nprog": len(p["instrs"]) + 1,
+                         "max_cycles": budget})
+        report = Path(tmp) / "report.json"
+        t0 = time.perf_counter()
+        error = None
+        try:
+            run_bench(sim, TOPLEVEL, SOURCES, TEST_MODULE,
+                      parameters={"LANES": lanes, "SB_WORDS": SB_BYTES // 4, "PS_WORDS": PS_BYTES // 4,
+                                  "PROG_DEPTH": PROG_DEPTH},
+                      extra_env={"ACCEL_VEC_PLAN": json.dumps({"programs": plan}), "ACCEL_VEC_REPORT": report})
+        except BenchFailure as e:
+            if not report.is_file():
+                raise
+            error = str(e)
+        seconds = time.perf_counter() - t0
+        results = json.loads(report.read_text()) if report.is_file() else []
+        for res, p, entry in zip(results, programs, plan, strict=False):
+            res["instructions"] = len(p["instrs"])
+            res["elements"] = p["elements"]
+            final = Path(entry["dir"]) / "vec_final.hex"
+            if final.is_file():  # the Python side of the comparison: must agree with the bench's count
+                got, want = _read_hex(final), _read_hex(Path(entry["dir"]) / "vec_exp.hex")
+                res["python_mismatches"] = int((got.view(np.uint8) != want.view(np.uint8)).sum())
+            if res.get("mismatches"):
+                where = _locate(res["first_byte"])
+                pc = res["first_pc"]
+                res["first"] = {**where, "got": f"{res['first_got']:#04x}", "want": f"{res['first_want']:#04x}",
+                                "engine_writer": f"#{pc} {p['instrs'][pc]}" if pc < len(p["instrs"]) else "none",
+                                "model_writer": _model_writer(cfg, p["instrs"], p["sbuf"], p["psum"], where)}
+        if error and not results:
+            raise BenchFailure(error)
+        return results, seconds
+
+
+def plan_programs(lanes: int, n_programs: int, length: int, seed: int, directed: bool = True) -> tuple[list, list]:
+    """The directed cases that fit and n_programs random programs of `length` instructions."""
+    cfg = config(lanes)
+    r = np.random.default_rng([seed, 5])
+    programs, skipped = [], []
+    if directed:
+        programs, skipped = directed_programs(r, cfg)
+    for k in range(n_programs):
+        sbuf, psum = initial_image(r, cfg)
+        instrs = _Gen(r, cfg, sbuf, psum).program(length)
+        programs.append({"name": f"random {k}", "instrs": instrs, "sbuf": sbuf, "psum": psum})
+    return programs, skipped
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """--lanes, --programs (random programs); --vectors is the instructions per random program."""
+    parser.add_argument("--lanes", type=int, default=None, help="engine lanes (default 8)")
+    parser.add_argument("--programs", type=int, default=None, help="random programs (default: 1 icarus, 4 verilator)")
+    parser.add_argument("--no-directed", action="store_true", help="leave out tests/programs/cases")
+
+
+def run(args: argparse.Namespace) -> dict:
+    """`accel verify vec` on args.sim."""
+    lanes = args.lanes or DEFAULT_LANES[args.sim]
+    n = DEFAULT_PROGRAMS[args.sim] if args.programs is None else args.programs
+    length = DEFAULT_LENGTH[args.sim] if args.vectors is None else args.vectors
+    programs, skipped = plan_programs(lanes, n, length, args.seed, not getattr(args, "no_directed", False))
+    results, seconds = bench(args.sim, lanes, programs)
+    instrs = sum(r["instructions"] for r in results)
+    mism = sum(r["mismatches"] for r in results) + sum(not r["done"] for r in results) + len(programs) - len(results)
+    sim_s = sum(r["seconds"] for r in results)
+    bad = next((r for r in results if r["mismatches"] or not r["done"]), None)
+    ops = sorted({i.mnemonic for p in programs for i in p["instrs"]})
+    return {"unit": "vec", "sim": args.sim, "lanes": lanes, "vectors": instrs, "mismatches": mism,
+            "vectors_per_s": round(instrs / sim_s) if sim_s else 0, "seconds": round(seconds, 1),
+            "programs": len(results), "skipped_cases": skipped, "opcodes": len(ops),
+            "elements": sum(r["elements"] for r in results), "cycles": sum(r["cycles"] for r in results),
+            "sim_seconds": round(sim_s, 1), "first": bad and (bad.get("first") or bad), "error": None}
