@@ -1,64 +1,152 @@
-"""Sweep binary32 inputs through the function-approximation unit (Numba kernel) and record the worst case.
+"""Sweep binary32 inputs through the function-approximation unit (fused Numba kernel) and record the worst case.
 
-    python benchmarks/bench_lut.py [--fn NAME ...] [--stride S] [--chunk-bits B] [--json OUT]
+    python benchmarks/bench_lut.py [--fn NAME ...] [--stride S] [--json OUT]
 
 With the default stride 1 every one of the 2**32 patterns of each function is evaluated (the true
-worst case, as docs/lut.md records it; about 10 minutes per function on 2 cores). --stride S takes
-every S-th pattern (S odd keeps every exponent and sign). The error is measured against the
-float64 reference (numpy, math.erfc) in ulps inside the function's domain (accel.lut_accuracy.DOMAINS), and
-absolutely outside it. Also prints the kernel's speed next to the NumPy model's.
+worst case, as docs/lut.md records it). --stride S takes every S-th pattern (S odd keeps every
+exponent and sign). One parallel Numba loop does everything per input: the unit's result
+(accel.kernels.lut, bit-identical with accel.model.lut), the float64 reference (each
+accel.lut_build.REFERENCES formula rewritten with math-module functions), the ulp distance
+(lut_build.ulp32) and the in-domain / outside-domain split of accel.lut_accuracy.DOMAINS, exactly
+as accel.lut_accuracy.errors defines them (tests/equivalence/test_lut_sweep.py checks it). The
+--json file is rewritten after every function, so an interrupted run keeps what finished.
+Also prints the kernel's speed next to the NumPy model's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 
 import numpy as np
+from numba import njit, prange
 
 from accel import lut_accuracy as acc
 from accel.kernels import lut as kern
-from accel.lut_build import REFERENCES, ulp32
+from accel.lut_build import SQRT_2_OVER_PI
 from accel.model import lut
 
+FNS = lut.BUILTINS  # reference id = position here
+BIG = acc.FP32_MAX * (1 + 2.0**-25)  # references beyond this round to binary32 infinity
+DBL_MAX = float(np.finfo(np.float64).max)
+LOGE2 = math.log(2.0)
+CHUNK = 1 << 16  # inputs per parallel work item
 
-def sweep(name: str, stride: int, chunk_bits: int) -> dict:
-    f = lut.builtin(name)
-    packed = kern.pack(f)
-    ref = REFERENCES[name]
+
+@njit(cache=True, inline="always")
+def _expit(x: float) -> float:
+    e = math.exp(-abs(x))
+    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+
+
+@njit(cache=True, error_model="numpy")
+def reference(fn: int, x: float) -> float:
+    """REFERENCES[FNS[fn]](x) in float64, formula for formula (np.logaddexp's branches for softplus)."""
+    if fn == 0:
+        return math.exp(x)
+    if fn == 1:
+        return math.log(x)
+    if fn == 2:
+        return _expit(x)
+    if fn == 3:
+        return math.tanh(x)  # libm; np.tanh (own SIMD code) can differ in the last 3 float64 bits
+    if fn == 4:
+        return 0.5 * x * math.erfc(-x / math.sqrt(2.0))
+    if fn == 5:
+        u = SQRT_2_OVER_PI * (x + 0.044715 * math.pow(x, 3.0))  # x**3 is libm pow, not x*x*x
+        return 0.5 * x * (1.0 + math.tanh(u))
+    if fn == 6:
+        return x * _expit(x)
+    if fn == 7:  # np.logaddexp(0.0, x)
+        if x == 0.0:
+            return 0.0 + LOGE2
+        if -x > 0:
+            return 0.0 + math.log1p(math.exp(x))
+        return x + math.log1p(math.exp(-x))
+    if fn == 8:
+        return 1.0 / math.sqrt(x)
+    if fn == 9:
+        return 1.0 / x
+    if fn == 10:
+        return math.sqrt(x)
+    if fn == 11:
+        return math.sin(x)
+    return math.cos(x)
+
+
+@njit(cache=True, inline="always")
+def ulp32(y: float) -> float:
+    """lut_build.ulp32 of one finite value: 2**max(e - 24, -149) with frexp's e (0 for y = 0)."""
+    if y == 0.0:
+        return 2.0**-24
+    e = int(np.float64(abs(y)).view(np.uint64) >> np.uint64(52)) - 1022  # frexp's (float64 subnormals: any e < 0)
+    return np.uint64((max(e - 24, -149) + 1023) << 52).view(np.float64)
+
+
+@njit(cache=True, inline="always")
+def _nan_to_num(v: float) -> float:
+    """np.nan_to_num(v, nan=inf) for v >= 0 or NaN: NaN -> inf, inf -> largest double."""
+    if math.isnan(v):
+        return math.inf
+    return DBL_MAX if v == math.inf else v
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _sweep(kind, lo, hi, lo_rule, lo_val, hi_rule, hi_val, c1, e1, m1, c2, e2, m2, ce, ee, me,
+           fn, dlo, dhi, floor, stride, worst_u, at_u, worst_d, at_d, count):
+    """Per chunk of CHUNK consecutive pattern indices k (pattern k * stride): worst ulp in the domain,
+    worst absolute error outside it (first index on ties), finite inputs seen."""
+    total = ((1 << 32) + stride - 1) // stride
+    for c in prange(worst_u.size):
+        bu, bd, xu, xd, n = 0.0, 0.0, -1, -1, 0
+        for k in range(c * CHUNK, min((c + 1) * CHUNK, total)):
+            xb = np.uint32(k * stride)
+            if xb & np.uint32(0x7FFFFFFF) >= np.uint32(0x7F800000):
+                continue  # finite inputs only; specials are tested exactly
+            n += 1
+            y = kern.element(kind, lo, hi, lo_rule, lo_val, hi_rule, hi_val, c1, e1, m1, c2, e2, m2, ce, ee, me, xb)
+            x = np.float64(xb.view(np.float32))
+            r = reference(fn, x)
+            if abs(r) > BIG:
+                r = math.copysign(math.inf, r)
+            yv = np.float64(np.uint32(y).view(np.float32))
+            d = 0.0 if yv == r else abs(yv - r)
+            if math.isfinite(r):
+                u = d / ulp32(r)
+            else:
+                u = 0.0 if yv == r else math.inf
+            if dlo <= x <= dhi and abs(r) >= floor:
+                u = _nan_to_num(u)
+                if u > bu:
+                    bu, xu = u, xb
+            elif not math.isnan(yv):
+                d = _nan_to_num(d)
+                if d > bd:
+                    bd, xd = d, xb
+        worst_u[c], at_u[c], worst_d[c], at_d[c], count[c] = bu, xu, bd, xd, n
+
+
+def _x(bits: int) -> float | None:
+    return None if bits < 0 else float(np.uint32(bits).view(np.float32))
+
+
+def sweep(name: str, stride: int) -> dict:
+    """Worst case of built-in `name` over every stride-th binary32 pattern (finite ones)."""
     dom = acc.DOMAINS[name]
-    worst = {"ulp": 0.0, "x": None, "abs_outside": 0.0, "x_abs": None, "inputs": 0}
-    chunk = 1 << chunk_bits
+    total = -(-(1 << 32) // stride)  # patterns 0, stride, 2 stride, ... below 2**32
+    nchunks = -(-total // CHUNK)
+    worst_u, worst_d = np.zeros(nchunks), np.zeros(nchunks)
+    at_u, at_d, count = (np.zeros(nchunks, dtype=np.int64) for _ in range(3))
     t0 = time.perf_counter()
-    kernel_s = 0.0
-    for start in range(0, 1 << 32, chunk * stride):
-        x = (np.arange(chunk, dtype=np.uint64) * stride + start)
-        x = x[x < (1 << 32)].astype(np.uint32)
-        x = x[(x & 0x7FFFFFFF) < 0x7F800000]  # finite inputs; specials are tested exactly
-        t = time.perf_counter()
-        y = kern.apply(f, x, packed)
-        kernel_s += time.perf_counter() - t
-        xv = x.view(np.float32).astype(np.float64)
-        with np.errstate(all="ignore"):
-            r = ref(xv)
-            r = np.where(np.abs(r) > acc.FP32_MAX * (1 + 2.0**-25), np.copysign(np.inf, r), r)
-            yv = y.view(np.float32).astype(np.float64)
-            d = np.where(yv == r, 0.0, np.abs(yv - r))
-            u = np.where(np.isfinite(r), d / ulp32(r), np.where(yv == r, 0.0, np.inf))
-        inside = (xv >= dom.lo) & (xv <= dom.hi) & (np.abs(r) >= dom.abs_floor)
-        uu = np.where(inside, np.nan_to_num(u, nan=np.inf), 0.0)
-        i = int(np.argmax(uu))
-        if uu[i] > worst["ulp"]:
-            worst["ulp"], worst["x"] = float(uu[i]), float(xv[i])
-        dd = np.where(~inside & ~np.isnan(yv), np.nan_to_num(d, nan=np.inf), 0.0)
-        j = int(np.argmax(dd))
-        if dd[j] > worst["abs_outside"]:
-            worst["abs_outside"], worst["x_abs"] = float(dd[j]), float(xv[j])
-        worst["inputs"] += int(x.size)
-    worst["seconds"] = time.perf_counter() - t0
-    worst["kernel_inputs_per_s"] = worst["inputs"] / kernel_s
-    return worst
+    _sweep(*kern.pack(lut.builtin(name)), FNS.index(name), dom.lo, dom.hi, dom.abs_floor, stride,
+           worst_u, at_u, worst_d, at_d, count)
+    seconds = time.perf_counter() - t0
+    i, j = int(np.argmax(worst_u)), int(np.argmax(worst_d))  # first chunk holding the maximum
+    inputs = int(count.sum())
+    return {"ulp": float(worst_u[i]), "x": _x(int(at_u[i])), "abs_outside": float(worst_d[j]),
+            "x_abs": _x(int(at_d[j])), "inputs": inputs, "seconds": seconds, "inputs_per_s": inputs / seconds}
 
 
 def speed(name: str, n: int = 1 << 20) -> tuple[float, float]:
@@ -77,23 +165,23 @@ def speed(name: str, n: int = 1 << 20) -> tuple[float, float]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--fn", action="append", help="function (repeatable; default all built-ins)")
+    p.add_argument("--fn", action="append", choices=lut.BUILTINS, help="function (repeatable; default all built-ins)")
     p.add_argument("--stride", type=int, default=1, help="take every S-th pattern (default 1: all 2**32)")
-    p.add_argument("--chunk-bits", type=int, default=24)
-    p.add_argument("--json", help="write the results here")
+    p.add_argument("--json", help="write the results here (after every function)")
     args = p.parse_args()
+    sweep("exp", 1 << 24)  # compile outside the timing
     results = {}
     for name in args.fn or lut.BUILTINS:
         m, k = speed(name)
-        w = sweep(name, args.stride, args.chunk_bits)
-        w.update(model_inputs_per_s=m, stride=args.stride)
+        w = sweep(name, args.stride)
+        w.update(model_inputs_per_s=m, kernel_inputs_per_s=k, stride=args.stride)
         results[name] = w
         print(f"{name:11s} worst {w['ulp']:.3f} ulp at x={w['x']!r}; outside the domain {w['abs_outside']:.3g} "
-              f"at x={w['x_abs']!r}; {w['inputs']} inputs in {w['seconds']:.0f} s; kernel {k / 1e6:.1f} M/s, "
-              f"model {m / 1e6:.2f} M/s ({k / m:.0f}x)", flush=True)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=2)
+              f"at x={w['x_abs']!r}; {w['inputs']} inputs in {w['seconds']:.0f} s ({w['inputs_per_s'] / 1e6:.1f} M/s);"
+              f" kernel {k / 1e6:.1f} M/s, model {m / 1e6:.2f} M/s ({k / m:.0f}x)", flush=True)
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(results, fh, indent=2)
 
 
 if __name__ == "__main__":

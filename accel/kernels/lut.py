@@ -122,9 +122,10 @@ def _split(x: np.float32) -> tuple[int, np.float32]:
 
 
 @njit(cache=True)
-def _one(kind: int, lo: np.float32, hi: np.float32, lo_rule: int, lo_val: np.uint32, hi_rule: int,
-         hi_val: np.uint32, c1: np.ndarray, e1: int, m1: int, c2: np.ndarray, e2: int, m2: int,
-         ce: np.ndarray, ee: int, me: int, xb: np.uint32) -> np.uint32:
+def element(kind: int, lo: np.float32, hi: np.float32, lo_rule: int, lo_val: np.uint32, hi_rule: int,
+            hi_val: np.uint32, c1: np.ndarray, e1: int, m1: int, c2: np.ndarray, e2: int, m2: int,
+            ce: np.ndarray, ee: int, me: int, xb: np.uint32) -> np.uint32:
+    """The unit's result bits for input bits xb; the arguments before xb are `pack(f)`."""
     x = _f(xb)
     mag = xb & np.uint32(0x7FFFFFFF)
     sign = xb & np.uint32(0x80000000)
@@ -197,7 +198,7 @@ def _one(kind: int, lo: np.float32, hi: np.float32, lo_rule: int, lo_val: np.uin
 @njit(cache=True, parallel=True)
 def _apply(kind, lo, hi, lo_rule, lo_val, hi_rule, hi_val, c1, e1, m1, c2, e2, m2, ce, ee, me, x, out):
     for i in prange(x.size):
-        out[i] = _one(kind, lo, hi, lo_rule, lo_val, hi_rule, hi_val, c1, e1, m1, c2, e2, m2, ce, ee, me, x[i])
+        out[i] = element(kind, lo, hi, lo_rule, lo_val, hi_rule, hi_val, c1, e1, m1, c2, e2, m2, ce, ee, me, x[i])
 
 
 def pack(f: lut.Function) -> tuple:
