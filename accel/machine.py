@@ -141,6 +141,18 @@ class RunResult:
     finished: bool = True  # False when max_steps stopped the run early
 
 
+def _stream_bytes(ap: AP) -> tuple[np.ndarray, np.ndarray]:
+    """(byte offset within a partition, free-axis step) of every byte an access pattern touches."""
+    size = dtype_bytes(ap.dtype)
+    start = ap.offset + ap.element_offsets() * size
+    return (start[:, None] + np.arange(size)).reshape(-1), np.repeat(np.arange(ap.free_size), size)
+
+
+def _same_rows(a: AP, b: AP) -> bool:
+    """Whether two patterns share a memory and at least one partition."""
+    return a.space == b.space and a.pstart < b.pstart + b.pcount and b.pstart < a.pstart + a.pcount
+
+
 def _contiguous(idx: np.ndarray) -> slice | None:
     """The slice equal to an index array that is one ascending run (a fast path), else None."""
     if idx.size and idx[-1] - idx[0] == idx.size - 1 and (idx.size == 1 or (idx[1:] > idx[:-1]).all()):
@@ -367,6 +379,36 @@ class Core:
         if values.shape != (ap.pcount, idx.size):
             raise self.error(f"{ap}: writing {values.shape} values into [{ap.pcount} x {idx.size}]")
         rows[:, _contiguous(idx) or idx] = values.astype(rows.dtype, copy=False)
+
+    def check_stream_order(self, dst: AP, sources: dict[str, AP], disjoint: dict[str, AP] | None = None) -> None:
+        """The vector engine streams (docs/emulator.md): at free-axis step f it reads element f of
+        every source, then writes element f of dst, in every partition at once. So dst may share
+        bytes with a source only where each shared byte is read no later than the step that first
+        writes it (element for element in place is fine); `disjoint` operands (a dropout mask) may
+        share no byte with dst or the sources. Otherwise the hardware's result would differ from
+        reading every source first, as the model does, so the instruction is an error."""
+        for ap in (dst, *sources.values(), *(disjoint or {}).values()):
+            self._locate(ap)  # bounds and alignment errors first
+        written, step = _stream_bytes(dst)
+        for name, src in sources.items():
+            read, rstep = _stream_bytes(src)
+            if not _same_rows(dst, src) or written.max() < read.min() or read.max() < written.min():
+                continue
+            lo = min(written.min(), read.min())
+            first_write = np.full(max(written.max(), read.max()) - lo + 1, np.iinfo(np.int64).max)
+            last_read = np.full(first_write.size, -1)
+            np.minimum.at(first_write, written - lo, step)
+            np.maximum.at(last_read, read - lo, rstep)
+            late = np.flatnonzero(last_read > first_write)
+            if late.size:
+                b = late[0]
+                raise self.error(f"dst writes byte {b + lo} at element {first_write[b]} before {name} reads it at "
+                                 f"element {last_read[b]}; the vector engine streams element by element, so dst "
+                                 f"must not overlap {name} except element for element")
+        for name, other in (disjoint or {}).items():
+            for oname, ap in {"dst": dst, **sources}.items():
+                if _same_rows(other, ap) and np.intersect1d(_stream_bytes(other)[0], _stream_bytes(ap)[0]).size:
+                    raise self.error(f"{name} overlaps {oname}; they must be disjoint")
 
     def check_psum_bank(self, ap: AP) -> None:
         """A PE result must stay inside one PSUM bank."""

@@ -284,6 +284,7 @@ def _dropout(core, ins) -> np.ndarray:
     if (dst.pcount, dst.free_size) != (src.pcount, src.free_size):
         raise core.error(f"operands differ in shape: dst [{dst.pcount} partitions x {dst.free_size}], "
                          f"src [{src.pcount} partitions x {src.free_size}]")
+    core.check_stream_order(dst, {"src": src}, {"mask": ins.ops["mask"]} if "mask" in ins.ops else None)
     words = core.rng.words(core, src.pstart, src.pcount, src.free_size, ins.ops["base"], ins.ops["gen"])
     y, keep = _impl(core.fast)[2](to_f32(core.read(src), src.dtype), words, ins.ops["p"])
     core.write(dst, from_f32(y, dst.dtype))
@@ -317,6 +318,7 @@ def vec_dropout_apply(core, ins) -> None:
         raise core.error(f"operands differ in shape: dst [{dst.pcount} partitions x {dst.free_size}], "
                          f"src [{src.pcount} partitions x {src.free_size}]")
     _check_mask(core, mask, src.pcount, src.free_size)
+    core.check_stream_order(dst, {"src": src}, {"mask": mask})
     keep = unpack_mask(_words_u32(core, mask), src.free_size) & (threshold(ins.ops["p"]) < 1 << 32)
     x = to_f32(core.read(src), src.dtype)
     y = np.where(keep, fp.mul(x, np.full_like(x, scale(ins.ops["p"]))), np.uint32(0)).astype(np.uint32)

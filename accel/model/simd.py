@@ -52,6 +52,7 @@ def _binary(op: Callable[[np.ndarray, np.ndarray], np.ndarray]):
     def run(core, ins) -> None:
         _same_shape(core, ins, "dst", "a", "b")
         dst, a, b = ins.ops["dst"], ins.ops["a"], ins.ops["b"]
+        core.check_stream_order(dst, {"a": a, "b": b})
         x = to_f32(core.read(a), a.dtype)
         y = to_f32(core.read(b), b.dtype)
         core.write(dst, from_f32(op(x, y), dst.dtype))
@@ -64,6 +65,7 @@ def _scalar(op: Callable[[np.ndarray, np.ndarray], np.ndarray]):
     def run(core, ins) -> None:
         _same_shape(core, ins, "dst", "a")
         dst, a = ins.ops["dst"], ins.ops["a"]
+        core.check_stream_order(dst, {"a": a})
         x = to_f32(core.read(a), a.dtype)
         s = np.uint32(ins.ops["scalar"])
         core.write(dst, from_f32(op(x, np.full_like(x, s)), dst.dtype))
@@ -109,6 +111,7 @@ def vec_copy(core, ins) -> None:
     dst, src = ins.ops["dst"], ins.ops["src"]
     if dst.dtype != src.dtype:
         raise core.error(f"vec.copy copies bits between equal types, got {src.dtype} -> {dst.dtype}; use vec.cast")
+    core.check_stream_order(dst, {"src": src})
     core.write(dst, core.read(src))
     core.stats.count_elements("VEC", dst.size)
 
@@ -117,5 +120,6 @@ def vec_copy(core, ins) -> None:
 def vec_cast(core, ins) -> None:
     _same_shape(core, ins, "dst", "src")
     dst, src = ins.ops["dst"], ins.ops["src"]
+    core.check_stream_order(dst, {"src": src})
     core.write(dst, from_f32(to_f32(core.read(src), src.dtype), dst.dtype))
     core.stats.count_elements("VEC", dst.size)

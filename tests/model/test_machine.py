@@ -258,6 +258,44 @@ def test_on_chip_bounds_errors_name_instruction_line_and_range(instruction: str,
         assert w in message
 
 
+# --------------------------------------------------------------------------------------------- streaming order
+
+def _run_vec(*lines: str) -> Core:
+    """Run VEC instructions on an SBUF whose partition 0 starts with fp32 0.0, 1.0, ..., 7.0."""
+    core = Core(CoreConfig())
+    core.load(source(*lines))
+    core.sbuf[0, :32] = np.arange(8, dtype=np.float32).view(np.uint8)
+    core.run()
+    return core
+
+
+@pytest.mark.parametrize("instruction", [
+    "vec.adds sb[0:1, 0]:fp32[8], sb[0:1, 0]:fp32[8], 1.0",  # element for element, in place
+    "vec.copy sb[0:1, 0]:fp32[7], sb[0:1, 4]:fp32[7]",  # each byte is read before it is written
+    "vec.cast sb[0:1, 0]:bf16[8], sb[0:1, 0]:fp32[8]",  # narrowing in place: writes trail the reads
+])
+def test_vec_overlap_the_streaming_engine_agrees_with(instruction: str) -> None:
+    """dst may overlap a source wherever the streaming engine (rtl/vec_engine.v) reads every shared
+    byte no later than it writes it: the model's read-everything-first result is then the hardware's."""
+    core = _run_vec(instruction)
+    if "cast" in instruction:
+        assert np.array_equal(core.peek("sb", 0, 0, "bf16", 8), np.arange(8))
+    else:  # x + 1 in place, or the copy shifting every element down one place
+        assert np.array_equal(core.peek("sb", 0, 0, "fp32", 7), np.arange(7) + 1)
+
+
+@pytest.mark.parametrize("instruction, words", [
+    ("vec.copy sb[0:1, 4]:fp32[7], sb[0:1, 0]:fp32[7]", "writes byte 4 at element 0 before src reads it at element 1"),
+    ("vec.add sb[0:1, 0]:fp32[4], sb[0:1, 0]:fp32[4], sb[0:1, 12]:fp32[4@-1]", "before b reads it at element 3"),
+    ("vec.copy sb[1:3, 4]:fp32[4], sb[0:2, 0]:fp32[4]", "before src reads it"),  # partition 1 is shared
+    ("vec.dropout_mask sb[0:1, 0]:fp32[8], sb[0:1, 0]:fp32[8], sb[0:1, 28]:int32[1], 0.5", "mask overlaps dst"),
+    ("vec.dropout_apply sb[0:1, 64]:fp32[8], sb[0:1, 0]:fp32[8], sb[0:1, 0]:int32[1], 0.5", "mask overlaps src"),
+])
+def test_vec_overlap_the_streaming_engine_would_break_is_an_error(instruction: str, words: str) -> None:
+    message = error_of(source("nop vec", instruction))
+    assert message.startswith(f"{instruction.split()[0]} (<asm>:2: {instruction})") and words in message
+
+
 def test_dram_bounds_are_checked_by_assembler_and_machine() -> None:
     text = source(".tensor x fp32[2, 3] in", "nop dma", "dma.load sb[0:2, 0]:fp32[3], x")
     with pytest.raises(accel.AsmError, match="reaches elements"):
