@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-RTL = Path(__file__).resolve().parents[1] / "rtl"
+from gates_rng import RTL, cells, print_row  # run as a script: benchmarks/ is on sys.path
+
 FP = [f"fp/{p.name}" for p in sorted((RTL / "fp").glob("*.v"))]
 UNIT = ["lut_index.v", "act_func.v", *FP]
 PE = ["pe.v", "pe_mac.v", *FP]
@@ -35,16 +35,6 @@ def blackbox(module_file: Path, folder: Path) -> Path:
     return stub
 
 
-def cells(top: str, files: list[str], extra: list[Path] = ()) -> dict[str, int]:
-    reads = "; ".join(f"read_verilog -I{RTL / 'include'} {f}" for f in [*extra, *(RTL / f for f in files)])
-    out = subprocess.run(["yosys", "-p", f"{reads}; synth -flatten -noshare -top {top}; stat"], capture_output=True,
-                         text=True, check=True).stdout
-    stat = out[out.rindex("Printing statistics"):]
-    counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"\s+(\$_\w+_)\s+(\d+)", stat)}
-    counts["total"] = int(re.search(r"Number of cells:\s+(\d+)", stat).group(1))
-    return counts
-
-
 def main() -> int:
     if shutil.which("yosys") is None:
         print("yosys is not installed (apt-get install -y yosys)", file=sys.stderr)
@@ -56,9 +46,7 @@ def main() -> int:
         rows = [("act_func", UNIT, [stub], "function unit datapath, memories excluded (22-stage pipeline)"),
                 ("pe", PE, [], "one PE of the array")]
         for top, files, extra, what in rows:
-            c = cells(top, files, extra)
-            ff = sum(v for k, v in c.items() if "DFF" in k)
-            print(f"| {top} | {what} | {c['total']} | {ff} | {c['total'] - ff} |", flush=True)
+            print_row(top, what, cells(top, files, extra=extra, share=False))
     ram, rom = (1 << WORDS_LOG2) * 32, (1 << EXP_WORDS_LOG2) * 32
     print(f"\nmemories: image RAM {1 << WORDS_LOG2} x 32 = {ram} bits; exp ROM {1 << EXP_WORDS_LOG2} x 32 = {rom} bits "
           f"({EXP_WORDS_USED * 32} used); each with a 9-word row read")

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 RTL = Path(__file__).resolve().parents[1] / "rtl"
@@ -37,15 +38,25 @@ BLOCKS = [
 ]
 
 
-def cells(top: str, files: list[str], params: dict[str, int] | None = None) -> dict[str, int]:
-    reads = "; ".join(f"read_verilog -I{RTL / 'include'} {RTL / f}" for f in files)
+def cells(top: str, files: list[str], params: dict[str, int] | None = None, extra: Sequence[Path] = (),
+          share: bool = True) -> dict[str, int]:
+    """Yosys `stat` cell counts by type (and 'total') of `top` built from rtl/ files plus `extra` ones;
+    share=False adds -noshare (skips the SAT-based sharing of exclusive operators, slow on big units)."""
+    reads = "; ".join(f"read_verilog -I{RTL / 'include'} {f}" for f in [*extra, *(RTL / f for f in files)])
     sets = "".join(f"chparam -set {k} {v} {top}; " for k, v in (params or {}).items())
-    out = subprocess.run(["yosys", "-p", f"{reads}; {sets}synth -flatten -top {top}; stat"], capture_output=True,
-                         text=True, check=True).stdout
+    synth = f"synth -flatten{'' if share else ' -noshare'} -top {top}"
+    out = subprocess.run(["yosys", "-p", f"{reads}; {sets}{synth}; stat"], capture_output=True, text=True,
+                         check=True).stdout
     stat = out[out.rindex("Printing statistics"):]
     counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"\s+(\$_\w+_)\s+(\d+)", stat)}
     counts["total"] = int(re.search(r"Number of cells:\s+(\d+)", stat).group(1))
     return counts
+
+
+def print_row(top: str, what: str, counts: dict[str, int]) -> None:
+    """One markdown table row: cells, flip-flops, the rest."""
+    ff = sum(v for k, v in counts.items() if "DFF" in k)
+    print(f"| {top} | {what} | {counts['total']} | {ff} | {counts['total'] - ff} |", flush=True)
 
 
 def main() -> int:
@@ -57,9 +68,7 @@ def main() -> int:
     for top, files, what, *params in BLOCKS:
         if not all((RTL / f).is_file() for f in files):
             continue
-        c = cells(top, files, *params)
-        ff = sum(v for k, v in c.items() if "DFF" in k)
-        print(f"| {top} | {what} | {c['total']} | {ff} | {c['total'] - ff} |", flush=True)
+        print_row(top, what, cells(top, files, *params))
     return 0
 
 
