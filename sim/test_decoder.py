@@ -14,7 +14,6 @@ ACCEL_REPORT   if set, a JSON file receiving
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from accel.isa.randprog import random_program, random_words
 from accel.tb import decoder_ref
 from accel.tb.clock import pulse, start_clock
 from accel.tb.memfile import write_memh
+from accel.tb.plan import report_part
 from accel.tb.runner import REPO_ROOT
 from accel.tb.scoreboard import Scoreboard
 
@@ -75,13 +75,8 @@ def _report(dut, test: str, sb: Scoreboard, seconds: tuple[float, float]) -> Non
     load, run = seconds
     dut._log.info("%d words: load %.3f s, sweep %.3f s (%.0f words/s)", sb.checked, load, run,
                   sb.checked / max(run, 1e-9))
-    path = os.environ.get("ACCEL_REPORT")
-    if not path:
-        return
-    data = json.loads(Path(path).read_text()) if Path(path).is_file() else {}
-    data[test] = {"vectors": sb.checked, "mismatches": sb.mismatches, "load_seconds": load,
-                  "sweep_seconds": run}
-    Path(path).write_text(json.dumps(data, indent=1))
+    report_part("ACCEL_REPORT", test, {"vectors": sb.checked, "mismatches": sb.mismatches, "load_seconds": load,
+                                       "sweep_seconds": run})
 
 
 def _program_words() -> tuple[list[int], list[str]]:

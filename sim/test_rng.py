@@ -9,8 +9,6 @@ rng_tb.v compares them in bulk. A JSON report goes to ACCEL_RNG_REPORT when set.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
@@ -21,23 +19,18 @@ from cocotb.triggers import FallingEdge, RisingEdge
 from accel.model import rng
 from accel.tb import verify_rng as vr
 from accel.tb.clock import start_clock
+from accel.tb.plan import plan_from_env, report_part
 
 TOPLEVEL = "rng_tb"
 SMOKE = {"philox": 300, "philox_iter": 100, "xoroshiro": 300, "lane": 2000, "seed": 1}
 
 
 def _plan() -> dict:
-    return json.loads(os.environ.get("ACCEL_RNG_PLAN", "null")) or SMOKE
+    return plan_from_env("ACCEL_RNG_PLAN", SMOKE)
 
 
 def _report(part: str, entry: dict) -> None:
-    path = os.environ.get("ACCEL_RNG_REPORT")
-    if not path:
-        return
-    p = Path(path)
-    data = json.loads(p.read_text()) if p.is_file() else {}
-    data[part] = entry
-    p.write_text(json.dumps(data, indent=1))
+    report_part("ACCEL_RNG_REPORT", part, entry)
 
 
 def _flip(plan: dict, part: str, want_cols: list[np.ndarray], lo: int, n: int) -> None:

@@ -10,8 +10,6 @@ ACCEL_RNGCTRL_REPORT when set.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from cocotb.triggers import FallingEdge, RisingEdge
 
 from accel.tb import verify_rngctrl as vc
 from accel.tb.clock import start_clock
+from accel.tb.plan import plan_from_env, report_part
 from accel.tb.verify_rng import write_hex
 
 TOPLEVEL = "rng_ctrl_tb"
@@ -29,17 +28,11 @@ MODE_SCALE, MODE_SEEDER, MODE_SEEDER_SMALL = 0, 1, 2
 
 
 def _plan() -> dict:
-    return json.loads(os.environ.get("ACCEL_RNGCTRL_PLAN", "null")) or SMOKE
+    return plan_from_env("ACCEL_RNGCTRL_PLAN", SMOKE)
 
 
 def _report(part: str, entry: dict) -> None:
-    path = os.environ.get("ACCEL_RNGCTRL_REPORT")
-    if not path:
-        return
-    p = Path(path)
-    data = json.loads(p.read_text()) if p.is_file() else {}
-    data[part] = entry
-    p.write_text(json.dumps(data, indent=1))
+    report_part("ACCEL_RNGCTRL_REPORT", part, entry)
 
 
 def _flip(plan: dict, part: str, col: np.ndarray, lo: int) -> None:
