@@ -26,8 +26,9 @@
 // * RNG registers: seed (64), offset (64), stride (32); per lane rtl/rng_xoroshiro.v. vec.rng_seed
 //   (and reset, with seed 0) re-seeds every lane from rtl/splitmix64_seeder.v: 2 * LANES + 4 clocks.
 // * Element order matches the model; like the model, a later element of dst overwrites an earlier one.
-//   The model reads all sources before writing dst, the engine streams: an instruction whose dst
-//   overlaps a source other than element for element (same pattern, distinct addresses) may differ.
+//   The model reads all sources before writing dst, the engine streams; the two agree because the
+//   emulator rejects any overlap where a byte would be written before a later element reads it
+//   (accel.machine.Core.check_stream_order).
 // Preconditions the assembler/emulator check (shapes, bounds, alignment, a nonzero loaded state)
 // are not checked again here.
 module vec_engine #(
