@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -464,3 +464,37 @@ def run(args: argparse.Namespace) -> dict:
 def plan_from_env() -> dict:
     """The plan sim/test_pe_array.py runs (a small smoke plan without the environment)."""
     return json.loads(os.environ.get(PLAN_ENV, "null")) or make_plan(4, 4, list(DTYPES), 200, 1)
+
+
+async def play_programs(dut, checker: Checker, programs: Iterable, junk: np.random.Generator,
+                        report_env: str) -> None:  # pragma: no cover - runs inside the simulator
+    """The cocotb body of the dense and the sparse bench (sim/pe_array_tb.v): play each program from
+    its $readmemh files with no Python in the loop, check its logged PSUM writes and final PSUM, write
+    the JSON report to the file named by `report_env` (when set) and fail on any mismatch."""
+    from cocotb.triggers import FallingEdge, RisingEdge
+
+    from accel.tb.clock import start_clock
+
+    folder = Path.cwd()
+    dut.start.value = 0
+    dut.files.value = 1
+    start_clock(dut.clk)
+    sim_seconds = 0.0
+    for ops in programs:
+        timing, want, inputs = checker.prepare(folder, ops, junk)
+        await FallingEdge(dut.clk)
+        for name, value in inputs.items():
+            getattr(dut, name).value = value
+        dut.start.value = 1
+        t0 = time.perf_counter()
+        await FallingEdge(dut.clk)
+        dut.start.value = 0
+        await RisingEdge(dut.done)
+        sim_seconds += time.perf_counter() - t0
+        checker.check(folder, ops, timing, want, int(dut.n_writes.value.to_unsigned()))
+    dut._log.info("%s; %d cycles in %.2f s", checker.report().splitlines()[0], checker.cycles, sim_seconds)
+    if os.environ.get(report_env):
+        Path(os.environ[report_env]).write_text(json.dumps({
+            "vectors": checker.vectors, "mismatches": checker.mismatches, "cycles": checker.cycles,
+            "macs": checker.macs, "sim_seconds": sim_seconds, "first": checker.first}))
+    assert checker.mismatches == 0, checker.report()
