@@ -391,8 +391,10 @@ class Core:
             self._locate(ap)  # bounds and alignment errors first
         written, step = _stream_bytes(dst)
         for name, src in sources.items():
+            if not _same_rows(dst, src):
+                continue
             read, rstep = _stream_bytes(src)
-            if not _same_rows(dst, src) or written.max() < read.min() or read.max() < written.min():
+            if written.max() < read.min() or read.max() < written.min():
                 continue
             lo = min(written.min(), read.min())
             first_write = np.full(max(written.max(), read.max()) - lo + 1, np.iinfo(np.int64).max)
