@@ -12,17 +12,14 @@ This module also holds what the bench and `accel verify simd` share: the vector 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 
 from accel.model import fp, rng
 from accel.model.simd import from_f32, to_f32
-from accel.tb.runner import RTL_DIR, SIM_DIR, BenchFailure, run_bench
+from accel.tb.plan import run_planned
+from accel.tb.runner import RTL_DIR, SIM_DIR
 
 TOPLEVEL = "rng_tb"
 SOURCES = [RTL_DIR / "rng_philox.v", RTL_DIR / "rng_philox_iter.v", RTL_DIR / "rng_xoroshiro.v",
@@ -173,24 +170,10 @@ def lane_vectors(n: int, seed: int) -> dict[str, np.ndarray]:
 
 # --------------------------------------------------------------------------------------------- running
 
-def plan_env(plan: dict, report: Path) -> dict:
-    return {"ACCEL_RNG_PLAN": json.dumps(plan), "ACCEL_RNG_REPORT": report}
-
-
 def bench(sim: str, plan: dict, testcase: str) -> tuple[dict, float, str | None]:
     """Run one test of sim/test_rng.py; returns (report, seconds, error text or None)."""
-    with tempfile.TemporaryDirectory(prefix="accel-rng-") as tmp:
-        report_path = Path(tmp) / "report.json"
-        t0 = time.perf_counter()
-        error = None
-        try:
-            run_bench(sim, TOPLEVEL, SOURCES, TEST_MODULE, parameters={"DEPTH_LOG2": DEPTH_LOG2[sim]},
-                      extra_env=plan_env(plan, report_path), testcase=testcase)
-        except BenchFailure as e:
-            if not report_path.is_file():
-                raise
-            error = str(e)
-        return json.loads(report_path.read_text()), time.perf_counter() - t0, error
+    return run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, plan, "ACCEL_RNG_PLAN", "ACCEL_RNG_REPORT",
+                       parameters={"DEPTH_LOG2": DEPTH_LOG2[sim]}, testcase=testcase)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

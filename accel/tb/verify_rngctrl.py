@@ -15,16 +15,13 @@ measures each block's latency.
 from __future__ import annotations
 
 import argparse
-import json
-import tempfile
-import time
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 
 from accel.model import fp, rng
-from accel.tb.runner import RTL_DIR, SIM_DIR, BenchFailure, run_bench
+from accel.tb.plan import run_planned
+from accel.tb.runner import RTL_DIR, SIM_DIR
 
 TOPLEVEL = "rng_ctrl_tb"
 SOURCES = [RTL_DIR / "dropout_scale.v", RTL_DIR / "splitmix64_seeder.v", SIM_DIR / "rng_ctrl_tb.v"]
@@ -137,24 +134,10 @@ def seeder_expected(seed_list: list[int], lanes: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------------------------- running
 
-def plan_env(plan: dict, report: Path) -> dict:
-    return {"ACCEL_RNGCTRL_PLAN": json.dumps(plan), "ACCEL_RNGCTRL_REPORT": report}
-
-
-def bench(sim: str, plan: dict) -> tuple[dict, float, str | None]:
-    """Run sim/test_rng_ctrl.py; returns (report, seconds, error text or None)."""
-    with tempfile.TemporaryDirectory(prefix="accel-rngctrl-") as tmp:
-        report_path = Path(tmp) / "report.json"
-        t0 = time.perf_counter()
-        error = None
-        try:
-            run_bench(sim, TOPLEVEL, SOURCES, TEST_MODULE, parameters={"DEPTH_LOG2": DEPTH_LOG2[sim], **PARAMETERS},
-                      extra_env=plan_env(plan, report_path))
-        except BenchFailure as e:
-            if not report_path.is_file():
-                raise
-            error = str(e)
-        return json.loads(report_path.read_text()), time.perf_counter() - t0, error
+def bench(sim: str, plan: dict, testcase: str | None = None) -> tuple[dict, float, str | None]:
+    """Run sim/test_rng_ctrl.py (one test, or all); returns (report, seconds, error text or None)."""
+    return run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, plan, "ACCEL_RNGCTRL_PLAN", "ACCEL_RNGCTRL_REPORT",
+                       parameters={"DEPTH_LOG2": DEPTH_LOG2[sim], **PARAMETERS}, testcase=testcase)
 
 
 def default_plan(n: int, seed: int) -> dict:
