@@ -14,6 +14,7 @@ import tomllib
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -22,11 +23,12 @@ from accel.isa._table import TABLE
 from accel.isa.asm import assemble
 from accel.isa.encoding import Instruction, Program
 from accel.isa.operands import AP, NP_STORAGE, DramAP, Tensor, dtype_bytes
-from accel.model import all_semantics, fp
+from accel.model import all_primitives, all_semantics, fp
 from accel.model.pe_array import PETimeline
 from accel.model.rng import RNGState
 
 ENGINES = ("PE", "ACT", "VEC", "DMA")
+BACKENDS = ("fast", "model")
 _UNITS = TABLE["units"]
 
 
@@ -211,14 +213,23 @@ def _from_storage(t: Tensor, a: np.ndarray) -> np.ndarray:
 class Core:
     """One accelerator core. `run(program, inputs)` is the usual entry point.
 
-    fast=True computes PE-array results, RNG words and dropout with accel.kernels (bit-identical to
-    accel.model, faster).
+    backend="fast" (the default) runs the model's primitives (matmuls, RNG words, dropout, function
+    evaluation, ...) with accel.kernels, bit-identical and faster; backend="model" runs the plain
+    NumPy definitions of accel.model.
     """
 
-    def __init__(self, config: CoreConfig | None = None, *, fast: bool = True) -> None:
+    def __init__(self, config: CoreConfig | None = None, *, backend: str = "fast") -> None:
+        if backend not in BACKENDS:
+            raise ConfigError(f"Core backend {backend!r}: allowed {', '.join(map(repr, BACKENDS))}")
         self.config = config or CoreConfig()
-        self.fast = fast
+        self.backend = backend
         self.semantics = all_semantics()
+        prims = dict(all_primitives())
+        if backend == "fast":
+            from accel.kernels import primitives
+
+            prims.update(primitives())
+        self.prims = SimpleNamespace(**prims)
         self.program: Program | None = None
         self.reset()
 

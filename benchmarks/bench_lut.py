@@ -6,9 +6,9 @@ With the default stride 1 every one of the 2**32 patterns of each function is ev
 worst case, as docs/lut.md records it). --stride S takes every S-th pattern (S odd keeps every
 exponent and sign). One parallel Numba loop does everything per input: the unit's result
 (accel.kernels.lut, bit-identical with accel.model.lut), the float64 reference (each
-accel.lut_build.REFERENCES formula rewritten with math-module functions), the ulp distance
-(lut_build.ulp32) and the in-domain / outside-domain split of accel.lut_accuracy.DOMAINS, exactly
-as accel.lut_accuracy.errors defines them (tests/equivalence/test_lut_sweep.py checks it). The
+accel.tools.lut_build.REFERENCES formula rewritten with math-module functions), the ulp distance
+(lut_build.ulp32) and the in-domain / outside-domain split of accel.tools.lut_accuracy.DOMAINS, exactly
+as accel.tools.lut_accuracy.errors defines them (tests/equivalence/test_lut_sweep.py checks it). The
 --json file is rewritten after every function, so an interrupted run keeps what finished.
 Also prints the kernel's speed next to the NumPy model's.
 """
@@ -23,10 +23,10 @@ import time
 import numpy as np
 from numba import njit, prange
 
-from accel import lut_accuracy as acc
 from accel.kernels import lut as kern
-from accel.lut_build import SQRT_2_OVER_PI
 from accel.model import lut
+from accel.tools import lut_accuracy as acc
+from accel.tools.lut_build import SQRT_2_OVER_PI
 
 FNS = lut.BUILTINS  # reference id = position here
 BIG = acc.FP32_MAX * (1 + 2.0**-25)  # references beyond this round to binary32 infinity

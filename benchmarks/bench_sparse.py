@@ -30,10 +30,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_scalesim as bs  # noqa: E402
 
-from accel import sparsity as sp  # noqa: E402
 from accel.kernels import pe_array as dense_kern  # noqa: E402
 from accel.kernels import sparse as sparse_kern  # noqa: E402
 from accel.model.sparse import LoadSparse, MatmulSparse  # noqa: E402
+from accel.tools import sparsity as sp  # noqa: E402
 
 R = C = 128
 LAYERS = [("square_512", 512, 256, 512), ("deep_k", 256, 128, 1024)]  # name, M, N, K

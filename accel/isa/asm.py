@@ -27,6 +27,7 @@ from accel.isa.operands import (
     Tensor,
     default_strides,
 )
+from accel.isa.spec import KIND_TEXT
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 F32_MAX = float(np.finfo(np.float32).max)
@@ -539,8 +540,6 @@ def _check_range(o: dict, value: float, tok: Tok) -> None:
 
 
 def _describe(o: dict) -> str:
-    from accel.isa.gen import KIND_TEXT
-
     return KIND_TEXT[o["kind"]]
 
 

@@ -2,34 +2,7 @@
 
 from __future__ import annotations
 
-from accel.isa.encoding import Instruction, Program
-from accel.isa.operands import AP, DramAP, f32_text
-
-
-def operand_text(ins: Instruction, name: str, program: Program | None = None) -> str:
-    """One operand in assembly syntax."""
-    o = next(o for o in ins.spec["operands"] if o["name"] == name)
-    v = ins.ops[name]
-    kind = o["kind"]
-    if kind == "sem":
-        return f"s{v}"
-    if kind in ("f32", "bias") and not isinstance(v, AP):
-        return f32_text(v)
-    if kind == "dram":
-        assert isinstance(v, DramAP)
-        ap = next(x for x in ins.ops.values() if isinstance(x, AP))
-        tname = program.tensors[v.tensor].name if program else v.name or f"tensor{v.tensor}"
-        return v.text(tname, ap.pcount)
-    return str(v)
-
-
-def instruction_text(ins: Instruction, program: Program | None = None) -> str:
-    """One instruction in canonical assembly syntax (what the disassembler prints)."""
-    parts = []
-    for o in ins.spec["operands"]:
-        text = operand_text(ins, o["name"], program)
-        parts.append(f"{o['name']}={text}" if "default" in o else text)
-    return f"{ins.mnemonic} {', '.join(parts)}".rstrip()
+from accel.isa.encoding import Program, instruction_text
 
 
 def disassemble_program(program: Program, addresses: bool = False) -> str:

@@ -24,6 +24,7 @@ from accel.isa.operands import (
     SPACES,
     DramAP,
     Tensor,
+    f32_text,
 )
 
 WORD_BITS: int = TABLE["word_bits"]
@@ -61,8 +62,6 @@ class Instruction:
         return self.ops["engine"].upper() if eng == "ANY" else eng
 
     def __str__(self) -> str:
-        from accel.isa.disasm import instruction_text
-
         return instruction_text(self)
 
     def where(self) -> str:
@@ -70,6 +69,35 @@ class Instruction:
         if self.line is None:
             return ""
         return f"{self.file or '<asm>'}:{self.line}"
+
+
+# ----------------------------------------------------------------------------- text form (the disassembler's)
+
+
+def operand_text(ins: Instruction, name: str, program: Program | None = None) -> str:
+    """One operand in assembly syntax."""
+    o = next(o for o in ins.spec["operands"] if o["name"] == name)
+    v = ins.ops[name]
+    kind = o["kind"]
+    if kind == "sem":
+        return f"s{v}"
+    if kind in ("f32", "bias") and not isinstance(v, AP):
+        return f32_text(v)
+    if kind == "dram":
+        assert isinstance(v, DramAP)
+        ap = next(x for x in ins.ops.values() if isinstance(x, AP))
+        tname = program.tensors[v.tensor].name if program else v.name or f"tensor{v.tensor}"
+        return v.text(tname, ap.pcount)
+    return str(v)
+
+
+def instruction_text(ins: Instruction, program: Program | None = None) -> str:
+    """One instruction in canonical assembly syntax (what the disassembler prints)."""
+    parts = []
+    for o in ins.spec["operands"]:
+        text = operand_text(ins, o["name"], program)
+        parts.append(f"{o['name']}={text}" if "default" in o else text)
+    return f"{ins.mnemonic} {', '.join(parts)}".rstrip()
 
 
 # ----------------------------------------------------------------------------- fields

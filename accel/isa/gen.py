@@ -140,18 +140,6 @@ def _syntax(ins: dict) -> str:
     return f"{ins['mnemonic']} {', '.join(parts)}".rstrip()
 
 
-KIND_TEXT = {
-    "engine": "engine name: pe, act, vec, dma",
-    "sem": "semaphore sN, N below CoreConfig.semaphores (default 32)",
-    "uint": "unsigned integer expression",
-    "f32": "binary32 immediate: a float literal, inf, -inf, nan, or bits(0x...)",
-    "flag": "0 or 1",
-    "ap": "on-chip access pattern `space[P0:P1, OFF]:DTYPE[N0@S0, ...]`",
-    "dram": "DRAM pattern `NAME`, `NAME[a:b, ...]` or `NAME(OFF)[P@PS, N@S, ...]`",
-    "bias": "binary32 immediate, or an fp32 access pattern with one element per partition",
-}
-
-
 def _encoding_rows(t: dict, ins: dict) -> list[str]:
     op = t["opcode"]
     rows = [f"| [{op['lsb'] + op['width'] - 1}:{op['lsb']}] | opcode | `{ins['opcode']:#04x}` |"]
@@ -232,7 +220,7 @@ def manual(t: dict[str, Any]) -> str:
                     cons.append(f"range {o['range'][0]}..{o['range'][1]}")
                 if "default" in o:
                     cons.append(f"default {o['default']}")
-                out.append(f"| {o['name']} | {KIND_TEXT[o['kind']]} | {', '.join(cons)} |")
+                out.append(f"| {o['name']} | {specmod.KIND_TEXT[o['kind']]} | {', '.join(cons)} |")
             out.append("")
         out += [f"**Semantics.** {i['semantics']}", "", f"**Engine:** {i['engine']}", "",
                 "**Encoding:**", "", "| bits | field | meaning |", "|---|---|---|"]

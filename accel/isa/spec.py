@@ -209,3 +209,16 @@ def _reserved_ranges(fields: list[dict], word_bits: int) -> list[list[int]]:
             b += 1
         runs.append([start, b - start])
     return runs
+
+
+# What each operand kind accepts, for the manual and the assembler's messages.
+KIND_TEXT = {
+    "engine": "engine name: pe, act, vec, dma",
+    "sem": "semaphore sN, N below CoreConfig.semaphores (default 32)",
+    "uint": "unsigned integer expression",
+    "f32": "binary32 immediate: a float literal, inf, -inf, nan, or bits(0x...)",
+    "flag": "0 or 1",
+    "ap": "on-chip access pattern `space[P0:P1, OFF]:DTYPE[N0@S0, ...]`",
+    "dram": "DRAM pattern `NAME`, `NAME[a:b, ...]` or `NAME(OFF)[P@PS, N@S, ...]`",
+    "bias": "binary32 immediate, or an fp32 access pattern with one element per partition",
+}

@@ -3,6 +3,11 @@
 A semantic function takes the core state and a decoded instruction. It returns None when it
 has executed, or False when it cannot issue yet (a semaphore wait), in which case the
 machine retries it later without any effect having happened.
+
+Where a semantic function does bulk arithmetic it calls a named primitive through
+`core.prims` (`core.prims.matmul_bf16(w, x)`), never a kernel directly: `PRIMITIVES` holds the
+model's plain NumPy definitions, accel.kernels provides faster bit-identical ones under the
+same names, and the machine picks the backend. So the model imports nothing above it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,27 @@ def semantics(mnemonic: str) -> Callable[[Semantic], Semantic]:
         return fn
 
     return register
+
+
+PRIMITIVES: dict[str, Callable[..., Any]] = {}
+
+
+def primitive(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register `fn` as the model's definition of primitive `name` (accel.kernels may override it)."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if name in PRIMITIVES:
+            raise ValueError(f"two primitives named {name}")
+        PRIMITIVES[name] = fn
+        return fn
+
+    return register
+
+
+def all_primitives() -> dict[str, Callable[..., Any]]:
+    """Every primitive of the model, by name (importing every unit module)."""
+    all_semantics()
+    return PRIMITIVES
 
 
 def all_semantics() -> dict[str, Semantic]:

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from accel.model import fp, semantics
+from accel.model import fp, primitive, semantics
 
 U32 = NDArray[np.uint32]
 
@@ -307,6 +307,7 @@ _RECIPES = {"direct": _direct, "exp": _exp, "log": _log, "recip": _power, "rsqrt
             "sin": _trig, "cos": _trig}
 
 
+@primitive("lut_apply")
 def apply(f: Function, x: ArrayLike) -> U32:
     """f(x) in binary32 bits for binary32 bit patterns x (the unit's whole datapath after affine)."""
     x = np.asarray(x, dtype=np.uint32)
@@ -355,12 +356,7 @@ def act_func(core, ins) -> None:
     dst = ins.ops["dst"]
     f = function_for(core, ins.ops["fn"])
     y = affine(core, ins)
-    if core.fast:  # the Numba kernel, bit-identical (tests/equivalence/test_lut_kernels.py)
-        from accel.kernels import lut as kernel
-
-        core.write(dst, from_f32(kernel.apply(f, y), dst.dtype))
-    else:
-        core.write(dst, from_f32(apply(f, y), dst.dtype))
+    core.write(dst, from_f32(core.prims.lut_apply(f, y), dst.dtype))
 
 
 @semantics("act.lut.load")

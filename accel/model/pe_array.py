@@ -17,15 +17,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel.model import fp, semantics
+from accel.model import fp, primitive, semantics
 
 
+@primitive("matmul_int8")
 def matmul_int8(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     """int8 W [K, N], X [K, M] -> int32 [N, M], products and sums wrapping in int32."""
     exact = w.astype(np.int64).T @ x.astype(np.int64)
     return exact.astype(np.int32)  # keeps the low 32 bits: two's-complement wrap
 
 
+@primitive("matmul_bf16")
 def matmul_bf16(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     """bf16 bits W [K, N], X [K, M] -> binary32 bits [N, M], summed in row order."""
     k_rows = w.shape[0]
@@ -36,6 +38,7 @@ def matmul_bf16(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     return acc
 
 
+@primitive("accumulate")
 def accumulate(old: np.ndarray, new: np.ndarray, dtype: str) -> np.ndarray:
     """PSUM accumulate: wrapping int32 add, or one binary32 add."""
     if dtype == "int32":
@@ -190,10 +193,9 @@ def pe_matmul(core, ins) -> None:
         raise core.error(f"dst holds {dst.free_size} elements per partition, moving data M = {src.free_size}")
     core.check_psum_bank(dst)
     x = core.read(src)
-    mm_int8, mm_bf16, acc_add = _whole_tile(core.fast)
-    out = mm_int8(w, x) if wdtype == "int8" else mm_bf16(w, x)
+    out = core.prims.matmul_int8(w, x) if wdtype == "int8" else core.prims.matmul_bf16(w, x)
     if acc:
-        out = acc_add(core.read(dst), out, dst.dtype)
+        out = core.prims.accumulate(core.read(dst), out, dst.dtype)
     core.write(dst, out)
     core.stats.macs += k_rows * n_cols * src.free_size
     core.stats.count_elements("PE", src.free_size * k_rows)
@@ -201,11 +203,3 @@ def pe_matmul(core, ins) -> None:
     timeline.matmul(k_rows, n_cols, src.free_size)
     core.stats.pe_cycles, core.stats.utilization = timeline.cycles, timeline.utilization
 
-
-def _whole_tile(fast: bool):
-    """(matmul_int8, matmul_bf16, accumulate): these, or accel.kernels.pe_array's (bit-identical, faster)."""
-    if not fast:
-        return matmul_int8, matmul_bf16, accumulate
-    from accel.kernels import pe_array as kernels
-
-    return kernels.matmul_int8, kernels.matmul_bf16, kernels.accumulate

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from accel.model import fp, semantics
+from accel.model import fp, primitive, semantics
 from accel.model.simd import from_f32, to_f32
 
 U64 = np.uint64
@@ -60,6 +60,7 @@ def philox_counters(block: np.ndarray, offset: int) -> np.ndarray:
     return out
 
 
+@primitive("philox_words")
 def philox_words(seed: int, offset: int, index: np.ndarray) -> np.ndarray:
     """The 32-bit word (uint32) of every logical element index (uint64 array, any shape)."""
     index = np.asarray(index, dtype=U64)
@@ -84,6 +85,7 @@ def xoroshiro_step(state: np.ndarray) -> np.ndarray:
     return out
 
 
+@primitive("xoroshiro_outputs")
 def xoroshiro_outputs(state: np.ndarray, n: int) -> np.ndarray:
     """n outputs of each of the states [L, 2] (advanced in place): uint64 [L, n]."""
     out = np.empty((state.shape[0], n), dtype=U64)
@@ -139,6 +141,7 @@ def uniform_f32(words: np.ndarray) -> np.ndarray:
     return fp.f32_bits((np.asarray(words, dtype=np.uint32) >> np.uint32(8)).astype(np.float32) * np.float32(2**-24))
 
 
+@primitive("dropout_f32")
 def dropout_f32(x: np.ndarray, words: np.ndarray, p_bits: int) -> tuple[np.ndarray, np.ndarray]:
     """(result bits, keep) of dropout on binary32 bits x with the words of its elements."""
     keep = np.asarray(words, dtype=np.uint32).astype(np.int64) >= threshold(p_bits)
@@ -188,7 +191,7 @@ class RNGState:
 
     def words(self, core, pstart: int, pcount: int, free: int, base: int, gen: int) -> np.ndarray:
         """32-bit words [pcount, free] for an instruction's elements (advances xoroshiro lanes)."""
-        words_of, outputs_of, _ = _impl(core.fast)
+        words_of, outputs_of = core.prims.philox_words, core.prims.xoroshiro_outputs
         if gen == PHILOX:
             return words_of(self.seed, self.offset, self.indices(pcount, free, base))
         self.check_lanes(core, pstart, pcount)
@@ -200,15 +203,6 @@ class RNGState:
     def check_lanes(self, core, pstart: int, pcount: int) -> None:
         if pstart + pcount > self.lanes:
             raise core.error(f"partitions {pstart}..{pstart + pcount - 1} have no RNG lane (lanes 0..{self.lanes - 1})")
-
-
-def _impl(fast: bool):
-    """(philox_words, xoroshiro_outputs, dropout_f32): these, or accel.kernels.rng's (bit-identical, faster)."""
-    if not fast:
-        return philox_words, xoroshiro_outputs, dropout_f32
-    from accel.kernels import rng as kernels
-
-    return kernels.philox_words, kernels.xoroshiro_outputs, kernels.dropout_f32
 
 
 def _words_u32(core, ap) -> np.ndarray:
@@ -286,7 +280,7 @@ def _dropout(core, ins) -> np.ndarray:
                          f"src [{src.pcount} partitions x {src.free_size}]")
     core.check_stream_order(dst, {"src": src}, {"mask": ins.ops["mask"]} if "mask" in ins.ops else None)
     words = core.rng.words(core, src.pstart, src.pcount, src.free_size, ins.ops["base"], ins.ops["gen"])
-    y, keep = _impl(core.fast)[2](to_f32(core.read(src), src.dtype), words, ins.ops["p"])
+    y, keep = core.prims.dropout_f32(to_f32(core.read(src), src.dtype), words, ins.ops["p"])
     core.write(dst, from_f32(y, dst.dtype))
     core.stats.count_elements("VEC", dst.size)
     return keep

@@ -11,7 +11,7 @@ values[r, c] * x[(r // n) * m + index[r, c], mv]:
 * bf16: each product exact in binary32 (fp.bf16_mul), summed from +0.0 in physical row order
   with binary32 round-to-nearest-even adds (fp.add); PSUM accumulate is one more add.
 
-With the ascending slot order of accel.sparsity.compress this equals the dense array's result on
+With the ascending slot order of accel.tools.sparsity.compress this equals the dense array's result on
 the decompressed weights: int8 always, bf16 whenever X is finite (a skipped zero weight's product
 +-0 never changes a sum that starts at +0.0; with inf or NaN in X the dense array's 0 * inf = NaN
 differs).
@@ -22,13 +22,52 @@ streams like a dense matmul with K = G * n, so both go through the core's PETime
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from accel.model import fp, semantics
+from accel.model import fp, primitive, semantics
 from accel.model.pe_array import PERun, PETimeline, accumulate
-from accel.sparsity import index_bits, unpack_index
+
+# ------------------------------------------------------------------------------ the compressed format
+
+MAX_M = 16
+
+
+def parse_pattern(text: str) -> tuple[int, int]:
+    """'2:4' -> (2, 4); 1 <= n < m <= 16."""
+    a, sep, b = text.strip().partition(":")
+    try:
+        n, m = int(a), int(b)
+    except ValueError:
+        n = m = 0
+    if not sep or not 1 <= n < m <= MAX_M:
+        raise ValueError(f"pattern {text!r}: expected N:M with 1 <= N < M <= {MAX_M}, e.g. 2:4")
+    return n, m
+
+
+def index_bits(m: int) -> int:
+    """Bits of one position index: ceil(log2 m) (1 for m = 2)."""
+    return max(1, math.ceil(math.log2(m)))
+
+
+def pack_index(index: np.ndarray, m: int) -> np.ndarray:
+    """Indices [rows, N] -> packed bytes [rows, ceil(N * b / 8)] (layout in the module docstring)."""
+    b = index_bits(m)
+    rows, cols = index.shape
+    bits = (index.astype(np.uint16)[:, :, None] >> np.arange(b)) & 1  # [rows, N, b], lsb first
+    flat = bits.reshape(rows, cols * b).astype(np.uint8)
+    nbytes = -(-cols * b // 8)
+    flat = np.concatenate([flat, np.zeros((rows, nbytes * 8 - cols * b), np.uint8)], axis=1)
+    return np.packbits(flat.reshape(rows, nbytes, 8), axis=2, bitorder="little").reshape(rows, nbytes)
+
+
+def unpack_index(packed: np.ndarray, cols: int, m: int) -> np.ndarray:
+    """Packed bytes [rows, >= ceil(N * b / 8)] -> indices [rows, N] (uint8)."""
+    b = index_bits(m)
+    bits = np.unpackbits(np.asarray(packed).view(np.uint8), axis=1, bitorder="little")[:, :cols * b]
+    return (bits.reshape(-1, cols, b).astype(np.uint8) << np.arange(b, dtype=np.uint8)).sum(axis=2).astype(np.uint8)
 
 
 def select(index: np.ndarray, x: np.ndarray, n: int, m: int) -> np.ndarray:
@@ -59,6 +98,7 @@ def matmul_sparse_bf16(values: np.ndarray, index: np.ndarray, x: np.ndarray, n: 
     return acc
 
 
+@primitive("matmul_sparse")
 def matmul_sparse(values: np.ndarray, index: np.ndarray, x: np.ndarray, n: int, m: int) -> np.ndarray:
     """int8 or bf16 (uint16 bits) by the values' dtype."""
     if values.dtype == np.int8:
@@ -154,12 +194,7 @@ def pe_matmul_sparse(core, ins) -> None:
                          f"making K = {k} rows for the {w.n}:{w.m} weights")
     core.check_psum_bank(dst)
     x = moving_rows(core.read(src), mv)
-    if core.fast:
-        from accel.kernels import sparse as kernels
-
-        out = kernels.matmul_sparse(w.values, w.index, x, w.n, w.m)
-    else:
-        out = matmul_sparse(w.values, w.index, x, w.n, w.m)
+    out = core.prims.matmul_sparse(w.values, w.index, x, w.n, w.m)
     if acc:
         out = accumulate(core.read(dst), out, dst.dtype)
     core.write(dst, out)

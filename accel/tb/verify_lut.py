@@ -60,7 +60,7 @@ ENGINE_SAMPLE = 300  # arguments per table
 
 def user_atan() -> lut.Function:
     """The user-built table of the checks: arctan on [-6, 6], degree 4, 8 segments per binade."""
-    from accel import lut_build
+    from accel.tools import lut_build
 
     with np.errstate(all="ignore"):
         return lut_build.user_function(np.arctan, -6.0, 6.0, degree=4, segments=8, name="user_atan")

@@ -24,9 +24,9 @@ import numpy as np
 
 from accel.model.pe_array import LoadWeights, Matmul, accumulate
 from accel.model.sparse import LoadSparse, MatmulSparse, matmul_sparse
-from accel.sparsity import index_bits, parse_pattern
 from accel.tb import verify_pe_array as vpa
 from accel.tb.runner import BenchFailure, run_bench
+from accel.tools.sparsity import index_bits, parse_pattern
 
 TOPLEVEL = "pe_array_tb"  # with SPARSE = 1
 TEST_MODULE = "test_sparse_array"

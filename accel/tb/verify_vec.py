@@ -87,8 +87,8 @@ def initial_image(r: np.random.Generator, cfg: CoreConfig) -> tuple[np.ndarray, 
 
 
 def model_core(cfg: CoreConfig, instrs: list[Instruction], sbuf: np.ndarray, psum: np.ndarray) -> Core:
-    """A Core (the plain model, fast=False) loaded with the program and the initial image."""
-    core = Core(cfg, fast=False)
+    """A Core (the plain model, backend="model") loaded with the program and the initial image."""
+    core = Core(cfg, backend="model")
     core.load(Program([], instrs))
     core.sbuf[:] = sbuf
     core.psum[:] = psum

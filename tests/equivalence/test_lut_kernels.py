@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accel import lut_accuracy as acc
-from accel import lut_build
 from accel.kernels import lut as kern
 from accel.model import fp, lut
+from accel.tools import lut_accuracy as acc
+from accel.tools import lut_build
 
 SPECIALS = np.array([0, 0x80000000, 1, 0x80000001, 0x7FFFFF, 0x800000, 0x7F7FFFFF, 0xFF7FFFFF, 0x7F800000,
                      0xFF800000, 0x7FC00000, 0xFFC00001, 0x7F800001, 0x3F800000, 0xBF800000], dtype=np.uint32)

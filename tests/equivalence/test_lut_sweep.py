@@ -1,6 +1,6 @@
-"""The fused sweep of benchmarks/bench_lut.py measures what accel.lut_accuracy.errors measures.
+"""The fused sweep of benchmarks/bench_lut.py measures what accel.tools.lut_accuracy.errors measures.
 
-Its float64 references equal accel.lut_build.REFERENCES bit for bit (tanh: libm's tanh against
+Its float64 references equal accel.tools.lut_build.REFERENCES bit for bit (tanh: libm's tanh against
 NumPy's own: a few float64 ulps of tanh), and a strided sweep finds the same worst cases, at the same
 inputs, as the NumPy model with lut_accuracy.errors.
 """
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from numba import njit
 
-from accel import lut_accuracy as acc
-from accel.lut_build import REFERENCES
+from accel.tools import lut_accuracy as acc
+from accel.tools.lut_build import REFERENCES
 
 _spec = importlib.util.spec_from_file_location("bench_lut", Path(__file__).parents[2] / "benchmarks" / "bench_lut.py")
 bench = importlib.util.module_from_spec(_spec)

@@ -186,7 +186,7 @@ def test_emulator_fast_and_model_paths_agree():
     rng = np.random.default_rng(1)
     shapes = {"x": (32, 128), "w1": (128, 64), "b1": (64, 1), "w2": (64, 10), "b2": (10, 1)}
     inputs = {k: rng.standard_normal(s) * 3 for k, s in shapes.items()}
-    fast = Core(fast=True).run(src, inputs)
-    slow = Core(fast=False).run(src, inputs)
+    fast = Core(backend="fast").run(src, inputs)
+    slow = Core(backend="model").run(src, inputs)
     np.testing.assert_array_equal(fast.outputs["y"].view(np.uint32), slow.outputs["y"].view(np.uint32))
     assert fast.stats == slow.stats

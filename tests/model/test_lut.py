@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accel import lut_accuracy as acc
-from accel import lut_build
 from accel.model import fp, lut
+from accel.tools import lut_accuracy as acc
+from accel.tools import lut_build
 
 N_RANDOM = 200_000
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import accel
 from accel.isa.asm import AsmError
 from accel.machine import MachineError
-from accel.model import fp, rng
+from accel.model import PRIMITIVES, fp, rng
 
 M64 = (1 << 64) - 1
 
@@ -260,7 +260,7 @@ def _plus_xoro(state: np.ndarray) -> np.ndarray:
 
 MUTANTS = {
     "vec.dropout": lambda mp: mp.setattr(rng, "threshold", _floor_threshold),
-    "vec.rng_fill": lambda mp: mp.setattr(rng, "philox_words", _swapped_words),
+    "vec.rng_fill": lambda mp: mp.setitem(PRIMITIVES, "philox_words", _swapped_words),
     "vec.rng_seed": lambda mp: mp.setattr(rng, "xoroshiro_step", _plus_xoro),
     "vec.dropout_mask": lambda mp: mp.setattr(rng, "pack_mask", lambda keep: _PACK(keep[:, ::-1])),
 }

@@ -1,4 +1,4 @@
-"""N:M compressed layout, lossless decomposition, planner and mixed-ratio pruning (accel.sparsity), and the
+"""N:M compressed layout, lossless decomposition, planner and mixed-ratio pruning (accel.tools.sparsity), and the
 sparse array's model against the dense array's on decompressed weights."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accel import sparsity as sp
 from accel.model import pe_array as dense
 from accel.model import sparse as model
+from accel.tools import sparsity as sp
 
 PATTERNS = [(1, 2), (2, 4), (1, 4), (2, 8), (4, 8), (4, 16), (3, 5)]
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

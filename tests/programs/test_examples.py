@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import accel
-from accel.demo import EXAMPLE, check_mlp
+from accel.cli.demo import EXAMPLE, check_mlp
 from accel.isa.spec import REPO_ROOT
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel.lut_build import REFERENCES, ulp32
 from accel.model import fp, lut
+from accel.tools.lut_build import REFERENCES, ulp32
 
 FP32_MAX = float(np.finfo(np.float32).max)
 

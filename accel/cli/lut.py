@@ -55,7 +55,7 @@ def _user_callable(args: argparse.Namespace):
 
 
 def build(args: argparse.Namespace) -> int:
-    from accel import lut_accuracy, lut_build
+    from accel.tools import lut_accuracy, lut_build
 
     if args.builtins:
         out = Path(args.output) if args.output else None
@@ -84,8 +84,8 @@ def build(args: argparse.Namespace) -> int:
 
 def report_data(names: list[str], samples: int, seed: int) -> dict[str, dict]:
     """Per function: domain, table size and the measured maxima (bf16 exhaustive, fp32 random)."""
-    from accel import lut_accuracy as acc
     from accel.model import lut
+    from accel.tools import lut_accuracy as acc
 
     out = {}
     with np.errstate(all="ignore"):
@@ -109,7 +109,7 @@ def _plot(names: list[str], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from accel import lut_accuracy as acc
+    from accel.tools import lut_accuracy as acc
 
     cols = 4
     rows = (len(names) + cols - 1) // cols

@@ -28,25 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from accel.model.pe_array import PETimeline
-
-MAX_M = 16
-
-
-def parse_pattern(text: str) -> tuple[int, int]:
-    """'2:4' -> (2, 4); 1 <= n < m <= 16."""
-    a, sep, b = text.strip().partition(":")
-    try:
-        n, m = int(a), int(b)
-    except ValueError:
-        n = m = 0
-    if not sep or not 1 <= n < m <= MAX_M:
-        raise ValueError(f"pattern {text!r}: expected N:M with 1 <= N < M <= {MAX_M}, e.g. 2:4")
-    return n, m
-
-
-def index_bits(m: int) -> int:
-    """Bits of one position index: ceil(log2 m) (1 for m = 2)."""
-    return max(1, math.ceil(math.log2(m)))
+from accel.model.sparse import MAX_M, index_bits, pack_index, parse_pattern, unpack_index  # noqa: F401
 
 
 def is_zero(w: np.ndarray) -> np.ndarray:
@@ -130,24 +112,6 @@ def decompress(values: np.ndarray, index: np.ndarray, n: int, m: int) -> np.ndar
     for c in range(cols):
         dense[target[nonzero[:, c], c], c] = values[nonzero[:, c], c]
     return dense
-
-
-def pack_index(index: np.ndarray, m: int) -> np.ndarray:
-    """Indices [rows, N] -> packed bytes [rows, ceil(N * b / 8)] (layout in the module docstring)."""
-    b = index_bits(m)
-    rows, cols = index.shape
-    bits = (index.astype(np.uint16)[:, :, None] >> np.arange(b)) & 1  # [rows, N, b], lsb first
-    flat = bits.reshape(rows, cols * b).astype(np.uint8)
-    nbytes = -(-cols * b // 8)
-    flat = np.concatenate([flat, np.zeros((rows, nbytes * 8 - cols * b), np.uint8)], axis=1)
-    return np.packbits(flat.reshape(rows, nbytes, 8), axis=2, bitorder="little").reshape(rows, nbytes)
-
-
-def unpack_index(packed: np.ndarray, cols: int, m: int) -> np.ndarray:
-    """Packed bytes [rows, >= ceil(N * b / 8)] -> indices [rows, N] (uint8)."""
-    b = index_bits(m)
-    bits = np.unpackbits(np.asarray(packed).view(np.uint8), axis=1, bitorder="little")[:, :cols * b]
-    return (bits.reshape(-1, cols, b).astype(np.uint8) << np.arange(b, dtype=np.uint8)).sum(axis=2).astype(np.uint8)
 
 
 def decompose(w: np.ndarray, n: int, m: int) -> list[SparseWeights]:
@@ -302,7 +266,7 @@ def gemm_program(w: np.ndarray, n: int, m: int, m_vectors: int, rows: int = 128,
         nc = min(cols, ncols - c0)
         body.append(f"    dma.store out[{c0}:{c0 + nc}, 0:{m_vectors}], "
                     f"sb[0:{nc}, {2 * region + 4 * m_vectors * j}]:{acc_t}[{m_vectors}]")
-    header = f"; {choice} GEMM: W [{k}, {ncols}] {n}:{m}, M' = {m_vectors} (accel.sparsity.gemm_program)"
+    header = f"; {choice} GEMM: W [{k}, {ncols}] {n}:{m}, M' = {m_vectors} (accel.tools.sparsity.gemm_program)"
     return "\n".join([header, *lines, *body, "    halt"]) + "\n", inputs, p
 
 
@@ -415,47 +379,3 @@ def compress_pruned(result: PruneResult, dtype: str = "bf16") -> dict[str, np.nd
         out[f"{key}_values"] = sw.values
         out[f"{key}_index"] = sw.packed_index().view(np.int8)
     return out
-
-
-# ------------------------------------------------------------------------------------------ `accel sparsify`
-
-
-def add_sparsify_arguments(parser) -> None:
-    """Arguments of `accel sparsify`."""
-    parser.add_argument("weights", help="a .npy weight matrix [K, N] (K = contraction, N = outputs)")
-    parser.add_argument("--patterns", default="2:4,4:8", help="comma-separated N:M ratios (default 2:4,4:8)")
-    parser.add_argument("--target", type=float, help="overall sparsity to reach (fraction of zero weights)")
-    parser.add_argument("--max-error", type=float, help="relative Frobenius error budget")
-    parser.add_argument("--dtype", choices=["bf16", "int8"], default="bf16", help="stored values (default bf16)")
-    parser.add_argument("-o", "--output", required=True, help="output .npz of compressed weights")
-    parser.add_argument("--report", action="store_true", help="also print the per-column cost table summary")
-
-
-def sparsify_main(args) -> int:
-    """Run `accel sparsify`: prune, compress, write the npz, print the result."""
-    patterns = [parse_pattern(t) for t in args.patterns.split(",") if t.strip()]
-    if args.target is not None and not 0 <= args.target <= 1:
-        raise ValueError(f"--target {args.target}: expected a fraction in 0..1")
-    try:
-        w = np.load(args.weights, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{args.weights}: cannot read a .npy array ({e})") from None
-    if w.ndim != 2 or not np.issubdtype(w.dtype, np.number):
-        raise ValueError(f"{args.weights}: expected a numeric 2-D weight matrix, got {w.dtype} {w.shape}")
-    if not np.isfinite(w.astype(np.float64)).all():
-        raise ValueError(f"{args.weights}: weights must be finite")
-    result = prune_mixed(w, patterns, target=args.target, max_error=args.max_error)
-    arrays = compress_pruned(result, args.dtype)
-    np.savez(args.output, **arrays)
-    counts = ", ".join(f"{p}: {c}" for p, c in result.counts.items())
-    print(f"sparsity {result.sparsity:.4f}, relative error {result.error:.4g}, columns per ratio {counts}")
-    if not result.reached:
-        print(f"note: target {args.target} is not reachable with {args.patterns}; the sparsest is shown")
-    if args.report:
-        print(f"threshold {result.threshold:.6g} (L1 magnitude a column may lose under a more aggressive ratio)")
-        for j, (n, m) in enumerate(result.patterns):
-            cols = np.flatnonzero(result.assignment == j)
-            print(f"  {n}:{m}: {cols.size} columns, {cols.size * -(-w.shape[0] // m) * n} stored values, "
-                  f"index {index_bits(m)} bits each")
-    print(f"wrote {args.output}: {', '.join(arrays)}")
-    return 0

@@ -149,7 +149,7 @@ def cmd_verify(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def cmd_sparsify(args: argparse.Namespace) -> int:
-    from accel.sparsity import sparsify_main
+    from accel.cli.sparsify import sparsify_main
 
     try:
         return sparsify_main(args)
@@ -158,8 +158,8 @@ def cmd_sparsify(args: argparse.Namespace) -> int:
 
 
 def cmd_lut(args: argparse.Namespace) -> int:
-    from accel.lut_cli import LutCliError
-    from accel.lut_cli import main as lut_main
+    from accel.cli.lut import LutCliError
+    from accel.cli.lut import main as lut_main
 
     try:
         return lut_main(args)
@@ -168,7 +168,7 @@ def cmd_lut(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from accel.demo import run_demo
+    from accel.cli.demo import run_demo
 
     return run_demo(seed=args.seed, as_json=args.json, plot=args.plot)
 
@@ -206,13 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(fn=cmd_verify)
 
     sp = sub.add_parser("sparsify", help="mixed-ratio N:M pruning of a weight matrix [K, N] into compressed weights")
-    from accel.sparsity import add_sparsify_arguments
+    from accel.cli.sparsify import add_sparsify_arguments
 
     add_sparsify_arguments(sp)
     sp.set_defaults(fn=cmd_sparsify)
 
     lu = sub.add_parser("lut", help="build function-approximation tables; report their accuracy")
-    from accel.lut_cli import add_arguments as add_lut_arguments
+    from accel.cli.lut import add_arguments as add_lut_arguments
 
     add_lut_arguments(lu)
     lu.set_defaults(fn=cmd_lut)
