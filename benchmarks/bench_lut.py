@@ -3,7 +3,7 @@
     python benchmarks/bench_lut.py [--fn NAME ...] [--stride S] [--json OUT]
 
 With the default stride 1 every one of the 2**32 patterns of each function is evaluated (the true
-worst case, as docs/lut.md records it). --stride S takes every S-th pattern (S odd keeps every
+worst case, as docs/act.md records it). --stride S takes every S-th pattern (S odd keeps every
 exponent and sign). One parallel Numba loop does everything per input: the unit's result
 (accel.kernels.lut, bit-identical with accel.model.lut), the float64 reference (each
 accel.tools.lut_build.REFERENCES formula rewritten with math-module functions), the ulp distance

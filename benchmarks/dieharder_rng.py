@@ -1,5 +1,5 @@
 """dieharder smoke run on both hardware generators' 32-bit word streams (opt-in: needs the Debian
-package `dieharder`; results are recorded in docs/rng.md).
+package `dieharder`; results are recorded in docs/vec.md).
 
     python benchmarks/dieharder_rng.py                      # birthdays, 32x32 rank, 6x8 rank, bitstream
     python benchmarks/dieharder_rng.py --tests 0 2 --psamples 50

@@ -7,7 +7,7 @@ no technology mapping; -noshare skips the SAT-based sharing of exclusive operato
 8 minutes on the unit's 22 floating-point blocks; one PE is synthesized the same way) with its table
 memories (rtl/lut_mem.v: the image RAM and the exp ROM) replaced by black boxes, so the cells are the
 datapath's: pipeline registers, the rtl/fp blocks, the index rule, the image-header registers and checks.
-The memories are reported in bits. Results are recorded in docs/lut.md.
+The memories are reported in bits. Results are recorded in docs/act.md.
 """
 
 from __future__ import annotations

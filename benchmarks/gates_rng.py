@@ -4,7 +4,7 @@
 
 Each block is synthesized alone with `synth -top BLOCK` (Yosys' generic cell library, no
 technology mapping) and the cells of `stat` are reported: flip-flops and the rest, so users see what a
-generator costs next to a processing element. Results are recorded in docs/rng.md. The vector engine
+generator costs next to a processing element. Results are recorded in docs/vec.md. The vector engine
 (rtl/vec_engine.v at 4 lanes) takes Yosys about half an hour on the shared 2-core machine.
 """
 

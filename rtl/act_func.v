@@ -1,5 +1,5 @@
 `timescale 1ns/1ps
-// act_func: the ACT engine's per-lane function unit (docs/lut.md): y = f(x * scale + bias), bit for
+// act_func: the ACT engine's per-lane function unit (docs/act.md): y = f(x * scale + bias), bit for
 // bit accel.model.lut.apply(f, add(mul(x, scale), bias)) converted to fp32 or bf16 (from_f32).
 // f is the table image in the RAM (written word by word through we/waddr/wdata, as act.lut.load
 // streams it; a built-in's image is its rtl/mem/lut_<name>.hex), every recipe kind: direct (with

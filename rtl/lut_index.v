@@ -1,5 +1,5 @@
 `timescale 1ns/1ps
-// lut_index: the index rule of a function-approximation table (docs/lut.md,
+// lut_index: the index rule of a function-approximation table (docs/act.md,
 // accel.model.lut.index), shared by rtl/lut_unit.v and rtl/act_func.v. From the bits of the
 // binary32 argument z and the table's descriptor it gives the word offset of z's coefficient
 // row from the table's first coefficient, and the segment's base point:

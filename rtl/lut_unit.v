@@ -1,5 +1,5 @@
 `timescale 1ns/1ps
-// lut_unit: the table-evaluation engine of the function-approximation unit (docs/lut.md), one
+// lut_unit: the table-evaluation engine of the function-approximation unit (docs/act.md), one
 // lane. It holds a table image in a RAM written word by word (as act.lut.load streams it, or
 // from the generated rtl/mem/lut_<name>.hex), reads the first table's descriptor
 // (emin, emax, mbits, degree at words 12..15) and evaluates accel.model.lut.evaluate:

@@ -5,7 +5,7 @@
 // ctr = {c3, c2, c1, c0}, key = {k1, k0}, out = {x3, x2, x1, x0}.
 //
 // Latency 10 cycles: a block given with in_valid on one rising edge leaves with out_valid ten
-// rising edges later; a new block may enter on every clock. The counter-based use (docs/rng.md):
+// rising edges later; a new block may enter on every clock. The counter-based use (docs/vec.md):
 // ctr = {offset, element index >> 2}, key = seed.
 module rng_philox (
     input  wire         clk,

@@ -1,6 +1,6 @@
 `timescale 1ns/1ps
 // simd_lane: one lane of the vector engine, combinational (latency 0, one element per clock).
-// Mirrors accel.model.simd / accel.model.rng element by element: the operands are converted to
+// Mirrors accel.model.vec / accel.model.rng element by element: the operands are converted to
 // binary32 (to_f32), the operation runs in binary32, the result is converted to the destination
 // type (from_f32). Element types (the ISA's dtype codes): 0 fp32, 1 bf16 (low 16 bits), 2 int8
 // (low 8 bits in, sign-extended to 32 bits out), 3 int32.

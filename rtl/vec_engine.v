@@ -1,7 +1,7 @@
 `timescale 1ns/1ps
 // vec_engine: the VEC engine. LANES lanes (one per partition) execute every VEC instruction of the
-// ISA (vec.add .. vec.cast, vec.rng_*, vec.dropout*) bit for bit as accel.model.simd / accel.model.rng,
-// in the model's element order. docs/rng.md "The vector engine in RTL" describes it; in short:
+// ISA (vec.add .. vec.cast, vec.rng_*, vec.dropout*) bit for bit as accel.model.vec / accel.model.rng,
+// in the model's element order. docs/vec.md "The vector engine in RTL" describes it; in short:
 //
 // * Instructions: 512-bit words on a valid/ready handshake (in_valid, in_ready, in_word), decoded with
 //   the generated rtl/include/accel_isa.vh. nop and other engines' words are dropped; `halt` sets

@@ -1,6 +1,6 @@
 """cocotb bench: rtl/act_func.v against accel.model.lut.apply through sim/act_func_top.v.
 
-The plan (accel.tb.verify_lut.write_plan, named by ACCEL_ACT_PLAN) lists chunks: a function, an
+The plan (accel.tb.verify_act.write_plan, named by ACCEL_ACT_PLAN) lists chunks: a function, an
 argument set, scale, bias, result type, the image to load (first chunk of a function) and a file of
 arguments and expected words. Each chunk's words go to $readmemh files in the working folder;
 act_func_top.v loads the image through the unit's write port and checks every argument, and
@@ -20,7 +20,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from accel.tb import verify_lut as vl
+from accel.tb import verify_act as vl
 from accel.tb.clock import start_clock
 from accel.tb.verify_rng import write_hex
 

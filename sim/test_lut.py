@@ -1,6 +1,6 @@
 """cocotb bench: rtl/lut_unit.v against accel.model.lut.evaluate through sim/lut_top.v.
 
-The plan (tables, random count, sample, seed) comes from ACCEL_LUT_PLAN (accel.tb.verify_lut);
+The plan (tables, random count, sample, seed) comes from ACCEL_LUT_PLAN (accel.tb.verify_act);
 image, arguments and expected results go to $readmemh files in the working folder, lut_top.v
 loads the image into the unit through its write port and checks every argument, and Python wakes
 only when a table is done. Any mismatch fails the test; a JSON report goes to ACCEL_LUT_REPORT.
@@ -18,7 +18,7 @@ import numpy as np
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from accel.model import lut
-from accel.tb import verify_lut as vl
+from accel.tb import verify_act as vl
 from accel.tb.clock import start_clock
 
 TOPLEVEL = "lut_top"

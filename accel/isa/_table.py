@@ -462,7 +462,7 @@ TABLE = {'composites': {'ap': [{'name': 'space', 'width': 2},
                                 {'default': 0.0, 'kind': 'bias', 'name': 'bias', 'slot': 'imm1'}],
                    'reserved': [[8, 2], [11, 5], [24, 8], [510, 2]],
                    'semantics': 'y = x * scale + bias exactly as `act.identity`, then the unit '
-                                'computes f(y) in binary32 steps defined in docs/lut.md: a range '
+                                'computes f(y) in binary32 steps defined in docs/act.md: a range '
                                 'reduction where f needs one, a segment table indexed by the '
                                 "argument's exponent and top fraction bits, and Horner's rule with "
                                 "one fma per coefficient from the distance to the segment's base "
@@ -487,7 +487,7 @@ TABLE = {'composites': {'ap': [{'name': 'space', 'width': 2},
                                 {'kind': 'uint', 'name': 'fn', 'range': [16, 31], 'slot': 'sem'}],
                    'reserved': [[8, 8], [24, 210], [372, 140]],
                    'semantics': 'The words of src, in access-pattern order, are a table image '
-                                '(docs/lut.md: 12 header words with magic 0x4C555431, the recipe '
+                                '(docs/act.md: 12 header words with magic 0x4C555431, the recipe '
                                 "and the domain rules, then each table's emin, emax, mbits, degree "
                                 'and 2 * segments * (degree + 1) binary32 coefficients). The image '
                                 'replaces slot fn (16..31) for later `act.func` instructions of '

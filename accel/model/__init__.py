@@ -54,6 +54,6 @@ def all_primitives() -> dict[str, Callable[..., Any]]:
 
 def all_semantics() -> dict[str, Semantic]:
     """Import every unit module (which registers its opcodes) and return the registry."""
-    from accel.model import act, dma, lut, pe_array, rng, simd, sparse, sync  # noqa: F401
+    from accel.model import act, dma, lut, pe_array, rng, sparse, sync, vec  # noqa: F401
 
     return SEMANTICS

@@ -10,7 +10,7 @@ import numpy as np
 
 from accel.isa.operands import AP
 from accel.model import fp, semantics
-from accel.model.simd import from_f32, to_f32
+from accel.model.vec import from_f32, to_f32
 
 
 def affine(core, ins) -> np.ndarray:

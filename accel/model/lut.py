@@ -1,7 +1,7 @@
 """The function-approximation unit (US11314842B1): segment tables + Taylor-like evaluation.
 
 A *table* maps segments of a binary32 argument ``z`` to polynomial coefficients. The index rule
-uses only the bits of ``z`` (docs/lut.md):
+uses only the bits of ``z`` (docs/act.md):
 
 * ``s = z >> 31``, ``E = (z >> 23) & 0xFF``, ``F = z & 0x7FFFFF``;
 * ``E < emin``: segment 0 of side ``s`` (the "tiny" segment), base point ``+-0``;
@@ -351,7 +351,7 @@ def function_for(core, fn: int) -> Function:
 @semantics("act.func")
 def act_func(core, ins) -> None:
     from accel.model.act import affine
-    from accel.model.simd import from_f32
+    from accel.model.vec import from_f32
 
     dst = ins.ops["dst"]
     f = function_for(core, ins.ops["fn"])

@@ -1,6 +1,6 @@
 """The hardware RNG of the vector engine: Philox4x32-10, xoroshiro128aox, and their instructions.
 
-Two generators (docs/rng.md):
+Two generators (docs/vec.md):
 
 * Philox4x32-10 (Salmon et al., SC'11; cuRAND's PHILOX4_32_10): counter-based. The key is the
   64-bit seed; the counter of logical element index i is (lo(i >> 2), hi(i >> 2), lo(offset),
@@ -21,7 +21,7 @@ from fractions import Fraction
 import numpy as np
 
 from accel.model import fp, primitive, semantics
-from accel.model.simd import from_f32, to_f32
+from accel.model.vec import from_f32, to_f32
 
 U64 = np.uint64
 MASK32 = 0xFFFFFFFF

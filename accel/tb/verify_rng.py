@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from accel.model import fp, rng
-from accel.model.simd import from_f32, to_f32
+from accel.model.vec import from_f32, to_f32
 from accel.tb.plan import run_planned
 from accel.tb.runner import RTL_DIR, SIM_DIR
 
@@ -115,7 +115,7 @@ def lane_vectors(n: int, seed: int) -> dict[str, np.ndarray]:
     """About n lane vectors: every fp op on all pairs of fp32 specials, random operands and mixed
     element types; every cast; dropout over the p sweep (words at T - 1, T, T + 1 and random, random
     tensors with specials) and random p, with some bf16/int8 tensors; fill as uniform floats and raw
-    words. Expected {keep, y} from accel.model.simd / fp / rng."""
+    words. Expected {keep, y} from accel.model.vec / fp / rng."""
     r = np.random.default_rng([seed, 2])
     sp = np.array(SPECIALS["fp32"], np.uint32)
     pa, pb = np.repeat(sp, sp.size), np.tile(sp, sp.size)

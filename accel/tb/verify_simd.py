@@ -5,7 +5,7 @@ pair of fp32 specials, random operands and mixed element types (fp32, bf16, int8
 vec.cast between every pair of types; dropout over a p sweep (0, -0, 1, common rates, 1 - 2**-24,
 tiny p whose p * 2**32 is a tie or has a fraction, random p) with words at the threshold T - 1, T,
 T + 1 and random words on random tensors with specials; fill as uniform floats and raw words.
-The lane's y and keep are compared with accel.model.simd / fp / rng, one vector per clock."""
+The lane's y and keep are compared with accel.model.vec / fp / rng, one vector per clock."""
 
 from __future__ import annotations
 

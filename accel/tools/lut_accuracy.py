@@ -3,7 +3,7 @@
 Errors are measured on the model's binary32 result (and on its bf16 rounding) in ulps of the
 reference's own format position, and in absolute terms. Each built-in has a stated domain where
 the ulp bounds hold; outside it (tails that underflow, references near zero) an absolute bound
-is stated instead (docs/lut.md).
+is stated instead (docs/act.md).
 """
 
 from __future__ import annotations

@@ -201,7 +201,7 @@ class DirectSpec:
     lo_value: float
     hi_rule: str
     hi_value: float
-    acc_lo: float  # the ulp target holds on (acc_lo, hi); below, an absolute bound (docs/lut.md)
+    acc_lo: float  # the ulp target holds on (acc_lo, hi); below, an absolute bound (docs/act.md)
     target: float = 1.25  # table selection target (ulps of the binary32 evaluation)
 
 

@@ -3,7 +3,7 @@
 bf16: every finite bf16 input of every built-in, at most 1 bf16 ulp in the function's domain and
 the stated absolute bound outside it. fp32: random inputs (uniform bit patterns plus uniform values
 over the domain), at most 2 ulp in the domain; the 10**7-input and 2**32 sweeps are benchmarks
-(benchmarks/bench_lut.py). Special values exactly as docs/lut.md states. The committed ROM images
+(benchmarks/bench_lut.py). Special values exactly as docs/act.md states. The committed ROM images
 must equal a fresh build.
 """
 

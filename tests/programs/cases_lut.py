@@ -1,6 +1,6 @@
 """Directed cases of the function-approximation unit (act.func, act.lut.load); run by make_cases.py.
 
-The oracle re-implements the unit's documented arithmetic (docs/lut.md) on float32 values, one
+The oracle re-implements the unit's documented arithmetic (docs/act.md) on float32 values, one
 IEEE step at a time: numpy float32 for mul/add/sub, exact rationals (fractions.Fraction) rounded
 once to binary32 for fma. It reads the generated ROM images rtl/mem/lut_<name>.hex as data and
 never imports accel.model. A hand-made user table (exact Taylor coefficients of x**2) checks

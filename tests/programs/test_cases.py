@@ -13,7 +13,7 @@ import pytest
 import accel
 from accel.isa._table import TABLE
 from accel.isa.operands import AP
-from accel.model import PRIMITIVES, SEMANTICS, act, fp, pe_array, simd
+from accel.model import PRIMITIVES, SEMANTICS, act, fp, pe_array, vec
 
 HERE = Path(__file__).parent
 CASES = HERE / "cases"
@@ -130,13 +130,13 @@ def _wait_without_taking(core, ins):
 def _canonicalizing_copy(core, ins):
     """A wrong vec.copy: converts through binary32, losing NaN payloads."""
     dst, src = ins.ops["dst"], ins.ops["src"]
-    core.write(dst, simd.from_f32(simd.to_f32(core.read(src), src.dtype), dst.dtype))
+    core.write(dst, vec.from_f32(vec.to_f32(core.read(src), src.dtype), dst.dtype))
 
 
 def _fused_affine(core, ins):
     """A wrong activation affine step: one fused rounding instead of two."""
     src, bias = ins.ops["src"], ins.ops["bias"]
-    x = simd.to_f32(core.read(src), src.dtype)
+    x = vec.to_f32(core.read(src), src.dtype)
     b = core.read(bias).astype(np.uint32) if isinstance(bias, AP) else np.uint32(bias)
     return fp.fma(x, np.full_like(x, ins.ops["scale"]), np.broadcast_to(b, x.shape))
 

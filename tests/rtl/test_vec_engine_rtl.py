@@ -3,7 +3,7 @@
 8 lanes: the directed cases that fit 8 partitions (5 of 24) and random programs, one of 200
 instructions on Icarus, two of 400 on Verilator. Every run compares the whole final SBUF/PSUM
 image byte for byte. The default 128 lanes (every directed case fits, plus a random program) run on
-Verilator only: about 150 s on a cold cache, most of it the build (docs/rng.md).
+Verilator only: about 150 s on a cold cache, most of it the build (docs/vec.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`accel verify lut`: rtl/act_func.v, the ACT engine's function unit, against accel.model.lut, function by function.
+"""`accel verify act`: rtl/act_func.v, the ACT engine's function unit, against accel.model.lut, function by function.
 
 Each function's table image is loaded into the unit through its write port (sim/act_func_top.v),
 then the unit computes f(x * scale + bias) for argument sets whose expected words are
@@ -172,7 +172,7 @@ def plan_env(plan: Path, report: Path) -> dict[str, str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `accel verify lut`."""
+    """Options of `accel verify act`."""
     parser.add_argument("--fn", action="append", choices=sorted(set(FUNCTIONS) | set(TABLE_NAMES)), metavar="NAME",
                         help=f"function to check (repeatable; default: all): {', '.join(FUNCTIONS)}; "
                              "with --engine a table: " + ", ".join(TABLE_NAMES))
@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> dict:
     n_random = DEFAULT_RANDOM[args.sim] if args.vectors is None else args.vectors
     start = time.perf_counter()
     report, prep = run_plan(args.sim, args.fn or FUNCTIONS, n_random, getattr(args, "bf16_sample", None), args.seed)
-    return summarize("lut", args.sim, report, time.perf_counter() - start, prep)
+    return summarize("act", args.sim, report, time.perf_counter() - start, prep)
 
 
 def run_plan(sim: str, names: list[str], n_random: int, bf16_sample: int | None, seed: int,
@@ -283,7 +283,7 @@ def run_engine(args: argparse.Namespace) -> dict:
             if not report_path.exists():
                 raise
         report = json.loads(report_path.read_text())
-    return summarize("lut", args.sim, report, time.perf_counter() - start)
+    return summarize("act", args.sim, report, time.perf_counter() - start)
 
 
 def engine_plan_from_env() -> dict:

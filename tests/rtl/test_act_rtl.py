@@ -5,8 +5,8 @@ Every built-in function and a user-built table (arctan), each loaded through the
 per function plus CI_RANDOM random binary32 arguments, the special values (fp32 and bf16 results)
 and random (scale, bias) pairs; Icarus, 15 to 40 times slower, checks a sample of ICARUS_BF16 bf16
 patterns per function plus the special values and fewer affine vectors (the full volume:
-`accel verify lut --sim icarus`; 10**6 random per function: `accel verify lut --sim verilator`,
-docs/lut.md). An image of degree 9 is flagged by the unit and rejected by the model; one larger than
+`accel verify act --sim icarus`; 10**6 random per function: `accel verify act --sim verilator`,
+docs/act.md). An image of degree 9 is flagged by the unit and rejected by the model; one larger than
 the unit's RAM is flagged. A planted
 wrong expected word gives exactly one mismatch. The small multi-cycle table engine rtl/lut_unit.v
 keeps a sampled per-table check.
@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from accel.model import lut
-from accel.tb import verify_lut as vl
+from accel.tb import verify_act as vl
 from accel.tb.runner import BenchFailure, run_bench
 
 REPO = Path(vl.REPO)
