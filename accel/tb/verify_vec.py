@@ -108,6 +108,7 @@ class _Gen:
     one as it is made (so a load_state never meets an all-zero state)."""
 
     def __init__(self, r: np.random.Generator, cfg: CoreConfig, sbuf: np.ndarray, psum: np.ndarray):
+        check_branches(VEC_OPS)
         self.r, self.cfg, self.lanes = r, cfg, cfg.sbuf_partitions
         self.core = model_core(cfg, [], sbuf, psum)
         self.masks: list[tuple[AP, AP, int]] = []  # (src, mask, p) of dropout_mask instructions
@@ -174,17 +175,20 @@ class _Gen:
 
         return bool(spans(a) & spans(b))
 
-    def dst_for(self, dtype: str, pcount: int, counts: list[int], sources: list[AP]) -> AP | None:
-        """A destination that overlaps no source, or (sometimes) an element-for-element in-place source."""
+    def dst_for(self, dtype: str, pcount: int, counts: list[int], sources: list[AP],
+                disjoint: tuple[AP, ...] = ()) -> AP | None:
+        """A destination that overlaps no source, or (sometimes) an element-for-element in-place source;
+        it shares no byte with the `disjoint` patterns (a dropout mask) in either case."""
         same = [s for s in sources if s.dtype == dtype and len(set(s.element_offsets().tolist())) == s.free_size
                 and s.free_size == int(np.prod(counts))]
         if same and self.r.random() < 0.15:
             cand = self.pick(same)
-            if all(s == cand or not self.overlap(cand, s) for s in sources):
+            if all(s == cand or not self.overlap(cand, s) for s in sources) and \
+                    not any(self.overlap(cand, s) for s in disjoint):
                 return cand
         for _ in range(30):
             d = self.ap(dtype, self.parts(pcount)[0], pcount, counts)
-            if not any(self.overlap(d, s) for s in sources):
+            if not any(self.overlap(d, s) for s in (*sources, *disjoint)):
                 return d
         return None
 
@@ -194,69 +198,132 @@ class _Gen:
     def instruction(self) -> Instruction | None:
         """One random VEC instruction (None when no placement was found this time)."""
         m = self.pick(VEC_OPS)
-        r = self.r
-        if m in ("vec.rng_seed", "vec.rng_set_offset"):
-            lo = int(r.integers(0, 2**32))
-            hi = self.pick([0, 1, 0xFFFFFFFF, int(r.integers(0, 2**32))])
-            return make(m, lo=lo, hi=hi)
-        if m == "vec.rng_set_stride":
-            return make(m, stride=self.pick([0, 0, 1, 7, 64, 1000, 2**31 + 3, 2**32 - 1]))
-        if m == "vec.rng_get_offset":
-            ps, _ = self.parts(1)
-            return make(m, dst=self.ap("int32", ps, 1, [2]))
-        if m in ("vec.rng_save_state", "vec.rng_load_state"):
-            ps, n = self.parts()
-            if m == "vec.rng_load_state" and self.saves and r.random() < 0.7:
-                ap = self.pick(self.saves)
-            else:
-                ap = self.ap("int32", ps, n, self.dims(4), injective=True)
-            if m == "vec.rng_save_state":
-                self.saves.append(ap)
-                return make(m, dst=ap)
-            w = self.core.read(ap).view(np.uint32)
-            if not w.any(axis=1).all():
-                return None
-            return make(m, src=ap)
-        if m == "vec.rng_fill":
-            ps, n = self.parts()
-            dst = self.ap(self.pick(["int32", "fp32"]), ps, n, self.dims(self.free()))
-            return make(m, dst=dst, base=self.base(), gen=int(r.integers(0, 2)))
-        pcount = self.parts()[1]
-        f = self.free()
-        if m in ("vec.reduce_sum", "vec.reduce_max"):
-            last = self.pick([d for d in range(1, f + 1) if f % d == 0])
-            src = self.ap(self.pick(DTYPES), self.parts(pcount)[0], pcount, self.dims(f, last))
-            dst = self.dst_for(self.pick(DTYPES), pcount, self.dims(f // last), [src])
-            return dst and make(m, dst=dst, src=src)
-        src_dt = self.pick(DTYPES)
-        src = self.ap(src_dt, self.parts(pcount)[0], pcount, self.dims(f))
-        if m in ("vec.add", "vec.sub", "vec.mul", "vec.max", "vec.min"):
-            b = self.ap(self.pick(DTYPES), self.parts(pcount)[0], pcount, self.dims(f))
-            dst = self.dst_for(self.pick(DTYPES), pcount, self.dims(f), [src, b])
-            return dst and make(m, dst=dst, a=src, b=b)
-        if m.startswith("vec.") and m.endswith("s") and m[:-1] in SPEC:
-            dst = self.dst_for(self.pick(DTYPES), pcount, self.dims(f), [src])
-            return dst and make(m, dst=dst, a=src, scalar=random_f32_bits(r))
-        if m in ("vec.copy", "vec.cast"):
-            dst = self.dst_for(src_dt if m == "vec.copy" else self.pick(DTYPES), pcount, self.dims(f), [src])
-            return dst and make(m, dst=dst, src=src)
-        p = self.p()
-        if m == "vec.dropout":
-            dst = self.dst_for(self.pick(DTYPES), pcount, self.dims(f), [src])
-            return dst and make(m, dst=dst, src=src, p=p, base=self.base(), gen=int(r.integers(0, 2)))
-        if m == "vec.dropout_apply" and self.masks and r.random() < 0.7:
-            src, mask, p = self.pick(self.masks)
+        return BRANCHES[m](self, m)
+
+    # One generator per opcode (BRANCHES below maps each VEC mnemonic to one of these); each returns an
+    # Instruction of mnemonic m, or None when no placement was found this time.
+
+    def rng_register(self, m: str) -> Instruction:
+        """vec.rng_seed, vec.rng_set_offset: a 64-bit value whose high word is often 0, 1 or all ones."""
+        lo = int(self.r.integers(0, 2**32))
+        hi = self.pick([0, 1, 0xFFFFFFFF, int(self.r.integers(0, 2**32))])
+        return make(m, lo=lo, hi=hi)
+
+    def rng_set_stride(self, m: str) -> Instruction:
+        return make(m, stride=self.pick([0, 0, 1, 7, 64, 1000, 2**31 + 3, 2**32 - 1]))
+
+    def rng_get_offset(self, m: str) -> Instruction:
+        ps, _ = self.parts(1)
+        return make(m, dst=self.ap("int32", ps, 1, [2]))
+
+    def rng_save_state(self, m: str) -> Instruction:
+        ps, n = self.parts()
+        ap = self.ap("int32", ps, n, self.dims(4), injective=True)
+        self.saves.append(ap)
+        return make(m, dst=ap)
+
+    def rng_load_state(self, m: str) -> Instruction | None:
+        """Mostly a block an earlier save wrote; never an all-zero lane state (the model rejects it)."""
+        ps, n = self.parts()
+        if self.saves and self.r.random() < 0.7:
+            ap = self.pick(self.saves)
         else:
-            mask = self.dst_for("int32", src.pcount, [-(-src.free_size // 32)], [src])
+            ap = self.ap("int32", ps, n, self.dims(4), injective=True)
+        w = self.core.read(ap).view(np.uint32)
+        if not w.any(axis=1).all():
+            return None
+        return make(m, src=ap)
+
+    def rng_fill(self, m: str) -> Instruction:
+        ps, n = self.parts()
+        dst = self.ap(self.pick(["int32", "fp32"]), ps, n, self.dims(self.free()))
+        return make(m, dst=dst, base=self.base(), gen=int(self.r.integers(0, 2)))
+
+    def shape(self) -> tuple[int, int]:
+        """(partitions, free elements) of an elementwise or reducing instruction."""
+        pcount = self.parts()[1]
+        return pcount, self.free()
+
+    def source(self, pcount: int, f: int) -> AP:
+        """A source of any element type on `pcount` partitions with `f` elements each."""
+        return self.ap(self.pick(DTYPES), self.parts(pcount)[0], pcount, self.dims(f))
+
+    def reduce(self, m: str) -> Instruction | None:
+        """vec.reduce_sum, vec.reduce_max: the innermost dim (any divisor of the size) is reduced."""
+        pcount, f = self.shape()
+        last = self.pick([d for d in range(1, f + 1) if f % d == 0])
+        src = self.ap(self.pick(DTYPES), self.parts(pcount)[0], pcount, self.dims(f, last))
+        dst = self.dst_for(self.pick(DTYPES), pcount, self.dims(f // last), [src])
+        return dst and make(m, dst=dst, src=src)
+
+    def binary(self, m: str) -> Instruction | None:
+        """vec.add, sub, mul, max, min: two sources of any types and layouts."""
+        pcount, f = self.shape()
+        a = self.source(pcount, f)
+        b = self.source(pcount, f)
+        dst = self.dst_for(self.pick(DTYPES), pcount, self.dims(f), [a, b])
+        return dst and make(m, dst=dst, a=a, b=b)
+
+    def scalar(self, m: str) -> Instruction | None:
+        """vec.adds, subs, muls, maxs, mins: any binary32 immediate, specials included."""
+        pcount, f = self.shape()
+        a = self.source(pcount, f)
+        dst = self.dst_for(self.pick(DTYPES), pcount, self.dims(f), [a])
+        return dst and make(m, dst=dst, a=a, scalar=random_f32_bits(self.r))
+
+    def copy(self, m: str) -> Instruction | None:
+        pcount, f = self.shape()
+        src = self.source(pcount, f)
+        dst = self.dst_for(src.dtype, pcount, self.dims(f), [src])
+        return dst and make(m, dst=dst, src=src)
+
+    def cast(self, m: str) -> Instruction | None:
+        pcount, f = self.shape()
+        src = self.source(pcount, f)
+        dst = self.dst_for(self.pick(DTYPES), pcount, self.dims(f), [src])
+        return dst and make(m, dst=dst, src=src)
+
+    def dropout(self, m: str) -> Instruction | None:
+        pcount, f = self.shape()
+        src = self.source(pcount, f)
+        p = self.p()
+        dst = self.dst_for(self.pick(DTYPES), pcount, self.dims(f), [src])
+        return dst and make(m, dst=dst, src=src, p=p, base=self.base(), gen=int(self.r.integers(0, 2)))
+
+    def dropout_mask(self, m: str) -> Instruction | None:
+        """A fresh mask; remembered so that a later dropout_apply can reuse it with its source and p."""
+        pcount, f = self.shape()
+        src = self.source(pcount, f)
+        p = self.p()
+        masked = self.masked(src, None)
+        if masked is None:
+            return None
+        dst, mask = masked
+        self.masks.append((src, mask, p))
+        return make(m, dst=dst, src=src, mask=mask, p=p, base=self.base(), gen=int(self.r.integers(0, 2)))
+
+    def dropout_apply(self, m: str) -> Instruction | None:
+        """Mostly the mask, source and p of an earlier dropout_mask, else a mask of random bits."""
+        pcount, f = self.shape()
+        src = self.source(pcount, f)
+        p = self.p()
+        mask = None
+        if self.masks and self.r.random() < 0.7:
+            src, mask, p = self.pick(self.masks)
+        masked = self.masked(src, mask)
+        if masked is None:
+            return None
+        dst, mask = masked
+        return make(m, dst=dst, src=src, mask=mask, p=p)
+
+    def masked(self, src: AP, mask: AP | None) -> tuple[AP, AP] | None:
+        """(dst, mask) for a masked dropout of `src`: a new mask when none is given."""
+        if mask is None:
+            mask = self.dst_for("int32", src.pcount, [-(-src.free_size // 32)], [], disjoint=(src,))
             if mask is None:
                 return None
-        dst = self.dst_for(self.pick(DTYPES), src.pcount, self.dims(src.free_size), [src, mask])
-        if dst is None:
-            return None
-        if m == "vec.dropout_mask":
-            self.masks.append((src, mask, p))
-            return make(m, dst=dst, src=src, mask=mask, p=p, base=self.base(), gen=int(r.integers(0, 2)))
-        return make(m, dst=dst, src=src, mask=mask, p=p)
+        dst = self.dst_for(self.pick(DTYPES), src.pcount, self.dims(src.free_size), [src], disjoint=(mask,))
+        return None if dst is None else (dst, mask)
 
     def base(self) -> int:
         return self.pick([0, 0, 17, int(self.r.integers(0, 2**32)), 2**32 - 5, 2**32 - 64])
@@ -277,6 +344,32 @@ class _Gen:
             self.core.semantics[ins.mnemonic](self.core, ins)
             out.append(ins)
         return out
+
+
+BRANCHES = {
+    "vec.rng_seed": _Gen.rng_register, "vec.rng_set_offset": _Gen.rng_register,
+    "vec.rng_set_stride": _Gen.rng_set_stride, "vec.rng_get_offset": _Gen.rng_get_offset,
+    "vec.rng_save_state": _Gen.rng_save_state, "vec.rng_load_state": _Gen.rng_load_state,
+    "vec.rng_fill": _Gen.rng_fill, "vec.reduce_sum": _Gen.reduce, "vec.reduce_max": _Gen.reduce,
+    **{f"vec.{op}": _Gen.binary for op in ("add", "sub", "mul", "max", "min")},
+    **{f"vec.{op}s": _Gen.scalar for op in ("add", "sub", "mul", "max", "min")},
+    "vec.copy": _Gen.copy, "vec.cast": _Gen.cast, "vec.dropout": _Gen.dropout,
+    "vec.dropout_mask": _Gen.dropout_mask, "vec.dropout_apply": _Gen.dropout_apply,
+}
+"""The random-program generator of every VEC opcode; check_branches keeps it equal to the ISA's list."""
+
+
+def check_branches(ops: list[str]) -> None:
+    """Raise ValueError unless BRANCHES has exactly one generator per opcode of `ops` (the ISA's VEC
+    opcodes): a new opcode must get its own generator, never fall through to another's."""
+    missing = [m for m in ops if m not in BRANCHES]
+    extra = sorted(set(BRANCHES) - set(ops))
+    if missing:
+        raise ValueError(f"accel/tb/verify_vec.py: no random-program generator for VEC opcode(s) "
+                         f"{', '.join(missing)}; add one to BRANCHES")
+    if extra:
+        raise ValueError(f"accel/tb/verify_vec.py: BRANCHES has generators for {', '.join(extra)}, "
+                         f"which the ISA does not list as VEC opcodes")
 
 
 # --------------------------------------------------------------------------------------------- directed cases
