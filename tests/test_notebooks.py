@@ -45,6 +45,54 @@ def _strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
+# The public API (docs/architecture.md): the package root and these packages with their modules.
+PUBLIC = ("accel", "accel.model", "accel.tools", "accel.tb")
+
+
+def _accel_names(source: str) -> set[str]:
+    """Every accel module a cell imports, and every dotted accel.x.y name it uses."""
+    import ast
+
+    tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names |= {f"{node.module}.{a.name}" if node.module == "accel" else node.module for a in node.names}
+    names |= set(re.findall(r"\baccel(?:\.[A-Za-z_]\w*)+", source))
+    return {n for n in names if n.split(".")[0] == "accel"}
+
+
+def _public(name: str) -> bool:
+    import accel
+
+    parts = name.split(".")
+    if len(parts) == 1 or (len(parts) == 2 and parts[1] in accel.__all__ + ["__version__"]):
+        return True
+    return ".".join(parts[:2]) in PUBLIC
+
+
+def test_public_name_rule():
+    bad = "from accel.kernels import rng\nimport accel.isa.spec\nx = accel.machine.Core()\nfrom accel import _table"
+    assert sorted(n for n in _accel_names(bad) if not _public(n)) == [
+        "accel._table", "accel.isa.spec", "accel.kernels", "accel.machine.Core"]
+    assert all(_public(n) for n in _accel_names("import accel\nfrom accel.tools import pe_sim\naccel.Core()"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_uses_only_the_public_api(path: Path) -> None:
+    """Notebooks are tours for users: they import only what docs/architecture.md calls public."""
+    import json
+
+    cells = json.loads(path.read_text())["cells"]
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] == "code":
+            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            private = sorted(n for n in _accel_names(source) if not _public(n))
+            assert not private, f"{path.name}: cell {index} uses {', '.join(private)}, not the public API"
+
+
 def test_notebooks_folder_is_not_empty():
     assert NOTEBOOKS, f"no notebooks found in {NOTEBOOK_DIR}; the notebook tour is a deliverable"
 
