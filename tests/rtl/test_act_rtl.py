@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from accel.model import lut
+from accel.tb import memory_parameters, sources
 from accel.tb import verify_act as vl
 from accel.tb.runner import BenchFailure, run_bench
 
@@ -41,6 +42,18 @@ def test_lint_clean(verilator):
         out = subprocess.run([verilator, "--lint-only", "-Wall", "-y", str(REPO / "rtl" / "fp"), "-y",
                               str(REPO / "rtl"), str(path)], capture_output=True, text=True)
         assert out.returncode == 0 and "%Warning" not in out.stderr, out.stderr
+
+
+def test_exp_rom_loads_its_image_without_warnings(icarus: None, tmp_path: Path) -> None:
+    """The exp ROM reads exactly the words of rtl/mem/lut_exp.hex: Icarus warned 'Not enough words'
+    on every run when the ROM read the whole 2**EXP_WORDS_LOG2 range, and warns 'Too many' or 'Not
+    enough' when act_func's EXP_WORDS and the generated image disagree."""
+    out = tmp_path / "act_func.vvp"
+    hex_path = memory_parameters("act_func")["EXP_HEX"]
+    subprocess.run(["iverilog", "-g2005", "-o", str(out), "-s", "act_func", f"-Pact_func.EXP_HEX={hex_path}",
+                    *map(str, sources("act_func"))], check=True, capture_output=True, text=True)
+    run = subprocess.run(["vvp", "-n", str(out)], capture_output=True, text=True, check=True)
+    assert "WARNING" not in run.stdout + run.stderr, run.stdout + run.stderr
 
 
 @pytest.mark.parametrize("name,why", [
@@ -97,3 +110,13 @@ def test_lut_unit_detects_a_mismatch(sim, tmp_path):
         run_bench(sim, vl.ENGINE_TOPLEVEL, vl.ENGINE_SOURCES, vl.ENGINE_TEST_MODULE, parameters=vl.ENGINE_PARAMETERS,
                   extra_env=env)
     assert json.loads(report.read_text())["tanh"]["first"]["index"] == 37
+
+
+@pytest.mark.rtl
+def test_act_func_streams(sim):
+    """rtl/act_func.v with no wrapper, driven by accel.tb.StreamDriver and checked through StreamMonitor
+    (pairing by latency) and a Scoreboard of accel.tb.reference("act_func") (sim/test_act_stream.py)."""
+    result = run_bench(sim, "act_func", sources("act_func"), "test_act_stream",
+                       parameters=memory_parameters("act_func"),
+                       extra_env={"ACCEL_ACT_STREAM_N": 16 if sim == "icarus" else 400})
+    assert (result.passed, result.failed) == (2, 0)

@@ -1,5 +1,6 @@
-"""The bench helpers: $readmemh files, the scoreboard, and run_bench's caching and failure
-reports (on a tiny counter bench with one passing and one failing test)."""
+"""The bench helpers: $readmemh files, the scoreboard, run_bench's caching and failure reports (on a
+tiny counter bench with one passing and one failing test), where a user's bench caches its builds,
+and the stream driver and monitor (on a tiny valid/ready block that returns pairs reversed)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ import pytest
 
 from accel.tb import verify
 from accel.tb.memfile import read_memh, write_memh
-from accel.tb.runner import BenchFailure, BenchResult, run_bench, simulator_available
+from accel.tb.runner import (
+    SIM_DIR,
+    BenchFailure,
+    BenchResult,
+    bench_cache_root,
+    cache_root,
+    run_bench,
+    simulator_available,
+)
 from accel.tb.scoreboard import Scoreboard
 
 
@@ -59,6 +68,21 @@ def test_scoreboard_compares_float_bits() -> None:
         sb.finish()
     with pytest.raises(AssertionError, match="nothing checked"):
         Scoreboard(abs).finish()
+
+
+def test_scoreboard_shows_fp_as_numbers_and_tuples_in_hex() -> None:
+    sb = Scoreboard(lambda i: {"y": 0x3F800001, "pair": (1, 0xAB)}, name="fp",
+                    formats={"x": "fp32", "y": "fp32", "h": "bf16"})
+    assert not sb.check({"x": 0x40490FDB, "h": 0xBF80, "n": 10}, {"y": 0x3F800000, "pair": (1, 0xAC)})
+    report = sb.report()
+    assert "inputs {x: 3.1415927 (0x40490fdb), h: -1.0 (0xbf80), n: 0xa}" in report, report
+    assert "y: got 1.0 (0x3f800000), expected 1.0000001 (0x3f800001)" in report, report
+    assert "pair: got (0x1, 0xac), expected (0x1, 0xab)" in report, report
+    nan = Scoreboard(lambda x: 0x7FC00000, formats={"": "fp32"})
+    nan.check(0x7F800000, 0xFF800000)
+    assert "got -inf (0xff800000), expected nan (0x7fc00000)" in nan.report()
+    with pytest.raises(ValueError, match="unknown fp format"):
+        Scoreboard(abs, formats={"y": "fp8"})
 
 
 COUNTER_V = """`timescale 1ns/1ps
@@ -161,3 +185,107 @@ def test_verify_main_lines_json_and_exit_status(tmp_path: Path, monkeypatch: pyt
         ["fake", "verilator", "unavailable:", "not", "here"]
     assert verify.main(["gone"]) == 2 and "unavailable" in capsys.readouterr().out
     assert verify.main(["nonsense"]) == 2 and "unknown unit" in capsys.readouterr().err
+
+
+PAIR_SWAP_V = """`timescale 1ns/1ps
+// pair_swap: takes two (tag, data) items through valid/ready, then returns them reversed, data + 1.
+module pair_swap (
+    input  wire clk, input wire rst,
+    input  wire in_valid, output wire in_ready, input wire [7:0] in_tag, input wire [15:0] in_data,
+    output reg  out_valid, output reg [7:0] out_tag, output reg [15:0] out_data);
+    reg [23:0] buf0, buf1;
+    reg [1:0]  count;
+    reg        emit;
+    assign in_ready = !emit && count != 2'd2;
+    always @(posedge clk) begin
+        out_valid <= 1'b0;
+        if (rst) begin
+            count <= 2'd0;
+            emit <= 1'b0;
+        end else if (emit) begin
+            out_valid <= 1'b1;
+            if (count == 2'd2) begin
+                out_tag <= buf1[23:16]; out_data <= buf1[15:0] + 16'd1; count <= 2'd1;
+            end else begin
+                out_tag <= buf0[23:16]; out_data <= buf0[15:0] + 16'd1; count <= 2'd0; emit <= 1'b0;
+            end
+        end else if (in_valid && in_ready) begin
+            if (count == 2'd0) buf0 <= {in_tag, in_data}; else buf1 <= {in_tag, in_data};
+            count <= count + 2'd1;
+            if (count == 2'd1) emit <= 1'b1;
+        end
+    end
+endmodule
+"""
+PAIR_SWAP_TEST = """import cocotb
+
+from accel.tb import Scoreboard, StreamDriver, StreamMonitor, reset, start_clock
+
+TOPLEVEL = "pair_swap"
+
+
+def model(item):
+    return {"tag": item["tag"], "data": (item["data"] + 1) & 0xFFFF}
+
+
+async def play(dut, **pairing):
+    start_clock(dut.clk)
+    await reset(dut.clk, dut.rst)
+    sb = Scoreboard(model, name="pair_swap")
+    inputs = ({"tag": dut.in_tag, "data": dut.in_data}, dut.in_valid, dut.in_ready)
+    mon = StreamMonitor(dut.clk, inputs, ({"tag": dut.out_tag, "data": dut.out_data}, dut.out_valid),
+                        sb, **pairing)
+    drv = StreamDriver(dut.clk, dut.in_valid, {"tag": dut.in_tag, "data": dut.in_data}, ready=dut.in_ready,
+                       gaps=[0, 1, 0, 3, 0, 0, 2, 0])
+    for k in range(8):
+        drv.append({"tag": k, "data": 1000 * k})
+    await drv.idle()
+    return sb, mon
+
+
+@cocotb.test()
+async def pairs_by_tag(dut):
+    sb, mon = await play(dut, tag="tag")
+    await mon.drain(100)
+    assert (sb.matches, sb.mismatches, mon.inputs_seen, mon.outputs_seen) == (8, 0, 8, 8), sb.report()
+
+
+@cocotb.test()
+async def in_order_pairing_sees_the_swap(dut):
+    sb, mon = await play(dut)
+    await mon.drain(100)
+    assert (sb.matches, sb.mismatches) == (0, 8)
+    assert "tag: got 0x1, expected 0x0" in sb.report(), sb.report()
+
+
+@cocotb.test()
+async def a_wrong_latency_is_an_error(dut):
+    sb, mon = await play(dut, latency=2)
+    try:
+        await mon.drain(100)
+    except AssertionError as e:
+        assert "has no output 2 cycles later" in str(e), str(e)
+    else:
+        raise AssertionError("drain did not report the unpaired inputs")
+"""
+
+
+def test_stream_driver_and_monitor(sim: str, tmp_path: Path) -> None:
+    """valid/ready with back-pressure and gaps; pairing by tag, in order and by latency."""
+    (tmp_path / "pair_swap.v").write_text(PAIR_SWAP_V)
+    (tmp_path / "pair_bench.py").write_text(PAIR_SWAP_TEST)
+    result = run_bench(sim, "pair_swap", [tmp_path / "pair_swap.v"], str(tmp_path / "pair_bench.py"))
+    assert (result.passed, result.failed) == (3, 0)
+
+
+def test_a_users_bench_caches_in_its_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ACCEL_SIM_CACHE, a bench whose test module lies outside accel builds into a
+    .sim_cache beside that module, and accel's own benches into accel's cache."""
+    monkeypatch.delenv("ACCEL_SIM_CACHE", raising=False)
+    (tmp_path / "user_bench.py").write_text("")
+    assert bench_cache_root("user_bench", [tmp_path, SIM_DIR]) == tmp_path.resolve() / ".sim_cache"
+    assert bench_cache_root("test_fp", [SIM_DIR]) == cache_root()
+    monkeypatch.chdir(tmp_path)
+    assert bench_cache_root("no_such_module_here", []) == tmp_path.resolve() / ".sim_cache"
+    monkeypatch.setenv("ACCEL_SIM_CACHE", str(tmp_path / "elsewhere"))
+    assert bench_cache_root("user_bench", [tmp_path]) == (tmp_path / "elsewhere").resolve()
