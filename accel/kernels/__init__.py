@@ -9,7 +9,7 @@ from typing import Any
 
 def primitives() -> dict[str, Callable[..., Any]]:
     """The kernels' versions of accel.model's primitives, under the model's names (accel.model.PRIMITIVES)."""
-    from accel.kernels import lut, pe_array, rng, sparse
+    from accel.kernels import act, lut, pe_array, rng, sparse, vec
 
     return {
         "matmul_int8": pe_array.matmul_int8,
@@ -20,4 +20,11 @@ def primitives() -> dict[str, Callable[..., Any]]:
         "xoroshiro_outputs": rng.xoroshiro_outputs,
         "dropout_f32": rng.dropout_f32,
         "lut_apply": lut.apply,
+        "to_f32": vec.to_f32,
+        "from_f32": vec.from_f32,
+        "vec_binary": vec.binary,
+        "vec_scalar": vec.scalar,
+        "vec_reduce": vec.reduce,
+        "relu": vec.relu,
+        "act_affine": act.affine_f32,
     }

@@ -1,7 +1,8 @@
 """The activation engine: func(x * scale + bias) per lane.
 
 This issue's functions are the exact ones, identity and relu; table-driven functions come
-with the function-approximation unit (accel.model.lut).
+with the function-approximation unit (accel.model.lut). The affine step and relu are
+primitives (`act_affine`, `relu`) called through `core.prims`, so accel.kernels.act can stand in.
 """
 
 from __future__ import annotations
@@ -9,8 +10,23 @@ from __future__ import annotations
 import numpy as np
 
 from accel.isa.operands import AP
-from accel.model import fp, semantics
-from accel.model.vec import from_f32, to_f32
+from accel.model import fp, primitive, semantics
+from accel.model.vec import to_f32
+
+
+@primitive("act_affine")
+def affine_f32(x: np.ndarray, x_dtype: str, scale: int, bias: int | np.ndarray) -> np.ndarray:
+    """binary32 bits of (x * scale) + bias for stored elements x [P, F]: two round-to-nearest-even
+    steps. `scale` is binary32 bits; `bias` binary32 bits, or an array [P, 1] of them (per partition)."""
+    v = to_f32(x, x_dtype)
+    y = fp.mul(v, np.full_like(v, scale))
+    return fp.add(y, np.broadcast_to(np.asarray(bias, dtype=np.uint32), y.shape))
+
+
+@primitive("relu")
+def relu(bits: np.ndarray) -> np.ndarray:
+    """maximum(x, +0) on binary32 bits (accel.model.fp.relu)."""
+    return fp.relu(bits)
 
 
 def affine(core, ins) -> np.ndarray:
@@ -18,16 +34,12 @@ def affine(core, ins) -> np.ndarray:
     dst, src = ins.ops["dst"], ins.ops["src"]
     if (dst.pcount, dst.free_size) != (src.pcount, src.free_size):
         raise core.error(f"dst [{dst.pcount} x {dst.free_size}] and src [{src.pcount} x {src.free_size}] differ")
-    x = to_f32(core.read(src), src.dtype)
-    y = fp.mul(x, np.full_like(x, ins.ops["scale"]))
     bias = ins.ops["bias"]
     if isinstance(bias, AP):
         if bias.pcount != src.pcount:
             raise core.error(f"bias has {bias.pcount} partitions, src {src.pcount}")
-        b = core.read(bias).astype(np.uint32)  # one fp32 per partition, [P, 1]
-    else:
-        b = np.uint32(bias)
-    y = fp.add(y, np.broadcast_to(b, y.shape))
+        bias = core.read(bias).astype(np.uint32)  # one fp32 per partition, [P, 1]
+    y = core.prims.act_affine(core.read(src), src.dtype, ins.ops["scale"], bias)
     core.stats.count_elements("ACT", dst.size)
     return y
 
@@ -35,10 +47,10 @@ def affine(core, ins) -> np.ndarray:
 @semantics("act.identity")
 def act_identity(core, ins) -> None:
     dst = ins.ops["dst"]
-    core.write(dst, from_f32(affine(core, ins), dst.dtype))
+    core.write(dst, core.prims.from_f32(affine(core, ins), dst.dtype))
 
 
 @semantics("act.relu")
 def act_relu(core, ins) -> None:
     dst = ins.ops["dst"]
-    core.write(dst, from_f32(fp.relu(affine(core, ins)), dst.dtype))
+    core.write(dst, core.prims.from_f32(core.prims.relu(affine(core, ins)), dst.dtype))

@@ -3,6 +3,10 @@
 Every operation converts its inputs to binary32 bit patterns (`to_f32`), computes with the
 bit-exact reference arithmetic of accel.model.fp, and converts to the destination's element
 type (`from_f32`). Storage types: fp32 -> uint32 bits, bf16 -> uint16 bits, int8, int32.
+
+The bulk arithmetic of every opcode is a primitive (`binary`, `scalar`, `reduce`, `to_f32`,
+`from_f32`) that the semantic functions call through `core.prims`, so that accel.kernels.vec can
+stand in for it, bit for bit.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from accel.model import fp, semantics
+from accel.model import fp, primitive, semantics
 
 
+@primitive("to_f32")
 def to_f32(values: np.ndarray, dtype: str) -> np.ndarray:
     """Stored elements of `dtype` -> binary32 bit patterns (uint32). A NaN becomes the canonical NaN,
     as from bf16, so no operation passes a payload on (a cast to fp32, a one-element reduce_max)."""
@@ -27,6 +32,7 @@ def to_f32(values: np.ndarray, dtype: str) -> np.ndarray:
     raise ValueError(f"no binary32 conversion from {dtype}")
 
 
+@primitive("from_f32")
 def from_f32(bits: np.ndarray, dtype: str) -> np.ndarray:
     """binary32 bit patterns -> stored elements of `dtype` (RNE; integers saturate, NaN -> 0)."""
     if dtype == "fp32":
@@ -40,6 +46,35 @@ def from_f32(bits: np.ndarray, dtype: str) -> np.ndarray:
     raise ValueError(f"no binary32 conversion to {dtype}")
 
 
+BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "add": fp.add, "sub": fp.sub, "mul": fp.mul, "max": fp.maximum, "min": fp.minimum}
+COMBINE = {"sum": (fp.add, True), "max": (fp.maximum, False)}  # combining function, starts from +0
+
+
+@primitive("vec_binary")
+def binary(op: str, a: np.ndarray, a_dtype: str, b: np.ndarray, b_dtype: str, dst_dtype: str) -> np.ndarray:
+    """Stored dst elements of `op` (a BINARY name) on equal-shaped stored elements a and b."""
+    return from_f32(BINARY[op](to_f32(a, a_dtype), to_f32(b, b_dtype)), dst_dtype)
+
+
+@primitive("vec_scalar")
+def scalar(op: str, a: np.ndarray, a_dtype: str, s: int, dst_dtype: str) -> np.ndarray:
+    """Stored dst elements of `op` on stored elements a and the binary32 scalar whose bits are s."""
+    x = to_f32(a, a_dtype)
+    return from_f32(BINARY[op](x, np.full_like(x, np.uint32(s))), dst_dtype)
+
+
+@primitive("vec_reduce")
+def reduce(op: str, x: np.ndarray, x_dtype: str, last: int, dst_dtype: str) -> np.ndarray:
+    """Stored [P, G] dst elements of `op` ("sum" or "max") over each run of `last` elements of x [P, G * last]."""
+    combine, start_zero = COMBINE[op]
+    v = to_f32(x, x_dtype).reshape(x.shape[0], -1, last)
+    acc = np.zeros(v.shape[:2], dtype=np.uint32) if start_zero else v[:, :, 0]
+    for j in range(0 if start_zero else 1, last):  # strictly in index order
+        acc = combine(acc, v[:, :, j])
+    return from_f32(acc, dst_dtype)
+
+
 def _same_shape(core, ins, *names: str) -> None:
     aps = [ins.ops[n] for n in names]
     shapes = {(ap.pcount, ap.free_size) for ap in aps}
@@ -48,38 +83,34 @@ def _same_shape(core, ins, *names: str) -> None:
         raise core.error(f"operands differ in shape: {desc}")
 
 
-def _binary(op: Callable[[np.ndarray, np.ndarray], np.ndarray]):
+def _binary(op: str):
     def run(core, ins) -> None:
         _same_shape(core, ins, "dst", "a", "b")
         dst, a, b = ins.ops["dst"], ins.ops["a"], ins.ops["b"]
         core.check_stream_order(dst, {"a": a, "b": b})
-        x = to_f32(core.read(a), a.dtype)
-        y = to_f32(core.read(b), b.dtype)
-        core.write(dst, from_f32(op(x, y), dst.dtype))
+        core.write(dst, core.prims.vec_binary(op, core.read(a), a.dtype, core.read(b), b.dtype, dst.dtype))
         core.stats.count_elements("VEC", dst.size)
 
     return run
 
 
-def _scalar(op: Callable[[np.ndarray, np.ndarray], np.ndarray]):
+def _scalar(op: str):
     def run(core, ins) -> None:
         _same_shape(core, ins, "dst", "a")
         dst, a = ins.ops["dst"], ins.ops["a"]
         core.check_stream_order(dst, {"a": a})
-        x = to_f32(core.read(a), a.dtype)
-        s = np.uint32(ins.ops["scalar"])
-        core.write(dst, from_f32(op(x, np.full_like(x, s)), dst.dtype))
+        core.write(dst, core.prims.vec_scalar(op, core.read(a), a.dtype, ins.ops["scalar"], dst.dtype))
         core.stats.count_elements("VEC", dst.size)
 
     return run
 
 
-for _name, _op in {"add": fp.add, "sub": fp.sub, "mul": fp.mul, "max": fp.maximum, "min": fp.minimum}.items():
-    semantics(f"vec.{_name}")(_binary(_op))
-    semantics(f"vec.{_name}s")(_scalar(_op))
+for _name in BINARY:
+    semantics(f"vec.{_name}")(_binary(_name))
+    semantics(f"vec.{_name}s")(_scalar(_name))
 
 
-def _reduce(core, ins, combine: Callable[[np.ndarray, np.ndarray], np.ndarray], start_zero: bool) -> None:
+def _reduce(core, ins, op: str) -> None:
     dst, src = ins.ops["dst"], ins.ops["src"]
     last = src.dims[-1][0]
     if dst.pcount != src.pcount or dst.free_size * last != src.free_size:
@@ -87,22 +118,18 @@ def _reduce(core, ins, combine: Callable[[np.ndarray, np.ndarray], np.ndarray], 
             f"dst holds [{dst.pcount} x {dst.free_size}] but reducing src [{src.pcount} x {src.free_size}] "
             f"over its last dim ({last}) gives [{src.pcount} x {src.free_size // last}]"
         )
-    x = to_f32(core.read(src), src.dtype).reshape(src.pcount, -1, last)
-    acc = np.zeros(x.shape[:2], dtype=np.uint32) if start_zero else x[:, :, 0]
-    for j in range(0 if start_zero else 1, last):  # strictly in index order
-        acc = combine(acc, x[:, :, j])
-    core.write(dst, from_f32(acc.reshape(dst.pcount, -1), dst.dtype))
+    core.write(dst, core.prims.vec_reduce(op, core.read(src), src.dtype, last, dst.dtype))
     core.stats.count_elements("VEC", src.size)
 
 
 @semantics("vec.reduce_sum")
 def vec_reduce_sum(core, ins) -> None:
-    _reduce(core, ins, fp.add, start_zero=True)
+    _reduce(core, ins, "sum")
 
 
 @semantics("vec.reduce_max")
 def vec_reduce_max(core, ins) -> None:
-    _reduce(core, ins, fp.maximum, start_zero=False)
+    _reduce(core, ins, "max")
 
 
 @semantics("vec.copy")
@@ -121,5 +148,5 @@ def vec_cast(core, ins) -> None:
     _same_shape(core, ins, "dst", "src")
     dst, src = ins.ops["dst"], ins.ops["src"]
     core.check_stream_order(dst, {"src": src})
-    core.write(dst, from_f32(to_f32(core.read(src), src.dtype), dst.dtype))
+    core.write(dst, core.prims.from_f32(core.prims.to_f32(core.read(src), src.dtype), dst.dtype))
     core.stats.count_elements("VEC", dst.size)
