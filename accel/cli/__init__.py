@@ -123,17 +123,23 @@ def format_stats(stats) -> str:
 
 
 def cmd_isa(args: argparse.Namespace) -> int:
-    from accel.isa import gen
-    from accel.isa.spec import REPO_ROOT
+    """`accel isa`: where the manual and the ISA source are, and the instruction list;
+    `accel isa gen` regenerates the derived files, which only a source checkout can take."""
+    from accel.isa import gen, resources
 
     if args.action == "gen":
-        for p in gen.generate(REPO_ROOT):
-            print(f"wrote {p.relative_to(REPO_ROOT)}")
+        try:
+            root = resources.checkout("accel isa gen")
+        except resources.NotACheckoutError as e:
+            raise CliError(str(e)) from None
+        for p in gen.generate(root):
+            print(f"wrote {p.relative_to(root)}")
         return 0
     from accel.isa._table import TABLE
 
-    print(f"manual: {REPO_ROOT / gen.OUTPUTS['manual']}")
-    print(f"source: {REPO_ROOT / 'isa' / 'isa.toml'}  (regenerate derived files with `accel isa gen`)")
+    print(f"manual: {resources.ISA_MANUAL}")
+    hint = "regenerate derived files with `accel isa gen`" if resources.CHECKOUT else "installed copy; read-only"
+    print(f"source: {resources.ISA_TOML}  ({hint})")
     print(f"{len(TABLE['instructions'])} instructions, {TABLE['word_bits']}-bit words:")
     for i in TABLE["instructions"]:
         print(f"  {i['opcode']:#04x}  {i['mnemonic']:<16} {i['engine']:<4} {i['summary']}")

@@ -16,11 +16,11 @@ import numpy as np
 
 from accel.isa.asm import assemble_file
 from accel.isa.encoding import Program
-from accel.isa.spec import REPO_ROOT
+from accel.isa.resources import DATA_ROOT, EXAMPLES_DIR
 from accel.machine import Core
 from accel.model import fp
 
-EXAMPLE = REPO_ROOT / "isa" / "examples" / "mlp.s"
+EXAMPLE = EXAMPLES_DIR / "mlp.s"  # from the checkout, or the copy a wheel carries
 U32 = 2.0**-24  # unit roundoff of binary32
 U16 = 2.0**-8   # unit roundoff of bf16
 
@@ -82,7 +82,7 @@ def check_mlp(prog: Program, seed: int = 0) -> tuple[dict, np.ndarray, np.ndarra
 
 def run_demo(seed: int = 0, as_json: bool = False, plot: str | None = None) -> int:
     """`accel demo`: assemble isa/examples/mlp.s, run it, check it, print the report."""
-    prog = assemble_file(str(EXAMPLE.relative_to(REPO_ROOT)) if Path.cwd() == REPO_ROOT else str(EXAMPLE))
+    prog = assemble_file(str(EXAMPLE.relative_to(DATA_ROOT)) if Path.cwd() == DATA_ROOT else str(EXAMPLE))
     report, y, y_ref = check_mlp(prog, seed)
     if plot:
         _plot(y_ref, y, plot)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from accel.isa import spec as specmod
+from accel.isa.resources import checkout
 
 COMMAND = "accel isa gen"
 OUTPUTS = {
@@ -244,5 +245,5 @@ def generate(root: Path | str) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for p in generate(specmod.REPO_ROOT):
+    for p in generate(checkout("python -m accel.isa.gen")):
         print(p)

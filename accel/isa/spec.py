@@ -10,8 +10,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ISA_TOML = REPO_ROOT / "isa" / "isa.toml"
+from accel.isa.resources import DATA_ROOT, ISA_TOML
+
+REPO_ROOT = DATA_ROOT  # the folder holding isa/, rtl/, sim/: the checkout, or a wheel's packaged copy
 
 OPERAND_KINDS = {"engine", "sem", "uint", "f32", "flag", "ap", "dram", "bias"}
 # Which slot kinds each operand kind may be placed in.

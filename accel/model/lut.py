@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from accel.isa import resources
 from accel.model import fp, primitive, semantics
 
 U32 = NDArray[np.uint32]
@@ -39,7 +40,7 @@ KINDS = ("direct", "exp", "log", "recip", "rsqrt", "sqrt", "sin", "cos")
 RULES = ("const", "identity", "exp", "xexp")  # what `direct` returns beyond [lo, hi]
 MAX_DEGREE = 8  # the unit's Horner pipeline (rtl/act_func.v) is unrolled to this degree
 MAX_WORDS = 1 << 14  # the unit's image RAM (rtl/act_func.v, WORDS_LOG2 = 14)
-MEM_DIR = Path(__file__).resolve().parents[2] / "rtl" / "mem"
+MEM_DIR = resources.MEM_DIR  # the generated tables (rtl/mem), from the checkout or the wheel
 
 # binary32 constants of the range reductions (bit patterns)
 LOG2E = 0x3FB8AA3B  # 1/ln2

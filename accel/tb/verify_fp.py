@@ -26,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from accel.isa.resources import DATA_ROOT
 from accel.model import fp
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = DATA_ROOT  # holds rtl/ and sim/: the checkout, or the copy a wheel carries
 SOURCES = sorted(str(p) for p in (REPO / "rtl" / "fp").glob("*.v")) + [str(REPO / "sim" / "fp_top.v")]
 TOPLEVEL = "fp_top"
 TEST_MODULE = "test_fp"
