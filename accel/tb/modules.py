@@ -33,6 +33,7 @@ from accel.model import fp, rng
 from accel.tb.runner import INCLUDE_DIR, RTL_DIR, SIM_DIR
 
 MEM_DIR = RTL_DIR / "mem"
+ONE_F32 = 0x3F800000
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _MODULE = re.compile(r"^\s*module\s+(\w+)", re.M)
 _INCLUDE = re.compile(r'`include\s+"([^"]+)"')
@@ -193,9 +194,13 @@ def fp32_to_int(x: Any, int8: Any = 0) -> dict[str, Any]:
 
 
 def dropout_threshold(p: Any) -> dict[str, Any]:
-    """rtl/dropout_threshold.v: t = round(p * 2**32) for the binary32 rate p (accel.model.rng.threshold);
-    a word is kept when it is >= t."""
-    return _out(_scalar(p), t=np.vectorize(rng.threshold, otypes=[np.uint64])(_u32(p)))
+    """rtl/dropout_threshold.v: t = round(p * 2**32) for the magnitude bits p of a binary32 rate in
+    [0, 1] (accel.model.rng.threshold); a word is kept when it is >= t. Other p are outside the
+    module's specification (ValueError)."""
+    p32 = _u32(p)
+    if np.any(p32 > ONE_F32):
+        raise ValueError(f"dropout_threshold: p must be the bits of a rate in [0, 1] (<= {ONE_F32:#x})")
+    return _out(_scalar(p), t=np.vectorize(rng.threshold, otypes=[np.uint64])(p32))
 
 
 def dropout_scale(p: Any) -> dict[str, Any]:

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from accel.tb import verify
+from accel.tb import files, memory_parameters, modules, reference, sources, verify
 from accel.tb.memfile import read_memh, write_memh
+from accel.tb.modules import REFERENCES
 from accel.tb.runner import (
+    RTL_DIR,
     SIM_DIR,
     BenchFailure,
     BenchResult,
@@ -289,3 +291,41 @@ def test_a_users_bench_caches_in_its_own_folder(tmp_path: Path, monkeypatch: pyt
     assert bench_cache_root("no_such_module_here", []) == tmp_path.resolve() / ".sim_cache"
     monkeypatch.setenv("ACCEL_SIM_CACHE", str(tmp_path / "elsewhere"))
     assert bench_cache_root("user_bench", [tmp_path]) == (tmp_path / "elsewhere").resolve()
+
+
+COMBINATIONAL = ["fp32_add", "fp32_mul", "fp32_fma", "fp32_minmax", "fp32_cmp", "fp32_to_bf16", "bf16_to_fp32",
+                 "bf16_mul", "int32_to_fp32", "fp32_to_int", "dropout_threshold", "decoder"]
+
+
+def test_sources_follow_instantiations() -> None:
+    """sources() is the module's file and every file it instantiates, transitively; files() adds the
+    headers it includes and the memory images it reads."""
+    names = [p.name for p in sources("act_func")]
+    assert names[0] == "act_func.v" and {"lut_mem.v", "lut_index.v", "fp32_fma.v", "fp_norm.v"} <= set(names)
+    assert "lut_unit.v" not in names and len(names) == len(set(names))
+    assert [p.name for p in files("act_func").memories] == ["lut_exp.hex"]
+    assert [p.name for p in files("decoder").headers] == ["accel_isa.vh"]
+    assert [p.name for p in sources("pe_mac")] == ["pe_mac.v", "bf16_mul.v", "fp32_add.v", "fp32_round.v",
+                                                   "fp_norm.v"]
+    assert {p.name for p in sources("fp_top")} == {p.name for p in Path(RTL_DIR / "fp").glob("*.v")} | {"fp_top.v"}
+    assert memory_parameters("act_func") == {"EXP_HEX": f'"{RTL_DIR / "mem" / "lut_exp.hex"}"'}
+    with pytest.raises(KeyError, match="no RTL module 'nonesuch'"):
+        sources("nonesuch")
+
+
+def test_every_reference_names_a_module() -> None:
+    assert set(REFERENCES) <= set(modules())
+    with pytest.raises(KeyError, match="no reference model for RTL module 'fp_norm'; there is one for act_func"):
+        reference("fp_norm")
+
+
+@pytest.mark.parametrize("module", COMBINATIONAL)
+def test_reference_matches_the_rtl(module: str) -> None:
+    """Each combinational module's reference agrees with the RTL on random and special inputs (Icarus;
+    the units' own benches check the same models on both simulators at volume)."""
+    ok, why = simulator_available("icarus")
+    if not ok:
+        pytest.skip(f"icarus not available: {why}")
+    result = run_bench("icarus", module, sources(module), "test_reference",
+                       extra_env={"ACCEL_REF_MODULE": module, "ACCEL_REF_VECTORS": 200})
+    assert result.passed == 1
