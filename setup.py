@@ -1,7 +1,7 @@
 """Build step that puts the checkout's data folders into the wheel (metadata lives in setup.cfg).
 
 isa/, rtl/ and sim/ stay at the top of the checkout (the single source of truth). A built
-package gets a copy of the files the runtime needs under accel/_data/, where
+package gets a copy of the files the runtime needs (DATA_FILES) under accel/_data/, where
 accel.isa.resources finds them when the package is not imported from a checkout. An editable
 install reads the checkout itself, so nothing is copied then. MANIFEST.in puts the same
 folders into the sdist, so a wheel built from the sdist carries them too.
@@ -16,12 +16,14 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 DATA_TARGET = Path("accel") / "_data"
-# What a wheel carries, per top-level folder: the ISA data and examples, the RTL with its
-# generated header and function tables, the cocotb benches and their Verilog wrappers.
+# What a wheel carries, per folder: the ISA data and examples, the RTL with its generated header
+# and function tables, the cocotb benches and their Verilog wrappers, and the per-opcode VEC
+# programs that `accel verify vec` plays (accel.isa.resources.CASES_DIR).
 DATA_FILES = {
     "isa": ("isa.toml", "ISA.md", "examples/*.s"),
     "rtl": ("**/*.v", "include/*.vh", "mem/*.hex"),
     "sim": ("*.v", "*.py"),
+    "tests/programs/cases": ("vec.*.s",),
 }
 
 

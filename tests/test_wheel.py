@@ -127,17 +127,20 @@ def test_the_installed_package_is_not_the_checkout(installed: Installed) -> None
 
 
 def test_the_wheel_carries_isa_rtl_and_sim(installed: Installed) -> None:
-    """Every runtime file of the checkout's isa/, rtl/ and sim/ is in the wheel, byte for byte."""
+    """Every runtime file of the checkout's isa/, rtl/, sim/ (and the VEC cases) is in the wheel, byte for byte."""
     code = "import accel.isa.resources as r; print(r.DATA_ROOT)"
     data = Path(installed.run("python", "-c", code).stdout.strip())
     wanted = [*resources.ISA_DIR.glob("*.toml"), resources.ISA_MANUAL, *resources.EXAMPLES_DIR.glob("*.s"),
               *resources.RTL_DIR.rglob("*.v"), *resources.INCLUDE_DIR.glob("*.vh"), *resources.MEM_DIR.glob("*.hex"),
-              *resources.SIM_DIR.glob("*.v"), *resources.SIM_DIR.glob("test_*.py")]
-    assert len(wanted) > 60
+              *resources.SIM_DIR.glob("*.v"), *resources.SIM_DIR.glob("test_*.py"),
+              *resources.CASES_DIR.glob("vec.*.s")]
+    assert len(wanted) > 90
     for path in wanted:
         rel = path.relative_to(CHECKOUT)
         assert (data / rel).is_file(), f"{rel} is not in the wheel"
         assert (data / rel).read_bytes() == path.read_bytes(), f"{rel} differs in the wheel"
+    code = "from accel.tb.verify_vec import CASES_DIR; print(len(list(CASES_DIR.glob('vec.*.s'))))"
+    assert int(installed.run("python", "-c", code).stdout) == len(list(resources.CASES_DIR.glob("vec.*.s")))
 
 
 def test_demo(installed: Installed) -> None:

@@ -1,10 +1,12 @@
 """Where accel's data files live: the ISA data (isa/), the RTL with its generated headers and
-function tables (rtl/, rtl/include/, rtl/mem/) and the cocotb benches (sim/).
+function tables (rtl/, rtl/include/, rtl/mem/), the cocotb benches (sim/), and the per-opcode
+programs of tests/programs/cases/ that `accel verify vec` plays.
 
-The folders isa/, rtl/ and sim/ at the top of a source checkout are the single source of truth.
+The folders isa/, rtl/, sim/ (and tests/) of a source checkout are the single source of truth.
 From a checkout (also an editable install, `pip install -e .`) every path below points into it.
-A built wheel carries a copy of the three folders as package data under `accel/_data/` (setup.py
-copies them at build time); when the package does not lie in a checkout, the paths point there.
+A built wheel carries a copy of what the runtime needs of them (setup.py: DATA_FILES) as
+package data under `accel/_data/`; when the package does not lie in a checkout, the paths
+point there.
 
 This module imports nothing from accel, so every layer may use it (it sits in accel.isa, the
 bottom layer).
@@ -36,6 +38,7 @@ RTL_DIR = DATA_ROOT / "rtl"
 INCLUDE_DIR = RTL_DIR / "include"
 MEM_DIR = RTL_DIR / "mem"
 SIM_DIR = DATA_ROOT / "sim"
+CASES_DIR = DATA_ROOT / "tests" / "programs" / "cases"  # per-opcode programs; a wheel has the vec.*.s
 
 
 class NotACheckoutError(RuntimeError):

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import accel
+from accel.isa import resources
 from accel.isa._table import TABLE
 from accel.isa.encoding import Instruction, Program, encode
 from accel.isa.operands import AP, dtype_bytes
@@ -45,7 +46,7 @@ SOURCES = [RTL_DIR / "vec_engine.v", RTL_DIR / "vec_lane.v", RTL_DIR / "vec_ap_w
            RTL_DIR / "rng_philox_iter.v", RTL_DIR / "rng_xoroshiro.v", *sorted((RTL_DIR / "fp").glob("*.v")),
            SIM_DIR / "vec_engine_tb.v"]
 TEST_MODULE = "test_vec_engine"
-CASES_DIR = Path(__file__).resolve().parents[2] / "tests" / "programs" / "cases"
+CASES_DIR = resources.CASES_DIR  # tests/programs/cases: the checkout, or the copy a wheel carries
 SB_BYTES, PS_BYTES = 8192, 8192
 PROG_DEPTH = 2048
 DEFAULT_LANES = {"icarus": 8, "verilator": 8}
