@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -59,15 +60,17 @@ class AP:
     dtype: str
     dims: tuple[tuple[int, int], ...]  # (count, element stride), outermost first
 
-    @property
+    # Derived sizes are computed once per pattern (the emulator asks for them on every instruction);
+    # cached_property stores into the instance dict, which a frozen dataclass allows.
+    @cached_property
     def counts(self) -> tuple[int, ...]:
         return tuple(n for n, _ in self.dims)
 
-    @property
+    @cached_property
     def free_size(self) -> int:
         return math.prod(self.counts)
 
-    @property
+    @cached_property
     def size(self) -> int:
         return self.pcount * self.free_size
 
@@ -95,7 +98,7 @@ class DramAP:
     dims: tuple[tuple[int, int], ...]
     name: str = field(default="", compare=False)
 
-    @property
+    @cached_property
     def free_size(self) -> int:
         return math.prod(n for n, _ in self.dims)
 
