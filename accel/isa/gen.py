@@ -8,11 +8,12 @@ regenerates into a temporary folder and fails when a committed copy is stale.
 from __future__ import annotations
 
 import pprint
+import sys
 from pathlib import Path
 from typing import Any
 
 from accel.isa import spec as specmod
-from accel.isa.resources import checkout
+from accel.isa.resources import NotACheckoutError, checkout
 
 COMMAND = "accel isa gen"
 OUTPUTS = {
@@ -245,5 +246,9 @@ def generate(root: Path | str) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for p in generate(checkout("python -m accel.isa.gen")):
+    try:
+        root = checkout("python -m accel.isa.gen")
+    except NotACheckoutError as e:
+        sys.exit(f"gen: {e}")
+    for p in generate(root):
         print(p)
