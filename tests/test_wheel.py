@@ -118,12 +118,14 @@ def installed(tree: Path) -> Installed:
 
 
 def test_the_installed_package_is_not_the_checkout(installed: Installed) -> None:
-    code = ("import json, accel, accel.isa.resources as r; print(json.dumps({'file': accel.__file__, "
-            "'checkout': str(r.CHECKOUT), 'data': str(r.DATA_ROOT)}))")
+    code = ("import json, accel, accel.isa.resources as r, accel.tb.runner as t; print(json.dumps({"
+            "'file': accel.__file__, 'checkout': str(r.CHECKOUT), 'data': str(r.DATA_ROOT), 'rtl': str(t.RTL_DIR), "
+            "'sim': str(t.SIM_DIR)}))")
     info = json.loads(installed.run("python", "-c", code).stdout)
     venv = installed.venv.resolve()
     assert Path(info["file"]).resolve().is_relative_to(venv), info
     assert info["checkout"] == "None" and Path(info["data"]).resolve().is_relative_to(venv), info
+    assert (Path(info["rtl"]) / "act_func.v").is_file() and (Path(info["sim"]) / "fp_top.v").is_file(), info
 
 
 def test_the_wheel_carries_isa_rtl_and_sim(installed: Installed) -> None:
