@@ -97,6 +97,31 @@ def test_on_chip_at_0_source_broadcasts_along_the_free_axis(backend: str) -> Non
     np.testing.assert_array_equal(out["mm"], np.broadcast_to(np.diag([1.0, 2.0, -1.0, 0.5]) @ COL, (4, 8)))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_at_0_weights_repeat_one_column(backend: str) -> None:
+    """pe.load_weights of `[4@0]`: every column of W is the partition's one element."""
+    x = np.array([[1.0, 2.0], [0.5, -1.0], [4.0, 0.0]], np.float32)
+    col = np.array([[2.0], [-1.0], [0.25]], np.float32)
+    out = run("""
+.tensor w bf16[3, 1] in
+.tensor x bf16[3, 2] in
+.tensor y fp32[4, 2] out
+    dma.load sb[0:3, 0]:bf16[1], w
+    dma.load sb[0:3, 32]:bf16[2], x
+    sem.signal dma, s0
+    sem.wait pe, s0
+    pe.load_weights sb[0:3, 0]:bf16[4@0]
+    pe.matmul psum[0:4, 0]:fp32[2], sb[0:3, 32]:bf16[2]
+    sem.signal pe, s1
+    sem.wait act, s1
+    act.identity sb[0:4, 64]:fp32[2], psum[0:4, 0]:fp32[2]
+    sem.signal act, s2
+    sem.wait dma, s2
+    dma.store y, sb[0:4, 64]:fp32[2]
+""", {"w": col, "x": x}, backend)
+    np.testing.assert_array_equal(out["y"], np.broadcast_to(col.T @ x, (4, 2)))
+
+
 def test_at_0_source_may_not_be_overwritten_by_its_own_instruction() -> None:
     """In place with a broadcast operand: element 0 is written before the later steps read it."""
     with pytest.raises(accel.MachineError, match="dst writes byte 0 at element 0 before b reads it at element 7"):
