@@ -21,6 +21,7 @@ def primitives() -> dict[str, Callable[..., Any]]:
         "dropout_f32": rng.dropout_f32,
         "lut_apply": lut.apply,
         "to_f32": vec.to_f32,
+        "vec_convert": vec.convert,
         "from_f32": vec.from_f32,
         "vec_binary": vec.binary,
         "vec_scalar": vec.scalar,

@@ -22,19 +22,80 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic, overload
 
-__all__ = ["binary", "from_f32", "reduce", "relu", "scalar", "to_f32", "widen"]
+__all__ = ["binary", "convert", "from_f32", "reduce", "relu", "scalar", "to_f32"]
 
 NAN = np.uint32(0x7FC00000).view(np.float32)
 ZERO = np.float32(0.0)
 OPS = {"add": 0, "sub": 1, "mul": 2, "max": 3, "min": 4}
 REDUCE = {"sum": 0, "max": 3}
+STORAGE = {"fp32": np.uint32, "bf16": np.uint16, "int32": np.int32, "int8": np.int8}
+
+
+# ------------------------------------------------------------------------------- element conversions
+
+
+@intrinsic
+def _f32_of_bits(typingctx, bits):
+    """Reinterpret uint32 bits as a float32 (no arithmetic)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.uint32), codegen
+
+
+@intrinsic
+def _bits_of_f32(typingctx, value):
+    """Reinterpret a float32 as its uint32 bits (no arithmetic)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.uint32(types.float32), codegen
+
+
+def _put(out, p, f, r):  # pragma: no cover - replaced by the overload inside compiled code
+    """Store float32 r into out[p, f] as out's element type (accel.model.vec.from_f32)."""
+
+
+@overload(_put)
+def _put_impl(out, p, f, r):
+    dt = out.dtype
+    if dt == types.uint32:
+        def put(out, p, f, r):
+            out[p, f] = np.uint32(0x7FC00000) if r != r else _bits_of_f32(r)
+    elif dt == types.uint16:
+        def put(out, p, f, r):
+            if r != r:
+                out[p, f] = np.uint16(0x7FC0)
+            else:  # nearest even on the low 16 bits; a carry runs into the exponent, up to inf
+                b = _bits_of_f32(r)
+                out[p, f] = np.uint16((b + np.uint32(0x7FFF) + ((b >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16))
+    elif dt in (types.int8, types.int32):
+        lo, hi = (-128.0, 127.0) if dt == types.int8 else (-2147483648.0, 2147483647.0)
+
+        def put(out, p, f, r):
+            v = np.float64(r)  # exact
+            if v != v:
+                out[p, f] = 0
+                return
+            v = min(max(v, lo), hi)  # saturate (the bounds are integers, so rounding cannot leave them)
+            q = math.floor(v)
+            d = v - q  # exact: |v| < 2**32 has at most 24 significant bits
+            if d > 0.5 or (d == 0.5 and q % 2.0 != 0.0):
+                q += 1.0
+            out[p, f] = np.int64(q)
+    else:
+        raise TypeError(f"no binary32 conversion to {dt}")
+    return put
+
+
+# ------------------------------------------------------------------------------- arithmetic
 
 
 @njit(inline="always")
 def _maximum(x, y):
-    """IEEE 754-2019 maximum; NaN handled by the caller's canonicalization."""
+    """IEEE 754-2019 maximum: NaN if either is NaN, and +0 above -0."""
     if x != x or y != y:
         return NAN
     if x > y:
@@ -46,7 +107,7 @@ def _maximum(x, y):
 
 @njit(inline="always")
 def _minimum(x, y):
-    """IEEE 754-2019 minimum; -0 below +0."""
+    """IEEE 754-2019 minimum: NaN if either is NaN, and -0 below +0."""
     if x != x or y != y:
         return NAN
     if x < y:
@@ -58,170 +119,123 @@ def _minimum(x, y):
 
 @njit(inline="always")
 def _op(code, x, y):
-    """One binary32 operation with the canonical NaN."""
+    """One binary32 operation (a NaN result is canonicalized when stored)."""
     if code == 0:
-        r = x + y
-    elif code == 1:
-        r = x - y
-    elif code == 2:
-        r = x * y
-    elif code == 3:
-        r = _maximum(x, y)
-    else:
-        r = _minimum(x, y)
-    return NAN if r != r else r
+        return x + y
+    if code == 1:
+        return x - y
+    if code == 2:
+        return x * y
+    if code == 3:
+        return _maximum(x, y)
+    return _minimum(x, y)
 
 
 @njit(cache=True)
 def _binary(code, a, b, out):  # pragma: no cover - compiled
     for p in range(a.shape[0]):
         for f in range(a.shape[1]):
-            out[p, f] = _op(code, a[p, f], b[p, f])
+            _put(out, p, f, _op(code, _f32_of_bits(a[p, f]), _f32_of_bits(b[p, f])))
 
 
 @njit(cache=True)
 def _scalar(code, a, s, out):  # pragma: no cover - compiled
     for p in range(a.shape[0]):
         for f in range(a.shape[1]):
-            out[p, f] = _op(code, a[p, f], s)
+            _put(out, p, f, _op(code, _f32_of_bits(a[p, f]), s))
 
 
 @njit(cache=True)
-def _reduce(code, x, out):  # pragma: no cover - compiled
+def _reduce(code, x, last, out):  # pragma: no cover - compiled
     for p in range(x.shape[0]):
-        for g in range(x.shape[1]):
-            acc = ZERO if code == 0 else x[p, g, 0]
-            for j in range(0 if code == 0 else 1, x.shape[2]):  # strictly in index order
-                acc = _op(code if code == 3 else 0, acc, x[p, g, j])
-            out[p, g] = NAN if acc != acc else acc
+        for g in range(out.shape[1]):
+            base = g * last
+            acc = ZERO if code == 0 else _f32_of_bits(x[p, base])
+            for j in range(0 if code == 0 else 1, last):  # strictly in index order
+                acc = _op(code, acc, _f32_of_bits(x[p, base + j]))
+            _put(out, p, g, acc)
 
 
 @njit(cache=True)
-def _canonical(x, out):  # pragma: no cover - compiled
-    for p in range(x.shape[0]):
-        for f in range(x.shape[1]):
-            v = x[p, f]
-            out[p, f] = NAN if v != v else v
+def _convert(a, out):  # pragma: no cover - compiled
+    for p in range(a.shape[0]):
+        for f in range(a.shape[1]):
+            _put(out, p, f, _f32_of_bits(a[p, f]))
 
 
 @njit(cache=True)
-def _relu(x, out):  # pragma: no cover - compiled
-    for p in range(x.shape[0]):
-        for f in range(x.shape[1]):
-            v = x[p, f]
-            out[p, f] = NAN if v != v else (v if v > ZERO else ZERO)  # -0 and negatives -> +0
+def _relu(a, out):  # pragma: no cover - compiled
+    for p in range(a.shape[0]):
+        for f in range(a.shape[1]):
+            _put(out, p, f, _maximum(_f32_of_bits(a[p, f]), ZERO))  # relu = maximum(x, +0): -0 -> +0
 
 
-@njit(cache=True)
-def _to_bf16(bits, out):  # pragma: no cover - compiled
-    for p in range(bits.shape[0]):
-        for f in range(bits.shape[1]):
-            b = bits[p, f]
-            if (b & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000):
-                out[p, f] = np.uint16(0x7FC0)
-            else:  # nearest even on the low 16 bits; a carry runs into the exponent, up to inf
-                out[p, f] = np.uint16((b + np.uint32(0x7FFF) + ((b >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16))
+# ------------------------------------------------------------------------------- the primitives
 
 
-@njit(cache=True)
-def _to_int(x, lo, hi, out):  # pragma: no cover - compiled
-    for p in range(x.shape[0]):
-        for f in range(x.shape[1]):
-            v = np.float64(x[p, f])  # exact
-            if v != v:
-                out[p, f] = 0
-                continue
-            v = min(max(v, lo), hi)  # saturate (the bounds are integers, so rounding cannot leave them)
-            r = math.floor(v)
-            d = v - r  # exact: |v| < 2**32 has at most 24 significant bits
-            if d > 0.5 or (d == 0.5 and r % 2.0 != 0.0):
-                r += 1.0
-            out[p, f] = np.int64(r)
-
-
-def _two_d(a: np.ndarray) -> np.ndarray:
-    """A C-contiguous 2-D array (1-D and 0-d arrays become one row)."""
-    a = np.ascontiguousarray(a)
+def _bits(a: np.ndarray, dtype: str) -> np.ndarray:
+    """Stored elements of `dtype` as 2-D binary32 bits (uint32), exactly (NaN payloads kept: every
+    result canonicalizes). fp32 costs nothing; bf16 is the top half; integers round to nearest
+    even, as numpy's conversion does (fp.int32_to_fp32)."""
+    a = np.asarray(a)
+    if dtype == "fp32":
+        a = a if a.dtype.type is np.uint32 else a.astype(np.uint32)
+    elif dtype == "bf16":
+        a = a.astype(np.uint16, copy=False).astype(np.uint32) << np.uint32(16)
+    elif dtype in ("int8", "int32"):
+        a = a.astype(STORAGE[dtype], copy=False).astype(np.float32).view(np.uint32)
+    else:
+        raise ValueError(f"no binary32 conversion from {dtype}")
     return a if a.ndim == 2 else a.reshape(1, -1)
 
 
-def widen(values: np.ndarray, dtype: str) -> np.ndarray:
-    """Stored elements of `dtype` -> float32 values (NaN payloads kept: every result canonicalizes)."""
-    if dtype == "fp32":
-        return values.view(np.float32)
-    if dtype == "bf16":
-        return (values.astype(np.uint32) << np.uint32(16)).view(np.float32)
-    if dtype in ("int8", "int32"):
-        return values.astype(np.float32)  # round to nearest even, as fp.int32_to_fp32
-    raise ValueError(f"no binary32 conversion from {dtype}")
-
-
-def _store(result: np.ndarray, dtype: str) -> np.ndarray:
-    """float32 results with canonical NaNs -> stored elements of `dtype`."""
-    if dtype == "fp32":
-        return result.view(np.uint32)
-    if dtype == "bf16":
-        out = np.empty(result.shape, np.uint16)
-        _to_bf16(result.view(np.uint32), out)
-        return out
-    if dtype == "int32":
-        out = np.empty(result.shape, np.int32)
-        _to_int(result, -2147483648.0, 2147483647.0, out)
-        return out
-    if dtype == "int8":
-        out = np.empty(result.shape, np.int8)
-        _to_int(result, -128.0, 127.0, out)
-        return out
-    raise ValueError(f"no binary32 conversion to {dtype}")
+def convert(values: np.ndarray, src_dtype: str, dst_dtype: str) -> np.ndarray:
+    """from_f32(to_f32(values, src_dtype), dst_dtype) in one pass (vec.cast)."""
+    v = _bits(values, src_dtype)
+    out = np.empty(v.shape, STORAGE[dst_dtype])
+    _convert(v, out)
+    return out if out.shape == np.shape(values) else out.reshape(np.shape(values))
 
 
 def to_f32(values: np.ndarray, dtype: str) -> np.ndarray:
     """accel.model.vec.to_f32: stored elements -> binary32 bits (uint32), NaN canonical."""
-    shape = np.shape(values)
-    x = widen(_two_d(values), dtype)
-    out = np.empty(x.shape, np.float32)
-    _canonical(x, out)
-    return out.view(np.uint32).reshape(shape)
+    return convert(values, dtype, "fp32")
 
 
 def from_f32(bits: np.ndarray, dtype: str) -> np.ndarray:
-    """accel.model.vec.from_f32: binary32 bits -> stored elements of `dtype`."""
-    shape = np.shape(bits)
-    b = _two_d(np.asarray(bits, dtype=np.uint32))
-    if dtype == "fp32":
-        return b.reshape(shape)  # bits unchanged, like the model
-    return _store(b.view(np.float32), dtype).reshape(shape)
+    """accel.model.vec.from_f32: binary32 bits -> stored elements of `dtype` (fp32: bits unchanged)."""
+    bits = np.asarray(bits, dtype=np.uint32)
+    return bits if dtype == "fp32" else convert(bits, "fp32", dtype)
 
 
 def binary(op: str, a: np.ndarray, a_dtype: str, b: np.ndarray, b_dtype: str, dst_dtype: str) -> np.ndarray:
     """accel.model.vec.binary: stored dst elements of `op` (add sub mul max min) on equal-shaped a and b."""
-    x, y = widen(_two_d(a), a_dtype), widen(_two_d(b), b_dtype)
-    out = np.empty(x.shape, np.float32)
+    x, y = _bits(a, a_dtype), _bits(b, b_dtype)
+    out = np.empty(x.shape, STORAGE[dst_dtype])
     _binary(OPS[op], x, y, out)
-    return _store(out, dst_dtype).reshape(np.shape(a))
+    return out if out.shape == a.shape else out.reshape(a.shape)
 
 
 def scalar(op: str, a: np.ndarray, a_dtype: str, s: int, dst_dtype: str) -> np.ndarray:
     """accel.model.vec.scalar: stored dst elements of `op` on a and the binary32 scalar with bits s."""
-    x = widen(_two_d(a), a_dtype)
-    out = np.empty(x.shape, np.float32)
+    x = _bits(a, a_dtype)
+    out = np.empty(x.shape, STORAGE[dst_dtype])
     _scalar(OPS[op], x, np.uint32(s).view(np.float32), out)
-    return _store(out, dst_dtype).reshape(np.shape(a))
+    return out if out.shape == a.shape else out.reshape(a.shape)
 
 
 def reduce(op: str, x: np.ndarray, x_dtype: str, last: int, dst_dtype: str) -> np.ndarray:
     """accel.model.vec.reduce: stored [P, G] elements of `op` (sum, max) over groups of `last` elements."""
-    v = widen(_two_d(x), x_dtype)
-    v = v.reshape(v.shape[0], -1, last)
-    out = np.empty(v.shape[:2], np.float32)
-    _reduce(REDUCE[op], v, out)
-    return _store(out, dst_dtype)
+    v = _bits(x, x_dtype)
+    out = np.empty((v.shape[0], v.shape[1] // last), STORAGE[dst_dtype])
+    _reduce(REDUCE[op], v, last, out)
+    return out
 
 
 def relu(bits: np.ndarray) -> np.ndarray:
     """accel.model.fp.relu on binary32 bits: maximum(x, +0) with the canonical NaN."""
-    shape = np.shape(bits)
-    x = _two_d(np.asarray(bits, dtype=np.uint32)).view(np.float32)
-    out = np.empty(x.shape, np.float32)
-    _relu(x, out)
-    return out.view(np.uint32).reshape(shape)
+    b = np.asarray(bits)
+    v = _bits(b, "fp32")
+    out = np.empty(v.shape, np.uint32)
+    _relu(v, out)
+    return out if b.ndim == 2 else out.reshape(b.shape)

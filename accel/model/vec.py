@@ -4,8 +4,8 @@ Every operation converts its inputs to binary32 bit patterns (`to_f32`), compute
 bit-exact reference arithmetic of accel.model.fp, and converts to the destination's element
 type (`from_f32`). Storage types: fp32 -> uint32 bits, bf16 -> uint16 bits, int8, int32.
 
-The bulk arithmetic of every opcode is a primitive (`binary`, `scalar`, `reduce`, `to_f32`,
-`from_f32`) that the semantic functions call through `core.prims`, so that accel.kernels.vec can
+The bulk arithmetic of every opcode is a primitive (`binary`, `scalar`, `reduce`, `convert`,
+`to_f32`, `from_f32`) that the semantic functions call through `core.prims`, so that accel.kernels.vec can
 stand in for it, bit for bit.
 """
 
@@ -49,6 +49,12 @@ def from_f32(bits: np.ndarray, dtype: str) -> np.ndarray:
 BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "add": fp.add, "sub": fp.sub, "mul": fp.mul, "max": fp.maximum, "min": fp.minimum}
 COMBINE = {"sum": (fp.add, True), "max": (fp.maximum, False)}  # combining function, starts from +0
+
+
+@primitive("vec_convert")
+def convert(values: np.ndarray, src_dtype: str, dst_dtype: str) -> np.ndarray:
+    """Stored dst elements of stored src elements, through binary32 (vec.cast)."""
+    return from_f32(to_f32(values, src_dtype), dst_dtype)
 
 
 @primitive("vec_binary")
@@ -148,5 +154,5 @@ def vec_cast(core, ins) -> None:
     _same_shape(core, ins, "dst", "src")
     dst, src = ins.ops["dst"], ins.ops["src"]
     core.check_stream_order(dst, {"src": src})
-    core.write(dst, core.prims.from_f32(core.prims.to_f32(core.read(src), src.dtype), dst.dtype))
+    core.write(dst, core.prims.vec_convert(core.read(src), src.dtype, dst.dtype))
     core.stats.count_elements("VEC", dst.size)

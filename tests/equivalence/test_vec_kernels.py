@@ -103,6 +103,18 @@ def test_from_f32_exhaustive_upper_halves(dtype: str) -> None:
     same(k.from_f32(bits, dtype), m.from_f32(bits, dtype))
 
 
+@pytest.mark.parametrize("src, dst", list(itertools.product(DTYPES, repeat=2)))
+def test_convert(src: str, dst: str) -> None:
+    values = random_stored(np.random.default_rng(seed_of((src, dst))), src, (8, 700))
+    same(k.convert(values, src, dst), m.convert(values, src, dst))
+
+
+@pytest.mark.parametrize("dst", DTYPES)
+def test_convert_exhaustive_bf16(dst: str) -> None:
+    values = all_bf16().reshape(1, -1)
+    same(k.convert(values, "bf16", dst), m.convert(values, "bf16", dst))
+
+
 def test_relu() -> None:
     bits = np.concatenate([random_f32(np.random.default_rng(3), 10000), all_bf16().astype(np.uint32) << 16])
     same(k.relu(bits.reshape(2, -1)), fp.relu(bits.reshape(2, -1)))
