@@ -201,6 +201,16 @@ def _apply(kind, lo, hi, lo_rule, lo_val, hi_rule, hi_val, c1, e1, m1, c2, e2, m
         out[i] = element(kind, lo, hi, lo_rule, lo_val, hi_rule, hi_val, c1, e1, m1, c2, e2, m2, ce, ee, me, x[i])
 
 
+@njit(cache=True)
+def _apply_serial(kind, lo, hi, lo_rule, lo_val, hi_rule, hi_val, c1, e1, m1, c2, e2, m2, ce, ee, me, x, out):
+    """_apply on one thread: below PARALLEL_MIN elements, waking the thread pool costs more than it saves."""
+    for i in range(x.size):
+        out[i] = element(kind, lo, hi, lo_rule, lo_val, hi_rule, hi_val, c1, e1, m1, c2, e2, m2, ce, ee, me, x[i])
+
+
+PARALLEL_MIN = 1 << 14  # elements from which a kernel runs on every core
+
+
 def pack(f: lut.Function) -> tuple:
     """The kernel's arguments for function f (everything but the inputs)."""
     def tab(t: lut.Table) -> tuple:
@@ -217,5 +227,5 @@ def apply(f: lut.Function, x: np.ndarray, packed: tuple | None = None) -> np.nda
     """f(x) for binary32 bit patterns x: equals accel.model.lut.apply(f, x) bit for bit."""
     x = np.ascontiguousarray(x, dtype=np.uint32)
     out = np.empty(x.size, dtype=np.uint32)
-    _apply(*(packed or pack(f)), x.reshape(-1), out)
+    (_apply if x.size >= PARALLEL_MIN else _apply_serial)(*(packed or pack(f)), x.reshape(-1), out)
     return out.reshape(x.shape)

@@ -54,20 +54,39 @@ def philox4x32(counter: np.ndarray, key: tuple[int, int]) -> np.ndarray:
     return out.reshape(c.shape)
 
 
+@njit(inline="always")
+def _philox_word(index, k0, k1, o0, o1):
+    """The word of one logical element index: word index % 4 of Philox block index // 4."""
+    b = index >> np.uint64(2)
+    c = _block(b & LO, b >> S32, o0, o1, k0, k1)
+    return np.uint32(c[np.intp(index & np.uint64(3))])
+
+
 @njit(cache=True, parallel=True)
 def _philox_words(index, k0, k1, o0, o1):
     out = np.empty(index.size, np.uint32)
     for i in prange(index.size):
-        b = index[i] >> np.uint64(2)
-        c = _block(b & LO, b >> S32, o0, o1, k0, k1)
-        out[i] = np.uint32(c[np.intp(index[i] & np.uint64(3))])
+        out[i] = _philox_word(index[i], k0, k1, o0, o1)
     return out
+
+
+@njit(cache=True)
+def _philox_words_serial(index, k0, k1, o0, o1):
+    """_philox_words on one thread, for fewer than PARALLEL_MIN elements (waking threads costs more)."""
+    out = np.empty(index.size, np.uint32)
+    for i in range(index.size):
+        out[i] = _philox_word(index[i], k0, k1, o0, o1)
+    return out
+
+
+PARALLEL_MIN = 1 << 14  # elements from which a kernel runs on every core
 
 
 def philox_words(seed: int, offset: int, index: np.ndarray) -> np.ndarray:
     """The 32-bit word (uint32) of every logical element index (uint64 array, any shape)."""
     idx = np.ascontiguousarray(index, dtype=np.uint64)
-    out = _philox_words(idx.reshape(-1), np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32),
+    kernel = _philox_words if idx.size >= PARALLEL_MIN else _philox_words_serial
+    out = kernel(idx.reshape(-1), np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32),
                         np.uint64(offset & 0xFFFFFFFF), np.uint64((offset >> 32) & 0xFFFFFFFF))
     return out.reshape(idx.shape)
 
@@ -104,15 +123,30 @@ def xoroshiro_words(state: np.ndarray, n: int) -> np.ndarray:
     return _xoroshiro(state, n, True).astype(np.uint32)
 
 
+@njit(inline="always")
+def _drop(x, word, t, s):
+    """(result, kept) of dropout on one element: x * s (canonical NaN) if word >= t, else +0."""
+    k = np.int64(word) >= t
+    v = x * s
+    return (CANONICAL_NAN if v != v else v) if k else ZERO, k
+
+
 @njit(cache=True, parallel=True)
 def _dropout_f32(x, words, t, s):
     y = np.empty(x.size, np.float32)
     keep = np.empty(x.size, np.bool_)
     for i in prange(x.size):
-        k = np.int64(words[i]) >= t
-        keep[i] = k
-        v = x[i] * s
-        y[i] = (CANONICAL_NAN if v != v else v) if k else ZERO
+        y[i], keep[i] = _drop(x[i], words[i], t, s)
+    return y, keep
+
+
+@njit(cache=True)
+def _dropout_f32_serial(x, words, t, s):
+    """_dropout_f32 on one thread, for fewer than PARALLEL_MIN elements."""
+    y = np.empty(x.size, np.float32)
+    keep = np.empty(x.size, np.bool_)
+    for i in range(x.size):
+        y[i], keep[i] = _drop(x[i], words[i], t, s)
     return y, keep
 
 
@@ -120,7 +154,8 @@ def dropout_f32(x: np.ndarray, words: np.ndarray, p_bits: int) -> tuple[np.ndarr
     """(result bits, keep) of dropout on binary32 bits x with its elements' words (as the model)."""
     xb = np.ascontiguousarray(x, dtype=np.uint32)
     s = np.uint32(model.scale(p_bits)).view(np.float32)
-    y, keep = _dropout_f32(xb.reshape(-1).view(np.float32), np.ascontiguousarray(words, np.uint32).reshape(-1),
+    kernel = _dropout_f32 if xb.size >= PARALLEL_MIN else _dropout_f32_serial
+    y, keep = kernel(xb.reshape(-1).view(np.float32), np.ascontiguousarray(words, np.uint32).reshape(-1),
                            np.int64(model.threshold(p_bits)), s)
     return y.view(np.uint32).reshape(xb.shape), keep.reshape(xb.shape)
 
