@@ -10,8 +10,11 @@ deadlock and is reported with the waiting instructions.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
 import tomllib
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +24,7 @@ import numpy as np
 
 from accel.isa._table import TABLE
 from accel.isa.asm import assemble
+from accel.isa.check import DEFAULT_DRAM_BYTES, CheckError, check_program
 from accel.isa.encoding import Instruction, Program
 from accel.isa.operands import AP, NP_STORAGE, DramAP, Tensor, dtype_bytes
 from accel.model import all_primitives, all_semantics, fp
@@ -52,6 +56,7 @@ _RANGES: dict[str, tuple[int, int]] = {
     "psum_banks": (1, 64),
     "semaphores": (1, 256),
     "dma_bytes_per_cycle": (1, 1 << 16),
+    "dram_bytes": (1, 1 << 40),
 }
 
 
@@ -68,6 +73,7 @@ class CoreConfig:
     psum_banks: int = _UNITS["psum_banks"]
     semaphores: int = _UNITS["semaphores"]
     dma_bytes_per_cycle: int = _UNITS["dma_bytes_per_cycle"]
+    dram_bytes: int = DEFAULT_DRAM_BYTES  # all of a program's DRAM tensors together, checked before allocating
 
     def __post_init__(self) -> None:
         for name, (lo, hi) in _RANGES.items():
@@ -95,22 +101,101 @@ class CoreConfig:
         return self.psum_partition_bytes // self.psum_banks
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CoreConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key in d:
-            if key not in known:
-                raise ConfigError(f"unknown CoreConfig field {key!r}; known: {', '.join(sorted(known))}")
-        return cls(**d)
+    def from_dict(cls, d: Mapping[str, Any]) -> CoreConfig:
+        """A config from a mapping of field names to values; ConfigError for anything else."""
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"a CoreConfig is made from a dict of field names, not {type(d).__name__} {d!r}")
+        return cls(**_known_fields(d))
 
     @classmethod
     def from_toml(cls, path: str | Path) -> CoreConfig:
-        """Read a config file: top-level keys, or a [core] table, with CoreConfig field names."""
+        """Read a config file (UTF-8 TOML): CoreConfig fields at the top level, or all of them in one
+        [core] table. Any other section or key is an error, never silently ignored."""
         try:
-            with open(path, "rb") as f:
-                d = tomllib.load(f)
+            data = Path(path).read_bytes()
+        except OSError as e:
+            raise ConfigError(f"{path}: {e.strerror or e}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = data[:e.start].count(b"\n") + 1
+            raise ConfigError(f"{path}:{line}: byte {data[e.start]:#04x} is not UTF-8 text (config files are UTF-8 "
+                              "TOML)") from None
+        try:
+            d = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: {e}") from None
-        return cls.from_dict(d.get("core", d))
+        if "core" in d:
+            core = d["core"]
+            if not isinstance(core, dict):
+                raise ConfigError(f"{path}: core = {core!r}: expected a [core] table of CoreConfig fields")
+            others = [k for k in d if k != "core"]
+            if others:
+                what = f"section [{others[0]}]" if isinstance(d[others[0]], dict) else f"key {others[0]!r}"
+                raise ConfigError(f"{path}: {what} beside the [core] table; put every CoreConfig field in [core]")
+            d = core
+        tables = [k for k, v in d.items() if isinstance(v, dict)]
+        if tables:
+            raise ConfigError(f"{path}: unknown section [{tables[0]}]; a config file holds CoreConfig fields, "
+                              "at the top level or in one [core] table")
+        try:
+            return cls.from_dict(d)
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from None
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(CoreConfig))
+
+
+def _known_fields(d: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`d` if every key names a CoreConfig field; else ConfigError naming the key and close matches."""
+    for key in d:
+        if key not in _FIELDS:
+            near = difflib.get_close_matches(str(key), _FIELDS, n=2)
+            hint = f" (did you mean {' or '.join(near)}?)" if near else ""
+            raise ConfigError(f"unknown CoreConfig field {key!r}{hint}; known: {', '.join(_FIELDS)}")
+    return d
+
+
+def _checked_init(init):
+    """CoreConfig's dataclass __init__, with ConfigError (not TypeError) for unknown or extra arguments."""
+
+    @functools.wraps(init)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if len(args) > len(_FIELDS):
+            raise ConfigError(f"CoreConfig takes at most {len(_FIELDS)} fields ({', '.join(_FIELDS)}), "
+                              f"got {len(args)} positional values")
+        _known_fields(kwargs)
+        taken = [name for name in _FIELDS[:len(args)] if name in kwargs]
+        if taken:
+            raise ConfigError(f"CoreConfig field {taken[0]!r} given twice (by position and by name)")
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+CoreConfig.__init__ = _checked_init(CoreConfig.__init__)  # type: ignore[method-assign]
+
+
+def as_config(config: CoreConfig | Mapping[str, Any] | None) -> CoreConfig:
+    """A CoreConfig from a CoreConfig, a dict of its fields, or None (the defaults)."""
+    if config is None:
+        return CoreConfig()
+    if isinstance(config, CoreConfig):
+        return config
+    if isinstance(config, Mapping):
+        return CoreConfig.from_dict(config)
+    raise ConfigError(f"config must be a CoreConfig or a dict of its fields, not {type(config).__name__}")
+
+
+def _located(program: Program, e: CheckError) -> str:
+    """A static-check message with its place: the source line if known, else the instruction's index."""
+    if e.index is None:
+        return f"tensor table: {e.msg}"
+    ins = program.instructions[e.index]
+    if ins.line:
+        return f"{ins.mnemonic} ({ins.where()}: {ins.source}): {e.msg}"
+    return f"instruction {e.index} ({ins.mnemonic}): {e.msg}"
 
 
 @dataclass
@@ -164,7 +249,10 @@ def _contiguous(idx: np.ndarray) -> slice | None:
 
 def _to_storage(t: Tensor, a: Any) -> np.ndarray:
     """A user array -> stored elements of the tensor's dtype; errors name the tensor."""
-    a = np.asarray(a)
+    try:
+        a = np.asarray(a)
+    except (ValueError, TypeError) as e:  # a ragged list and the like
+        raise MachineError(f"input {t.name}: not an array ({e})") from None
     if a.shape != t.shape:
         raise MachineError(f"input {t.name}: shape {a.shape} given, the program declares {t.shape}")
     if t.dtype in ("int8", "int32"):
@@ -180,7 +268,8 @@ def _to_storage(t: Tensor, a: Any) -> np.ndarray:
     if a.dtype.kind not in "fiu":
         raise MachineError(f"input {t.name}: {t.dtype} tensor needs a numeric array, got {a.dtype}")
     if t.dtype == "fp32":
-        return fp.f32_bits(a.astype(np.float32)).reshape(-1)
+        with np.errstate(over="ignore"):  # beyond binary32's range: infinity, as a cast gives
+            return fp.f32_bits(a.astype(np.float32)).reshape(-1)
     return fp.fp32_to_bf16(_round_to_odd_f32(a.astype(np.float64)).reshape(-1))
 
 
@@ -218,10 +307,10 @@ class Core:
     NumPy definitions of accel.model.
     """
 
-    def __init__(self, config: CoreConfig | None = None, *, backend: str = "fast") -> None:
+    def __init__(self, config: CoreConfig | Mapping[str, Any] | None = None, *, backend: str = "fast") -> None:
         if backend not in BACKENDS:
             raise ConfigError(f"Core backend {backend!r}: allowed {', '.join(map(repr, BACKENDS))}")
-        self.config = config or CoreConfig()
+        self.config = as_config(config)
         self.backend = backend
         self.semantics = all_semantics()
         prims = dict(all_primitives())
@@ -259,9 +348,18 @@ class Core:
     def load(self, program: Program | str | bytes, inputs: dict[str, Any] | None = None) -> None:
         """Reset, place the program's tensors in DRAM (inputs given by name) and queue it."""
         if isinstance(program, str):
-            program = assemble(program)
+            program = assemble(program, config=self.config)
         elif isinstance(program, bytes | bytearray):
-            program = Program.from_bytes(bytes(program))
+            program = Program.from_bytes(bytes(program), self.config)
+        elif isinstance(program, Program):
+            try:
+                check_program(program, self.config)
+            except CheckError as e:
+                raise MachineError(_located(program, e)) from None
+        else:
+            raise MachineError(f"Core.load takes a Program, assembly text or a binary, not {type(program).__name__}")
+        if inputs is not None and not isinstance(inputs, Mapping):
+            raise MachineError(f"inputs must be a dict of tensor name -> array, not {type(inputs).__name__}")
         self.reset()
         self.program = program
         inputs = dict(inputs or {})
@@ -493,6 +591,7 @@ class Core:
 
 
 def run(program: Program | str | bytes, inputs: dict[str, Any] | None = None,
-        config: CoreConfig | None = None) -> RunResult:
-    """Run a program on a fresh core: `accel.run(prog, {"x": x})`."""
+        config: CoreConfig | Mapping[str, Any] | None = None) -> RunResult:
+    """Run a program on a fresh core: `accel.run(prog, {"x": x})`; config is a CoreConfig or a dict
+    of its fields."""
     return Core(config).run(program, inputs)

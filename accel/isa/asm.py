@@ -12,9 +12,11 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from accel.isa.check import BUILTIN_FUNCTIONS, Checker, CheckError
 from accel.isa.encoding import BY_MNEMONIC, Instruction, Program, encode
 from accel.isa.operands import (
     AP,
@@ -325,15 +327,21 @@ def _dram_slice(name: str, index: int, t: Tensor, items: list[Tok], consts: dict
 
 
 class Assembler:
-    """Assemble one source text. Use `assemble()` unless you need the pieces."""
+    """Assemble one source text. Use `assemble()` unless you need the pieces.
 
-    def __init__(self, text: str, file: str = "<asm>") -> None:
+    With `check` (the default) every instruction also passes the static checks of
+    accel.isa.check against `config` (a CoreConfig, or None for the default sizes), so what
+    assembles is what the machine accepts; check=False assembles anything the encoding holds.
+    """
+
+    def __init__(self, text: str, file: str = "<asm>", config: Any = None, check: bool = True) -> None:
         self.lines = text.splitlines()
         self.file = file
         self.consts: dict[str, int] = {}
         self.tensors: dict[str, tuple[int, Tensor]] = {}
         self.instructions: list[Instruction] = []
         self._dram_pcount: dict[str, tuple[int | None, Tok]] = {}
+        self.checker = Checker(config) if check else None
 
     def error(self, lineno: int, pos: int, msg: str) -> AsmError:
         text = self.lines[lineno - 1].expandtabs(1) if 0 < lineno <= len(self.lines) else ""
@@ -400,7 +408,13 @@ class Assembler:
             raise _Err(f"expected the tensor's role ({', '.join(ROLES)}), got {role_text!r}", role_pos)
         if len(self.tensors) >= 256:
             raise _Err("a program declares at most 256 tensors", pos)
-        self.tensors[name] = (len(self.tensors), Tensor(name, dtype, tuple(shape), role_text))
+        t = Tensor(name, dtype, tuple(shape), role_text)
+        if self.checker is not None:
+            try:
+                self.checker.tensor(t)
+            except CheckError as e:
+                raise _Err(e.msg, shape_tok.pos) from None
+        self.tensors[name] = (len(self.tensors), t)
 
     def instruction(self, mn: str, line: str, pos: int, after: int, lineno: int) -> None:
         spec = BY_MNEMONIC.get(mn)
@@ -450,6 +464,11 @@ class Assembler:
             name = str(e).split(" ")[1].split(".")[0] if str(e).startswith(mn) else ""
             at = given[name].pos if name in given else pos
             raise _Err(str(e), at) from None
+        if self.checker is not None:
+            try:
+                self.checker.instruction(ins, len(self.instructions))
+            except CheckError as e:
+                raise _Err(e.msg, given[e.operand].pos if e.operand in given else pos) from None
         self.instructions.append(ins)
 
     @staticmethod
@@ -460,6 +479,8 @@ class Assembler:
 
     def operand(self, o: dict, tok: Tok, mn: str) -> object:
         kind, c = o["kind"], self.consts
+        if mn == "act.func" and o["name"] == "fn" and NAME_RE.fullmatch(tok.text) and tok.text not in c:
+            return _function_id(tok)
         if kind == "engine":
             name = tok.text.upper()
             if name not in ENGINES:
@@ -503,32 +524,16 @@ class Assembler:
         raise AssertionError(kind)  # pragma: no cover - spec loader rejects unknown kinds
 
     def check(self, spec: dict, ops: dict, given: dict[str, Tok]) -> None:
-        """Checks that need several operands: DMA sides agree."""
+        """What only the text says: a DRAM pattern written with its own partition count must
+        span the SBUF side's partitions (a binary takes the count from the SBUF side). The
+        other checks are accel.isa.check's, shared with the binary loader."""
         for o in spec["operands"]:
             if o["kind"] != "dram":
                 continue
-            d: DramAP = ops[o["name"]]
             pcount, tok = self._dram_pcount[o["name"]]
             ap = next(v for v in ops.values() if isinstance(v, AP))
-            t = next(t for i, t in self.tensors.values() if i == d.tensor)
-            if t.dtype != ap.dtype:
-                raise _Err(f"tensor {t.name} holds {t.dtype} but the SBUF side is {ap.dtype}; "
-                           "DMA copies bits (use vec.cast to convert)", tok.pos)
             if pcount is not None and pcount != ap.pcount:
                 raise _Err(f"DRAM side spans {pcount} partitions, SBUF side {ap.pcount}", tok.pos)
-            if d.free_size != ap.free_size:
-                raise _Err(f"DRAM side has {d.free_size} elements per partition, SBUF side {ap.free_size}", tok.pos)
-            self._check_dram_bounds(t, d, ap.pcount, tok)
-
-    @staticmethod
-    def _check_dram_bounds(t: Tensor, d: DramAP, pcount: int, tok: Tok) -> None:
-        lo = hi = d.offset
-        for n, s in ((pcount, d.pstride),) + d.dims:
-            lo += min(0, (n - 1) * s)
-            hi += max(0, (n - 1) * s)
-        if lo < 0 or hi >= t.size:
-            raise _Err(f"pattern reaches elements {lo}..{hi} of tensor {t.name}, "
-                       f"which has {t.size} (0..{t.size - 1})", tok.pos)
 
 
 def _check_range(o: dict, value: float, tok: Tok) -> None:
@@ -543,11 +548,41 @@ def _describe(o: dict) -> str:
     return KIND_TEXT[o["kind"]]
 
 
-def assemble(text: str, file: str = "<asm>") -> Program:
-    """Assemble source text into a Program; raises AsmError (file:line:col + caret)."""
-    return Assembler(text, file).run()
+def _function_id(tok: Tok) -> int:
+    """act.func's fn given by name: the built-in's id."""
+    if tok.text in BUILTIN_FUNCTIONS:
+        return BUILTIN_FUNCTIONS.index(tok.text)
+    near = difflib.get_close_matches(tok.text, BUILTIN_FUNCTIONS, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    raise _Err(f"unknown function {tok.text!r}{hint} (built-ins: {', '.join(BUILTIN_FUNCTIONS)}; "
+               "user slots by number, 16..31)", tok.pos)
 
 
-def assemble_file(path: str) -> Program:
-    with open(path, encoding="utf-8") as f:
-        return assemble(f.read(), str(path))
+def source_text(data: bytes | bytearray, file: str) -> str:
+    """UTF-8 source bytes as text; AsmError at the line and column of the first byte that is not UTF-8."""
+    try:
+        return bytes(data).decode("utf-8")
+    except UnicodeDecodeError as e:
+        head = bytes(data[:e.start])
+        line_start = head.rfind(b"\n") + 1
+        line_end = data.find(b"\n", e.start)
+        line = bytes(data[line_start:line_end if line_end >= 0 else len(data)]).decode("utf-8", "replace")
+        col = len(head[line_start:].decode("utf-8", "replace")) + 1
+        raise AsmError(f"byte {data[e.start]:#04x} is not UTF-8 text (source files are UTF-8)", file,
+                       head.count(b"\n") + 1, col, line.expandtabs(1)) from None
+
+
+def assemble(text: str | bytes, file: str = "<asm>", config: Any = None, *, check: bool = True) -> Program:
+    """Assemble source text (str, or UTF-8 bytes) into a Program; raises AsmError (file:line:col +
+    caret). The static checks run against `config` (a CoreConfig; None: the default sizes)."""
+    if isinstance(text, bytes | bytearray):
+        text = source_text(text, file)
+    elif not isinstance(text, str):
+        raise TypeError(f"assemble() takes source text (str or bytes), not {type(text).__name__}")
+    return Assembler(text, file, config, check).run()
+
+
+def assemble_file(path: str, config: Any = None) -> Program:
+    """Assemble a UTF-8 source file (see assemble)."""
+    with open(path, "rb") as f:
+        return assemble(f.read(), str(path), config)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from accel.isa.encoding import Program, instruction_text
 
 
 def disassemble_program(program: Program, addresses: bool = False) -> str:
+    """A Program as assembly text; with addresses, each line ends with its index."""
     lines = [str(t) for t in program.tensors]
     if lines:
         lines.append("")
@@ -15,6 +18,9 @@ def disassemble_program(program: Program, addresses: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def disassemble(data: bytes, addresses: bool = False) -> str:
-    """Binary program -> assembly text; with addresses, each line ends with its index."""
-    return disassemble_program(Program.from_bytes(data), addresses)
+def disassemble(data: bytes, addresses: bool = False, config: Any = None, *, check: bool = True) -> str:
+    """Binary program -> assembly text; with addresses, each line ends with its index.
+
+    The binary is loaded with Program.from_bytes(data, config, check=check): by default it must
+    pass the static checks, so the text always reassembles to the same bytes."""
+    return disassemble_program(Program.from_bytes(data, config, check=check), addresses)

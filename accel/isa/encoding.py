@@ -288,28 +288,35 @@ class Program:
         return bytes(out)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Program:
-        """Parse a binary file; DecodeError names what is wrong and where."""
+    def from_bytes(cls, data: bytes, config: Any = None, *, check: bool = True) -> Program:
+        """Parse a binary file; DecodeError names what is wrong and where.
+
+        With `check` (the default) the program must also pass the assembler's static checks
+        (accel.isa.check) against `config` (a CoreConfig; None: the default sizes): the loader
+        accepts exactly what the assembler can produce, so its disassembly reassembles to the
+        same bytes. check=False decodes anything the encoding holds.
+        """
+        from accel.isa.check import Checker, CheckError
+
+        data = bytes(data)
         if data[:4] != MAGIC:
             raise DecodeError(f"not an accel binary: starts with {data[:4]!r}, expected {MAGIC!r}")
-        try:
-            version, word_bits, nt, ni = struct.unpack_from("<HHII", data, 4)
-            if version != VERSION or word_bits != WORD_BITS:
-                raise DecodeError(f"binary version {version} / word {word_bits} bits; "
-                                  f"this accel reads version {VERSION} / {WORD_BITS} bits")
-            pos = 16
-            tensors = []
-            for _ in range(nt):
-                (n,) = struct.unpack_from("<B", data, pos)
-                name = data[pos + 1:pos + 1 + n].decode()
-                pos += 1 + n
-                code, role, rank = struct.unpack_from("<BBB", data, pos)
-                pos += 3
-                shape = struct.unpack_from(f"<{rank}I", data, pos)
-                pos += 4 * rank
-                tensors.append(Tensor(name, DTYPE_BY_CODE[code], tuple(shape), ROLES[role]))
-        except (struct.error, KeyError, IndexError, UnicodeDecodeError) as e:
-            raise DecodeError(f"corrupt tensor table: {e}") from None
+        if len(data) < HEADER_BYTES:
+            raise DecodeError(f"truncated header: {len(data)} bytes, an accel binary's header has {HEADER_BYTES}")
+        version, word_bits, nt, ni = struct.unpack_from("<HHII", data, 4)
+        if version != VERSION or word_bits != WORD_BITS:
+            raise DecodeError(f"binary version {version} / word {word_bits} bits; "
+                              f"this accel reads version {VERSION} / {WORD_BITS} bits")
+        checker = Checker(config) if check else None
+        tensors, pos = [], HEADER_BYTES
+        for k in range(nt):
+            t, pos = _read_tensor(data, pos, k, nt)
+            if checker is not None:
+                try:
+                    checker.tensor(t)
+                except CheckError as e:
+                    raise DecodeError(f"tensor table: {e.msg}") from None
+            tensors.append(t)
         if len(data) - pos != ni * WORD_BYTES:
             raise DecodeError(f"header says {ni} instructions ({ni * WORD_BYTES} bytes) but "
                               f"{len(data) - pos} bytes follow the tensor table")
@@ -320,8 +327,44 @@ class Program:
             for key, v in ins.ops.items():
                 if isinstance(v, DramAP):
                     if v.tensor >= len(tensors):
-                        raise DecodeError(f"instruction {k}: tensor number {v.tensor} but the program "
-                                          f"declares {len(tensors)}")
+                        raise DecodeError(f"instruction {k} ({ins.mnemonic}): tensor number {v.tensor} but the "
+                                          f"program declares {len(tensors)}")
                     ins.ops[key] = dataclasses.replace(v, name=tensors[v.tensor].name)
+            if checker is not None:
+                try:
+                    checker.instruction(ins, k)
+                except CheckError as e:
+                    raise DecodeError(f"instruction {k} ({ins.mnemonic}): {e.msg}") from None
             instrs.append(ins)
         return cls(tensors, instrs)
+
+
+HEADER_BYTES = 16  # magic, version, word bits, tensor count, instruction count
+
+
+def _read_tensor(data: bytes, pos: int, k: int, nt: int) -> tuple[Tensor, int]:
+    """Tensor `k` of `nt` of the table at byte `pos`, and the byte after it."""
+
+    def take(n: int, what: str) -> bytes:
+        if pos + n > len(data):
+            raise DecodeError(f"truncated tensor table: tensor {k} of {nt} needs its {what} at bytes "
+                              f"{pos}..{pos + n - 1}, the file has {len(data)} bytes")
+        return data[pos:pos + n]
+
+    n = take(1, "name length")[0]
+    pos += 1
+    raw = take(n, "name")
+    pos += n
+    try:
+        name = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise DecodeError(f"tensor table: tensor {k}'s name {raw!r} is not an ASCII identifier") from None
+    code, role, rank = take(3, "type, role and rank")
+    pos += 3
+    shape = struct.unpack_from(f"<{rank}I", take(4 * rank, "shape"))
+    pos += 4 * rank
+    if code not in DTYPE_BY_CODE:
+        raise DecodeError(f"tensor table: tensor {name!r} has element type code {code}, which is not defined")
+    if role >= len(ROLES):
+        raise DecodeError(f"tensor table: tensor {name!r} has role code {role}, which is not defined")
+    return Tensor(name, DTYPE_BY_CODE[code], tuple(shape), ROLES[role]), pos

@@ -29,13 +29,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from accel.isa import resources
+from accel.isa.check import BUILTIN_FUNCTIONS, USER_SLOTS, not_loaded
 from accel.model import fp, primitive, semantics
 
 U32 = NDArray[np.uint32]
 
 MAGIC = 0x4C555431  # "LUT1": first word of a table image
 HEADER_WORDS = 12
-USER_IDS = range(16, 32)
+USER_IDS = USER_SLOTS  # act.func ids of the user RAM slots (the ISA's, accel.isa.check)
 KINDS = ("direct", "exp", "log", "recip", "rsqrt", "sqrt", "sin", "cos")
 RULES = ("const", "identity", "exp", "xexp")  # what `direct` returns beyond [lo, hi]
 MAX_DEGREE = 8  # the unit's Horner pipeline (rtl/act_func.v) is unrolled to this degree
@@ -320,8 +321,7 @@ def apply(f: Function, x: ArrayLike) -> U32:
 # Built-in ROM and the ACT opcodes
 # ---------------------------------------------------------------------------------------------
 
-BUILTINS = ("exp", "log", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus", "rsqrt", "reciprocal",
-            "sqrt", "sin", "cos")
+BUILTINS = BUILTIN_FUNCTIONS  # act.func ids 0..12 by name (the ISA's, accel.isa.check)
 
 
 def read_hex(path: Path) -> U32:
@@ -344,8 +344,7 @@ def function_for(core, fn: int) -> Function:
         return builtin(BUILTINS[fn])
     f = core.lut_slots.get(fn)
     if f is None:
-        raise core.error(f"act.func: function id {fn} is not loaded (built-ins 0..{len(BUILTINS) - 1}, "
-                         f"user slots {USER_IDS.start}..{USER_IDS.stop - 1} after act.lut.load)")
+        raise core.error(not_loaded(fn))  # core.error names the instruction
     return f
 
 
@@ -364,10 +363,10 @@ def act_func(core, ins) -> None:
 def act_lut_load(core, ins) -> None:
     src, fn = ins.ops["src"], ins.ops["fn"]
     if fn not in USER_IDS:
-        raise core.error(f"act.lut.load: slot {fn} is not a user slot ({USER_IDS.start}..{USER_IDS.stop - 1})")
+        raise core.error(f"slot {fn} is not a user slot ({USER_IDS.start}..{USER_IDS.stop - 1})")
     words = core.read(src).astype(np.uint32).reshape(-1)
     try:
         core.lut_slots[fn] = from_image(f"slot{fn}", words)
     except ValueError as exc:
-        raise core.error(f"act.lut.load: {exc}") from None
+        raise core.error(str(exc)) from None
     core.stats.count_elements("ACT", src.size)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import accel
 from accel import ConfigError, Core, CoreConfig, MachineError
 from accel.isa._table import TABLE
+from accel.isa.check import DEFAULT_DRAM_BYTES
 from accel.model import all_semantics
 
 STORAGE = {"fp32": np.uint32, "bf16": np.uint16, "int8": np.int8, "int32": np.int32}
@@ -34,6 +35,25 @@ def error_of(program, inputs=None, config=None, exc=MachineError) -> str:
     with pytest.raises(exc) as info:
         Core(config).run(program, inputs)
     return str(info.value)
+
+
+def static_error_of(text: str, fragment: str, config=None, inputs=None) -> str:
+    """The assembler's message for a program with a static error: Core.run assembles the text
+    against its config, and the caret points at `fragment` (the operand at fault)."""
+    with pytest.raises(accel.AsmError) as info:
+        Core(config).run(text, inputs)
+    err = info.value
+    assert err.text == text.splitlines()[err.line - 1] and err.text[err.col - 1:].startswith(fragment), str(err)
+    return err.msg
+
+
+def runtime_error_of(text: str, inputs=None, config=None, monkeypatch=None) -> str:
+    """The emulator's own run-time message for the same program, with the static checks switched
+    off (assembled with check=False and loaded past accel.isa.check): they stay the definition."""
+    import accel.machine
+
+    monkeypatch.setattr(accel.machine, "check_program", lambda program, limits=None: None)
+    return error_of(accel.assemble(text, check=False), inputs, config)
 
 
 def user_array(bits: np.ndarray, dtype: str) -> np.ndarray:
@@ -64,15 +84,16 @@ def random_bits(rng: np.random.Generator, dtype: str, shape) -> np.ndarray:
 RANGES = {
     "pe_rows": (1, 256), "pe_cols": (1, 256), "sbuf_partitions": (1, 256), "sbuf_partition_bytes": (4, 1 << 20),
     "psum_partitions": (1, 256), "psum_partition_bytes": (4, 1 << 20), "psum_banks": (1, 64),
-    "semaphores": (1, 256), "dma_bytes_per_cycle": (1, 1 << 16),
+    "semaphores": (1, 256), "dma_bytes_per_cycle": (1, 1 << 16), "dram_bytes": (1, 1 << 40),
 }
 
 
 def test_config_defaults_come_from_the_isa() -> None:
     cfg = CoreConfig()
     assert {f.name for f in dataclasses.fields(cfg)} == set(RANGES)
-    for name in RANGES:
+    for name in set(RANGES) - {"dram_bytes"}:
         assert getattr(cfg, name) == TABLE["units"][name]
+    assert cfg.dram_bytes == DEFAULT_DRAM_BYTES == 1 << 32
     assert cfg.psum_bank_bytes == 2048
 
 
@@ -241,21 +262,25 @@ def test_deadlock_in_a_binary_still_names_the_instruction() -> None:
 
 # --------------------------------------------------------------------------------------------- bounds
 
-@pytest.mark.parametrize("instruction, words", [
-    ("vec.adds sb[120:136, 0]:fp32[4], sb[0:16, 0]:fp32[4], 1.0", ["partitions 120..135", "sb's 0..127"]),
-    ("vec.copy sb[0:1, 196600]:fp32[4], sb[0:1, 0]:fp32[4]", ["bytes 196600..196615", "0..196607"]),
-    ("vec.copy sb[0:1, 0]:fp32[4], sb[0:1, 4]:fp32[4@-1]", ["bytes -8..7", "0..196607"]),
-    ("vec.copy sb[0:2, 0]:int8[2, 4@2], sb[0:2, 196600]:int8[2@4, 4@2]", ["bytes 196600..196610"]),
-    ("vec.copy psum[0:129, 0]:fp32[1], sb[0:129, 0]:fp32[1]", ["partitions 0..128"]),
-    ("vec.copy psum[0:4, 16380]:fp32[2], sb[0:4, 0]:fp32[2]", ["bytes 16380..16387", "psum's partition bytes"]),
-    ("act.identity sb[0:4, 0]:fp32[4], psum[126:130, 0]:fp32[4]", ["partitions 126..129", "psum's 0..127"]),
+@pytest.mark.parametrize("instruction, operand, words", [
+    ("vec.adds sb[120:136, 0]:fp32[4], sb[0:16, 0]:fp32[4], 1.0", "sb[120", ["partitions 120..135", "sb's 0..127"]),
+    ("vec.copy sb[0:1, 196600]:fp32[4], sb[0:1, 0]:fp32[4]", "sb[0:1, 1966", ["bytes 196600..196615", "0..196607"]),
+    ("vec.copy sb[0:1, 0]:fp32[4], sb[0:1, 4]:fp32[4@-1]", "sb[0:1, 4]", ["bytes -8..7", "0..196607"]),
+    ("vec.copy sb[0:2, 0]:int8[2, 4@2], sb[0:2, 196600]:int8[2@4, 4@2]", "sb[0:2, 1966", ["bytes 196600..196610"]),
+    ("vec.copy psum[0:129, 0]:fp32[1], sb[0:129, 0]:fp32[1]", "psum", ["partitions 0..128"]),
+    ("vec.copy psum[0:4, 16380]:fp32[2], sb[0:4, 0]:fp32[2]", "psum", ["bytes 16380..16387", "psum's partition bytes"]),
+    ("act.identity sb[0:4, 0]:fp32[4], psum[126:130, 0]:fp32[4]", "psum", ["partitions 126..129", "psum's 0..127"]),
 ])
-def test_on_chip_bounds_errors_name_instruction_line_and_range(instruction: str, words: list[str]) -> None:
+def test_on_chip_bounds_errors_name_instruction_line_and_range(instruction: str, operand: str, words: list[str],
+                                                              monkeypatch) -> None:
+    """The assembler reports the pattern at its column; the emulator's run-time check (the
+    definition) says the same, naming the instruction and its line."""
     text = source("nop vec", instruction)
-    message = error_of(text)
+    static = static_error_of(text, operand)
+    message = runtime_error_of(text, monkeypatch=monkeypatch)
     assert message.startswith(f"{instruction.split()[0]} (<asm>:2: {instruction})")
     for w in words:
-        assert w in message
+        assert w in message and w in static
 
 
 # --------------------------------------------------------------------------------------------- streaming order
@@ -304,12 +329,13 @@ def test_dram_bounds_are_checked_by_assembler_and_machine() -> None:
     load = program.instructions[1]
     load.ops["src"] = dataclasses.replace(load.ops["src"], offset=1)  # as a hand-made binary might
     inputs = {"x": np.zeros((2, 3), np.float32)}
-    message = error_of(program, inputs)
+    message = error_of(program, inputs)  # Core.load checks a Program statically
     assert message.startswith("dma.load (<asm>:3: dma.load")
-    assert "reaches elements 1..6 of x, which has 0..5" in message
-    assert "elements 1..6 of x" in error_of(program.to_bytes(), inputs)
+    assert "reaches elements 1..6 of tensor x, which has 6 (0..5)" in message
+    binary = error_of(program.to_bytes(), inputs, exc=accel.DecodeError)  # so does the binary loader
+    assert binary == "instruction 1 (dma.load): pattern reaches elements 1..6 of tensor x, which has 6 (0..5)"
     load.ops["src"] = dataclasses.replace(load.ops["src"], offset=0, pstride=-3)
-    assert "elements -3..2 of x" in error_of(program, inputs)
+    assert "elements -3..2 of tensor x" in error_of(program, inputs)
 
 
 # --------------------------------------------------------------------------------------------- PE checks
@@ -325,26 +351,32 @@ PE_SETUP = (
 PE_INPUTS = {"w": np.ones((4, 3), np.int8), "x": np.ones((4, 6), np.int8)}
 
 
-@pytest.mark.parametrize("lines, words", [
-    (["pe.matmul psum[0:3, 0]:int32[6], sb[0:4, 16]:int8[6]"], ["no weights loaded"]),
+@pytest.mark.parametrize("lines, words, static", [
+    (["pe.matmul psum[0:3, 0]:int32[6], sb[0:4, 16]:int8[6]"], ["no weights loaded"], False),
     (["pe.load_weights sb[0:4, 0]:int8[3]", "pe.matmul psum[0:3, 0]:fp32[3], sb[0:4, 16]:bf16[3]"],
-     ["moving data is bf16 but the loaded weights are int8"]),
+     ["moving data is bf16 but the loaded weights are int8"], False),
     (["pe.load_weights sb[0:4, 0]:int8[3]", "pe.matmul psum[0:3, 0]:fp32[6], sb[0:4, 16]:int8[6]"],
-     ["int8 matmul writes int32", "dst is fp32"]),
+     ["int8 matmul writes int32", "dst is fp32"], True),
     (["pe.load_weights sb[0:4, 0]:int8[3]", "pe.matmul psum[0:3, 0]:int32[6], sb[0:5, 16]:int8[6]"],
-     ["5 partitions", "K = 4"]),
+     ["5 partitions", "K = 4"], False),
     (["pe.load_weights sb[0:4, 0]:int8[3]", "pe.matmul psum[0:4, 0]:int32[6], sb[0:4, 16]:int8[6]"],
-     ["dst spans 4 partitions", "N = 3"]),
+     ["dst spans 4 partitions", "N = 3"], False),
     (["pe.load_weights sb[0:4, 0]:int8[3]", "pe.matmul psum[0:3, 0]:int32[8], sb[0:4, 16]:int8[6]"],
-     ["8 elements per partition", "M = 6"]),
+     ["8 elements per partition", "M = 6"], True),
     (["pe.load_weights sb[0:4, 0]:int8[3]", "pe.matmul psum[0:3, 2040]:int32[6], sb[0:4, 16]:int8[6]"],
-     ["crosses PSUM banks 0 and 1", "2048 bytes"]),
+     ["crosses PSUM banks 0 and 1", "2048 bytes"], True),
     (["pe.load_weights sb[0:4, 0]:int8[3]", "pe.matmul psum[0:3, 14000]:int32[2@-1, 3@200], sb[0:4, 16]:int8[6]"],
-     ["crosses PSUM banks 6 and 7"]),
+     ["crosses PSUM banks 6 and 7"], True),
 ])
-def test_pe_matmul_rejects_mismatches(lines: list[str], words: list[str]) -> None:
+def test_pe_matmul_rejects_mismatches(lines: list[str], words: list[str], static: bool, monkeypatch) -> None:
+    """What depends on the loaded weights is checked at run time; what the instruction alone
+    decides (dst type, M, the PSUM bank) is an assembly error at dst, with the same words."""
     text = source(*PE_SETUP, *lines)
-    message = error_of(text, PE_INPUTS)
+    if static:
+        assert all(w in static_error_of(text, "psum", inputs=PE_INPUTS) for w in words)
+        message = runtime_error_of(text, PE_INPUTS, monkeypatch=monkeypatch)
+    else:
+        message = error_of(text, PE_INPUTS)
     assert message.startswith(f"pe.matmul (<asm>:{len(PE_SETUP) + len(lines)}: ")
     for w in words:
         assert w in message
@@ -408,8 +440,10 @@ def test_pipeline_runs_from_its_binary() -> None:
     assert np.array_equal(accel.run(data, {"a": PIPE_A}).outputs["y"], PIPE_A * 2 + 1)
 
 
-def test_semaphore_beyond_the_configured_count() -> None:
-    message = error_of(source("nop vec", "sem.signal vec, s4"), config=CoreConfig(semaphores=4))
+def test_semaphore_beyond_the_configured_count(monkeypatch) -> None:
+    text = source("nop vec", "sem.signal vec, s4")
+    assert static_error_of(text, "s4", CoreConfig(semaphores=4)) == "semaphore s4 does not exist (s0..s3)"
+    message = runtime_error_of(text, config=CoreConfig(semaphores=4), monkeypatch=monkeypatch)
     assert message.startswith("sem.signal (<asm>:2") and "s4 does not exist (s0..s3)" in message
 
 
@@ -579,16 +613,23 @@ def test_small_core_runs_a_program_that_fits() -> None:
     (4, 4, "vec.copy sb[0:1, 0]:int32[1], sb[0:1, 256]:int32[1]", ["bytes 256..259", "0..255"]),
     (4, 4, "vec.copy psum[0:1, 124]:int32[2], sb[0:1, 0]:int32[2]", ["bytes 124..131", "0..127"]),
 ])
-def test_small_core_rejects_what_does_not_fit(k: int, n: int, extra: str, words: list[str]) -> None:
+def test_small_core_rejects_what_does_not_fit(k: int, n: int, extra: str, words: list[str], monkeypatch) -> None:
+    """Checked against the config the program runs with: statically (Core.run assembles against
+    it; so does assemble(text, config=...)) and at run time."""
     inputs = {"w": np.zeros((k, n), np.int8), "x": np.zeros((k, 6), np.int8)}
-    message = error_of(small_program(k, n, extra), inputs, SMALL)
+    text = small_program(k, n, extra)
+    with pytest.raises(accel.AsmError) as info:
+        accel.assemble(text, config=SMALL)
+    accel.assemble(text)  # fits the default core
+    message = runtime_error_of(text, inputs, SMALL, monkeypatch)
     for w in words:
-        assert w in message
+        assert w in message and w in str(info.value)
+    assert error_of(text, inputs, SMALL, exc=accel.AsmError) == str(info.value)
 
 
 def test_small_core_psum_banks_are_64_bytes() -> None:
     text = small_program().replace("psum[0:4, 40]:int32[6]", "psum[0:4, 56]:int32[6]")
-    message = error_of(text, {"w": np.zeros((4, 4), np.int8), "x": np.zeros((4, 6), np.int8)}, SMALL)
+    message = static_error_of(text, "psum", SMALL, {"w": np.zeros((4, 4), np.int8), "x": np.zeros((4, 6), np.int8)})
     assert "crosses PSUM banks 0 and 1 (bank = 64 bytes per partition)" in message
 
 
