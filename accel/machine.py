@@ -33,6 +33,7 @@ from accel.model.rng import RNGState
 
 ENGINES = ("PE", "ACT", "VEC", "DMA")
 BACKENDS = ("fast", "model")
+_CACHE_LIMIT = 1 << 16  # access-pattern facts a core keeps
 _UNITS = TABLE["units"]
 
 
@@ -228,6 +229,55 @@ class RunResult:
     finished: bool = True  # False when max_steps stopped the run early
 
 
+@dataclass(frozen=True, slots=True)
+class _Access:
+    """What the machine needs of one on-chip access pattern on one core, worked out once per pattern."""
+
+    problem: str | None  # why the pattern does not fit this core's memory (bounds, alignment), or None
+    view: tuple[str, str]  # (space, dtype): the typed memory view it indexes
+    rows: slice  # its partitions
+    cols: slice | np.ndarray  # its elements in a partition, in pattern order: a slice when one ascending run
+    first: int  # lowest and highest element index in a partition
+    last: int
+    size: int  # bytes per element
+    elements: int  # elements per partition (free size)
+
+    def bytes_overlap(self, other: _Access) -> bool:
+        """Whether the two patterns' byte ranges within a partition intersect."""
+        return (self.first * self.size <= (other.last + 1) * other.size - 1
+                and other.first * other.size <= (self.last + 1) * self.size - 1)
+
+
+def _access(ap: AP, nparts: int, nbytes: int) -> _Access:
+    """The facts of `ap` on a memory of nparts x nbytes, with plain integers (no arrays unless the
+    pattern is not one ascending run of elements)."""
+    size = dtype_bytes(ap.dtype)
+    base = ap.offset // size
+    first = last = base
+    run, expect, elements = True, 1, 1
+    for n, s in reversed(ap.dims):
+        if s < 0:
+            first += (n - 1) * s
+        else:
+            last += (n - 1) * s
+        if n > 1:
+            run = run and s == expect
+            expect *= n
+        elements *= n
+    problem = None
+    if ap.pstart + ap.pcount > nparts:
+        problem = (f"{ap}: partitions {ap.pstart}..{ap.pstart + ap.pcount - 1} outside {ap.space}'s "
+                   f"0..{nparts - 1}")
+    elif ap.offset % size:
+        problem = f"{ap}: byte offset {ap.offset} is not aligned to {ap.dtype} ({size} bytes)"
+    elif first < 0 or (last + 1) * size > nbytes:
+        problem = (f"{ap}: bytes {first * size}..{(last + 1) * size - 1} outside {ap.space}'s "
+                   f"partition bytes 0..{nbytes - 1}")
+    cols = slice(first, last + 1) if run else base + ap.element_offsets()
+    return _Access(problem, (ap.space, ap.dtype), slice(ap.pstart, ap.pstart + ap.pcount), cols, first, last,
+                   size, elements)
+
+
 def _stream_bytes(ap: AP) -> tuple[np.ndarray, np.ndarray]:
     """(byte offset within a partition, free-axis step) of every byte an access pattern touches."""
     size = dtype_bytes(ap.dtype)
@@ -240,11 +290,43 @@ def _same_rows(a: AP, b: AP) -> bool:
     return a.space == b.space and a.pstart < b.pstart + b.pcount and b.pstart < a.pstart + a.pcount
 
 
-def _contiguous(idx: np.ndarray) -> slice | None:
-    """The slice equal to an index array that is one ascending run (a fast path), else None."""
-    if idx.size and idx[-1] - idx[0] == idx.size - 1 and (idx.size == 1 or (idx[1:] > idx[:-1]).all()):
-        return slice(int(idx[0]), int(idx[-1]) + 1)
-    return None
+def _late_byte(dst: AP, src: AP) -> tuple[int, int, int] | None:
+    """(byte, element writing it first, element reading it last) of the first byte that dst writes
+    before src has read it for the last time, streaming element by element; None if there is none."""
+    written, step = _stream_bytes(dst)
+    read, rstep = _stream_bytes(src)
+    lo = min(written.min(), read.min())
+    first_write = np.full(max(written.max(), read.max()) - lo + 1, np.iinfo(np.int64).max)
+    last_read = np.full(first_write.size, -1)
+    np.minimum.at(first_write, written - lo, step)
+    np.maximum.at(last_read, read - lo, rstep)
+    late = np.flatnonzero(last_read > first_write)
+    if not late.size:
+        return None
+    b = int(late[0])
+    return b + int(lo), int(first_write[b]), int(last_read[b])
+
+
+def _dram_facts(d: DramAP, pcount: int) -> tuple[int, int, slice | np.ndarray]:
+    """(lowest, highest element, index) of a DRAM pattern over pcount partitions: the index is a slice
+    when the elements are one ascending run, else an int64 array [pcount, free]."""
+    dims = ((pcount, d.pstride),) + d.dims
+    lo = hi = d.offset
+    run, expect = True, 1
+    for n, s in reversed(dims):
+        if s < 0:
+            lo += (n - 1) * s
+        else:
+            hi += (n - 1) * s
+        if n > 1:
+            run = run and s == expect
+            expect *= n
+    if run:
+        return lo, hi, slice(lo, hi + 1)
+    idx = np.zeros((), dtype=np.int64) + d.offset
+    for n, s in dims:
+        idx = idx[..., None] + np.arange(n, dtype=np.int64) * s
+    return lo, hi, idx.reshape(pcount, -1)
 
 
 def _to_storage(t: Tensor, a: Any) -> np.ndarray:
@@ -344,6 +426,16 @@ class Core:
         self.stats = Stats()
         self.current: Instruction | None = None
         self._turn = 0
+        # Typed views of the memories, and facts of access patterns worked out once per pattern
+        # (they depend only on the pattern and this core's sizes; DRAM facts also on the program).
+        self._views = {(space, dt): mem.view(NP_STORAGE[dt]) for space, mem in (("sb", self.sbuf), ("psum", self.psum))
+                       for dt in NP_STORAGE}
+        if getattr(self, "_facts_config", None) != c:
+            self._access_cache: dict[AP, _Access] = {}
+            self._order_cache: dict[tuple[AP, AP], tuple[int, int, int] | None] = {}
+            self._facts_config = c
+        self._recent: dict[int, tuple[AP, _Access]] = {}
+        self._dram_cache: dict[tuple[DramAP, AP], tuple[str, slice | np.ndarray, tuple[int, int]] | str] = {}
 
     def load(self, program: Program | str | bytes, inputs: dict[str, Any] | None = None) -> None:
         """Reset, place the program's tensors in DRAM (inputs given by name) and queue it."""
@@ -395,14 +487,22 @@ class Core:
 
         Raises MachineError on a deadlock or a faulting instruction.
         """
-        for _ in range(len(ENGINES)):
+        queues, semantics, n = self.queues, self.semantics, len(ENGINES)
+        for _ in range(n):
             eng = ENGINES[self._turn]
-            self._turn = (self._turn + 1) % len(ENGINES)
-            q = self.queues[eng]
-            if q and self._execute(q[0]) is not False:
-                self.stats.instructions[eng] += 1
-                self.stats.steps += 1
-                return q.popleft()
+            self._turn = (self._turn + 1) % n
+            q = queues[eng]
+            if q:
+                ins = q[0]
+                self.current = ins
+                try:
+                    issued = semantics[ins.spec["mnemonic"]](self, ins) is not False
+                finally:
+                    self.current = None
+                if issued:
+                    self.stats.instructions[eng] += 1
+                    self.stats.steps += 1
+                    return q.popleft()
         if any(self.queues.values()):
             raise MachineError(self._deadlock_text())
         return None
@@ -422,6 +522,7 @@ class Core:
         return RunResult(self.outputs(), self.stats, finished=not any(self.queues.values()))
 
     def _execute(self, ins: Instruction) -> bool | None:
+        """Run one instruction's semantic function (False: it cannot issue yet)."""
         self.current = ins
         try:
             return self.semantics[ins.mnemonic](self, ins)
@@ -457,37 +558,41 @@ class Core:
     def _memory(self, space: str) -> np.ndarray:
         return self.sbuf if space == "sb" else self.psum
 
-    def _locate(self, ap: AP) -> tuple[np.ndarray, np.ndarray]:
-        """(partition rows as elements, element indices), bounds-checked."""
-        mem = self._memory(ap.space)
-        nparts, nbytes = mem.shape
-        if ap.pstart + ap.pcount > nparts:
-            raise self.error(f"{ap}: partitions {ap.pstart}..{ap.pstart + ap.pcount - 1} outside "
-                             f"{ap.space}'s 0..{nparts - 1}")
-        size = dtype_bytes(ap.dtype)
-        if ap.offset % size:
-            raise self.error(f"{ap}: byte offset {ap.offset} is not aligned to {ap.dtype} ({size} bytes)")
-        idx = ap.offset // size + ap.element_offsets()
-        lo, hi = int(idx.min()), int(idx.max())
-        if lo < 0 or (hi + 1) * size > nbytes:
-            raise self.error(f"{ap}: bytes {lo * size}..{(hi + 1) * size - 1} outside {ap.space}'s "
-                             f"partition bytes 0..{nbytes - 1}")
-        rows = mem[ap.pstart:ap.pstart + ap.pcount].view(NP_STORAGE[ap.dtype])
-        return rows, idx
+    def _facts(self, ap: AP) -> _Access:
+        """The access facts of `ap` on this core, worked out at its first use (bounded cache)."""
+        recent = self._recent.get(id(ap))  # the same pattern object, asked again by the same instruction
+        if recent is not None and recent[0] is ap:
+            return recent[1]
+        facts = self._access_cache.get(ap)  # an equal pattern, seen before
+        if facts is None:
+            if len(self._access_cache) >= _CACHE_LIMIT:
+                self._access_cache.clear()
+            facts = self._access_cache[ap] = _access(ap, *self._memory(ap.space).shape)
+        if len(self._recent) >= 64:
+            self._recent.clear()
+        self._recent[id(ap)] = (ap, facts)  # holds ap, so its id is not reused while it is here
+        return facts
+
+    def _locate(self, ap: AP) -> _Access:
+        """The access facts of `ap`, bounds- and alignment-checked."""
+        facts = self._facts(ap)
+        if facts.problem:
+            raise self.error(facts.problem)
+        return facts
 
     def read(self, ap: AP) -> np.ndarray:
         """Elements [pcount, free] of an on-chip access pattern (a copy)."""
-        rows, idx = self._locate(ap)
-        run = _contiguous(idx)
-        return rows[:, run].copy() if run else rows[:, idx]
+        a = self._locate(ap)
+        out = self._views[a.view][a.rows, a.cols]
+        return out.copy() if type(a.cols) is slice else out
 
     def write(self, ap: AP, values: np.ndarray) -> None:
         """Store [pcount, free] elements; with repeated indices the last element wins."""
-        rows, idx = self._locate(ap)
+        a = self._locate(ap)
         values = np.asarray(values)
-        if values.shape != (ap.pcount, idx.size):
-            raise self.error(f"{ap}: writing {values.shape} values into [{ap.pcount} x {idx.size}]")
-        rows[:, _contiguous(idx) or idx] = values.astype(rows.dtype, copy=False)
+        if values.shape != (ap.pcount, a.elements):
+            raise self.error(f"{ap}: writing {values.shape} values into [{ap.pcount} x {a.elements}]")
+        self._views[a.view][a.rows, a.cols] = values
 
     def check_stream_order(self, dst: AP, sources: dict[str, AP], disjoint: dict[str, AP] | None = None) -> None:
         """The vector engine streams (docs/emulator.md): at free-axis step f it reads element f of
@@ -495,73 +600,77 @@ class Core:
         bytes with a source only where each shared byte is read no later than the step that first
         writes it (element for element in place is fine); `disjoint` operands (a dropout mask) may
         share no byte with dst or the sources. Otherwise the hardware's result would differ from
-        reading every source first, as the model does, so the instruction is an error."""
-        for ap in (dst, *sources.values(), *(disjoint or {}).values()):
-            self._locate(ap)  # bounds and alignment errors first
-        written, step = _stream_bytes(dst)
-        for name, src in sources.items():
-            if not _same_rows(dst, src):
+        reading every source first, as the model does, so the instruction is an error.
+
+        Cheap for the usual cases (no shared bytes; one ascending run of elements read at or above
+        where it is written); otherwise the byte-by-byte verdict is worked out once per pair."""
+        d = self._locate(dst)  # bounds and alignment errors first
+        srcs = [(name, ap, self._locate(ap)) for name, ap in sources.items()]
+        others = [(name, ap, self._locate(ap)) for name, ap in disjoint.items()] if disjoint else []
+        for name, src, s in srcs:
+            if not (_same_rows(dst, src) and d.bytes_overlap(s)):
                 continue
-            read, rstep = _stream_bytes(src)
-            if written.max() < read.min() or read.max() < written.min():
-                continue
-            lo = min(written.min(), read.min())
-            first_write = np.full(max(written.max(), read.max()) - lo + 1, np.iinfo(np.int64).max)
-            last_read = np.full(first_write.size, -1)
-            np.minimum.at(first_write, written - lo, step)
-            np.maximum.at(last_read, read - lo, rstep)
-            late = np.flatnonzero(last_read > first_write)
-            if late.size:
-                b = late[0]
-                raise self.error(f"dst writes byte {b + lo} at element {first_write[b]} before {name} reads it at "
-                                 f"element {last_read[b]}; the vector engine streams element by element, so dst "
-                                 f"must not overlap {name} except element for element")
-        for name, other in (disjoint or {}).items():
-            for oname, ap in {"dst": dst, **sources}.items():
-                if _same_rows(other, ap) and np.intersect1d(_stream_bytes(other)[0], _stream_bytes(ap)[0]).size:
+            if type(d.cols) is slice and type(s.cols) is slice and d.size == s.size and d.first <= s.first:
+                continue  # element e is read at step e - s.first, no later than written at e - d.first
+            key = (dst, src)
+            if key not in self._order_cache:
+                self._order_cache[key] = _late_byte(dst, src)
+            late = self._order_cache[key]
+            if late:
+                b, w, r = late
+                raise self.error(f"dst writes byte {b} at element {w} before {name} reads it at element {r}; "
+                                 f"the vector engine streams element by element, so dst must not overlap {name} "
+                                 f"except element for element")
+        for name, other, o in others:
+            for oname, ap, x in (("dst", dst, d), *srcs):
+                if (_same_rows(other, ap) and o.bytes_overlap(x)
+                        and np.intersect1d(_stream_bytes(other)[0], _stream_bytes(ap)[0]).size):
                     raise self.error(f"{name} overlaps {oname}; they must be disjoint")
 
     def check_psum_bank(self, ap: AP) -> None:
         """A PE result must stay inside one PSUM bank."""
-        size = dtype_bytes(ap.dtype)
-        idx = ap.offset // size + ap.element_offsets()
+        a = self._facts(ap)
         bank = self.config.psum_bank_bytes
-        first, last = int(idx.min()) * size // bank, ((int(idx.max()) + 1) * size - 1) // bank
+        first, last = a.first * a.size // bank, ((a.last + 1) * a.size - 1) // bank
         if first != last:
             raise self.error(f"{ap}: crosses PSUM banks {first} and {last} (bank = {bank} bytes per partition)")
 
-    def _dram_index(self, d: DramAP, ap: AP) -> tuple[Tensor, np.ndarray]:
+    def _dram_index(self, d: DramAP, ap: AP) -> tuple[str, slice | np.ndarray, tuple[int, int]]:
+        """(tensor name, element index, [pcount, free] shape) of a DRAM pattern, checked once per pattern."""
+        key = (d, ap)
+        facts = self._dram_cache.get(key)
+        if facts is None:
+            facts = self._dram_cache[key] = self._dram_check(d, ap)
+        if isinstance(facts, str):
+            raise self.error(facts)
+        return facts
+
+    def _dram_check(self, d: DramAP, ap: AP) -> tuple[str, slice | np.ndarray, tuple[int, int]] | str:
+        """_dram_index's answer, or the problem's text."""
         assert self.program is not None
         if d.tensor >= len(self.program.tensors):
-            raise self.error(f"tensor number {d.tensor} is not declared")
+            return f"tensor number {d.tensor} is not declared"
         t = self.program.tensors[d.tensor]
         if t.dtype != ap.dtype:
-            raise self.error(f"tensor {t.name} holds {t.dtype} but the SBUF side is {ap.dtype}")
+            return f"tensor {t.name} holds {t.dtype} but the SBUF side is {ap.dtype}"
         if d.free_size != ap.free_size:
-            raise self.error(f"DRAM side has {d.free_size} elements per partition, SBUF side {ap.free_size}")
-        pcount = ap.pcount
-        idx = np.zeros((), dtype=np.int64) + d.offset
-        for n, s in ((pcount, d.pstride),) + d.dims:
-            idx = idx[..., None] + np.arange(n, dtype=np.int64) * s
-        idx = idx.reshape(pcount, -1)
-        lo, hi = int(idx.min()), int(idx.max())
+            return f"DRAM side has {d.free_size} elements per partition, SBUF side {ap.free_size}"
+        lo, hi, idx = _dram_facts(d, ap.pcount)
         if lo < 0 or hi >= t.size:
-            raise self.error(f"DRAM pattern reaches elements {lo}..{hi} of {t.name}, which has 0..{t.size - 1}")
-        return t, idx
+            return f"DRAM pattern reaches elements {lo}..{hi} of {t.name}, which has 0..{t.size - 1}"
+        return t.name, idx, (ap.pcount, d.free_size)
 
     def dram_read(self, d: DramAP, ap: AP) -> np.ndarray:
         """Elements of a DRAM pattern shaped like the on-chip side `ap` (same dtype and size)."""
-        t, idx = self._dram_index(d, ap)
-        run = _contiguous(idx.reshape(-1))
-        return self.dram[t.name][run].reshape(idx.shape) if run else self.dram[t.name][idx]
+        name, idx, shape = self._dram_index(d, ap)
+        return self.dram[name][idx].reshape(shape)
 
     def dram_write(self, d: DramAP, ap: AP, values: np.ndarray) -> None:
-        t, idx = self._dram_index(d, ap)
-        run = _contiguous(idx.reshape(-1))
-        if run:
-            self.dram[t.name][run] = np.asarray(values).reshape(-1)
+        name, idx, shape = self._dram_index(d, ap)
+        if type(idx) is slice:
+            self.dram[name][idx] = np.asarray(values).reshape(-1)
         else:
-            self.dram[t.name][idx] = values
+            self.dram[name][idx] = values
 
     # ------------------------------------------------------------------ inspection
     def peek(self, space: str, partitions: slice | int, offset: int, dtype: str, count: int) -> np.ndarray:
