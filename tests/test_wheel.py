@@ -107,8 +107,8 @@ def installed(tree: Path) -> Installed:
     _build([py, "-c", "import sys; from setuptools import build_meta as b; b.build_sdist(sys.argv[1])",
             str(root / "sdist")], tree)
     (sdist,) = (root / "sdist").glob("accel-*.tar.gz")
-    with tarfile.open(sdist) as tar:
-        tar.extractall(root / "unpacked", filter="data")
+    with tarfile.open(sdist) as tar:  # the "data" filter where this Python has it (3.11.4 and later)
+        tar.extractall(root / "unpacked", **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     (src,) = (root / "unpacked").iterdir()
     _build([py, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(root / "dist"), "."], src)
     (whl,) = (root / "dist").glob("accel-*.whl")
