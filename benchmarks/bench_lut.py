@@ -5,8 +5,8 @@
 With the default stride 1 every one of the 2**32 patterns of each function is evaluated (the true
 worst case, as docs/act.md records it). --stride S takes every S-th pattern (S odd keeps every
 exponent and sign). One parallel Numba loop does everything per input: the unit's result
-(accel.kernels.lut, bit-identical with accel.model.lut), the float64 reference (each
-accel.tools.lut_build.REFERENCES formula rewritten with math-module functions), the ulp distance
+(accel.kernels.lut, bit-identical with accel.model.lut), the float64 reference (the same
+accel.tools.lut_accuracy.reference that `accel lut report` uses), the ulp distance
 (lut_build.ulp32) and the in-domain / outside-domain split of accel.tools.lut_accuracy.DOMAINS, exactly
 as accel.tools.lut_accuracy.errors defines them (tests/equivalence/test_lut_sweep.py checks it). The
 --json file is rewritten after every function, so an interrupted run keeps what finished.
@@ -26,54 +26,11 @@ from numba import njit, prange
 from accel.kernels import lut as kern
 from accel.model import lut
 from accel.tools import lut_accuracy as acc
-from accel.tools.lut_build import SQRT_2_OVER_PI
+from accel.tools.lut_accuracy import FNS, reference
 
-FNS = lut.BUILTINS  # reference id = position here
 BIG = acc.FP32_MAX * (1 + 2.0**-25)  # references beyond this round to binary32 infinity
 DBL_MAX = float(np.finfo(np.float64).max)
-LOGE2 = math.log(2.0)
 CHUNK = 1 << 16  # inputs per parallel work item
-
-
-@njit(cache=True, inline="always")
-def _expit(x: float) -> float:
-    e = math.exp(-abs(x))
-    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
-
-
-@njit(cache=True, error_model="numpy")
-def reference(fn: int, x: float) -> float:
-    """REFERENCES[FNS[fn]](x) in float64, formula for formula (np.logaddexp's branches for softplus)."""
-    if fn == 0:
-        return math.exp(x)
-    if fn == 1:
-        return math.log(x)
-    if fn == 2:
-        return _expit(x)
-    if fn == 3:
-        return math.tanh(x)  # libm; np.tanh (own SIMD code) can differ in the last 3 float64 bits
-    if fn == 4:
-        return 0.5 * x * math.erfc(-x / math.sqrt(2.0))
-    if fn == 5:
-        u = SQRT_2_OVER_PI * (x + 0.044715 * math.pow(x, 3.0))  # x**3 is libm pow, not x*x*x
-        return 0.5 * x * (1.0 + math.tanh(u))
-    if fn == 6:
-        return x * _expit(x)
-    if fn == 7:  # np.logaddexp(0.0, x)
-        if x == 0.0:
-            return 0.0 + LOGE2
-        if -x > 0:
-            return 0.0 + math.log1p(math.exp(x))
-        return x + math.log1p(math.exp(-x))
-    if fn == 8:
-        return 1.0 / math.sqrt(x)
-    if fn == 9:
-        return 1.0 / x
-    if fn == 10:
-        return math.sqrt(x)
-    if fn == 11:
-        return math.sin(x)
-    return math.cos(x)
 
 
 @njit(cache=True, inline="always")

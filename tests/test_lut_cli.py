@@ -42,7 +42,9 @@ def test_build_user_table_and_load(tmp_path, capsys) -> None:
 
 def test_build_builtins(tmp_path, capsys) -> None:
     assert main(["lut", "build", "--builtins", "-o", str(tmp_path)]) == 0
-    assert (tmp_path / "lut_exp.hex").read_text() == (lut.MEM_DIR / "lut_exp.hex").read_text()
+    assert "wrote 13 table images" in capsys.readouterr().out
+    for name in lut.BUILTINS:  # every image, every byte
+        assert (tmp_path / f"lut_{name}.hex").read_text() == (lut.MEM_DIR / f"lut_{name}.hex").read_text(), name
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -4,18 +4,90 @@ Errors are measured on the model's binary32 result (and on its bf16 rounding) in
 reference's own format position, and in absolute terms. Each built-in has a stated domain where
 the ulp bounds hold; outside it (tails that underflow, references near zero) an absolute bound
 is stated instead (docs/act.md).
+
+The references (`reference`, `REFERENCES`) are fast float64 formulas over the math module's
+functions compiled by Numba, the same code in `accel lut report`, the tests and the 2**32-input
+sweep (benchmarks/bench_lut.py), never numpy's per-CPU SIMD kernels. They are not correctly
+rounded; tests/model/test_lut.py checks them against the correctly rounded references of
+accel.tools.lut_build (mpmath) to 2**-16 binary32 ulp in every domain, so no error reported here
+moves in its printed digits on another machine. The tables themselves are built from the
+correctly rounded references only.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
+from numba import njit
 
 from accel.model import fp, lut
-from accel.tools.lut_build import REFERENCES, ulp32
+from accel.tools.lut_build import ulp32
 
+FNS = lut.BUILTINS  # reference id = position here
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)  # IEEE division and square root: the same everywhere
+
+
+@njit(cache=True, inline="always")
+def _expit(x: float) -> float:
+    """1 / (1 + e^-x) without overflow or cancellation on either side."""
+    e = math.exp(-abs(x))
+    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+
+
+@njit(cache=True, error_model="numpy")
+def reference(fn: int, x: float) -> float:
+    """Float64 reference of built-in FNS[fn] at x, in formulas without cancellation."""
+    if fn == 0:
+        return math.exp(x)
+    if fn == 1:
+        return math.log(x)
+    if fn == 2:
+        return _expit(x)
+    if fn == 3:
+        return math.tanh(x)
+    if fn == 4:  # x Phi(x)
+        return 0.5 * x * math.erfc(-x / math.sqrt(2.0))
+    if fn == 5:  # x/2 (1 + tanh(u)) = x expit(2u)
+        u = SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))
+        return x * _expit(2.0 * u)
+    if fn == 6:
+        return x * _expit(x)
+    if fn == 7:  # log(1 + e^x), np.logaddexp(0, x)'s branches
+        if x == 0.0:
+            return math.log(2.0)
+        if x < 0:
+            return math.log1p(math.exp(x))
+        return x + math.log1p(math.exp(-x))
+    if fn == 8:
+        return 1.0 / math.sqrt(x)
+    if fn == 9:
+        return 1.0 / x
+    if fn == 10:
+        return math.sqrt(x)
+    if fn == 11:
+        return math.sin(x)
+    return math.cos(x)
+
+
+@njit(cache=True, error_model="numpy")
+def _references(fn: int, x: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = reference(fn, x[i])
+    return out
+
+
+def reference_values(name: str, x: np.ndarray) -> np.ndarray:
+    """`reference` of built-in `name` on every element of x (float64)."""
+    x = np.asarray(x, dtype=np.float64)
+    return _references(FNS.index(name), np.ascontiguousarray(x).reshape(-1)).reshape(x.shape)
+
+
+REFERENCES: dict[str, Callable[[np.ndarray], np.ndarray]] = {name: partial(reference_values, name) for name in FNS}
 FP32_MAX = float(np.finfo(np.float32).max)
 
 
