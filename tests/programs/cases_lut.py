@@ -217,7 +217,7 @@ LUT_SPECIALS = [0x00000000, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x00
       "sqrt, sin, cos) on specials, domain edges, tails and random values; scale/bias; bf16 and fp32 dst")
 def _act_func(p: Prog, rng) -> None:
     P, F = 4, 16
-    xb = (rng.standard_normal((P, F)) * np.exp2(rng.integers(-6, 7, (P, F)))).astype(np.float32).view(np.uint32)
+    xb = np.ldexp(rng.standard_normal((P, F)), rng.integers(-6, 7, (P, F))).astype(np.float32).view(np.uint32)  # exact
     xb.reshape(-1)[:len(LUT_SPECIALS)] = LUT_SPECIALS
     x = p.tensor("x", "fp32", (P, F), "in", xb)
     p.load(sb(0, P, 0, "fp32", F), p.whole(x))

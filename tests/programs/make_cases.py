@@ -419,7 +419,7 @@ def _sprinkle(rng: np.random.Generator, base: np.ndarray, specials: list, dtype)
 
 def f32_data(rng: np.random.Generator, shape: tuple, specials: bool = True, spread: int = 12) -> np.ndarray:
     """float32 bit patterns: normals with exponents in +-spread, plus every special."""
-    v = (rng.standard_normal(shape) * np.exp2(rng.integers(-spread, spread + 1, shape))).astype(F32)
+    v = np.ldexp(rng.standard_normal(shape), rng.integers(-spread, spread + 1, shape)).astype(F32)  # exact scaling
     bits = bits_of_f32(v)
     return _sprinkle(rng, bits, F32_SPECIALS, np.uint32) if specials else bits
 
