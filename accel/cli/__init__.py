@@ -1,13 +1,15 @@
 """The `accel` command: asm, disasm, run, isa, verify, demo.
 
 Every expected failure (bad assembly, bad binary, bad config, bad input file, a faulting
-program) prints a readable message and exits non-zero, never a traceback.
+program) prints a readable message and exits non-zero, never a traceback. A command run with
+--json prints {"error": "..."} on stdout as well, so a script reading JSON always gets an object.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,17 +23,73 @@ class CliError(Exception):
     """A user-facing error: printed as `accel: error: ...`."""
 
 
-def _load_program(path: str):
-    from accel.isa.asm import assemble_file
-    from accel.isa.encoding import Program
+class UsageError(Exception):
+    """A command line argparse rejects; main() prints usage and exits 2."""
 
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting, so main() can answer --json too."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
+
+
+def _read_file(path: str, what: str = "") -> bytes:
+    """A file's bytes; CliError naming it if it is missing, a directory or unreadable."""
     p = Path(path)
+    if p.is_dir():
+        raise CliError(f"{what}{path}: is a directory, not a file")
     if not p.exists():
-        raise CliError(f"{path}: no such file")
-    data = p.read_bytes()
-    if data[:4] == b"ACCL":
-        return Program.from_bytes(data)
-    return assemble_file(path)
+        raise CliError(f"{what}{path}: no such file")
+    return p.read_bytes()
+
+
+def _load_program(path: str, config: Any = None):
+    """A binary (starts with ACCL) or UTF-8 assembly source, checked against `config`."""
+    from accel.isa.asm import assemble
+    from accel.isa.encoding import MAGIC, Program
+
+    data = _read_file(path)
+    if data[:4] == MAGIC:
+        return Program.from_bytes(data, config)
+    return assemble(data, path, config)
+
+
+def _config(args: argparse.Namespace):
+    from accel.machine import CoreConfig
+
+    return CoreConfig.from_toml(args.config) if getattr(args, "config", None) else CoreConfig()
+
+
+def read_npy(path: str, what: str) -> np.ndarray:
+    """One array from a .npy file; CliError with one line for anything that is not a .npy of numbers
+    (missing, empty, an .npz archive, text, a pickled object array, truncated)."""
+    data = _read_file(path, what)
+    if not data:
+        raise CliError(f"{what}{path}: the file is empty, not a .npy file")
+    if data[:4] == b"PK\x03\x04":
+        raise CliError(f"{what}{path}: an .npz archive, not a .npy file (give one array: np.save)")
+    if data[:6] != b"\x93NUMPY":
+        raise CliError(f"{what}{path}: not a .npy file (it does not start with the .npy magic \\x93NUMPY)")
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in read_header:
+                raise CliError(f"{what}{path}: .npy format version {version[0]}.{version[1]}, this reads 1.0 and 2.0")
+            shape, _, dtype = read_header[version](f)
+            if dtype.hasobject:
+                raise CliError(f"{what}{path}: holds Python objects, not numbers (a .npy of numbers is needed)")
+            need, have = math.prod(shape) * dtype.itemsize, len(data) - f.tell()
+            if need != have:  # checked before numpy allocates what the header promises
+                raise CliError(f"{what}{path}: its header promises {dtype}{list(shape)} ({need:,} bytes) but "
+                               f"{have:,} bytes of data follow")
+            f.seek(0)
+            return np.load(f, allow_pickle=False)
+    except CliError:
+        raise
+    except Exception as e:  # numpy's header parser on a corrupt header: ValueError, SyntaxError, TokenError, ...
+        raise CliError(f"{what}{path}: not a valid .npy file ({type(e).__name__}: {e})") from None
 
 
 def _pairs(items: list[str] | None, flag: str) -> dict[str, str]:
@@ -45,7 +103,7 @@ def _pairs(items: list[str] | None, flag: str) -> dict[str, str]:
 
 
 def cmd_asm(args: argparse.Namespace) -> int:
-    prog = _load_program(args.source)
+    prog = _load_program(args.source, _config(args))
     out = Path(args.output or Path(args.source).with_suffix(".bin"))
     out.write_bytes(prog.to_bytes())
     print(f"{args.source}: {len(prog.instructions)} instructions, {len(prog.tensors)} tensors -> {out} "
@@ -56,10 +114,8 @@ def cmd_asm(args: argparse.Namespace) -> int:
 def cmd_disasm(args: argparse.Namespace) -> int:
     from accel.isa.disasm import disassemble
 
-    p = Path(args.binary)
-    if not p.exists():
-        raise CliError(f"{args.binary}: no such file")
-    sys.stdout.write(disassemble(p.read_bytes(), addresses=args.addresses))
+    data = _read_file(args.binary)
+    sys.stdout.write(disassemble(data, addresses=args.addresses, config=_config(args)))
     return 0
 
 
@@ -76,29 +132,41 @@ def _random_inputs(prog, seed: int) -> dict[str, np.ndarray]:
     return out
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from accel.machine import Core, CoreConfig
+def _check_out_path(name: str, file: str) -> None:
+    """--out NAME=FILE writes exactly FILE (no suffix added): it must not be a directory, and its
+    folder must exist; checked before the run."""
+    p = Path(file)
+    if p.is_dir():
+        raise CliError(f"--out {name}={file}: is a directory; give a file name like {p / (name + '.npy')}")
+    if not p.parent.is_dir():
+        raise CliError(f"--out {name}={file}: folder {p.parent} does not exist")
 
-    prog = _load_program(args.program)
-    config = CoreConfig.from_toml(args.config) if args.config else CoreConfig()
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from accel.cli.report import format_stats, stats_dict
+    from accel.machine import Core
+
+    if args.seed < 0:
+        raise CliError(f"--seed {args.seed}: a seed is a non-negative integer")
+    config = _config(args)
+    prog = _load_program(args.program, config)
     inputs: dict[str, Any] = _random_inputs(prog, args.seed) if args.random_inputs else {}
     for name, file in _pairs(args.inputs, "--in").items():
-        try:
-            inputs[name] = np.load(file)
-        except (OSError, ValueError) as e:
-            raise CliError(f"--in {name}={file}: cannot read a .npy file ({e})") from None
+        inputs[name] = read_npy(file, f"--in {name}=")
     outs = _pairs(args.outputs, "--out")
     out_names = [t.name for t in prog.tensors if t.role in ("out", "inout")]
-    for name in outs:
+    for name, file in outs.items():
         if name not in out_names:
-            raise CliError(f"--out {name}: not an output tensor (outputs: {', '.join(out_names)})")
+            raise CliError(f"--out {name}: not an output tensor (outputs: {', '.join(out_names) or 'none'})")
+        _check_out_path(name, file)
     result = Core(config).run(prog, inputs)
     for name, file in outs.items():
-        np.save(file, result.outputs[name])
+        with open(file, "wb") as f:  # exactly the name given (np.save on a name would append .npy)
+            np.save(f, result.outputs[name])
     if args.json:
         report = {
             "program": args.program,
-            "stats": result.stats.to_dict(),
+            "stats": stats_dict(result.stats),
             "outputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype), "file": outs.get(k)}
                         for k, v in result.outputs.items()},
         }
@@ -109,17 +177,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             where = f" -> {outs[k]}" if k in outs else ""
             print(f"output {k}: {v.dtype}{list(v.shape)}{where}")
     return 0
-
-
-def format_stats(stats) -> str:
-    ins = stats.instructions
-    lines = [
-        "instructions  " + "  ".join(f"{k}={v}" for k, v in ins.items()) + f"  total={sum(ins.values())}",
-        f"MACs          {stats.macs:,}",
-        f"bytes moved   DRAM->SBUF {stats.bytes_dram_to_sbuf:,}  SBUF->DRAM {stats.bytes_sbuf_to_dram:,}",
-        f"PE array      {stats.pe_cycles:,} cycles, utilization {stats.utilization:.1%}",
-    ]
-    return "\n".join(lines)
 
 
 def cmd_isa(args: argparse.Namespace) -> int:
@@ -180,24 +237,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="accel", description="Assembler, emulator and RTL cross-checks of the accel core.")
+    p = _Parser(prog="accel", description="Assembler, emulator and RTL cross-checks of the accel core.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    config_help = "TOML file of CoreConfig fields the program is checked against and runs with"
     a = sub.add_parser("asm", help="assemble a .s file into a binary")
     a.add_argument("source")
     a.add_argument("-o", "--output", help="output file (default: SOURCE with .bin)")
+    a.add_argument("--config", help=config_help)
     a.set_defaults(fn=cmd_asm)
 
     d = sub.add_parser("disasm", help="disassemble a binary; the text reassembles to the same bytes")
     d.add_argument("binary")
     d.add_argument("--addresses", action="store_true", help="end each line with its instruction index")
+    d.add_argument("--config", help=config_help)
     d.set_defaults(fn=cmd_disasm)
 
     r = sub.add_parser("run", help="run a program (.s or .bin) on the emulator")
     r.add_argument("program")
     r.add_argument("--in", dest="inputs", action="append", metavar="NAME=FILE.npy", help="an input tensor")
     r.add_argument("--out", dest="outputs", action="append", metavar="NAME=FILE.npy", help="save an output tensor")
-    r.add_argument("--config", help="TOML file of CoreConfig fields")
+    r.add_argument("--config", help=config_help)
     r.add_argument("--random-inputs", action="store_true", help="fill inputs not given with random values")
     r.add_argument("--seed", type=int, default=0, help="seed for --random-inputs")
     r.add_argument("--json", action="store_true", help="machine-readable report")
@@ -238,27 +298,39 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if argv[:1] == ["verify"]:
-        args, rest = parser.parse_known_args(argv[:1])[0], argv[1:]
-    else:
-        args, rest = parser.parse_args(argv), []
+    as_json = "--json" in argv and argv[:1] != ["verify"]  # verify answers --json itself
+    try:
+        if argv[:1] == ["verify"]:
+            args, rest = parser.parse_known_args(argv[:1])[0], argv[1:]
+        else:
+            args, rest = parser.parse_args(argv), []
+    except UsageError as e:
+        return _fail(str(e), as_json, EXIT_USAGE)
     try:
         if args.command == "verify":
             return cmd_verify(args, rest)
         return args.fn(args)
     except AsmError as e:
-        print(str(e), file=sys.stderr)
+        return _fail(str(e), as_json, location={"file": e.file, "line": e.line, "column": e.col})
     except (CliError, DecodeError, MachineError, ConfigError) as e:
-        print(f"accel: error: {e}", file=sys.stderr)
+        return _fail(f"accel: error: {e}", as_json)
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         sys.stderr.close()
         return 0
     except OSError as e:
-        print(f"accel: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return _fail(f"accel: error: {e.filename or ''}: {e.strerror or e}", as_json)
     except KeyboardInterrupt:
         print("accel: interrupted", file=sys.stderr)
         return 130
-    return EXIT_ERROR
+
+
+def _fail(message: str, as_json: bool, code: int = EXIT_ERROR, location: dict | None = None) -> int:
+    """Print the readable message on stderr and, under --json, {"error": its first line} on stdout."""
+    print(message, file=sys.stderr)
+    if as_json:
+        text = message.strip().splitlines()[-1] if code == EXIT_USAGE else message.splitlines()[0]
+        print(json.dumps({"error": text.removeprefix("accel: error: "), **(location or {})}, indent=2))
+    return code
 
 
 if __name__ == "__main__":

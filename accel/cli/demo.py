@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from accel.cli.report import format_stats, stats_dict
 from accel.isa.asm import assemble_file
 from accel.isa.encoding import Program
 from accel.isa.resources import DATA_ROOT, EXAMPLES_DIR
-from accel.machine import Core
+from accel.machine import Core, Stats
 from accel.model import fp
 
 EXAMPLE = EXAMPLES_DIR / "mlp.s"  # from the checkout, or the copy a wheel carries
@@ -63,15 +64,9 @@ def check_mlp(prog: Program, seed: int = 0) -> tuple[dict, np.ndarray, np.ndarra
     y = result.outputs["y"].astype(np.float64)
     err = np.abs(y - y_ref)
     ok = bool(np.all(err <= bound))
-    s = result.stats
     report = {
         "program": prog.source_name,
-        "instructions": s.instructions,
-        "macs": s.macs,
-        "bytes_dram_to_sbuf": s.bytes_dram_to_sbuf,
-        "bytes_sbuf_to_dram": s.bytes_sbuf_to_dram,
-        "pe_cycles": s.pe_cycles,
-        "utilization": s.utilization,
+        "stats": stats_dict(result.stats),  # the layout of `accel run --json`
         "max_abs_error": float(err.max()),
         "max_error_over_bound": float((err / bound).max()),
         "seconds": seconds,
@@ -91,10 +86,7 @@ def run_demo(seed: int = 0, as_json: bool = False, plot: str | None = None) -> i
         print(json.dumps(report, indent=2))
         return 0 if report["result"] == "PASS" else 1
     print(f"accel demo: {report['program']} (two-layer MLP, bf16, batch {y.shape[0]})")
-    print("instructions  " + "  ".join(f"{k}={v}" for k, v in report["instructions"].items()))
-    print(f"MACs          {report['macs']:,}")
-    print(f"bytes moved   DRAM->SBUF {report['bytes_dram_to_sbuf']:,}  SBUF->DRAM {report['bytes_sbuf_to_dram']:,}")
-    print(f"PE array      {report['pe_cycles']:,} cycles, utilization {report['utilization']:.1%}")
+    print(format_stats(Stats(**report["stats"])))
     print(f"max error     {report['max_abs_error']:.3g} (at most {report['max_error_over_bound']:.2f}"
           " of the bf16/fp32 rounding bound)")
     print(f"emulated in   {report['seconds'] * 1e3:.1f} ms")

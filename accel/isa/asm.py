@@ -39,11 +39,13 @@ F32_OVERFLOW = 2.0**128 - 2.0**103  # the smallest magnitude that rounds to bina
 class AsmError(Exception):
     """An assembly error at file:line:column; str() is the full caret diagnostic."""
 
-    def __init__(self, msg: str, file: str, line: int, col: int, text: str) -> None:
+    def __init__(self, msg: str, file: str, line: int, col: int, text: str | None) -> None:
         super().__init__(msg)
         self.msg, self.file, self.line, self.col, self.text = msg, file, line, col, text
 
     def __str__(self) -> str:
+        if self.text is None:  # no line to show (it is not text)
+            return f"{self.file}:{self.line}:{self.col}: error: {self.msg}"
         caret = " " * (self.col - 1) + "^"
         return f"{self.file}:{self.line}:{self.col}: error: {self.msg}\n    {self.text}\n    {caret}"
 
@@ -565,11 +567,9 @@ def source_text(data: bytes | bytearray, file: str) -> str:
     except UnicodeDecodeError as e:
         head = bytes(data[:e.start])
         line_start = head.rfind(b"\n") + 1
-        line_end = data.find(b"\n", e.start)
-        line = bytes(data[line_start:line_end if line_end >= 0 else len(data)]).decode("utf-8", "replace")
         col = len(head[line_start:].decode("utf-8", "replace")) + 1
         raise AsmError(f"byte {data[e.start]:#04x} is not UTF-8 text (source files are UTF-8)", file,
-                       head.count(b"\n") + 1, col, line.expandtabs(1)) from None
+                       head.count(b"\n") + 1, col, None) from None
 
 
 def assemble(text: str | bytes, file: str = "<asm>", config: Any = None, *, check: bool = True) -> Program:

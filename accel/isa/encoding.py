@@ -155,6 +155,8 @@ def _dims_of(fields: dict[str, int]) -> tuple[tuple[int, int], ...]:
     for j in range(len(dims) + 1, MAX_DIMS):
         if fields[f"n{j}"]:
             raise DecodeError(f"dim {j} is used after an unused dim")
+        if fields[f"s{j}"]:
+            raise DecodeError(f"unused dim {j} has stride {fields[f's{j}']}, must be 0")
     if not dims:
         raise DecodeError("access pattern has no dims (n0 = 0)")
     return tuple(dims)

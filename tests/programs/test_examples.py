@@ -14,8 +14,8 @@ from accel.isa.spec import REPO_ROOT
 def test_mlp_within_rounding_bound(seed: int):
     report, _, _ = check_mlp(accel.assemble_file(str(EXAMPLE)), seed)
     assert report["result"] == "PASS", report
-    assert report["macs"] == 32 * 128 * 64 + 32 * 64 * 10
-    assert report["bytes_sbuf_to_dram"] == 32 * 10 * 4
+    assert report["stats"]["macs"] == 32 * 128 * 64 + 32 * 64 * 10
+    assert report["stats"]["bytes_sbuf_to_dram"] == 32 * 10 * 4
 
 
 @pytest.mark.parametrize(

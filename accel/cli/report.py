@@ -1,0 +1,24 @@
+"""One layout of a run's statistics for every command that prints them (`run`, `demo`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def stats_dict(stats: Any) -> dict[str, Any]:
+    """The statistics of a run as JSON: `accel run --json` and `accel demo --json` both print this
+    under "stats" (instructions per engine, MACs, bytes moved, elements per engine, steps, PE cycles
+    and utilization)."""
+    return stats.to_dict()
+
+
+def format_stats(stats: Any) -> str:
+    """The same statistics for a person, one line per kind."""
+    ins = stats.instructions
+    lines = [
+        "instructions  " + "  ".join(f"{k}={v}" for k, v in ins.items()) + f"  total={sum(ins.values())}",
+        f"MACs          {stats.macs:,}",
+        f"bytes moved   DRAM->SBUF {stats.bytes_dram_to_sbuf:,}  SBUF->DRAM {stats.bytes_sbuf_to_dram:,}",
+        f"PE array      {stats.pe_cycles:,} cycles, utilization {stats.utilization:.1%}",
+    ]
+    return "\n".join(lines)
