@@ -187,3 +187,87 @@ def test_random_ap_text_roundtrip():
         ap = _aligned_ap(random_ap(rng))
         prog = accel.assemble(f"vec.copy {ap}, {ap}", check=False)
         assert prog.instructions[0].ops["dst"] == ap
+
+
+# --------------------------------------------------------------------------------------------- static checks (issue 11)
+
+STATIC = [
+    # (line, the operand the caret points at, message fragment); against the default CoreConfig
+    ("vec.add sb[0:4, 0]:fp32[128], sb[0:4, 512]:fp32[128], sb[0:4, 1024]:fp32[127]", "sb[0:4, 1024]",
+     "operands differ in shape: dst [4 partitions x 128], a [4 partitions x 128], b [4 partitions x 127]"),
+    ("vec.muls sb[0:4, 0]:fp32[8], sb[0:5, 64]:fp32[8], 2.0", "sb[0:5", "operands differ in shape"),
+    ("vec.reduce_sum sb[0:4, 0]:fp32[2], sb[0:4, 64]:fp32[4, 8]", "sb[0:4, 0]",
+     "dst holds [4 x 2] but reducing src [4 x 32] over its last dim (8) gives [4 x 4]"),
+    ("vec.copy sb[0:4, 0]:fp32[8], sb[0:4, 64]:int32[8]", "sb[0:4, 0]", "use vec.cast"),
+    ("vec.copy sb[0:4, 196604]:fp32[2], sb[0:4, 0]:fp32[2]", "sb[0:4, 196604]",
+     "bytes 196604..196611 outside sb's partition bytes 0..196607"),
+    ("vec.copy psum[120:130, 0]:fp32[2], sb[0:10, 0]:fp32[2]", "psum", "partitions 120..129 outside psum's 0..127"),
+    ("sem.signal vec, s99", "s99", "semaphore s99 does not exist (s0..s31)"),
+    ("act.func sb[0:4, 0]:fp32[8], sb[0:4, 64]:fp32[8], fn=13", "13",
+     "function id 13 is not loaded (built-ins 0..12, user slots 16..31 after act.lut.load)"),
+    ("act.func sb[0:4, 0]:fp32[8], sb[0:4, 64]:fp32[8], fn=20", "20", "function id 20 is not loaded"),
+    ("act.func sb[0:4, 0]:fp32[8], sb[0:4, 64]:fp32[8], fn=expo", "expo", "unknown function 'expo'; did you mean exp?"),
+    ("act.relu sb[0:4, 0]:fp32[8], sb[0:4, 64]:fp32[8], bias=sb[0:2, 256]:fp32[1]", "sb[0:2, 256]",
+     "bias has 2 partitions, src 4"),
+    ("pe.matmul psum[0:4, 0]:int32[8], sb[0:4, 0]:bf16[8]", "psum", "a bf16 matmul writes fp32 to PSUM, dst is int32"),
+    ("pe.load_weights sb[0:4, 0]:bf16[130]", "sb", "weights [4 x 130] do not fit the 128 x 128 PE array"),
+    ("vec.rng_save_state sb[0:4, 0]:int32[3]", "sb", "a lane state needs 4"),
+    ("vec.dropout_mask sb[0:4, 0]:fp32[40], sb[0:4, 256]:fp32[40], sb[0:4, 512]:int32[1], 0.5", "sb[0:4, 512]",
+     "need [4 x 2]"),
+    ("dma.load sb[0:128, 0]:bf16[64], x(64)[128@64, 64]", "x(64)", "reaches elements 64..8255 of tensor x"),
+    (".tensor big fp32[65536, 65536] in", "65536, 65536",
+     "brings the program's DRAM tensors to 17,179,885,568 bytes; the configured DRAM holds 4,294,967,296"),
+]
+
+
+@pytest.mark.parametrize(("line", "operand", "fragment"), STATIC, ids=[s[2][:40] for s in STATIC])
+def test_static_errors_name_file_line_column(line: str, operand: str, fragment: str):
+    """What the emulator found only at run time (without a column) the assembler reports at the operand."""
+    with pytest.raises(accel.AsmError) as e:
+        accel.assemble(HEAD + line, "prog.s")
+    err = e.value
+    assert fragment in err.msg and (err.file, err.line) == ("prog.s", 3), str(err)
+    assert err.text[err.col - 1:].startswith(operand), str(err)
+    assert not err.msg.startswith(line.split()[0] + ":"), "no repeated mnemonic prefix"
+
+
+def test_static_checks_follow_the_config():
+    """assemble(text, file, config=...) checks against the core the program will run on."""
+    text = "nop vec\nsem.signal vec, s5\nvec.copy sb[60:64, 0]:fp32[2], sb[0:4, 0]:fp32[2]\n"
+    accel.assemble(text)
+    with pytest.raises(accel.AsmError, match=r"s5 does not exist \(s0..s3\)"):
+        accel.assemble(text, config=accel.CoreConfig(semaphores=4))
+    with pytest.raises(accel.AsmError, match="partitions 60..63 outside sb's 0..31"):
+        accel.assemble(text, config=accel.CoreConfig(sbuf_partitions=32, pe_rows=32))
+
+
+def test_a_loaded_user_slot_and_builtin_names_assemble():
+    """fn=16 after an act.lut.load of slot 16 in program order is fine; built-ins go by name too, and
+    the name gives the same bytes as the number."""
+    body = ("act.lut.load sb[0:1, 1024]:int32[16], fn=16\n"
+            "act.func sb[0:4, 0]:fp32[8], sb[0:4, 64]:fp32[8], fn=16\n"
+            "act.func sb[0:4, 0]:fp32[8], sb[0:4, 64]:fp32[8], fn=gelu_tanh\n")
+    prog = accel.assemble(body)
+    assert [i.ops["fn"] for i in prog.instructions] == [16, 16, 5]
+    assert accel.assemble(body.replace("fn=gelu_tanh", "fn=5")).to_bytes() == prog.to_bytes()
+    with pytest.raises(accel.AsmError, match="function id 16 is not loaded"):  # slot 17 was loaded, not 16
+        accel.assemble(body.replace("fn=16\n", "fn=17\n", 1))
+
+
+def test_instructions_after_halt_are_not_checked_as_executed():
+    """Nothing after halt is dispatched: only well-formedness applies there (as the emulator's
+    run-time checks never see it)."""
+    prog = accel.assemble("halt\nsem.wait pe, s99\nvec.copy sb[200, 0]:fp32[1], sb[0, 0]:fp32[1]\n")
+    roundtrip(prog)
+    with pytest.raises(accel.AsmError, match="not aligned"):
+        accel.assemble("halt\nvec.copy sb[0, 2]:fp32[1], sb[0, 0]:fp32[1]\n")
+
+
+def test_source_bytes_and_encoding_errors():
+    """accel.assemble(b"halt") works; a byte that is not UTF-8 is located (line, column)."""
+    assert [i.mnemonic for i in accel.assemble(b"nop pe\nhalt\n").instructions] == ["nop", "halt"]
+    with pytest.raises(accel.AsmError) as e:
+        accel.assemble(b"nop pe\n; caf\xe9\nhalt\n", "l.s")
+    assert str(e.value) == "l.s:2:6: error: byte 0xe9 is not UTF-8 text (source files are UTF-8)"
+    with pytest.raises(TypeError, match="source text"):
+        accel.assemble(42)  # type: ignore[arg-type]

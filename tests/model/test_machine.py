@@ -151,6 +151,36 @@ def test_config_from_bad_toml(tmp_path, text: str, words: list[str]) -> None:
         assert w in str(info.value)
 
 
+def test_config_errors_are_config_errors() -> None:
+    """CoreConfig(pe_row=64) was a bare TypeError; accel.run(src, inputs, {"pe_rows": 64}) an AttributeError."""
+    with pytest.raises(ConfigError) as info:
+        CoreConfig(pe_row=64)
+    assert str(info.value).startswith("unknown CoreConfig field 'pe_row' (did you mean pe_rows")
+    assert "known: pe_rows, pe_cols" in str(info.value)
+    with pytest.raises(ConfigError, match="at most 10 fields"):
+        CoreConfig(*range(1, 12))
+    with pytest.raises(ConfigError, match="given twice"):
+        CoreConfig(64, pe_rows=64)
+    with pytest.raises(ConfigError, match="dict of field names, not int"):
+        CoreConfig.from_dict(5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="CoreConfig or a dict of its fields, not str"):
+        Core("small")  # type: ignore[arg-type]
+    result = accel.run("halt\n", None, {"pe_rows": 64})
+    assert result.stats.instructions["SEQ"] == 1
+    assert Core({"semaphores": 4}).config == CoreConfig(semaphores=4)
+    with pytest.raises(ConfigError, match="unknown CoreConfig field 'pe_row'"):
+        accel.run("halt\n", None, {"pe_row": 64})
+
+
+def test_api_inputs_of_the_wrong_kind() -> None:
+    with pytest.raises(MachineError, match="inputs must be a dict of tensor name -> array, not list"):
+        Core().run(IO, [1, 2])  # type: ignore[arg-type]
+    with pytest.raises(MachineError, match="input x: not an array"):
+        Core().run(IO, io_inputs(x=[[1.0, 2.0, 3.0], [1.0]]))
+    with pytest.raises(MachineError, match="Core.load takes a Program, assembly text or a binary, not int"):
+        Core().load(5)  # type: ignore[arg-type]
+
+
 # --------------------------------------------------------------------------------------------- inputs and outputs
 
 IO = source(
