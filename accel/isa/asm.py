@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import keyword
 import math
 import re
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ from accel.isa.operands import (
 from accel.isa.spec import KIND_TEXT
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+WORD_RE = re.compile(r"\.?[A-Za-z_][A-Za-z0-9_.]*")  # a mnemonic or directive
+KEY_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*")  # key= of an optional operand
+INT_LITERAL_RE = re.compile(r"-?(?:0|[1-9][0-9]*|0[xX][0-9a-fA-F]+)")  # what int(text, 0) reads as Python does
 F32_MAX = float(np.finfo(np.float32).max)
 F32_OVERFLOW = 2.0**128 - 2.0**103  # the smallest magnitude that rounds to binary32 infinity
 
@@ -65,16 +69,23 @@ class Tok:
 
 
 def _strip_comment(line: str) -> str:
-    for i, ch in enumerate(line):
-        if ch in ";#":
-            return line[:i]
-    return line
+    cut = len(line)
+    for ch in ";#":
+        i = line.find(ch, 0, cut)
+        if i >= 0:
+            cut = i
+    return line[:cut]
+
+
+_SPLIT_RE = {",": re.compile(r"[()\[\]{},]")}
 
 
 def split_top(text: str, pos: int, sep: str = ",") -> list[Tok]:
     """Split at `sep` outside brackets/parens; keep each piece's offset, trimmed."""
     parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
+    specials = _SPLIT_RE.get(sep) or re.compile(r"[()\[\]{}" + re.escape(sep) + "]")
+    for found in specials.finditer(text):  # the same loop as over every character, skipping the others
+        i, ch = found.start(), found.group()
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
@@ -105,9 +116,22 @@ _BINOPS = {
 }
 
 
+def _simple_int(text: str, consts: dict[str, int]) -> int | None:
+    """The value of a plain integer literal or a defined constant's name, exactly as eval_int's
+    general path would give it; None for anything else (which then takes that path)."""
+    if INT_LITERAL_RE.fullmatch(text):
+        return int(text, 0)
+    if text in consts and not keyword.iskeyword(text):
+        return consts[text]
+    return None
+
+
 def eval_int(tok: Tok, consts: dict[str, int]) -> int:
     """Evaluate an integer expression of literals, constants and + - * / % << >> & | ^."""
     text = tok.text
+    simple = _simple_int(text, consts)
+    if simple is not None:
+        return simple
     if not text:
         raise _Err("expected an integer expression", tok.pos)
     try:
@@ -202,9 +226,45 @@ def _dims(tok: Tok, consts: dict[str, int], what: str, max_dims: int) -> tuple[t
     return tuple((n, d if s is None else s) for n, s, d in zip(counts, strides, defaults, strict=True))
 
 
+_AP_RE = re.compile("(" + "|".join(map(re.escape, SPACES)) + r")\[\s*([-\w]+)\s*(?::\s*([-\w]+)\s*)?,\s*([-\w]+)\s*\]"
+                    r"\s*:\s*([A-Za-z0-9_]+)\s*\[([^\[\]()]*)\]\s*")  # sb[P0:P1, OFF]:DTYPE[N@S, ...]
+
+
+def _plain_ap(text: str, consts: dict[str, int]) -> AP | None:
+    """parse_ap of a pattern whose numbers are all plain literals or constants and which breaks no
+    rule; None for anything else, which the general path then parses (or reports)."""
+    m = _AP_RE.fullmatch(text)
+    if m is None:
+        return None
+    space, a, b, off, dtype, dims_text = m.groups()
+    p0, offset = _simple_int(a, consts), _simple_int(off, consts)
+    p1 = None if p0 is None else p0 + 1 if b is None else _simple_int(b, consts)
+    if (p0 is None or p1 is None or offset is None or p1 <= p0 or p0 < 0 or offset < 0 or dtype not in DTYPES
+            or offset % DTYPES[dtype]["bytes"]):
+        return None
+    items = dims_text.split(",")
+    if len(items) > MAX_DIMS:
+        return None
+    counts, strides = [], []
+    for it in items:
+        n_text, at, s_text = it.partition("@")
+        n = _simple_int(n_text.strip(), consts)
+        s = _simple_int(s_text.strip(), consts) if at else None
+        if n is None or n < 1 or (at and s is None):
+            return None
+        counts.append(n)
+        strides.append(s)
+    defaults = default_strides(tuple(counts))
+    return AP(space, p0, p1 - p0, offset, dtype,
+              tuple((n, d if s is None else s) for n, s, d in zip(counts, strides, defaults, strict=True)))
+
+
 def parse_ap(tok: Tok, consts: dict[str, int]) -> AP:
     """`space[P0:P1, OFF]:DTYPE[dims]`."""
     text = tok.text
+    plain = _plain_ap(text, consts)
+    if plain is not None:
+        return plain
     m = NAME_RE.match(text)
     if not m or m.group() not in SPACES or m.end() >= len(text) or text[m.end()] != "[":
         raise _Err(f"expected an access pattern like sb[0:128, 0]:bf16[64], got {text!r}", tok.pos)
@@ -343,6 +403,8 @@ class Assembler:
         self.tensors: dict[str, tuple[int, Tensor]] = {}
         self.instructions: list[Instruction] = []
         self._dram_pcount: dict[str, tuple[int | None, Tok]] = {}
+        self._aps: dict[str, AP] = {}  # pattern text -> its AP: texts recur, and constants never change
+        self._interned: dict[AP, AP] = {}  # one object per distinct pattern (cheap lookups downstream)
         self.checker = Checker(config) if check else None
 
     def error(self, lineno: int, pos: int, msg: str) -> AsmError:
@@ -362,10 +424,10 @@ class Assembler:
 
     def statement(self, line: str, lineno: int) -> None:
         pos = len(line) - len(line.lstrip())
-        m = re.match(r"\.?[A-Za-z_][A-Za-z0-9_.]*", line[pos:])
+        m = WORD_RE.match(line, pos)
         if not m:
             raise _Err(f"expected a mnemonic or directive, got {line.strip()[:20]!r}", pos)
-        word, after = m.group(), pos + m.end()
+        word, after = m.group(), m.end()
         if word == ".const":
             self.const(line, after)
         elif word == ".tensor":
@@ -434,7 +496,7 @@ class Assembler:
         for k, tok in enumerate(toks):
             if not tok.text:
                 raise _Err("empty operand", tok.pos)
-            m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*", tok.text)
+            m = KEY_RE.match(tok.text)
             if m:
                 positional = False
                 key = m.group(1)
@@ -479,6 +541,15 @@ class Assembler:
             return int(np.array([o["default"]], dtype=np.float32).view(np.uint32)[0])
         return int(o["default"])
 
+    def parse_ap(self, tok: Tok) -> AP:
+        """parse_ap, once per distinct text (a text that parsed once always means the same pattern:
+        constants cannot be redefined), returning one shared object per distinct pattern."""
+        ap = self._aps.get(tok.text)
+        if ap is None:
+            ap = parse_ap(tok, self.consts)
+            ap = self._aps[tok.text] = self._interned.setdefault(ap, ap)
+        return ap
+
     def operand(self, o: dict, tok: Tok, mn: str) -> object:
         kind, c = o["kind"], self.consts
         if mn == "act.func" and o["name"] == "fn" and NAME_RE.fullmatch(tok.text) and tok.text not in c:
@@ -506,14 +577,14 @@ class Assembler:
             return bits
         if kind == "bias":
             if tok.text.split("[", 1)[0].strip() in SPACES:
-                ap = parse_ap(tok, c)
+                ap = self.parse_ap(tok)
                 if ap.dtype != "fp32" or ap.free_size != 1:
                     raise _Err("a bias pattern holds one fp32 per partition (like sb[0:64, 0]:fp32[1]), "
                                f"got {ap.dtype}[{ap.free_size}]", tok.pos)
                 return ap
             return parse_f32(tok, c)
         if kind == "ap":
-            ap = parse_ap(tok, c)
+            ap = self.parse_ap(tok)
             if "spaces" in o and ap.space not in o["spaces"]:
                 raise _Err(f"{mn} {o['name']} must be in {' or '.join(o['spaces'])}, not {ap.space}", tok.pos)
             if "dtypes" in o and ap.dtype not in o["dtypes"]:

@@ -7,6 +7,7 @@ inverses on valid words; `decode` rejects unknown opcodes and non-zero reserved 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -194,29 +195,40 @@ def dram_of(fields: dict[str, int]) -> DramAP:
 # ----------------------------------------------------------------------------- words
 
 
+def _operand_bits(kind: str, slot: str, v: Any, what: str) -> int:
+    """The bits one operand value sets in a word (operands' fields never overlap, so a word is the
+    OR of them); ValueError names `what` when a value does not fit its field."""
+    if kind == "engine":
+        return _put_slot(0, slot, {"": ENGINES[v.upper()]}, what)
+    if kind in ("sem", "uint", "flag", "f32"):
+        return _put_slot(0, slot, {"": int(v)}, what)
+    if kind == "ap":
+        return _put_slot(0, slot, ap_fields(v), what)
+    if kind == "dram":
+        return _put_slot(0, slot, dram_fields(v), what)
+    if kind == "bias":
+        if isinstance(v, AP):
+            return _put_slot(0, "ap2", ap_fields(v), what) | _put_slot(0, "flag", {"": 1}, what)
+        return _put_slot(0, slot, {"": int(v)}, what)
+    raise AssertionError(kind)  # pragma: no cover - the spec loader rejects unknown kinds
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _cached_bits(kind: str, slot: str, v: Any) -> int:
+    """_operand_bits of a value that fits, once per (kind, slot, value): programs repeat operands."""
+    return _operand_bits(kind, slot, v, "")
+
+
 def encode(ins: Instruction) -> int:
     """The instruction as an unsigned integer of WORD_BITS bits."""
     spec = ins.spec
     word = _put(0, OPCODE["lsb"], OPCODE["width"], spec["opcode"], False, "opcode")
     for o in spec["operands"]:
         v, slot, kind = ins.ops[o["name"]], o["slot"], o["kind"]
-        what = f"{spec['mnemonic']} {o['name']}"
-        if kind == "engine":
-            word = _put_slot(word, slot, {"": ENGINES[v.upper()]}, what)
-        elif kind in ("sem", "uint", "flag", "f32"):
-            word = _put_slot(word, slot, {"": int(v)}, what)
-        elif kind == "ap":
-            word = _put_slot(word, slot, ap_fields(v), what)
-        elif kind == "dram":
-            word = _put_slot(word, slot, dram_fields(v), what)
-        elif kind == "bias":
-            if isinstance(v, AP):
-                word = _put_slot(word, "ap2", ap_fields(v), what)
-                word = _put_slot(word, "flag", {"": 1}, what)
-            else:
-                word = _put_slot(word, slot, {"": int(v)}, what)
-        else:  # pragma: no cover - the spec loader rejects unknown kinds
-            raise AssertionError(kind)
+        try:
+            word |= _cached_bits(kind, slot, v)
+        except (ValueError, TypeError, KeyError, AttributeError):  # the uncached path raises it, naming the operand
+            word |= _operand_bits(kind, slot, v, f"{spec['mnemonic']} {o['name']}")
     return word
 
 

@@ -1,0 +1,167 @@
+"""The assembler's fast paths (plain integers without the Python parser, plain access patterns by
+one regular expression, one parse per distinct pattern text, cached operand encodings) give the
+same programs, bytes and error messages as the general paths, on valid and broken text alike."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+import accel
+from accel.isa import asm, encoding
+from accel.isa.asm import AsmError, Tok
+
+CASES = Path(__file__).resolve().parents[1] / "programs" / "cases"
+CONSTS = {"N": 16, "OFF": 64, "Z": 0, "NEG": -3, "match": 2}
+
+
+def outcome(fn, *args):
+    """fn's result, or its error's message and position."""
+    try:
+        return ("ok", fn(*args))
+    except asm._Err as e:
+        return ("err", e.msg, e.pos)
+
+
+@pytest.fixture
+def general(monkeypatch: pytest.MonkeyPatch):
+    """Switch the fast paths off (the general paths then answer everything)."""
+    def off():
+        monkeypatch.setattr(asm, "_simple_int", lambda text, consts: None)
+        monkeypatch.setattr(asm, "_plain_ap", lambda text, consts: None)
+    return off
+
+
+NUMBERS = ["0", "7", "16", "-1", "-0", "0x10", "0X1f", "-0x8", "007", "00", "1_0", "N", "OFF", "NEG", "match",
+           "True", "None", "undefined", "", " 4", "4 ", "1+1", "(2)", "0b11", "0o7", "٣", "N*2", "--1", "2**3", "8//2"]
+
+
+def test_integers(general) -> None:
+    fast = [outcome(asm.eval_int, Tok(t, 3), CONSTS) for t in NUMBERS]
+    general()
+    assert fast == [outcome(asm.eval_int, Tok(t, 3), CONSTS) for t in NUMBERS]
+
+
+def random_pattern(rng: random.Random) -> str:
+    """Access-pattern text: half of it well formed, the rest with a rule or the syntax broken somewhere."""
+    good = rng.random() < 0.5
+    num = (lambda: rng.choice(["1", "2", "3", "4", "16", "0x10", "N", "Z", "8"])) if good else \
+        (lambda: rng.choice(NUMBERS[:16] + ["128", "4096", "196608", "3", "2", "1"]))  # noqa: E731
+    offset = rng.choice(["0", "64", "OFF", "0x40", "Z", "128"]) if good else num()
+    space = rng.choice(["sb", "psum"]) if good else rng.choice(["sb", "psum", "dram", "SB"])
+    pranges = ["0:8", "N", "2:N", "0 : 4", "Z:1", "1"] if good else [f"{num()}:{num()}", num(), f"{num()}:", ""]
+    dims = ", ".join(rng.choice([num(), f"{num()}@{rng.choice(['0', '1', '-1', 'NEG', '4'])}", f"{num()} @ {num()}"]
+                                if good else [num(), f"{num()}@{num()}", "", f"{num()}@"])
+                     for _ in range(rng.choice([1, 1, 2, 3] if good else [1, 2, 3, 4])))
+    dtype = rng.choice(["fp32", "bf16", "int8", "int32"] if good else ["fp32", "bf16", "fp16", " fp32 "])
+    text = f"{space}[{rng.choice(pranges)}, {offset}]:{dtype}[{dims}]"
+    if not good and rng.random() < 0.3:
+        k = rng.randrange(len(text))
+        text = text[:k] + rng.choice(["", "]", "[", "(", ",", " ", "x"]) + text[k + 1:]
+    return text.strip()
+
+
+def test_access_patterns(general) -> None:
+    rng = random.Random(7)
+    texts = [random_pattern(rng) for _ in range(3000)]
+    fast = [outcome(asm.parse_ap, Tok(t, 5), CONSTS) for t in texts]
+    assert sum(o[0] == "ok" for o in fast) > 1000  # the sample holds enough valid patterns
+    general()
+    assert fast == [outcome(asm.parse_ap, Tok(t, 5), CONSTS) for t in texts]
+
+
+def _split_by_characters(text: str, pos: int, sep: str = ",") -> list[Tok]:
+    """split_top as it was written before (a loop over every character): the reference."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth < 0:
+                raise asm._Err(f"unbalanced {ch!r}", pos + i)
+        elif ch == sep and depth == 0:
+            parts.append((start, i))
+            start = i + 1
+    if depth:
+        raise asm._Err("unclosed bracket", pos + len(text))
+    parts.append((start, len(text)))
+    out = []
+    for a, b in parts:
+        piece = text[a:b]
+        out.append(Tok(piece.strip(), pos + a + len(piece) - len(piece.lstrip())))
+    return out
+
+
+def test_split_top_is_the_character_loop() -> None:
+    rng = random.Random(3)
+    for _ in range(3000):
+        text = "".join(rng.choice("ab ,,[]()@{}:;") for _ in range(rng.randrange(0, 30)))
+        sep = rng.choice([",", ",", ":", "@"])
+        assert outcome(asm.split_top, text, 2, sep) == outcome(_split_by_characters, text, 2, sep)
+
+
+def test_strip_comment() -> None:
+    for line in ["a ; b # c", "a # b ; c", "no comment", "#", ";", "", "x;", "sb[0:1, 0]:fp32[4] # 4"]:
+        cut = min([i for i in (line.find(";"), line.find("#")) if i >= 0], default=len(line))
+        assert asm._strip_comment(line) == line[:cut]
+
+
+def case_texts() -> list[tuple[str, str]]:
+    return [(p.name, p.read_text()) for p in sorted(CASES.glob("*.s"))]
+
+
+def _broken(text: str, rng: random.Random) -> str:
+    lines = text.splitlines()
+    k = rng.randrange(len(lines))
+    line = lines[k]
+    if line:
+        j = rng.randrange(len(line))
+        line = line[:j] + rng.choice(["", "9", "]", "@", ",", "-", ":fp32"]) + line[j + 1:]
+    lines[k] = line
+    return "\n".join(lines) + "\n"
+
+
+def _assembled(text: str):
+    try:
+        return accel.assemble(text, "case.s").to_bytes()
+    except AsmError as e:
+        return str(e)
+
+
+def test_programs_and_errors_are_the_general_paths(general) -> None:
+    """Every per-opcode case, and 400 one-character corruptions of them, assemble to the same bytes or
+    the same diagnostic with the fast paths on and off."""
+    rng = random.Random(11)
+    texts = [t for _, t in case_texts()]
+    texts += [_broken(rng.choice(texts), rng) for _ in range(400)]
+    fast = [_assembled(t) for t in texts]
+    assert any(isinstance(f, str) for f in fast) and any(isinstance(f, bytes) for f in fast)
+    general()
+    encoding._cached_bits.cache_clear()
+    assert fast == [_assembled(t) for t in texts]
+
+
+def test_equal_patterns_are_one_object() -> None:
+    """Equal operand patterns share one object (the emulator's per-pattern lookups then hit at once)."""
+    prog = accel.assemble("nop vec\nvec.add sb[0:8, 0]:fp32[16], sb[0:8, 0]:fp32[16], sb[0:8, 64]:fp32[16]\n"
+                          "vec.muls sb[0:8, 0]:fp32[16], sb[0:8,0]:fp32[16], 2.0\n")
+    a, b = prog.instructions[1].ops, prog.instructions[2].ops
+    assert a["dst"] is a["a"] is b["dst"] is b["a"]
+
+
+def test_encode_uses_the_operand_bits() -> None:
+    """The cached encoding of each operand is the uncached one; a value that does not fit still
+    names its instruction and operand."""
+    for _, text in case_texts():
+        for ins in accel.assemble(text).instructions:
+            word = encoding._put(0, encoding.OPCODE["lsb"], encoding.OPCODE["width"], ins.spec["opcode"], False, "")
+            for o in ins.spec["operands"]:
+                word |= encoding._operand_bits(o["kind"], o["slot"], ins.ops[o["name"]], "")
+            assert encoding.encode(ins) == word
+    ins = accel.assemble("nop vec\nsem.signal vec, s0, 3\n").instructions[1]
+    ins.ops["count"] = 1 << 40
+    with pytest.raises(ValueError, match="sem.signal count = 1099511627776 does not fit"):
+        encoding.encode(ins)
