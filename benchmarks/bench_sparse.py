@@ -122,10 +122,10 @@ def main() -> int:
         dense = yosys_cells("pe", {})
         print(f"  dense pe.v: {dense}")
         for m in (2, 4, 8, 16):
-            cells = yosys_cells("sparse_pe", {"M": m, "IW": sp.index_bits(m)})
+            cells = yosys_cells("pe", {"M": m, "IW": sp.index_bits(m)})
             mux = f"{m} x 16-bit moving register and {m}:1 mux"
             ratio = f" ({cells / dense:.2f}x dense; {mux})" if cells and dense else ""
-            print(f"  sparse_pe.v M = {m:>2}: {cells}{ratio}")
+            print(f"  pe.v M = {m:>2}: {cells}{ratio}")
     return 0
 
 

@@ -15,6 +15,7 @@
 //   a PSUM stage (rtl/psum_acc.v) writes them at the end of that cycle. The last column's
 //   value comes straight from PE(R-1, C-1)'s adder, unregistered.
 // rst clears the control bits (row enables, swap tokens, valids); data registers are not reset.
+// The array is rtl/sparse_array.v with N = M = 1 (1:1 sparsity: every PE takes its row's one value).
 module pe_array #(
     parameter R = 4,
     parameter C = 4,
@@ -35,55 +36,8 @@ module pe_array #(
     output wire [TW-1:0]           out_tag,
     output wire [C*32-1:0]         out_psum
 );
-    localparam LAT = R + C - 2;  // cycles from the stream port to the output port
-
-    // Net arrays, not wide vectors, so event-driven simulators wake only a changed PE's
-    // neighbours. Horizontal nets: PE(r, c) takes index r*(C+1)+c and drives r*(C+1)+c+1.
-    // Partial sums of PE(r, c) at index r*C+c: registered (q) and next (d).
-    // The right edge's x, PE(R-1, C-1)'s register and every psum_d but that PE's are unused.
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [15:0] xh  [0:R*(C+1)-1];
-    wire        enh [0:R*(C+1)-1];
-    wire        swh [0:R*(C+1)-1];
-    wire [31:0] psq [0:R*C-1];
-    wire [31:0] psd [0:R*C-1];
-    /* verilator lint_on UNUSEDSIGNAL */
-
-    wire [C*32-1:0] last_row;  // row R-1's registers
-    genvar r, c;
-    generate
-        for (r = 0; r < R; r = r + 1) begin : g_row
-            // Input skew: r register stages of {swap, en, x} for row r.
-            array_skew #(.W(16), .DEPTH(r)) u_skew (
-                .clk(clk), .rst(rst), .x_in(in_x[16*r +: 16]), .en_in(in_valid && (r < in_k)), .swap_in(in_swap),
-                .x_out(xh[r*(C+1)]), .en_out(enh[r*(C+1)]), .swap_out(swh[r*(C+1)]));
-
-            wire row_we = w_valid && (w_row == r);
-            for (c = 0; c < C; c = c + 1) begin : g_col
-                wire [31:0] p_in;
-                if (r == 0) begin : g_top
-                    assign p_in = 32'd0;  // int 0 and +0.0
-                end else begin : g_below
-                    assign p_in = psq[(r-1)*C+c];
-                end
-                pe u_pe (
-                    .clk(clk), .rst(rst),
-                    .x_in(xh[r*(C+1)+c]), .en_in(enh[r*(C+1)+c]), .swap_in(swh[r*(C+1)+c]),
-                    .psum_in(p_in),
-                    .w_we(row_we), .w_bf16(w_bf16), .w_data(w_data[16*c +: 16]),
-                    .x_out(xh[r*(C+1)+c+1]), .en_out(enh[r*(C+1)+c+1]),
-                    .swap_out(swh[r*(C+1)+c+1]),
-                    .psum_d(psd[r*C+c]), .psum_q(psq[r*C+c])
-                );
-            end
-        end
-        for (c = 0; c < C; c = c + 1) begin : g_last_row
-            assign last_row[32*c +: 32] = psq[(R-1)*C+c];
-        end
-    endgenerate
-
-    // Output de-skew, and the tag beside the data (LAT stages).
-    array_output #(.C(C), .TW(TW), .LAT(LAT)) u_out (
-        .clk(clk), .rst(rst), .row_q(last_row), .last_d(psd[(R-1)*C+C-1]), .in_valid(in_valid), .in_tag(in_tag),
+    sparse_array #(.R(R), .C(C), .N(1), .M(1), .IW(1), .TW(TW)) u_array (
+        .clk(clk), .rst(rst), .in_valid(in_valid), .in_swap(in_swap), .in_k(in_k), .in_x(in_x), .in_tag(in_tag),
+        .w_valid(w_valid), .w_row(w_row), .w_bf16(w_bf16), .w_data(w_data), .w_index({C{1'b0}}),
         .out_valid(out_valid), .out_tag(out_tag), .out_psum(out_psum));
 endmodule

@@ -1,5 +1,5 @@
 `timescale 1ns/1ps
-// pe_mac: the multiply-accumulate of one PE (rtl/pe.v, rtl/sparse_pe.v), combinational:
+// pe_mac: the multiply-accumulate of one PE (rtl/pe.v, dense or sparse), combinational:
 //   en = 0 (row bypassed): psum_d = psum_in
 //   int8:                  psum_d = psum_in + w * x            (w, x in the low bytes; wrapping int32)
 //   bf16:                  psum_d = fp32_add(psum_in, bf16_mul(w, x))

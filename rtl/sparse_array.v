@@ -1,11 +1,13 @@
 `timescale 1ns/1ps
 // sparse_array: R x C N:M sparse weight-stationary systolic array (docs/sparse.md), timed exactly
-// as rtl/pe_array.v (docs/pe_array.md) with K = the physical rows used.
+// as rtl/pe_array.v (docs/pe_array.md) with K = the physical rows used. It is also the dense array:
+// rtl/pe_array.v is this module with N = M = 1 (one PE loop, one skew, one output stage for both).
 //
 // Physical row r holds slot r % N of group r / N (R must be a multiple of N). The stream port
 // takes the M moving values of every group (in_x lane g*M + i = contraction row g*M + i of the
-// pass); row r receives its group's M lanes through the input skew and each PE multiplexes the
-// lane its index names. The weight port writes a row's weights and C indices (IW bits each).
+// pass); row r receives its group's M lanes through the input skew and each PE (rtl/pe.v with M
+// lanes) multiplexes the lane its index names. The weight port writes a row's weights and C
+// indices (IW bits each; ignored when M = 1).
 //
 // Stream port (one moving vector per cycle; the cycle it is presented is S + m):
 //   in_valid, in_x (R/N*M lanes of 16 bits: int8 in the low byte, or bf16), in_k (physical
@@ -40,7 +42,9 @@ module sparse_array #(
     input  wire [$clog2(R+1)-1:0]  w_row,
     input  wire                    w_bf16,
     input  wire [C*16-1:0]         w_data,
-    input  wire [C*IW-1:0]         w_index,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [C*IW-1:0]         w_index,  // ignored when M = 1
+    /* verilator lint_on UNUSEDSIGNAL */
     output wire                    out_valid,
     output wire [TW-1:0]           out_tag,
     output wire [C*32-1:0]         out_psum
@@ -76,7 +80,7 @@ module sparse_array #(
                 end else begin : g_below
                     assign p_in = psq[(r-1)*C+c];
                 end
-                sparse_pe #(.M(M), .IW(IW)) u_pe (
+                pe #(.M(M), .IW(IW)) u_pe (
                     .clk(clk), .rst(rst),
                     .x_in(xh[r*(C+1)+c]), .en_in(enh[r*(C+1)+c]), .swap_in(swh[r*(C+1)+c]),
                     .psum_in(p_in),

@@ -5,7 +5,7 @@
 // accel.model.lut.apply after the affine step, `count` words) from the simulator's working folder,
 // streams the image into the unit's RAM one word per clock (as act.lut.load does), then feeds one
 // argument per clock with the given scale, bias and result type, compares every result with its
-// expected word and counts mismatches; Python only waits for `done`.
+// expected word and counts mismatches (sim/mismatch_check.v); Python only waits for `done`.
 module act_func_top #(
     parameter WORDS_LOG2 = 14,
     parameter DEPTH_LOG2 = 17,
@@ -19,10 +19,10 @@ module act_func_top #(
     input  wire [31:0]           bias,
     input  wire                  bf16,
     output reg                   done,
-    output reg  [DEPTH_LOG2:0]   checked,
-    output reg  [31:0]           mismatches,
-    output reg  [31:0]           first_bad_index,
-    output reg  [31:0]           first_bad_got,
+    output wire [DEPTH_LOG2:0]   checked,
+    output wire [31:0]           mismatches,
+    output wire [31:0]           first_bad_index,
+    output wire [31:0]           first_bad_got,
     output wire                  bad_image
 );
     reg [31:0] img [0:(1 << WORDS_LOG2) - 1];
@@ -39,16 +39,16 @@ module act_func_top #(
         .clk(clk), .we(state == 2'd1), .waddr(w[WORDS_LOG2-1:0]), .wdata(img[w[WORDS_LOG2-1:0]]),
         .in_valid(feed), .x(mx[issued[DEPTH_LOG2-1:0]]), .scale(scale), .bias(bias), .bf16(bf16),
         .out_valid(out_valid), .y(y), .bad_image(bad_image));
+    mismatch_check #(.W(32), .CW(DEPTH_LOG2 + 1)) u_check (
+        .clk(clk), .clear(start), .check(out_valid), .got(y), .want(my[checked[DEPTH_LOG2-1:0]]),
+        .checked(checked), .mismatches(mismatches), .first_bad_index(first_bad_index),
+        .first_bad_got(first_bad_got));
 
     initial begin
         state = 2'd0;
         done = 1'b0;
         w = {(WORDS_LOG2 + 1){1'b0}};
         issued = {(DEPTH_LOG2 + 1){1'b0}};
-        checked = {(DEPTH_LOG2 + 1){1'b0}};
-        mismatches = 32'd0;
-        first_bad_index = 32'd0;
-        first_bad_got = 32'd0;
     end
 
     always @(posedge clk) begin
@@ -62,8 +62,6 @@ module act_func_top #(
             done <= 1'b0;
             w <= {(WORDS_LOG2 + 1){1'b0}};
             issued <= {(DEPTH_LOG2 + 1){1'b0}};
-            checked <= {(DEPTH_LOG2 + 1){1'b0}};
-            mismatches <= 32'd0;
         end else begin
             if (state == 2'd1) begin
                 w <= w + 1'b1;
@@ -74,16 +72,6 @@ module act_func_top #(
                 done <= 1'b1;
             end
             if (feed) issued <= issued + 1'b1;
-            if (out_valid) begin
-                if (y != my[checked[DEPTH_LOG2-1:0]]) begin
-                    if (mismatches == 32'd0) begin
-                        first_bad_index <= {{(31 - DEPTH_LOG2){1'b0}}, checked};
-                        first_bad_got <= y;
-                    end
-                    mismatches <= mismatches + 32'd1;
-                end
-                checked <= checked + 1'b1;
-            end
         end
     end
 endmodule

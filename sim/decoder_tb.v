@@ -1,7 +1,8 @@
 `timescale 1ns/1ps
 // Bulk bench for rtl/decoder.v: sweeps words from a $readmemh file through the decoder, one
 // per clock, and compares all outputs, packed as in accel/tb/decoder_ref.py, with expected
-// vectors from a second file. Python touches only the start and the end of a batch.
+// vectors from a second file (sim/mismatch_check.v counts the mismatches). Python touches only the start
+// and the end of a batch.
 //
 // Protocol: write decoder_words.hex and decoder_expect.hex (n_vectors lines each) into the
 // simulator's working directory, set n_vectors and pulse start for one clock; done rises
@@ -32,10 +33,10 @@ module decoder_tb (clk, start, n_vectors, done, checked, mismatches, first_bad, 
     input  wire start;
     input  wire [AW:0] n_vectors;
     output reg done;
-    output reg [AW:0] checked;
-    output reg [AW:0] mismatches;
-    output reg [AW:0] first_bad;
-    output reg [VEC_W-1:0] first_got;
+    output wire [AW:0] checked;
+    output wire [31:0] mismatches;
+    output wire [31:0] first_bad;
+    output wire [VEC_W-1:0] first_got;
 
     reg [`ACCEL_WORD_BITS-1:0] words [0:(1 << AW) - 1];
     reg [VEC_W-1:0] expected [0:(1 << AW) - 1];
@@ -160,6 +161,10 @@ module decoder_tb (clk, start, n_vectors, done, checked, mismatches, first_bad, 
         dram_n2, dram_s2
     };
 
+    mismatch_check #(.W(VEC_W), .CW(AW + 1)) u_check (
+        .clk(clk), .clear(start), .check(running), .got(got), .want(expected[idx[AW-1:0]]),
+        .checked(checked), .mismatches(mismatches), .first_bad_index(first_bad), .first_bad_got(first_got));
+
     initial begin
         done = 1'b0;
         running = 1'b0;
@@ -171,21 +176,9 @@ module decoder_tb (clk, start, n_vectors, done, checked, mismatches, first_bad, 
             $readmemh("decoder_expect.hex", expected, 0, n_vectors - 1);
             instr <= words[0];
             idx <= 0;
-            checked <= 0;
-            mismatches <= 0;
-            first_bad <= 0;
-            first_got <= 0;
             done <= 1'b0;
             running <= 1'b1;
         end else if (running) begin
-            if (got !== expected[idx[AW-1:0]]) begin
-                if (mismatches == 0) begin
-                    first_bad <= idx;
-                    first_got <= got;
-                end
-                mismatches <= mismatches + 1'b1;
-            end
-            checked <= checked + 1'b1;
             if (idx + 1'b1 == n_vectors) begin
                 running <= 1'b0;
                 done <= 1'b1;

@@ -3,7 +3,8 @@
 // vector files). On `start` it reads fp_a.hex, fp_b.hex, fp_c.hex (operands) and fp_y.hex
 // (results expected by accel.model.fp) from the simulator's working folder, then applies one
 // vector per clock to the block selected by `op`, compares its output with the expected word
-// and counts mismatches, so that Python only waits for `done` instead of touching every clock.
+// and counts mismatches (sim/mismatch_check.v), so that Python only waits for `done` instead of touching
+// every clock.
 //
 // op: 0 add, 1 sub, 2 mul, 3 fma, 4 min, 5 max, 6 cmp ({29'b0, lt, le, eq}), 7 fp32_to_bf16,
 //     8 bf16_to_fp32, 9 bf16_mul, 10 int32_to_fp32, 11 fp32_to_int32, 12 fp32_to_int8
@@ -16,10 +17,10 @@ module fp_top #(
     input  wire [3:0]            op,
     input  wire [DEPTH_LOG2:0]   count,
     output reg                   done,
-    output reg  [DEPTH_LOG2:0]   checked,
-    output reg  [31:0]           mismatches,
-    output reg  [31:0]           first_bad_index,
-    output reg  [31:0]           first_bad_got
+    output wire [DEPTH_LOG2:0]   checked,
+    output wire [31:0]           mismatches,
+    output wire [31:0]           first_bad_index,
+    output wire [31:0]           first_bad_got
 );
     reg [31:0] mem_a [0:(1 << DEPTH_LOG2) - 1];
     reg [31:0] mem_b [0:(1 << DEPTH_LOG2) - 1];
@@ -63,14 +64,13 @@ module fp_top #(
     end
 
     reg running;
+    mismatch_check #(.W(32), .CW(DEPTH_LOG2 + 1)) u_check (
+        .clk(clk), .clear(start), .check(running), .got(got), .want(want), .checked(checked),
+        .mismatches(mismatches), .first_bad_index(first_bad_index), .first_bad_got(first_bad_got));
     initial begin
         running = 1'b0;
         done = 1'b0;
         index = {DEPTH_LOG2{1'b0}};
-        checked = {(DEPTH_LOG2 + 1){1'b0}};
-        mismatches = 32'd0;
-        first_bad_index = 32'd0;
-        first_bad_got = 32'd0;
     end
 
     always @(posedge clk) begin
@@ -82,18 +82,8 @@ module fp_top #(
             running <= count != 0;
             done <= count == 0;
             index <= {DEPTH_LOG2{1'b0}};
-            checked <= {(DEPTH_LOG2 + 1){1'b0}};
-            mismatches <= 32'd0;
         end else if (running) begin
-            if (got != want) begin
-                if (mismatches == 32'd0) begin
-                    first_bad_index <= {{(31 - DEPTH_LOG2){1'b0}}, checked};
-                    first_bad_got <= got;
-                end
-                mismatches <= mismatches + 32'd1;
-            end
             index <= index + 1'b1;
-            checked <= checked + 1'b1;
             if (checked + 1'b1 == count) begin
                 running <= 1'b0;
                 done <= 1'b1;

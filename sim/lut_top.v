@@ -3,7 +3,8 @@
 // it reads lut_img.hex (a one-table image, `nwords` words), lut_x.hex and lut_y.hex (arguments and
 // the results expected by accel.model.lut.evaluate, `count` words) from the simulator's working
 // folder, streams the image into the unit's RAM one word per clock (as act.lut.load does), then
-// evaluates every argument, compares and counts mismatches; Python only waits for `done`.
+// evaluates every argument, compares and counts mismatches (sim/mismatch_check.v); Python only waits for
+// `done`.
 module lut_top #(
     parameter WORDS_LOG2 = 14,
     parameter DEPTH_LOG2 = 17
@@ -13,10 +14,10 @@ module lut_top #(
     input  wire [WORDS_LOG2:0]   nwords,
     input  wire [DEPTH_LOG2:0]   count,
     output reg                   done,
-    output reg  [DEPTH_LOG2:0]   checked,
-    output reg  [31:0]           mismatches,
-    output reg  [31:0]           first_bad_index,
-    output reg  [31:0]           first_bad_got
+    output wire [DEPTH_LOG2:0]   checked,
+    output wire [31:0]           mismatches,
+    output wire [31:0]           first_bad_index,
+    output wire [31:0]           first_bad_got
 );
     reg [31:0] img [0:(1 << WORDS_LOG2) - 1];
     reg [31:0] mx [0:(1 << DEPTH_LOG2) - 1];
@@ -31,16 +32,16 @@ module lut_top #(
     lut_unit #(.WORDS_LOG2(WORDS_LOG2)) u_lut (
         .clk(clk), .we(we), .waddr(w[WORDS_LOG2-1:0]), .wdata(img[w[WORDS_LOG2-1:0]]),
         .start(state == 2'd2), .z(mx[index]), .busy(busy), .done(unit_done), .y(y));
+    wire check = state == 2'd3 && unit_done;
+    mismatch_check #(.W(32), .CW(DEPTH_LOG2 + 1)) u_check (
+        .clk(clk), .clear(start), .check(check), .got(y), .want(my[index]), .checked(checked),
+        .mismatches(mismatches), .first_bad_index(first_bad_index), .first_bad_got(first_bad_got));
 
     initial begin
         state = 2'd0;
         done = 1'b0;
         w = {(WORDS_LOG2 + 1){1'b0}};
         index = {DEPTH_LOG2{1'b0}};
-        checked = {(DEPTH_LOG2 + 1){1'b0}};
-        mismatches = 32'd0;
-        first_bad_index = 32'd0;
-        first_bad_got = 32'd0;
     end
 
     always @(posedge clk) begin
@@ -52,8 +53,6 @@ module lut_top #(
             done <= 1'b0;
             w <= {(WORDS_LOG2 + 1){1'b0}};
             index <= {DEPTH_LOG2{1'b0}};
-            checked <= {(DEPTH_LOG2 + 1){1'b0}};
-            mismatches <= 32'd0;
         end else begin
             case (state)
                 2'd1: begin
@@ -63,14 +62,6 @@ module lut_top #(
                 end
                 2'd2: state <= 2'd3;
                 2'd3: if (unit_done) begin
-                    if (y != my[index]) begin
-                        if (mismatches == 32'd0) begin
-                            first_bad_index <= {{(31 - DEPTH_LOG2){1'b0}}, checked};
-                            first_bad_got <= y;
-                        end
-                        mismatches <= mismatches + 32'd1;
-                    end
-                    checked <= checked + 1'b1;
                     index <= index + 1'b1;
                     if (checked + 1'b1 == count) begin
                         state <= 2'd0;

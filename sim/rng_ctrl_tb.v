@@ -3,7 +3,7 @@
 // it loads vector files). On `start` it reads rngctrl_exp.hex (and, in seeder modes, rngctrl_seed.hex)
 // from the simulator's working folder, runs `count` operations without Python in the loop, each block
 // restarted in the cycle its busy drops (the `done` cycle), compares every result and counts
-// mismatches; Python waits for `done`.
+// mismatches (sim/mismatch_tally.v); Python waits for `done`.
 //
 // mode 0 dropout_scale: line i is {p, expected scale} in bits 63:0; one check per p. NSC instances
 //        share the work (instance k takes p number k, k + NSC, ...), so the bench needs fewer clocks.
@@ -24,10 +24,10 @@ module rng_ctrl_tb #(
     input  wire [1:0]            mode,
     input  wire [DEPTH_LOG2:0]   count,
     output reg                   done,
-    output reg  [DEPTH_LOG2:0]   checked,
-    output reg  [31:0]           mismatches,
-    output reg  [31:0]           first_bad_index,
-    output reg  [143:0]          first_bad_got,
+    output wire [DEPTH_LOG2:0]   checked,
+    output wire [31:0]           mismatches,
+    output wire [31:0]           first_bad_index,
+    output wire [143:0]          first_bad_got,
     output reg  [15:0]           lat_min,
     output reg  [15:0]           lat_max,
     output reg  [15:0]           fv_min,
@@ -44,7 +44,7 @@ module rng_ctrl_tb #(
     reg                  running;
     reg [DEPTH_LOG2:0]   issued;     // seeder operations started
     reg [DEPTH_LOG2:0]   completed;  // operations whose `done` was seen
-    reg [31:0]           cyc, t_go;
+    reg [15:0]           cyc, t_go;  // clocks mod 2**16: latencies fit 16 bits (lat_min .. fv_max)
     reg [31:0]           seen;       // `valid` clocks of the current seed
     wire [DEPTH_LOG2-1:0] issue_at = issued[DEPTH_LOG2-1:0];
     wire [DEPTH_LOG2-1:0] check_at = checked[DEPTH_LOG2-1:0];
@@ -59,11 +59,11 @@ module rng_ctrl_tb #(
     genvar k;
     generate
         for (k = 0; k < NSC; k = k + 1) begin : g_scale
-            wire [143:0] line_in = mem_exp[sc_next[k][DEPTH_LOG2-1:0]];
-            wire [143:0] line_want = mem_exp[sc_cur[k][DEPTH_LOG2-1:0]];
+            wire [31:0] p_in = mem_exp[sc_next[k][DEPTH_LOG2-1:0]][63:32];     // line {p, scale}
+            wire [31:0] scale_want = mem_exp[sc_cur[k][DEPTH_LOG2-1:0]][31:0];
             assign sc_go[k] = running && mode == 2'd0 && !sc_busy[k] && sc_next[k] < count;
-            assign sc_bad[k] = sc_done[k] && sc_scale[32 * k +: 32] != line_want[31:0];
-            dropout_scale u_scale (.clk(clk), .start(sc_go[k]), .p(line_in[63:32]), .busy(sc_busy[k]),
+            assign sc_bad[k] = sc_done[k] && sc_scale[32 * k +: 32] != scale_want;
+            dropout_scale u_scale (.clk(clk), .start(sc_go[k]), .p(p_in), .busy(sc_busy[k]),
                                    .done(sc_done[k]), .scale(sc_scale[32 * k +: 32]));
         end
     endgenerate
@@ -121,23 +121,24 @@ module rng_ctrl_tb #(
                            : s_bad ? {{(31 - DEPTH_LOG2){1'b0}}, checked}
                            : {1'b1, {(31 - DEPTH_LOG2){1'b0}}, completed[DEPTH_LOG2-1:0]};
     wire [143:0] bad_got = !seeding ? sc_bad_got : s_bad ? got : {112'd0, seen};
+    mismatch_tally #(.W(144), .CW(DEPTH_LOG2 + 1)) u_check (
+        .clk(clk), .clear(start), .n_check(running ? n_check : {(DEPTH_LOG2 + 1){1'b0}}),
+        .n_bad(running ? n_bad : 32'd0), .bad_index(bad_index),
+        .bad_got(bad_got), .checked(checked), .mismatches(mismatches), .first_bad_index(first_bad_index),
+        .first_bad_got(first_bad_got));
     wire         lat_go = seeding ? sd_go || sm_go : sc_go[0];
     wire         lat_done = seeding ? sd_op_done : sc_done[0];
-    wire [31:0]  lat = cyc - t_go;
+    wire [15:0]  lat = cyc - t_go;
     integer i;
 
     initial begin
         running = 1'b0;
         issued = {(DEPTH_LOG2 + 1){1'b0}};
         completed = {(DEPTH_LOG2 + 1){1'b0}};
-        cyc = 32'd0;
-        t_go = 32'd0;
+        cyc = 16'd0;
+        t_go = 16'd0;
         seen = 32'd0;
         done = 1'b0;
-        checked = {(DEPTH_LOG2 + 1){1'b0}};
-        mismatches = 32'd0;
-        first_bad_index = 32'd0;
-        first_bad_got = 144'd0;
         lat_min = 16'hFFFF;
         lat_max = 16'd0;
         fv_min = 16'hFFFF;
@@ -149,7 +150,7 @@ module rng_ctrl_tb #(
     end
 
     always @(posedge clk) begin
-        cyc <= cyc + 32'd1;
+        cyc <= cyc + 16'd1;
         if (start) begin
             $readmemh("rngctrl_exp.hex", mem_exp, 0, seeding ? count32 * lanes - 1 : count32 - 1);
             if (seeding) $readmemh("rngctrl_seed.hex", mem_seed, 0, count - 1);
@@ -157,8 +158,6 @@ module rng_ctrl_tb #(
             done <= count == 0;
             issued <= {(DEPTH_LOG2 + 1){1'b0}};
             completed <= {(DEPTH_LOG2 + 1){1'b0}};
-            checked <= {(DEPTH_LOG2 + 1){1'b0}};
-            mismatches <= 32'd0;
             lat_min <= 16'hFFFF;
             lat_max <= 16'd0;
             fv_min <= 16'hFFFF;
@@ -166,22 +165,16 @@ module rng_ctrl_tb #(
             for (i = 0; i < NSC; i = i + 1)
                 sc_next[i] <= i[DEPTH_LOG2:0];
         end else if (running) begin
-            if (n_bad != 32'd0 && mismatches == 32'd0) begin
-                first_bad_index <= bad_index;
-                first_bad_got <= bad_got;
-            end
-            mismatches <= mismatches + n_bad;
-            checked <= checked + n_check;
             if (seeding && s_valid && seen == 32'd0) begin
-                if (lat[15:0] < fv_min) fv_min <= lat[15:0];
-                if (lat[15:0] > fv_max) fv_max <= lat[15:0];
+                if (lat < fv_min) fv_min <= lat;
+                if (lat > fv_max) fv_max <= lat;
             end
             seen <= sd_op_done ? 32'd0 : seen + {31'd0, s_valid};
             if (lat_done) begin
-                if (lat[15:0] < lat_min) lat_min <= lat[15:0];
-                if (lat[15:0] > lat_max) lat_max <= lat[15:0];
+                if (lat < lat_min) lat_min <= lat;
+                if (lat > lat_max) lat_max <= lat;
             end
-            if (lat_go) t_go <= cyc + 32'd1;  // cyc after the start edge
+            if (lat_go) t_go <= cyc + 16'd1;  // cyc after the start edge
             if (sd_go || sm_go) issued <= issued + 1'b1;
             for (i = 0; i < NSC; i = i + 1)
                 if (sc_go[i]) begin

@@ -3,7 +3,7 @@
 // rtl/simd_lane.v (not synthesizable: it loads vector files). On `start` it reads rng_exp.hex
 // (expected words from accel.model.rng / accel.model.fp) and, in lane mode, rng_stim.hex and
 // rng_op.hex, from the simulator's working folder, runs `count` checks without Python in the loop, and counts
-// mismatches; Python waits for `done`.
+// mismatches (sim/mismatch_check.v); Python waits for `done`.
 //
 // mode 0 Philox: block i has ctr = {offset, base + i}, key; expected {x3, x2, x1, x0}. One
 //        block enters the pipelined core per clock.
@@ -25,10 +25,10 @@ module rng_tb #(
     input  wire [63:0]           base,
     input  wire [127:0]          state_in,
     output reg                   done,
-    output reg  [DEPTH_LOG2:0]   checked,
-    output reg  [31:0]           mismatches,
-    output reg  [31:0]           first_bad_index,
-    output reg  [127:0]          first_bad_got,
+    output wire [DEPTH_LOG2:0]   checked,
+    output wire [31:0]           mismatches,
+    output wire [31:0]           first_bad_index,
+    output wire [127:0]          first_bad_got,
     output wire [127:0]          xo_state
 );
     reg [127:0] mem_exp  [0:(1 << DEPTH_LOG2) - 1];
@@ -75,16 +75,15 @@ module rng_tb #(
 
     wire         check = running && (mode == 2'd0 ? ph_valid : mode == 2'd3 ? it_valid : 1'b1);
     wire [127:0] got = mode == 2'd0 ? ph_out : mode == 2'd3 ? it_out : mode == 2'd1 ? {64'd0, xo_out} : {95'd0, lane_keep && opw[2:0] == 3'd5, lane_y};
+    mismatch_check #(.W(128), .CW(DEPTH_LOG2 + 1)) u_check (
+        .clk(clk), .clear(start), .check(check), .got(got), .want(want), .checked(checked),
+        .mismatches(mismatches), .first_bad_index(first_bad_index), .first_bad_got(first_bad_got));
 
     initial begin
         running = 1'b0;
         issued = {(DEPTH_LOG2 + 1){1'b0}};
         done = 1'b0;
         index = {DEPTH_LOG2{1'b0}};
-        checked = {(DEPTH_LOG2 + 1){1'b0}};
-        mismatches = 32'd0;
-        first_bad_index = 32'd0;
-        first_bad_got = 128'd0;
     end
 
     always @(posedge clk) begin
@@ -99,18 +98,8 @@ module rng_tb #(
             issued <= {(DEPTH_LOG2 + 1){1'b0}};
             done <= count == 0;
             index <= {DEPTH_LOG2{1'b0}};
-            checked <= {(DEPTH_LOG2 + 1){1'b0}};
-            mismatches <= 32'd0;
         end else if (check) begin
-            if (got != want) begin
-                if (mismatches == 32'd0) begin
-                    first_bad_index <= {{(31 - DEPTH_LOG2){1'b0}}, checked};
-                    first_bad_got <= got;
-                end
-                mismatches <= mismatches + 32'd1;
-            end
             index <= index + 1'b1;
-            checked <= checked + 1'b1;
             if (last) begin
                 running <= 1'b0;
                 done <= 1'b1;

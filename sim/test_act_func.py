@@ -11,8 +11,6 @@ goes to ACCEL_ACT_REPORT.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
@@ -22,7 +20,8 @@ from cocotb.triggers import FallingEdge, RisingEdge
 
 from accel.tb import verify_act as vl
 from accel.tb.clock import start_clock
-from accel.tb.verify_rng import write_hex
+from accel.tb.memfile import write_memh
+from accel.tb.plan import write_report
 
 TOPLEVEL = "act_func_top"
 
@@ -46,14 +45,14 @@ async def act_func_matches_model(dut):
         nwords = 0
         if chunk["image"]:
             image = np.load(chunk["image"])
-            write_hex(Path.cwd() / "act_img.hex", [image], [8])
+            write_memh(Path.cwd() / "act_img.hex", image.astype(np.uint32), 32)
             nwords = int(image.size)
         x = y = np.zeros(0, dtype=np.uint32)
         if chunk["file"]:
             data = np.load(chunk["file"])
             x, y = data["x"], data["y"]
-            write_hex(Path.cwd() / "act_x.hex", [x], [8])
-            write_hex(Path.cwd() / "act_y.hex", [y], [8])
+            write_memh(Path.cwd() / "act_x.hex", x.astype(np.uint32), 32)
+            write_memh(Path.cwd() / "act_y.hex", y.astype(np.uint32), 32)
         start = time.perf_counter()
         await FallingEdge(dut.clk)
         dut.nwords.value = nwords
@@ -87,6 +86,5 @@ async def act_func_matches_model(dut):
                       entry["vectors_per_s"])
         if entry["mismatches"]:
             failures.append(f"{name}: {entry['mismatches']} mismatches, first {entry['first']}")
-    if os.environ.get("ACCEL_ACT_REPORT"):
-        Path(os.environ["ACCEL_ACT_REPORT"]).write_text(json.dumps(report, indent=1))
+    write_report(vl.REPORT_ENV, report)
     assert not failures, "\n".join(failures)

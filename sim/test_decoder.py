@@ -5,37 +5,36 @@ compared with accel.tb.decoder_ref, which uses the Python decoder's rules. Words
 through $readmemh files, one per clock, with no Python in the loop; Python only prepares a
 batch and reads the mismatch count and the first mismatch at its end.
 
-Run by tests/rtl/test_decoder_rtl.py and `accel verify decoder`. Environment:
-ACCEL_VECTORS  random words in test_random_words (default 2000)
-ACCEL_SEED     seed of the random words and programs (default 1)
-ACCEL_REPORT   if set, a JSON file receiving
-               {test: {vectors, mismatches, load_seconds, sweep_seconds}}
+Run by tests/rtl/test_decoder_rtl.py and `accel verify decoder` (accel.tb.verify_decoder.bench). The
+plan is JSON in ACCEL_DECODER_PLAN: {"vectors": random words in test_random_words, "seed": seed of the
+random words and programs} (default 2000 and 1); each test adds {vectors, mismatches, load_seconds,
+sweep_seconds} under its name to the JSON report named by ACCEL_DECODER_REPORT, when set.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import FallingEdge, RisingEdge
 
 from accel.isa._table import TABLE
 from accel.isa.asm import AsmError, assemble, assemble_file
 from accel.isa.encoding import BY_OPCODE, WORD_BITS, encode
 from accel.isa.randprog import random_program, random_words
-from accel.tb import decoder_ref
+from accel.tb import decoder_ref, verify_decoder
 from accel.tb.clock import pulse, start_clock
 from accel.tb.memfile import write_memh
-from accel.tb.plan import report_part
+from accel.tb.plan import plan_from_env, report_part
 from accel.tb.runner import REPO_ROOT
 from accel.tb.scoreboard import Scoreboard
 
 TOPLEVEL = "decoder_tb"
 WORDS_FILE, EXPECT_FILE = "decoder_words.hex", "decoder_expect.hex"  # names in decoder_tb.v
-SEED = int(os.environ.get("ACCEL_SEED", "1"))
+PLAN = plan_from_env(verify_decoder.PLAN_ENV, {"vectors": 2000, "seed": 1})
+SEED = int(PLAN["seed"])
 
 
 async def sweep(dut, words: list[int], sb: Scoreboard, label: str) -> tuple[float, float]:
@@ -54,6 +53,7 @@ async def sweep(dut, words: list[int], sb: Scoreboard, label: str) -> tuple[floa
         await pulse(dut.clk, dut.start)  # the wrapper loads both files at this edge
         t1 = time.perf_counter()
         await RisingEdge(dut.done)
+        await FallingEdge(dut.clk)  # the counts settle in the same edge as done: read them mid-cycle
         load, run = load + t1 - t0, run + time.perf_counter() - t1
         checked, bad = dut.checked.value.to_unsigned(), dut.mismatches.value.to_unsigned()
         assert checked == len(batch), f"decoder_tb checked {checked} of {len(batch)} words"
@@ -71,12 +71,12 @@ async def sweep(dut, words: list[int], sb: Scoreboard, label: str) -> tuple[floa
 
 
 def _report(dut, test: str, sb: Scoreboard, seconds: tuple[float, float]) -> None:
-    """Log the speed; add {vectors, mismatches, load_seconds, sweep_seconds} to ACCEL_REPORT."""
+    """Log the speed; add {vectors, mismatches, load_seconds, sweep_seconds} to the report."""
     load, run = seconds
     dut._log.info("%d words: load %.3f s, sweep %.3f s (%.0f words/s)", sb.checked, load, run,
                   sb.checked / max(run, 1e-9))
-    report_part("ACCEL_REPORT", test, {"vectors": sb.checked, "mismatches": sb.mismatches, "load_seconds": load,
-                                       "sweep_seconds": run})
+    report_part(verify_decoder.REPORT_ENV, test, {"vectors": sb.checked, "mismatches": sb.mismatches,
+                                                  "load_seconds": load, "sweep_seconds": run})
 
 
 def _program_words() -> tuple[list[int], list[str]]:
@@ -114,7 +114,7 @@ async def test_programs(dut) -> None:
 @cocotb.test()
 async def test_random_words(dut) -> None:
     """Random valid words, random field bits, reserved bits set, unknown opcodes, noise."""
-    n = int(os.environ.get("ACCEL_VECTORS", "2000"))
+    n = int(PLAN["vectors"])
     words = random_words(np.random.default_rng(SEED + 1), n)
     sb = Scoreboard(decoder_ref.expected, name="decoder random words")
     start_clock(dut.clk)

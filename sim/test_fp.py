@@ -10,8 +10,6 @@ ACCEL_FP_REPORT when set.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
@@ -21,7 +19,10 @@ from cocotb.triggers import FallingEdge, RisingEdge
 
 from accel.tb import verify_fp as vf
 from accel.tb.clock import start_clock
+from accel.tb.memfile import write_memh
+from accel.tb.plan import plan_from_env, write_report
 
+TOPLEVEL = "fp_top"
 SMOKE_PLAN = {"ops": list(vf.OPS), "random": dict.fromkeys(vf.OPS, 200), "seed": 1, "exhaustive": False}
 
 
@@ -31,7 +32,7 @@ async def _run_load(dut, op: str, operands: list[np.ndarray], flip: int | None) 
     want = vf.write_vector_files(Path.cwd(), op, operands)
     if flip is not None:
         want[flip] ^= np.uint32(1)
-        vf.write_hex(Path.cwd() / "fp_y.hex", want)
+        write_memh(Path.cwd() / "fp_y.hex", want, 32)
     await FallingEdge(dut.clk)
     dut.op.value = vf.OPS[op].code
     dut.count.value = int(want.size)
@@ -57,7 +58,7 @@ async def _run_load(dut, op: str, operands: list[np.ndarray], flip: int | None) 
 @cocotb.test()
 async def fp_blocks_match_model(dut):
     """Directed crosses, exhaustive bf16 sets and random volume, op by op, bit for bit."""
-    plan = json.loads(os.environ.get("ACCEL_FP_PLAN", "null")) or SMOKE_PLAN
+    plan = plan_from_env(vf.PLAN_ENV, SMOKE_PLAN)
     depth = 1 << (len(dut.count) - 1)
     dut.start.value = 0
     dut.op.value = 0
@@ -102,6 +103,5 @@ async def fp_blocks_match_model(dut):
         if entry["empty_bins"]:
             failures.append(f"{op}: class crosses never hit: {entry['empty_bins'][:10]}")
 
-    if os.environ.get("ACCEL_FP_REPORT"):
-        Path(os.environ["ACCEL_FP_REPORT"]).write_text(json.dumps(report, indent=1))
+    write_report(vf.REPORT_ENV, report)
     assert not failures, "\n".join(failures)

@@ -8,8 +8,6 @@ only when a table is done. Any mismatch fails the test; a JSON report goes to AC
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
@@ -20,12 +18,10 @@ from cocotb.triggers import FallingEdge, RisingEdge
 from accel.model import lut
 from accel.tb import verify_act as vl
 from accel.tb.clock import start_clock
+from accel.tb.memfile import write_memh
+from accel.tb.plan import write_report
 
 TOPLEVEL = "lut_top"
-
-
-def _write(path: Path, words: np.ndarray) -> None:
-    path.write_text("".join(f"{int(w):08x}\n" for w in words))
 
 
 @cocotb.test()
@@ -49,11 +45,11 @@ async def lut_unit_matches_model(dut):
         if plan.get("flip") and plan["flip"][0] == name:
             want[plan["flip"][1]] ^= np.uint32(1)
         entry = {"vectors": 0, "mismatches": 0, "seconds": 0.0, "first": None, "words": int(image.size)}
-        _write(Path.cwd() / "lut_img.hex", image)
+        write_memh(Path.cwd() / "lut_img.hex", np.asarray(image, dtype=np.uint32), 32)
         for off in range(0, x.size, depth):
             cx, cw = x[off:off + depth], want[off:off + depth]
-            _write(Path.cwd() / "lut_x.hex", cx)
-            _write(Path.cwd() / "lut_y.hex", cw)
+            write_memh(Path.cwd() / "lut_x.hex", np.asarray(cx, dtype=np.uint32), 32)
+            write_memh(Path.cwd() / "lut_y.hex", np.asarray(cw, dtype=np.uint32), 32)
             start = time.perf_counter()
             await FallingEdge(dut.clk)
             dut.nwords.value = int(image.size)
@@ -80,6 +76,5 @@ async def lut_unit_matches_model(dut):
                       entry["mismatches"], entry["vectors_per_s"])
         if entry["mismatches"]:
             failures.append(f"{name}: {entry['mismatches']} mismatches, first {entry['first']}")
-    if os.environ.get("ACCEL_LUT_REPORT"):
-        Path(os.environ["ACCEL_LUT_REPORT"]).write_text(json.dumps(report, indent=1))
+    write_report(vl.ENGINE_REPORT_ENV, report)
     assert not failures, "\n".join(failures)

@@ -19,6 +19,7 @@ from cocotb.triggers import FallingEdge, RisingEdge
 from accel.model import rng
 from accel.tb import verify_rng as vr
 from accel.tb.clock import start_clock
+from accel.tb.memfile import write_fields
 from accel.tb.plan import plan_from_env, report_part
 
 TOPLEVEL = "rng_tb"
@@ -94,7 +95,7 @@ async def rng_streams(dut):
 
     kat = _entry()
     for ctr, key, out in vr.KAT:
-        vr.write_hex(here / "rng_exp.hex", [np.array([w]) for w in out[::-1]], [8] * 4)
+        write_fields(here / "rng_exp.hex", [np.array([w]) for w in out[::-1]], [8] * 4)
         t0 = time.perf_counter()
         r = await _run(dut, vr.MODE_PHILOX, 1, key=key[1] << 32 | key[0], offset=ctr[3] << 32 | ctr[2],
                        base=ctr[1] << 32 | ctr[0])
@@ -109,7 +110,7 @@ async def rng_streams(dut):
         want = vr.philox_expected(cfg["key"], cfg["offset"], cfg["base"] + lo, k)
         cols = [want[:, 3].copy(), want[:, 2].copy(), want[:, 1].copy(), want[:, 0].copy()]
         _flip(plan, "philox", cols, lo, k)
-        vr.write_hex(here / "rng_exp.hex", cols, [8] * 4)
+        write_fields(here / "rng_exp.hex", cols, [8] * 4)
         t0 = time.perf_counter()
         r = await _run(dut, vr.MODE_PHILOX, k, key=cfg["key"], offset=cfg["offset"], base=cfg["base"] + lo)
         _add(philox, r, k, time.perf_counter() - t0, failures, "philox")
@@ -124,7 +125,7 @@ async def rng_streams(dut):
         want = vr.philox_expected(cfg["key"], cfg["offset"], cfg["base"] + lo, k)
         cols = [want[:, 3].copy(), want[:, 2].copy(), want[:, 1].copy(), want[:, 0].copy()]
         _flip(plan, "philox_iter", cols, lo, k)
-        vr.write_hex(here / "rng_exp.hex", cols, [8] * 4)
+        write_fields(here / "rng_exp.hex", cols, [8] * 4)
         t0 = time.perf_counter()
         r = await _run(dut, vr.MODE_PHILOX_ITER, k, key=cfg["key"], offset=cfg["offset"], base=cfg["base"] + lo)
         _add(iterated, r, k, time.perf_counter() - t0, failures, "philox_iter")
@@ -146,7 +147,7 @@ async def rng_streams(dut):
         want = outputs[lane, :k]
         cols = [(want >> np.uint64(32)).astype(np.uint32), (want & np.uint64(0xFFFFFFFF)).astype(np.uint32)]
         _flip(plan, "xoroshiro", cols, lo, k)
-        vr.write_hex(here / "rng_exp.hex", cols, [8, 8])
+        write_fields(here / "rng_exp.hex", cols, [8, 8])
         s0, s1 = int(start_states[lane, 0]), int(start_states[lane, 1])
         t0 = time.perf_counter()
         r = await _run(dut, vr.MODE_XORO, k, state_in=s1 << 64 | s0)
@@ -176,11 +177,11 @@ async def simd_lane(dut):
     for lo in range(0, v["op"].size, depth):
         sl = slice(lo, lo + depth)
         k = v["op"][sl].size
-        vr.write_hex(here / "rng_stim.hex", [v["scale"][sl], v["word"][sl], v["b"][sl], v["a"][sl]], [8] * 4)
-        vr.write_hex(here / "rng_op.hex", [v["op"][sl]], [3])
+        write_fields(here / "rng_stim.hex", [v["scale"][sl], v["word"][sl], v["b"][sl], v["a"][sl]], [8] * 4)
+        write_fields(here / "rng_op.hex", [v["op"][sl]], [3])
         cols = [v["keep"][sl].copy(), v["y"][sl].copy()]
         _flip(plan, "lane", cols, lo, k)
-        vr.write_hex(here / "rng_exp.hex", cols, [1, 8])
+        write_fields(here / "rng_exp.hex", cols, [1, 8])
         t0 = time.perf_counter()
         r = await _run(dut, vr.MODE_LANE, k)
         _add(entry, r, k, time.perf_counter() - t0, failures, "lane")

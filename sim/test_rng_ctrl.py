@@ -19,8 +19,8 @@ from cocotb.triggers import FallingEdge, RisingEdge
 
 from accel.tb import verify_rngctrl as vc
 from accel.tb.clock import start_clock
+from accel.tb.memfile import write_fields
 from accel.tb.plan import plan_from_env, report_part
-from accel.tb.verify_rng import write_hex
 
 TOPLEVEL = "rng_ctrl_tb"
 SMOKE = {"scale_random": 200, "boundary": 16, "seeds": 4, "seed": 1}
@@ -104,7 +104,7 @@ async def dropout_scale(dut):
         k = min(depth, ps.size - lo)
         col = want[lo:lo + k].copy()
         _flip(plan, "scale", col, lo)
-        write_hex(here / "rngctrl_exp.hex", [ps[lo:lo + k], col], [8, 8])
+        write_fields(here / "rngctrl_exp.hex", [ps[lo:lo + k], col], [8, 8])
         t0 = time.perf_counter()
         r = await _run(dut, MODE_SCALE, k)
         _add(entry, r, k, lo, time.perf_counter() - t0, failures, "scale")
@@ -137,8 +137,8 @@ async def splitmix64_seeder(dut):
             block = rows[lo * lanes:(lo + len(chunk)) * lanes]
             s1 = block[:, 2].copy()
             _flip(plan, part, s1, lo * lanes)
-            write_hex(here / "rngctrl_seed.hex", [np.array(chunk, np.uint64)], [16])
-            write_hex(here / "rngctrl_exp.hex", [block[:, 0], block[:, 1], s1], [4, 16, 16])
+            write_fields(here / "rngctrl_seed.hex", [np.array(chunk, np.uint64)], [16])
+            write_fields(here / "rngctrl_exp.hex", [block[:, 0], block[:, 1], s1], [4, 16, 16])
             t0 = time.perf_counter()
             r = await _run(dut, mode, len(chunk))
             _add(entry, r, len(chunk) * lanes, lo * lanes, time.perf_counter() - t0, failures, part)

@@ -10,8 +10,6 @@ program goes to the JSON report ACCEL_VEC_REPORT.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -19,8 +17,11 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import ClockCycles, FallingEdge
 
+from accel.tb import verify_vec as vv
 from accel.tb.clock import start_clock
+from accel.tb.plan import plan_from_env, write_report
 
+TOPLEVEL = "vec_engine_tb"
 FILES = ("vec_prog.hex", "vec_init.hex", "vec_exp.hex")
 
 
@@ -61,7 +62,8 @@ async def _play(dut, entry: dict) -> dict:
 @cocotb.test()
 async def vec_programs(dut):
     """Every program of the plan, compared with accel.machine.Core's final image in the bench."""
-    plan = json.loads(os.environ["ACCEL_VEC_PLAN"])
+    plan = plan_from_env(vv.PLAN_ENV, {})
+    assert plan, f"{vv.PLAN_ENV} is not set: run this bench through accel.tb.verify_vec.bench"
     dut.rst.value = 1
     dut.load.value = 0
     dut.nprog.value = 0
@@ -69,6 +71,6 @@ async def vec_programs(dut):
     results = []
     for entry in plan["programs"]:
         results.append(await _play(dut, entry))
-        Path(os.environ["ACCEL_VEC_REPORT"]).write_text(json.dumps(results, indent=1))
+        write_report(vv.REPORT_ENV, results)
     bad = [r["name"] for r in results if not r["done"] or r["mismatches"]]
     assert not bad, f"programs that did not finish or differ: {bad}"

@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from accel.isa import resources
 from accel.isa.check import BUILTIN_FUNCTIONS, USER_SLOTS, not_loaded
+from accel.isa.memfile import read_memh
 from accel.model import fp, primitive, semantics
 
 U32 = NDArray[np.uint32]
@@ -325,9 +326,8 @@ BUILTINS = BUILTIN_FUNCTIONS  # act.func ids 0..12 by name (the ISA's, accel.isa
 
 
 def read_hex(path: Path) -> U32:
-    """Words of a $readmemh file (comment lines start with //)."""
-    lines = [ln.split("//")[0].strip() for ln in path.read_text().splitlines()]
-    return np.array([int(v, 16) for v in lines if v], dtype=np.uint32)
+    """Words of a $readmemh file (accel.isa.memfile.read_memh, the project's one reader)."""
+    return read_memh(path, 32).astype(np.uint32)
 
 
 @cache

@@ -8,7 +8,7 @@ Importing this package does not import cocotb (an optional dependency, `pip inst
 
 from accel.tb.clock import pulse, reset, start_clock
 from accel.tb.memfile import read_memh, write_memh
-from accel.tb.modules import files, memory_parameters, modules, reference, sources
+from accel.tb.modules import files, memory_parameters, reference, rtl_modules, sources
 from accel.tb.runner import (
     SIMULATORS,
     BenchFailure,
@@ -22,6 +22,6 @@ from accel.tb.stream import StreamDriver, StreamMonitor
 
 __all__ = [
     "SIMULATORS", "BenchFailure", "BenchResult", "Scoreboard", "StreamDriver", "StreamMonitor", "files",
-    "memory_parameters", "modules", "pulse", "read_memh", "reference", "reset", "run_bench",
+    "memory_parameters", "pulse", "read_memh", "reference", "reset", "rtl_modules", "run_bench",
     "setup_verilator_env", "simulator_available", "sources", "start_clock", "write_memh",
 ]

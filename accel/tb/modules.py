@@ -33,7 +33,7 @@ from accel.model import fp, rng
 from accel.tb.runner import INCLUDE_DIR, RTL_DIR, SIM_DIR
 
 MEM_DIR = RTL_DIR / "mem"
-ONE_F32 = 0x3F800000
+ONE_F32, QNAN_F32 = 0x3F800000, 0x7FC00000
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _MODULE = re.compile(r"^\s*module\s+(\w+)", re.M)
 _INCLUDE = re.compile(r'`include\s+"([^"]+)"')
@@ -61,7 +61,7 @@ def _index() -> dict[str, Path]:
     return out
 
 
-def modules() -> list[str]:
+def rtl_modules() -> list[str]:
     """Names of every module under rtl/ and sim/."""
     return sorted(_index())
 
@@ -203,12 +203,18 @@ def dropout_threshold(p: Any) -> dict[str, Any]:
     return _out(_scalar(p), t=np.vectorize(rng.threshold, otypes=[np.uint64])(p32))
 
 
+def dropout_scale_bits(p_bits: int) -> int:
+    """accel.model.rng.scale for p in [0, 1] (-0 included); the canonical NaN elsewhere."""
+    mag = p_bits & 0x7FFFFFFF
+    if mag > ONE_F32 or (p_bits >> 31 and mag):
+        return QNAN_F32
+    return rng.scale(p_bits)
+
+
 def dropout_scale(p: Any) -> dict[str, Any]:
     """rtl/dropout_scale.v (multi-cycle: start, then done): scale = the binary32 nearest 1 / (1 - p) for
     p in [0, 1], the canonical NaN for any other p (accel.model.rng.scale)."""
-    from accel.tb.verify_rngctrl import expected_scale
-
-    return _out(_scalar(p), scale=np.vectorize(expected_scale, otypes=[np.uint64])(_u32(p)))
+    return _out(_scalar(p), scale=np.vectorize(dropout_scale_bits, otypes=[np.uint64])(_u32(p)))
 
 
 def decoder(instr: int) -> dict[str, int]:
@@ -218,15 +224,26 @@ def decoder(instr: int) -> dict[str, int]:
     return decoder_ref.expected(int(instr))
 
 
+def act_func_words(f: Any, x: np.ndarray, scale: int, bias: int, bf16: bool) -> np.ndarray:
+    """rtl/act_func.v's result words for the function f (an accel.model.lut.Function):
+    from_f32(apply(f, add(mul(x, scale), bias))), bf16 in the low half (accel.kernels.lut.apply, bit
+    for bit the model's and faster)."""
+    from accel.kernels import lut as kernel
+
+    x = np.asarray(x, dtype=np.uint32)
+    u = fp.add(fp.mul(x, np.full_like(x, scale)), np.full_like(x, bias))
+    y = kernel.apply(f, u)
+    return fp.fp32_to_bf16(y).astype(np.uint32) if bf16 else y.astype(np.uint32)
+
+
 def act_func(x: Any, scale: int, bias: int, bf16: int = 0, function: Any = "exp") -> dict[str, Any]:
     """rtl/act_func.v (pipelined, 22 clocks from in_valid to out_valid): y = function(x * scale + bias)
     as binary32, or as bf16 in y[15:0] when bf16 (accel.model.lut.apply after accel.model.fp's mul and
     add). `function` is the image in the unit's RAM: a built-in's name or an accel.model.lut.Function."""
     from accel.model import lut
-    from accel.tb.verify_act import expected
 
     f = lut.builtin(function) if isinstance(function, str) else function
-    return _out(_scalar(x), y=expected(f, np.atleast_1d(_u32(x)), int(scale), int(bias), bool(bf16))
+    return _out(_scalar(x), y=act_func_words(f, np.atleast_1d(_u32(x)), int(scale), int(bias), bool(bf16))
                 .reshape(np.shape(x)))
 
 

@@ -320,14 +320,15 @@ def _source(path: Path) -> _PySource:
 
 
 def _run_bench_calls(src: _PySource) -> list[tuple[Any, Any, Any, int]]:
-    """(toplevel, test_module, parameters, line) of each run_bench(...) call in a file; None
-    for a value that is not a literal or a module-level constant."""
+    """(toplevel, test_module, parameters, line) of each run_bench(...) or run_planned(...) call in a
+    file (both take them at the same places); None for a value that is not a literal or a module-level
+    constant."""
     out = []
     for node in ast.walk(src.tree):
         if not isinstance(node, ast.Call):
             continue
         f = node.func
-        if (f.id if isinstance(f, ast.Name) else getattr(f, "attr", None)) != "run_bench":
+        if (f.id if isinstance(f, ast.Name) else getattr(f, "attr", None)) not in ("run_bench", "run_planned"):
             continue
         kw = {k.arg: k.value for k in node.keywords}
         top = node.args[1] if len(node.args) > 1 else kw.get("toplevel")

@@ -21,8 +21,6 @@ table engine rtl/lut_unit.v table by table instead (sim/lut_top.v, accel.model.l
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -30,17 +28,18 @@ from pathlib import Path
 import numpy as np
 
 from accel.isa.resources import DATA_ROOT
-from accel.model import fp, lut
+from accel.model import lut
+from accel.tb import plan as bench_plan
+from accel.tb.modules import act_func_words, sources
+from accel.tb.plan import PlannedRun, run_planned
 
 REPO = DATA_ROOT  # holds rtl/ and sim/: the checkout, or the copy a wheel carries
-FP = [str(REPO / "rtl" / "fp" / n) for n in ("fp32_add.v", "fp32_fma.v", "fp32_round.v", "fp_norm.v")]
 
 # ---- the function unit (rtl/act_func.v)
-SOURCES = FP + [str(REPO / "rtl" / "fp" / n) for n in ("fp32_mul.v", "fp32_cmp.v", "fp32_to_int.v",
-                                                        "int32_to_fp32.v", "fp32_to_bf16.v")] + [
-    str(REPO / "rtl" / n) for n in ("lut_index.v", "lut_mem.v", "act_func.v")] + [str(REPO / "sim" / "act_func_top.v")]
 TOPLEVEL = "act_func_top"
+SOURCES = [str(p) for p in sources(TOPLEVEL)]
 TEST_MODULE = "test_act_func"
+PLAN_ENV, REPORT_ENV = "ACCEL_ACT_PLAN", "ACCEL_ACT_REPORT"
 DEPTH_LOG2 = 17
 PARAMETERS = {"WORDS_LOG2": 14, "DEPTH_LOG2": DEPTH_LOG2, "EXP_HEX": f'"{lut.MEM_DIR / "lut_exp.hex"}"'}
 FUNCTIONS = [*lut.BUILTINS, "user_atan"]
@@ -50,10 +49,10 @@ AFFINE_PAIRS, AFFINE_X = 4, 2048
 ONE, NEG_ZERO = 0x3F800000, 0x80000000
 
 # ---- the multi-cycle table engine (rtl/lut_unit.v), table by table
-ENGINE_SOURCES = FP + [str(REPO / "rtl" / "lut_index.v"), str(REPO / "rtl" / "lut_unit.v"),
-                       str(REPO / "sim" / "lut_top.v")]
 ENGINE_TOPLEVEL = "lut_top"
+ENGINE_SOURCES = [str(p) for p in sources(ENGINE_TOPLEVEL)]
 ENGINE_TEST_MODULE = "test_lut"
+ENGINE_PLAN_ENV, ENGINE_REPORT_ENV = "ACCEL_LUT_PLAN", "ACCEL_LUT_REPORT"
 ENGINE_PARAMETERS = {"WORDS_LOG2": 14, "DEPTH_LOG2": 17}
 TABLE_NAMES = [n for n in lut.BUILTINS if n not in ("sin", "cos")] + ["sin.s", "sin.c", "user_atan"]
 ENGINE_SAMPLE = 300  # arguments per table
@@ -108,14 +107,7 @@ def random_patterns(n: int, rng: np.random.Generator) -> np.ndarray:
     return x
 
 
-def expected(f: lut.Function, x: np.ndarray, scale: int, bias: int, bf16: bool) -> np.ndarray:
-    """The unit's result words: from_f32(apply(f, add(mul(x, scale), bias))), bf16 in the low half."""
-    from accel.kernels import lut as kernel
-
-    x = np.asarray(x, dtype=np.uint32)
-    u = fp.add(fp.mul(x, np.full_like(x, scale)), np.full_like(x, bias))
-    y = kernel.apply(f, u)
-    return fp.fp32_to_bf16(y).astype(np.uint32) if bf16 else y.astype(np.uint32)
+expected = act_func_words  # the unit's result words (accel.tb.modules, the act_func reference)
 
 
 def _f32(rng: np.random.Generator, lo: float, hi: float) -> int:
@@ -163,13 +155,7 @@ def write_plan(folder: Path, names: list[str], n_random: int, bf16_sample: int |
                 chunks.append({"fn": name, "set": label, "image": str(img) if first else None, "file": str(path),
                                "scale": int(sc), "bias": int(b), "bf16": to_bf16})
                 first = False
-    plan = folder / "plan.json"
-    plan.write_text(json.dumps({"chunks": chunks}))
-    return plan
-
-
-def plan_env(plan: Path, report: Path) -> dict[str, str]:
-    return {"ACCEL_ACT_PLAN": str(plan), "ACCEL_ACT_REPORT": str(report)}
+    return {"chunks": chunks}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -201,19 +187,12 @@ def run_plan(sim: str, names: list[str], n_random: int, bf16_sample: int | None,
              flip: tuple[str, int] | None = None, affine_x: int = AFFINE_X) -> tuple[dict, float]:
     """Write the plan (write_plan) and run it: (the bench's per-function report, seconds spent preparing).
     Raises BenchFailure when the bench did not run; mismatches are in the report."""
-    from accel.tb.runner import BenchFailure, run_bench
-
     with tempfile.TemporaryDirectory(prefix="accel-act-") as tmp:
         start = time.perf_counter()
         plan = write_plan(Path(tmp), names, n_random, bf16_sample, seed, flip, affine_x)
         prep = time.perf_counter() - start
-        report_path = Path(tmp) / "report.json"
-        try:
-            run_bench(sim, TOPLEVEL, SOURCES, TEST_MODULE, parameters=PARAMETERS, extra_env=plan_env(plan, report_path))
-        except BenchFailure:
-            if not report_path.exists():
-                raise
-        return json.loads(report_path.read_text()), prep
+        run = run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, plan, PLAN_ENV, REPORT_ENV, parameters=PARAMETERS)
+        return run.report, prep
 
 
 def summarize(unit: str, sim: str, report: dict, wall: float, prep: float = 0.0) -> dict:
@@ -225,8 +204,12 @@ def summarize(unit: str, sim: str, report: dict, wall: float, prep: float = 0.0)
 
 
 def plan_from_env() -> dict:
-    """The function bench's plan (written by write_plan; ACCEL_ACT_PLAN names it)."""
-    return json.loads(Path(os.environ["ACCEL_ACT_PLAN"]).read_text())
+    """The function bench's plan (write_plan's, as JSON in ACCEL_ACT_PLAN); its chunks name the files
+    write_plan wrote, so there is no smoke plan: run the bench through run_plan."""
+    plan = bench_plan.plan_from_env(PLAN_ENV, {})
+    if not plan:
+        raise RuntimeError(f"{PLAN_ENV} is not set: run this bench through accel.tb.verify_act.run_plan")
+    return plan
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,35 +244,26 @@ def arguments(t: lut.Table, n_random: int, sample: int | None, seed: int) -> np.
     return x
 
 
-def engine_plan_env(names: list[str], n_random: int, sample: int | None, seed: int, report: Path,
-                    flip: tuple[str, int] | None = None) -> dict[str, str]:
-    plan = {"tables": names, "random": n_random, "sample": sample, "seed": seed, "flip": flip}
-    return {"ACCEL_LUT_PLAN": json.dumps(plan), "ACCEL_LUT_REPORT": str(report)}
+def engine_plan(names: list[str], n_random: int, sample: int | None, seed: int,
+                flip: tuple[str, int] | None = None) -> dict:
+    """What sim/test_lut.py runs: tables, random and sampled arguments per table, seed, a planted flip."""
+    return {"tables": names, "random": n_random, "sample": sample, "seed": seed, "flip": flip}
+
+
+def run_engine_plan(sim: str, plan: dict) -> PlannedRun:
+    """Run sim/test_lut.py with `plan` (engine_plan); mismatches are in the report and the error."""
+    return run_planned(sim, ENGINE_TOPLEVEL, ENGINE_SOURCES, ENGINE_TEST_MODULE, plan, ENGINE_PLAN_ENV,
+                       ENGINE_REPORT_ENV, parameters=ENGINE_PARAMETERS)
 
 
 def run_engine(args: argparse.Namespace) -> dict:
     """rtl/lut_unit.v table by table: a sample of each table's bf16 arguments plus random ones."""
-    from accel.tb.runner import BenchFailure, run_bench
-
-    names = args.fn or TABLE_NAMES
-    with tempfile.TemporaryDirectory(prefix="accel-lut-") as tmp:
-        report_path = Path(tmp) / "report.json"
-        env = engine_plan_env(names, args.vectors or 0, getattr(args, "bf16_sample", None) or ENGINE_SAMPLE,
-                              args.seed, report_path)
-        start = time.perf_counter()
-        try:
-            run_bench(args.sim, ENGINE_TOPLEVEL, ENGINE_SOURCES, ENGINE_TEST_MODULE, parameters=ENGINE_PARAMETERS,
-                      extra_env=env)
-        except BenchFailure:
-            if not report_path.exists():
-                raise
-        report = json.loads(report_path.read_text())
-    return summarize("act", args.sim, report, time.perf_counter() - start)
+    plan = engine_plan(args.fn or TABLE_NAMES, args.vectors or 0,
+                       getattr(args, "bf16_sample", None) or ENGINE_SAMPLE, args.seed)
+    run = run_engine_plan(args.sim, plan)
+    return summarize("act", args.sim, run.report, run.seconds)
 
 
 def engine_plan_from_env() -> dict:
     """The engine bench's plan (a small smoke plan without ACCEL_LUT_PLAN)."""
-    text = os.environ.get("ACCEL_LUT_PLAN")
-    if text:
-        return json.loads(text)
-    return {"tables": ["tanh", "exp"], "random": 50, "sample": 200, "seed": 1, "flip": None}
+    return bench_plan.plan_from_env(ENGINE_PLAN_ENV, engine_plan(["tanh", "exp"], 50, 200, 1))

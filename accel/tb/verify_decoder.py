@@ -11,16 +11,14 @@ vectors_per_s counts the simulator's side: loading the $readmemh files and sweep
 from __future__ import annotations
 
 import argparse
-import json
-import tempfile
-import time
-from pathlib import Path
 
-from accel.tb.runner import RTL_DIR, SIM_DIR, BenchFailure, run_bench
+from accel.tb.modules import sources
+from accel.tb.plan import run_planned
 
 TOPLEVEL = "decoder_tb"
-SOURCES = [RTL_DIR / "decoder.v", SIM_DIR / "decoder_tb.v"]
+SOURCES = sources(TOPLEVEL)
 TEST_MODULE = "test_decoder"
+PLAN_ENV, REPORT_ENV = "ACCEL_DECODER_PLAN", "ACCEL_DECODER_REPORT"
 DEFAULT_VECTORS = {"icarus": 5_000, "verilator": 200_000}
 
 
@@ -31,20 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def bench(sim: str, vectors: int, seed: int = 1) -> dict:
     """Run the decoder bench; a mismatch is reported in the result ('error' holds the
     failure text), a bench that cannot build or run raises BenchFailure."""
-    with tempfile.TemporaryDirectory(prefix="accel-decoder-") as tmp:
-        report_path = Path(tmp) / "report.json"
-        env = {"ACCEL_VECTORS": vectors, "ACCEL_SEED": seed, "ACCEL_REPORT": report_path}
-        t0 = time.perf_counter()
-        error, build_seconds = None, 0.0
-        try:
-            build_seconds = run_bench(sim, TOPLEVEL, SOURCES, TEST_MODULE,
-                                      extra_env=env).build_seconds
-        except BenchFailure as e:
-            if not report_path.is_file():
-                raise
-            error = str(e)
-        seconds = time.perf_counter() - t0
-        report = json.loads(report_path.read_text())
+    run = run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, {"vectors": vectors, "seed": seed}, PLAN_ENV, REPORT_ENV)
+    report, error, seconds, build_seconds = run.report, run.error, run.seconds, run.build_seconds
     n = sum(t["vectors"] for t in report.values())
     sweep = sum(t["sweep_seconds"] for t in report.values())
     load = sum(t["load_seconds"] for t in report.values())

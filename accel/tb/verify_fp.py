@@ -17,22 +17,23 @@ exponents put results near cancellation, underflow and overflow.
 from __future__ import annotations
 
 import argparse
-import json
-import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from accel.isa.memfile import write_memh
 from accel.isa.resources import DATA_ROOT
 from accel.model import fp
+from accel.tb.modules import sources
+from accel.tb.plan import PlannedRun, run_planned
 
 REPO = DATA_ROOT  # holds rtl/ and sim/: the checkout, or the copy a wheel carries
-SOURCES = sorted(str(p) for p in (REPO / "rtl" / "fp").glob("*.v")) + [str(REPO / "sim" / "fp_top.v")]
 TOPLEVEL = "fp_top"
+SOURCES = [str(p) for p in sources(TOPLEVEL)]
 TEST_MODULE = "test_fp"
+PLAN_ENV, REPORT_ENV = "ACCEL_FP_PLAN", "ACCEL_FP_REPORT"
 # Memory depth of fp_top per simulator (vectors beyond it run in several loads).
 DEPTH_LOG2 = {"icarus": 16, "verilator": 20}
 # Random vectors per operation when --vectors is not given.
@@ -322,26 +323,13 @@ def chunks(operands: list[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
         yield [x[start : start + size] for x in operands]
 
 
-_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-
-
-def write_hex(path: Path, words: np.ndarray) -> None:
-    """Write 32-bit words as a `$readmemh` file, one 8-digit word a line (vectorized)."""
-    words = np.asarray(words, dtype=np.uint32)
-    nibbles = (words[:, None] >> np.arange(28, -1, -4, dtype=np.uint32)) & np.uint32(0xF)
-    text = np.empty((words.size, 9), dtype=np.uint8)
-    text[:, :8] = _HEX_DIGITS[nibbles]
-    text[:, 8] = ord("\n")
-    path.write_bytes(text.tobytes())
-
-
 def write_vector_files(folder: Path, op: str, operands: list[np.ndarray]) -> np.ndarray:
     """Write fp_a/b/c.hex (unused operands as zeros) and fp_y.hex; return the expected words."""
     want = expected(op, operands)
     padded = operands + [np.zeros_like(operands[0])] * (3 - len(operands))
     for name, words in zip("abc", padded, strict=True):
-        write_hex(folder / f"fp_{name}.hex", words)
-    write_hex(folder / "fp_y.hex", want)
+        write_memh(folder / f"fp_{name}.hex", np.asarray(words, dtype=np.uint32), 32)
+    write_memh(folder / "fp_y.hex", np.asarray(want, dtype=np.uint32), 32)
     return want
 
 
@@ -350,27 +338,25 @@ def write_vector_files(folder: Path, op: str, operands: list[np.ndarray]) -> np.
 # ---------------------------------------------------------------------------------------------
 
 
-def plan_env(
+def make_plan(
     ops: list[str],
     random: dict[str, int],
     seed: int,
     with_exhaustive: bool,
-    report: Path,
     flip: tuple[str, int] | None = None,
-) -> dict[str, str]:
-    """Environment variables that tell sim/test_fp.py what to run and where to report.
-
-    `flip` = (op, index) corrupts that vector's expected word (its low bit): a self-test
-    showing that the bench detects, counts and locates a mismatch.
+) -> dict:
+    """What sim/test_fp.py runs (as JSON in PLAN_ENV): operations, random vectors per operation, seed,
+    whether the exhaustive sets run. `flip` = (op, index) corrupts that vector's expected word (its
+    low bit): a self-test showing that the bench detects, counts and locates a mismatch.
     """
-    plan = {
-        "ops": ops,
-        "random": random,
-        "seed": seed,
-        "exhaustive": with_exhaustive,
-        "flip": list(flip) if flip else None,
-    }
-    return {"ACCEL_FP_PLAN": json.dumps(plan), "ACCEL_FP_REPORT": str(report)}
+    return {"ops": ops, "random": random, "seed": seed, "exhaustive": with_exhaustive,
+            "flip": list(flip) if flip else None}
+
+
+def run_plan(sim: str, plan: dict) -> PlannedRun:
+    """Run sim/test_fp.py with `plan` (make_plan) on `sim`; mismatches are in the report and the error."""
+    return run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, plan, PLAN_ENV, REPORT_ENV,
+                       parameters={"DEPTH_LOG2": DEPTH_LOG2[sim]})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -404,24 +390,10 @@ def run(args: argparse.Namespace) -> dict:
     A bench whose RTL disagrees with the model returns its mismatch count (and the first
     failing vector per operation) rather than raising; a bench that could not run raises.
     """
-    from accel.tb.runner import BenchFailure, run_bench
-
     ops = args.op or list(OPS)
-    with_exhaustive = args.sim == "verilator"
-    with tempfile.TemporaryDirectory(prefix="accel-fp-") as tmp:
-        report_path = Path(tmp) / "report.json"
-        env = plan_env(ops, random_counts(args.sim, ops, args.vectors), args.seed, with_exhaustive, report_path)
-        start = time.perf_counter()
-        try:
-            run_bench(
-                args.sim, TOPLEVEL, SOURCES, TEST_MODULE, parameters={"DEPTH_LOG2": DEPTH_LOG2[args.sim]}, extra_env=env
-            )
-        except BenchFailure:
-            if not report_path.exists():
-                raise
-        wall = time.perf_counter() - start
-        report = json.loads(report_path.read_text())
-    per_op = report["ops"]
+    plan = make_plan(ops, random_counts(args.sim, ops, args.vectors), args.seed, args.sim == "verilator")
+    run = run_plan(args.sim, plan)
+    wall, per_op = run.seconds, run.report["ops"]
     total = sum(r["vectors"] for r in per_op.values())
     sim_seconds = sum(r["seconds"] for r in per_op.values())
     return {

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,15 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
+from accel.isa.memfile import read_lanes, write_lanes
 from accel.model.pe_array import LoadWeights, Matmul, PETimeline, accumulate, matmul_bf16, matmul_int8
-from accel.tb.runner import RTL_DIR, SIM_DIR, BenchFailure, run_bench
+from accel.tb import plan as bench_plan
+from accel.tb.modules import sources
+from accel.tb.plan import run_planned
 
 TOPLEVEL = "pe_array_tb"
 TEST_MODULE = "test_pe_array"
-SOURCES = [*(RTL_DIR / f"{m}.v" for m in ("pe_mac", "pe", "sparse_pe", "array_skew", "array_output", "pe_array",
-                                          "sparse_array", "psum_acc")),
-           *(RTL_DIR / "fp" / f"{m}.v" for m in ("bf16_mul", "fp32_add", "fp32_round", "fp_norm")),
-           SIM_DIR / "pe_array_tb.v"]  # the player serves the dense and the sparse array (SPARSE = 1)
+SOURCES = sources(TOPLEVEL)  # the player serves the dense and the sparse array (SPARSE = 1)
 DTYPES = ("int8", "bf16")
 DEPTH_LOG2 = {"icarus": 12, "verilator": 15}  # records per program (sim/pe_array_tb.v's DW)
 DEFAULT_VECTORS = {"icarus": 2_000, "verilator": 100_000}
@@ -241,40 +240,6 @@ def expected(ops: list, timing: Timing, psum: np.ndarray) -> Expected:
                     np.concatenate(data) if data else np.zeros((0, cols), np.uint32), where)
 
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-
-
-def write_lanes(path: Path, words: np.ndarray, lane_bits: int) -> None:
-    """Write [n, lanes] words (lane 0 least significant) as a $readmemh file, vectorized."""
-    words = np.asarray(words, dtype=np.uint64)
-    n, lanes = words.shape
-    shifts = np.arange(lane_bits - 4, -1, -4, dtype=np.uint64)
-    nibbles = (words[:, ::-1, None] >> shifts) & np.uint64(0xF)
-    text = np.empty((n, lanes * (lane_bits // 4) + 1), dtype=np.uint8)
-    text[:, :-1] = _HEX[nibbles.reshape(n, -1)]
-    text[:, -1] = ord("\n")
-    path.write_bytes(text.tobytes())
-
-
-def read_lanes(path: Path, lanes: int, lane_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Read a $writememh file of lanes * lane_bits-bit words: ([n, lanes] uint64 values, [n]
-    bool 'word has x or z digits', which read as 0)."""
-    digits = lanes * lane_bits // 4
-    tokens = [t for line in path.read_text().splitlines() if not line.lstrip().startswith("//")
-              for t in line.split() if not t.startswith("@")]
-    if not tokens:
-        return np.zeros((0, lanes), np.uint64), np.zeros(0, bool)
-    text = np.frombuffer("".join(t.lower().rjust(digits, "0") for t in tokens).encode(), dtype=np.uint8)
-    text = text.reshape(len(tokens), digits)
-    undefined = np.isin(text, np.frombuffer(b"xz", dtype=np.uint8)).any(axis=1)
-    value = np.where(text >= ord("a"), text - ord("a") + 10, text - ord("0")).astype(np.uint64)
-    value[~np.isin(text, _HEX)] = 0
-    value = value.reshape(len(tokens), lanes, lane_bits // 4)
-    shifts = np.arange(lane_bits - 4, -1, -4, dtype=np.uint64)
-    words = (value << shifts).sum(axis=2, dtype=np.uint64)[:, ::-1]
-    return np.ascontiguousarray(words), undefined
-
-
 class Checker:
     """Model-side state of a bench run (PSUM contents, counts, first mismatches) across the
     programs played one after another on the same wrapper."""
@@ -421,19 +386,9 @@ def bench(sim: str, rows: int, cols: int, dtypes: list[str], vectors: int, seed:
     plan = make_plan(rows, cols, dtypes, vectors, seed)
     t0 = time.perf_counter()
     kernel_bad = kernel_mismatches(plan, 1 << DEPTH_LOG2[sim])
-    with tempfile.TemporaryDirectory(prefix="accel-pe-") as tmp:
-        report_path = Path(tmp) / "report.json"
-        env = {PLAN_ENV: json.dumps(plan), REPORT_ENV: str(report_path)}
-        error, build_seconds = None, 0.0
-        try:
-            build_seconds = run_bench(sim, TOPLEVEL, SOURCES, TEST_MODULE, extra_env=env, parameters={
-                "R": rows, "C": cols, "AW": plan["aw"], "DW": DEPTH_LOG2[sim]}).build_seconds
-        except BenchFailure as e:
-            if not report_path.is_file():
-                raise
-            error = str(e)
-        seconds = time.perf_counter() - t0
-        report = json.loads(report_path.read_text())
+    run = run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, plan, PLAN_ENV, REPORT_ENV,
+                      parameters={"R": rows, "C": cols, "AW": plan["aw"], "DW": DEPTH_LOG2[sim]})
+    report, error, build_seconds, seconds = run.report, run.error, run.build_seconds, time.perf_counter() - t0
     sim_s = report["sim_seconds"]
     return {
         "unit": "pe_array", "sim": sim, "rows": rows, "cols": cols, "dtypes": dtypes,
@@ -463,7 +418,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def plan_from_env() -> dict:
     """The plan sim/test_pe_array.py runs (a small smoke plan without the environment)."""
-    return json.loads(os.environ.get(PLAN_ENV, "null")) or make_plan(4, 4, list(DTYPES), 200, 1)
+    return bench_plan.plan_from_env(PLAN_ENV, make_plan(4, 4, list(DTYPES), 200, 1))
 
 
 async def play_programs(dut, checker: Checker, programs: Iterable, junk: np.random.Generator,

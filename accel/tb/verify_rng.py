@@ -12,19 +12,16 @@ This module also holds what the bench and `accel verify simd` share: the vector 
 from __future__ import annotations
 
 import argparse
-import os
 
 import numpy as np
 
 from accel.model import fp, rng
 from accel.model.vec import from_f32, to_f32
+from accel.tb.modules import sources
 from accel.tb.plan import run_planned
-from accel.tb.runner import RTL_DIR, SIM_DIR
 
 TOPLEVEL = "rng_tb"
-SOURCES = [RTL_DIR / "rng_philox.v", RTL_DIR / "rng_philox_iter.v", RTL_DIR / "rng_xoroshiro.v",
-           RTL_DIR / "simd_lane.v", RTL_DIR / "dropout_threshold.v", *sorted((RTL_DIR / "fp").glob("*.v")),
-           SIM_DIR / "rng_tb.v"]
+SOURCES = sources(TOPLEVEL)
 TEST_MODULE = "test_rng"
 DEPTH_LOG2 = {"icarus": 13, "verilator": 20}
 DEFAULT_VECTORS = {"icarus": 2_000, "verilator": 1_000_000}
@@ -36,24 +33,6 @@ KAT = [  # Random123 kat_vectors, philox4x32 10: ctr {c0..c3}, key {k0, k1}, out
     ([0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344], [0xA4093822, 0x299F31D0],
      [0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1]),
 ]
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-
-
-def write_hex(path: str | os.PathLike, cols: list[np.ndarray], digits: list[int]) -> None:
-    """One $readmemh line per row: the columns (unsigned, most significant first) side by side,
-    `digits` hex digits each. Vectorized: 10**6 lines take well under a second."""
-    n = int(np.asarray(cols[0]).size)
-    buf = np.empty((n, sum(digits) + 1), dtype=np.uint8)
-    pos = 0
-    for col, d in zip(cols, digits, strict=True):
-        c = np.asarray(col).astype(np.uint64).reshape(-1)
-        for j in range(d):
-            buf[:, pos + j] = _HEX[((c >> np.uint64(4 * (d - 1 - j))) & np.uint64(15)).astype(np.intp)]
-        pos += d
-    buf[:, -1] = ord("\n")
-    buf.tofile(path)
-
-
 def philox_plan(n: int, seed: int) -> dict:
     """Key, offset and a base index whose low word carries into the high word mid-run."""
     r = np.random.default_rng([seed, 1])
@@ -172,8 +151,9 @@ def lane_vectors(n: int, seed: int) -> dict[str, np.ndarray]:
 
 def bench(sim: str, plan: dict, testcase: str) -> tuple[dict, float, str | None]:
     """Run one test of sim/test_rng.py; returns (report, seconds, error text or None)."""
-    return run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, plan, "ACCEL_RNG_PLAN", "ACCEL_RNG_REPORT",
-                       parameters={"DEPTH_LOG2": DEPTH_LOG2[sim]}, testcase=testcase)
+    run = run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, plan, "ACCEL_RNG_PLAN", "ACCEL_RNG_REPORT",
+                      parameters={"DEPTH_LOG2": DEPTH_LOG2[sim]}, testcase=testcase)
+    return run.report, run.seconds, run.error
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -20,11 +20,11 @@ from fractions import Fraction
 import numpy as np
 
 from accel.model import fp, rng
+from accel.tb.modules import dropout_scale_bits, sources
 from accel.tb.plan import run_planned
-from accel.tb.runner import RTL_DIR, SIM_DIR
 
 TOPLEVEL = "rng_ctrl_tb"
-SOURCES = [RTL_DIR / "dropout_scale.v", RTL_DIR / "splitmix64_seeder.v", SIM_DIR / "rng_ctrl_tb.v"]
+SOURCES = sources(TOPLEVEL)
 TEST_MODULE = "test_rng_ctrl"
 LANES = 128
 SMALL_LANES = 5  # a second seeder instance: a lane count that is no power of two
@@ -42,12 +42,7 @@ OUT_OF_RANGE = [0x80000001, 0xBF800000, 0x3F800001, 0x40000000, 0x7F7FFFFF, 0x7F
 FIXED_SEEDS = [0, (1 << 64) - 1, 1, (1 << 63), (-rng.GOLDEN64) & rng.MASK64]
 
 
-def expected_scale(p_bits: int) -> int:
-    """accel.model.rng.scale for p in [0, 1] (-0 included); the canonical NaN elsewhere."""
-    mag = p_bits & 0x7FFFFFFF
-    if mag > ONE or (p_bits >> 31 and mag):
-        return QNAN
-    return rng.scale(p_bits)
+expected_scale = dropout_scale_bits  # rtl/dropout_scale.v's result (accel.tb.modules)
 
 
 def _f32_bits(x: float) -> int:
@@ -136,8 +131,9 @@ def seeder_expected(seed_list: list[int], lanes: int) -> np.ndarray:
 
 def bench(sim: str, plan: dict, testcase: str | None = None) -> tuple[dict, float, str | None]:
     """Run sim/test_rng_ctrl.py (one test, or all); returns (report, seconds, error text or None)."""
-    return run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, plan, "ACCEL_RNGCTRL_PLAN", "ACCEL_RNGCTRL_REPORT",
-                       parameters={"DEPTH_LOG2": DEPTH_LOG2[sim], **PARAMETERS}, testcase=testcase)
+    run = run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, plan, "ACCEL_RNGCTRL_PLAN", "ACCEL_RNGCTRL_REPORT",
+                      parameters={"DEPTH_LOG2": DEPTH_LOG2[sim], **PARAMETERS}, testcase=testcase)
+    return run.report, run.seconds, run.error
 
 
 def default_plan(n: int, seed: int) -> dict:

@@ -13,19 +13,18 @@ and logs every PSUM write, which accel.tb.verify_pe_array.Checker compares with 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from accel.isa.memfile import write_lanes
 from accel.model.pe_array import LoadWeights, Matmul, accumulate
 from accel.model.sparse import LoadSparse, MatmulSparse, matmul_sparse
+from accel.tb import plan as bench_plan
 from accel.tb import verify_pe_array as vpa
-from accel.tb.runner import BenchFailure, run_bench
+from accel.tb.plan import run_planned
+from accel.tb.runner import BenchFailure
 from accel.tools.sparsity import index_bits, parse_pattern
 
 TOPLEVEL = "pe_array_tb"  # with SPARSE = 1
@@ -155,7 +154,7 @@ class Checker(vpa.Checker):
         recs = records(ops, timing, self.rows, self.cols, self.n, self.m, rng)
         for name, words in recs.items():
             bits = 4 if name.endswith("_idx") else 16 if name.endswith(("_x", "_data")) else 32
-            vpa.write_lanes(folder / f"{name}.hex", words, bits)
+            write_lanes(folder / f"{name}.hex", words, bits)
         want = expected(ops, timing, self.psum)
         ncols = 0
         for op in ops:  # useful MACs: physical rows * N * M' per matmul
@@ -219,20 +218,9 @@ def bench(sim: str, rows: int, cols: int, n: int, m: int, dtypes: list[str], vec
     if rows % n:
         raise ValueError(f"{rows} physical rows are not whole groups of {n} slots")
     plan = make_plan(rows, cols, n, m, dtypes, vectors, seed)
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="accel-sparse-") as tmp:
-        report_path = Path(tmp) / "report.json"
-        env = {PLAN_ENV: json.dumps(plan), REPORT_ENV: str(report_path)}
-        error, build_seconds = None, 0.0
-        try:
-            build_seconds = run_bench(sim, TOPLEVEL, SOURCES, TEST_MODULE, extra_env=env,
-                                      parameters=parameters(sim, rows, cols, n, m)).build_seconds
-        except BenchFailure as e:
-            if not report_path.is_file():
-                raise
-            error = str(e)
-        seconds = time.perf_counter() - t0
-        report = json.loads(report_path.read_text())
+    run = run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, plan, PLAN_ENV, REPORT_ENV,
+                      parameters=parameters(sim, rows, cols, n, m))
+    report, error, build_seconds, seconds = run.report, run.error, run.build_seconds, run.seconds
     sim_s = report["sim_seconds"]
     return {
         "unit": "sparse", "sim": sim, "pattern": f"{n}:{m}", "rows": rows, "cols": cols, "dtypes": dtypes,
@@ -284,4 +272,4 @@ def run(args: argparse.Namespace) -> dict:
 
 def plan_from_env() -> dict:
     """The plan sim/test_sparse_array.py runs (a small 2:4 smoke plan without the environment)."""
-    return json.loads(os.environ.get(PLAN_ENV, "null")) or make_plan(4, 4, 2, 4, list(DTYPES), 200, 1)
+    return bench_plan.plan_from_env(PLAN_ENV, make_plan(4, 4, 2, 4, list(DTYPES), 200, 1))

@@ -22,9 +22,7 @@ wrote it (in the engine and in the model).
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,20 +30,21 @@ import numpy as np
 import accel
 from accel.isa import resources
 from accel.isa._table import TABLE
-from accel.isa.encoding import Instruction, Program, encode
+from accel.isa.encoding import WORD_BITS, Instruction, Program, encode
+from accel.isa.memfile import read_memh, write_memh
 from accel.isa.operands import AP, dtype_bytes
 from accel.isa.randprog import F32_SPECIALS, random_f32_bits
 from accel.machine import Core, CoreConfig, MachineError
 from accel.model import fp
-from accel.tb.runner import RTL_DIR, SIM_DIR, BenchFailure, run_bench
+from accel.tb.modules import sources
+from accel.tb.plan import run_planned
+from accel.tb.runner import BenchFailure
 from accel.tb.verify_rng import P_SWEEP
 
 TOPLEVEL = "vec_engine_tb"
-SOURCES = [RTL_DIR / "vec_engine.v", RTL_DIR / "vec_lane.v", RTL_DIR / "vec_ap_walk.v", RTL_DIR / "simd_lane.v",
-           RTL_DIR / "dropout_threshold.v", RTL_DIR / "dropout_scale.v", RTL_DIR / "splitmix64_seeder.v",
-           RTL_DIR / "rng_philox_iter.v", RTL_DIR / "rng_xoroshiro.v", *sorted((RTL_DIR / "fp").glob("*.v")),
-           SIM_DIR / "vec_engine_tb.v"]
+SOURCES = sources(TOPLEVEL)
 TEST_MODULE = "test_vec_engine"
+PLAN_ENV, REPORT_ENV = "ACCEL_VEC_PLAN", "ACCEL_VEC_REPORT"
 CASES_DIR = resources.CASES_DIR  # tests/programs/cases: the checkout, or the copy a wheel carries
 SB_BYTES, PS_BYTES = 8192, 8192
 PROG_DEPTH = 2048
@@ -402,15 +401,14 @@ def _write_program(folder: Path, instrs: list[Instruction], sbuf: np.ndarray, ps
                    want: np.ndarray) -> None:
     folder.mkdir(parents=True)
     words = [encode(i) for i in instrs] + [encode(make("halt"))]
-    (folder / "vec_prog.hex").write_text("".join(f"{w:0128x}\n" for w in words))
+    write_memh(folder / "vec_prog.hex", words, WORD_BITS)
     for name, img in (("vec_init.hex", image_words(sbuf, psum)), ("vec_exp.hex", want)):
-        (folder / name).write_text("".join(f"{int(w):08x}\n" for w in img))
+        write_memh(folder / name, np.asarray(img, dtype=np.uint32), 32)
 
 
 def _read_hex(path: Path) -> np.ndarray:
     """32-bit words of a $readmemh/$writememh file (address comments skipped)."""
-    lines = (ln.strip() for ln in path.read_text().splitlines())
-    return np.array([int(ln, 16) for ln in lines if ln and not ln.startswith("//")], np.uint32)
+    return read_memh(path, 32).astype(np.uint32)
 
 
 def _clock_bound(ins: Instruction, lanes: int) -> int:
@@ -465,20 +463,10 @@ def bench(sim: str, lanes: int, programs: list[dict], flip: tuple[int, int] | No
             budget = 100_000 + sum(_clock_bound(i, lanes) for i in p["instrs"])
             plan.append({"name": p["name"], "dir": str(folder), "nprog": len(p["instrs"]) + 1,
                          "max_cycles": budget})
-        report = Path(tmp) / "report.json"
-        t0 = time.perf_counter()
-        error = None
-        try:
-            run_bench(sim, TOPLEVEL, SOURCES, TEST_MODULE,
-                      parameters={"LANES": lanes, "SB_WORDS": SB_BYTES // 4, "PS_WORDS": PS_BYTES // 4,
-                                  "PROG_DEPTH": PROG_DEPTH},
-                      extra_env={"ACCEL_VEC_PLAN": json.dumps({"programs": plan}), "ACCEL_VEC_REPORT": report})
-        except BenchFailure as e:
-            if not report.is_file():
-                raise
-            error = str(e)
-        seconds = time.perf_counter() - t0
-        results = json.loads(report.read_text()) if report.is_file() else []
+        run = run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, {"programs": plan}, PLAN_ENV, REPORT_ENV,
+                          parameters={"LANES": lanes, "SB_WORDS": SB_BYTES // 4, "PS_WORDS": PS_BYTES // 4,
+                                      "PROG_DEPTH": PROG_DEPTH})
+        results, error, seconds = run.report, run.error, run.seconds
         for res, p, entry in zip(results, programs, plan, strict=False):
             res["instructions"] = len(p["instrs"])
             res["elements"] = p["elements"]

@@ -7,15 +7,12 @@ volume: 10**6 random vectors per operation, the exhaustive bf16 sets and 2**20 b
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from accel.tb import verify_fp as vf
-from accel.tb.runner import BenchFailure, run_bench
 
 RTL_FP = Path(vf.REPO) / "rtl" / "fp"
 BLOCKS = sorted(p.name for p in RTL_FP.glob("*.v"))
@@ -25,18 +22,6 @@ def test_every_required_block_exists():
     required = {"fp32_add", "fp32_mul", "fp32_fma", "fp32_minmax", "fp32_cmp", "fp32_to_bf16",
                 "bf16_to_fp32", "bf16_mul", "int32_to_fp32", "fp32_to_int"}
     assert required <= {Path(b).stem for b in BLOCKS}
-
-
-@pytest.mark.rtl
-@pytest.mark.parametrize("block", BLOCKS)
-def test_lint_clean(block, verilator):
-    """`verilator --lint-only -Wall` prints no warning for any block."""
-    text = (RTL_FP / block).read_text()
-    assert text.startswith("`timescale 1ns/1ps"), "every block starts with a timescale"
-    assert "latency 0" in text, "header comment states the latency"
-    out = subprocess.run([verilator, "--lint-only", "-Wall", "-y", str(RTL_FP), block],
-                         cwd=RTL_FP, capture_output=True, text=True)
-    assert out.returncode == 0 and "%Warning" not in out.stderr, out.stderr
 
 
 @pytest.mark.rtl
@@ -60,12 +45,9 @@ def test_bench_detects_and_locates_a_mismatch(sim, tmp_path):
     """One corrupted expected word must fail the bench with exactly one mismatch, reported at
     that vector: the comparison in fp_top.v is live."""
     index = 4000
-    report = tmp_path / "report.json"
-    env = vf.plan_env(["fma"], {"fma": 100}, 5, False, report, flip=("fma", index))
-    with pytest.raises(BenchFailure, match="fma: 1 mismatches"):
-        run_bench(sim, vf.TOPLEVEL, vf.SOURCES, vf.TEST_MODULE,
-                  parameters={"DEPTH_LOG2": vf.DEPTH_LOG2[sim]}, extra_env=env)
-    entry = json.loads(report.read_text())["ops"]["fma"]
+    run = vf.run_plan(sim, vf.make_plan(["fma"], {"fma": 100}, 5, False, flip=("fma", index)))
+    assert run.error and "fma: 1 mismatches" in run.error
+    entry = run.report["ops"]["fma"]
     operands = vf.vectors("fma", 100, 5, False)
     assert entry["mismatches"] == 1
     assert entry["first"]["operands"] == [f"{int(x[index]):#010x}" for x in operands]

@@ -9,8 +9,6 @@ are cached per shape (accel.tb.runner), so only the first run pays them.
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,21 +43,6 @@ def test_pe_array_edge_shapes(sim: str) -> None:
         assert r["mismatches"] == 0
 
 
-@pytest.mark.rtl
-@pytest.mark.parametrize("top,params", [
-    ("pe", {}), ("psum_acc", {"C": 8}),
-    ("pe_array", {"R": 1, "C": 1}), ("pe_array", {"R": 4, "C": 8}), ("pe_array", {"R": 16, "C": 16}),
-    ("pe_array_tb", {"R": 3, "C": 5}),
-])
-def test_lint_clean(verilator: str, top: str, params: dict) -> None:
-    """`verilator --lint-only -Wall` is silent."""
-    cmd = [verilator, "--lint-only", "-Wall", "--top-module", top,
-           *(f"-G{k}={v}" for k, v in params.items()), *map(str, vpa.SOURCES)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    warnings = [line for line in out.stderr.splitlines() if line.startswith("%")]
-    assert out.returncode == 0 and not warnings, "\n".join(warnings)
-
-
 def test_spec_example_timing() -> None:
     """The bench's schedule on a hand-worked 4 x 4 example of docs/pe_array.md: a 4 x 4 load at
     L = 0..3, a matmul with M = 8 swaps it in at S = 4 and writes vector m at the end of cycle
@@ -92,18 +75,6 @@ def test_programs_fit_and_cover() -> None:
                 seen |= {"acc" if op.acc else "write", "swap" if swap else "reuse", "M=1" if m == 1 else "M>R" if m > 4
                          else "M<=R"}
     assert seen >= {"int8", "uint16", "K<R", "K=R", "N<C", "N=C", "acc", "write", "swap", "reuse", "M=1", "M>R"}
-
-
-def test_hex_files_round_trip(tmp_path: Path) -> None:
-    """write_lanes / read_lanes agree, skip $writememh's address comments and flag x digits."""
-    words = np.array([[0xDEADBEEF, 0x00000001], [0xFFFFFFFF, 0x80000000]], dtype=np.uint64)
-    path = tmp_path / "w.hex"
-    vpa.write_lanes(path, words, 32)
-    assert path.read_text() == "00000001deadbeef\n80000000ffffffff\n"
-    path.write_text("// 0x00000000\n" + path.read_text() + "@2\n0000000x00000000\n")
-    got, undefined = vpa.read_lanes(path, 2, 32)
-    assert got[:2].tolist() == words.tolist()
-    assert undefined.tolist() == [False, False, True]
 
 
 def test_verify_command(sim: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from accel.tb import files, memory_parameters, modules, reference, sources, verify
-from accel.tb.memfile import read_memh, write_memh
+from accel.tb import files, memory_parameters, reference, rtl_modules, sources, verify
+from accel.tb.memfile import format_memh, read_lanes, read_memh, write_fields, write_lanes, write_memh
 from accel.tb.modules import REFERENCES
 from accel.tb.runner import (
     RTL_DIR,
@@ -41,6 +41,35 @@ def test_memfile_round_trips_any_width(tmp_path: Path) -> None:
     assert read_memh(f, 64).tolist() == u64.tolist()
     with pytest.raises(ValueError, match="does not fit"):
         write_memh(f, [256], 8)
+
+
+def test_memfile_lanes_and_fields(tmp_path: Path) -> None:
+    """write_lanes / read_lanes agree, skip $writememh's address comments and flag x digits;
+    write_fields puts columns side by side, the first leftmost."""
+    words = np.array([[0xDEADBEEF, 0x00000001], [0xFFFFFFFF, 0x80000000]], dtype=np.uint64)
+    path = tmp_path / "w.hex"
+    assert write_lanes(path, words, 32) == 2
+    assert path.read_text() == "00000001deadbeef\n80000000ffffffff\n"
+    path.write_text("// 0x00000000\n" + path.read_text() + "@2\n0000000x00000000\n")
+    got, undefined = read_lanes(path, 2, 32)
+    assert got[:2].tolist() == words.tolist()
+    assert undefined.tolist() == [False, False, True]
+    write_fields(path, [np.array([1, 0xF]), np.array([0xABC, 5], dtype=np.uint64)], [1, 16])
+    assert path.read_text() == "10000000000000abc\nf0000000000000005\n"
+
+
+def test_memfile_header_and_vectorized_writes_match(tmp_path: Path) -> None:
+    """The vectorized path (arrays up to 64 bits) writes what the Python-int path writes, after the
+    header lines; the model's ROM images read back through the same reader."""
+    a = np.array([0, 1, 0xFFFFFFFF, 0x3F800000], dtype=np.uint32)
+    assert format_memh(a, 32, header=["// made by a test"]) == \
+        b"// made by a test\n" + format_memh([int(v) for v in a], 32)
+    assert format_memh(np.array([-1, 5], dtype=np.int64), 12) == b"fff\n005\n"
+    with pytest.raises(ValueError, match="0x1000 does not fit 12 bits"):
+        format_memh(np.array([4096], dtype=np.int64), 12)
+    (tmp_path / "bad.hex").write_text("// fine\n12\nzz\n")
+    with pytest.raises(ValueError, match=r"bad.hex:3: 'zz' is not a hex word"):
+        read_memh(tmp_path / "bad.hex", 8)
 
 
 def test_memfile_reads_comments_addresses_and_separators(tmp_path: Path) -> None:
@@ -307,14 +336,15 @@ def test_sources_follow_instantiations() -> None:
     assert [p.name for p in files("decoder").headers] == ["accel_isa.vh"]
     assert [p.name for p in sources("pe_mac")] == ["pe_mac.v", "bf16_mul.v", "fp32_add.v", "fp32_round.v",
                                                    "fp_norm.v"]
-    assert {p.name for p in sources("fp_top")} == {p.name for p in Path(RTL_DIR / "fp").glob("*.v")} | {"fp_top.v"}
+    assert {p.name for p in sources("fp_top")} == {p.name for p in Path(RTL_DIR / "fp").glob("*.v")} | {
+        "fp_top.v", "mismatch_check.v", "mismatch_tally.v"}
     assert memory_parameters("act_func") == {"EXP_HEX": f'"{RTL_DIR / "mem" / "lut_exp.hex"}"'}
     with pytest.raises(KeyError, match="no RTL module 'nonesuch'"):
         sources("nonesuch")
 
 
 def test_every_reference_names_a_module() -> None:
-    assert set(REFERENCES) <= set(modules())
+    assert set(REFERENCES) <= set(rtl_modules())
     with pytest.raises(KeyError, match="no reference model for RTL module 'fp_norm'; there is one for act_func"):
         reference("fp_norm")
 

@@ -8,14 +8,10 @@ Verilator only: about 150 s on a cold cache, most of it the build (docs/vec.md).
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from accel.tb import verify_vec as vv
-from accel.tb.runner import RTL_DIR
 
-BLOCKS = ["vec_engine.v", "vec_lane.v", "vec_ap_walk.v"]
 SMALL = {"icarus": (8, 1, 200), "verilator": (8, 2, 400)}  # lanes, random programs, instructions each
 
 
@@ -24,18 +20,6 @@ def _check(results: list[dict], programs: list[dict]) -> None:
     for r in results:
         assert r["done"], r
         assert r["mismatches"] == 0 and r["python_mismatches"] == 0, r.get("first", r)
-
-
-@pytest.mark.rtl
-@pytest.mark.parametrize("block", BLOCKS)
-def test_lint_clean(block, verilator):
-    """`verilator --lint-only -Wall` prints no warning."""
-    text = (RTL_DIR / block).read_text()
-    assert text.startswith("`timescale 1ns/1ps") and "atency" in text
-    lanes = ["-GLANES=16"] if block == "vec_engine.v" else []  # 128 lanes take 15 s to elaborate
-    out = subprocess.run([verilator, "--lint-only", "-Wall", *lanes, "-Iinclude", "-y", str(RTL_DIR), "-y",
-                          str(RTL_DIR / "fp"), block], cwd=RTL_DIR, capture_output=True, text=True)
-    assert out.returncode == 0 and "%Warning" not in out.stderr, out.stderr
 
 
 @pytest.mark.rtl
