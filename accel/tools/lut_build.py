@@ -86,7 +86,7 @@ def round_f64(v: object) -> float:
 class CorrectlyRounded:
     """A reference: f evaluated by mpmath at PREC bits on the exact float64 input, rounded once to
     the nearest float64. The same bits on every machine (mpmath is exact integer arithmetic); slow
-    (10-40 us per value), so values are memoized per function."""
+    (10 to 200 us per value), so values are memoized per function."""
 
     def __init__(self, name: str, f: Callable[[mpmath.mpf], object]) -> None:
         self.name, self._f, self._memo = name, f, {}
@@ -150,7 +150,8 @@ REFERENCES: dict[str, CorrectlyRounded] = {name: CorrectlyRounded(name, f) for n
     "sin": _MP.sin,
     "cos": _MP.cos,
 }.items()}
-LOG1P = CorrectlyRounded("log1p", lambda x: _MP.log1p(x) if x > -1 else _MP.nan)  # the log recipe's table
+LOG1P = CorrectlyRounded("log1p", lambda x: _MP.log1p(x) if x > -1 else (_MP.ninf if x == -1 else _MP.nan))
+# (log1p: the log recipe's table)
 
 
 # ---------------------------------------------------------------------------------------------
