@@ -241,11 +241,15 @@ class _Access:
     last: int
     size: int  # bytes per element
     elements: int  # elements per partition (free size)
+    space: str
+    run: bool  # cols is a slice
+    lo_byte: int  # lowest and highest byte touched in a partition
+    hi_byte: int
 
-    def bytes_overlap(self, other: _Access) -> bool:
-        """Whether the two patterns' byte ranges within a partition intersect."""
-        return (self.first * self.size <= (other.last + 1) * other.size - 1
-                and other.first * other.size <= (self.last + 1) * self.size - 1)
+    def shares_bytes(self, other: _Access) -> bool:
+        """Whether the two patterns' partitions and byte ranges (within a partition) intersect."""
+        return (self.space == other.space and self.rows.start < other.rows.stop and other.rows.start < self.rows.stop
+                and self.lo_byte <= other.hi_byte and other.lo_byte <= self.hi_byte)
 
 
 def _access(ap: AP, nparts: int, nbytes: int) -> _Access:
@@ -275,7 +279,7 @@ def _access(ap: AP, nparts: int, nbytes: int) -> _Access:
                    f"partition bytes 0..{nbytes - 1}")
     cols = slice(first, last + 1) if run else base + ap.element_offsets()
     return _Access(problem, (ap.space, ap.dtype), slice(ap.pstart, ap.pstart + ap.pcount), cols, first, last,
-                   size, elements)
+                   size, elements, ap.space, run, first * size, (last + 1) * size - 1)
 
 
 def _stream_bytes(ap: AP) -> tuple[np.ndarray, np.ndarray]:
@@ -283,11 +287,6 @@ def _stream_bytes(ap: AP) -> tuple[np.ndarray, np.ndarray]:
     size = dtype_bytes(ap.dtype)
     start = ap.offset + ap.element_offsets() * size
     return (start[:, None] + np.arange(size)).reshape(-1), np.repeat(np.arange(ap.free_size), size)
-
-
-def _same_rows(a: AP, b: AP) -> bool:
-    """Whether two patterns share a memory and at least one partition."""
-    return a.space == b.space and a.pstart < b.pstart + b.pcount and b.pstart < a.pstart + a.pcount
 
 
 def _late_byte(dst: AP, src: AP) -> tuple[int, int, int] | None:
@@ -575,7 +574,8 @@ class Core:
 
     def _locate(self, ap: AP) -> _Access:
         """The access facts of `ap`, bounds- and alignment-checked."""
-        facts = self._facts(ap)
+        recent = self._recent.get(id(ap))
+        facts = recent[1] if recent is not None and recent[0] is ap else self._facts(ap)
         if facts.problem:
             raise self.error(facts.problem)
         return facts
@@ -584,7 +584,7 @@ class Core:
         """Elements [pcount, free] of an on-chip access pattern (a copy)."""
         a = self._locate(ap)
         out = self._views[a.view][a.rows, a.cols]
-        return out.copy() if type(a.cols) is slice else out
+        return out.copy() if a.run else out
 
     def write(self, ap: AP, values: np.ndarray) -> None:
         """Store [pcount, free] elements; with repeated indices the last element wins."""
@@ -604,13 +604,14 @@ class Core:
 
         Cheap for the usual cases (no shared bytes; one ascending run of elements read at or above
         where it is written); otherwise the byte-by-byte verdict is worked out once per pair."""
-        d = self._locate(dst)  # bounds and alignment errors first
-        srcs = [(name, ap, self._locate(ap)) for name, ap in sources.items()]
-        others = [(name, ap, self._locate(ap)) for name, ap in disjoint.items()] if disjoint else []
-        for name, src, s in srcs:
-            if not (_same_rows(dst, src) and d.bytes_overlap(s)):
+        locate = self._locate
+        d = locate(dst)  # bounds and alignment errors first
+        facts = [locate(ap) for ap in sources.values()]
+        others = [locate(ap) for ap in disjoint.values()] if disjoint else ()
+        for (name, src), s in zip(sources.items(), facts, strict=True):
+            if not d.shares_bytes(s):
                 continue
-            if type(d.cols) is slice and type(s.cols) is slice and d.size == s.size and d.first <= s.first:
+            if d.run and s.run and d.size == s.size and d.first <= s.first:
                 continue  # element e is read at step e - s.first, no later than written at e - d.first
             key = (dst, src)
             if key not in self._order_cache:
@@ -621,10 +622,9 @@ class Core:
                 raise self.error(f"dst writes byte {b} at element {w} before {name} reads it at element {r}; "
                                  f"the vector engine streams element by element, so dst must not overlap {name} "
                                  f"except element for element")
-        for name, other, o in others:
-            for oname, ap, x in (("dst", dst, d), *srcs):
-                if (_same_rows(other, ap) and o.bytes_overlap(x)
-                        and np.intersect1d(_stream_bytes(other)[0], _stream_bytes(ap)[0]).size):
+        for (name, other), o in zip((disjoint or {}).items(), others, strict=True):
+            for (oname, ap), x in zip((("dst", dst), *sources.items()), (d, *facts), strict=True):
+                if o.shares_bytes(x) and np.intersect1d(_stream_bytes(other)[0], _stream_bytes(ap)[0]).size:
                     raise self.error(f"{name} overlaps {oname}; they must be disjoint")
 
     def check_psum_bank(self, ap: AP) -> None:
