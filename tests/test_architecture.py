@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "accel"
-RANK = {"isa": 0, "model": 1, "kernels": 2, "machine": 3, "timing": 4, "tools": 5, "compiler": 5, "tb": 5, "cli": 6}
+RANK = {"isa": 0, "model": 1, "kernels": 2, "machine": 3, "config": 3, "timing": 4, "tools": 5, "compiler": 5, "tb": 5, "cli": 6}
 
 
 def module_name(path: Path) -> str:
