@@ -85,6 +85,9 @@ RANGES = {
     "pe_rows": (1, 256), "pe_cols": (1, 256), "sbuf_partitions": (1, 256), "sbuf_partition_bytes": (4, 1 << 20),
     "psum_partitions": (1, 256), "psum_partition_bytes": (4, 1 << 20), "psum_banks": (1, 64),
     "semaphores": (1, 256), "dma_bytes_per_cycle": (1, 1 << 16), "dram_bytes": (1, 1 << 40),
+    "dispatch_cycles": (1, 64), "queue_depth": (1, 4096), "sync_cycles": (1, 64), "dma_latency_cycles": (0, 1 << 16),
+    "dma_queues": (1, 64), "act_setup_cycles": (0, 1024), "act_latency_cycles": (1, 1024),
+    "vec_setup_cycles": (0, 1024), "vec_dropout_scale_cycles": (0, 1024),
 }
 
 
