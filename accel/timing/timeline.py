@@ -36,6 +36,8 @@ class Timeline:
       engine[i]      engine code (ENGINES)
       dispatch[i]    cycle the sequencer put it into its engine's queue
       ready[i]       earliest cycle it could start had nothing but dispatch held it (dispatch + 1)
+      head[i]        cycle it was at the head of its queue with its engine free (>= ready); from
+                     head to start it waited on a semaphore or a resource (reason)
       start[i], end[i]  cycles it occupied its engine: start..end-1; for PE instructions, end is
                      when its last result is in PSUM (the array is pipelined: the next PE
                      instruction may start before this one ends); a DMA transfer ends when its
@@ -57,6 +59,7 @@ class Timeline:
     engine: np.ndarray
     dispatch: np.ndarray
     ready: np.ndarray
+    head: np.ndarray
     start: np.ndarray
     end: np.ndarray
     reason: np.ndarray
