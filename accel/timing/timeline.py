@@ -52,6 +52,7 @@ class Timeline:
     For every sem.wait i, the sem.signal instructions whose units it took are
       released_by[released_ptr[i]:released_ptr[i + 1]]  (program indices; empty for others)
     total          cycles of the whole run: the largest end (0 for an empty program)
+    macs           useful multiply-accumulates of the PE instructions (sum of K * N * M)
     """
 
     program: Program
@@ -71,6 +72,7 @@ class Timeline:
     released_ptr: np.ndarray
     released_by: np.ndarray
     total: int
+    macs: int = 0
 
     def __len__(self) -> int:
         return int(self.start.size)

@@ -1,0 +1,43 @@
+"""The DMA engine's cost: descriptors of contiguous DRAM bytes, moved over the DRAM port.
+
+A transfer is cut into descriptors, one per contiguous run of DRAM elements within one partition
+(docs/timing.md, "DMA"); the port moves one beat of `dma_bytes_per_cycle` bytes per cycle and a
+descriptor takes ceil(run bytes / beat bytes) beats, so a strided gather of small elements costs a
+beat per element while one contiguous block streams at the full bandwidth.
+"""
+
+from __future__ import annotations
+
+from accel.config import CoreConfig
+from accel.isa.encoding import Instruction, Program
+from accel.isa.operands import dtype_bytes
+
+
+def descriptors(dims: tuple[tuple[int, int], ...]) -> tuple[int, int]:
+    """(descriptors per partition, elements per descriptor) of a DRAM pattern's free dims: inner
+    dims merge into one run while each stride equals the run so far."""
+    run, merged = 1, len(dims)
+    for k in range(len(dims) - 1, -1, -1):
+        n, s = dims[k]
+        if n == 1:
+            merged = k
+            continue
+        if s != run:
+            break
+        run *= n
+        merged = k
+    count = 1
+    for n, _ in dims[:merged]:
+        count *= n
+    return count, run
+
+
+def transfer(ins: Instruction, program: Program, config: CoreConfig) -> tuple[int, int]:
+    """(data-phase cycles on the DRAM port, bytes) of a dma.load or dma.store."""
+    ap = ins.ops["dst"] if ins.mnemonic == "dma.load" else ins.ops["src"]
+    d = ins.ops["src"] if ins.mnemonic == "dma.load" else ins.ops["dst"]
+    size = dtype_bytes(ap.dtype)
+    count, run = descriptors(d.dims)
+    beat = config.dma_bytes_per_cycle
+    beats = ap.pcount * count * -(-run * size // beat)
+    return beats, ap.pcount * d.free_size * size
