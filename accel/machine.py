@@ -10,6 +10,7 @@ deadlock and is reported with the waiting instructions.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from accel.config import ConfigError, CoreConfig, as_config
+from accel.errors import MachineError
 from accel.isa.asm import assemble
 from accel.isa.check import CheckError, check_program
 from accel.isa.encoding import Instruction, Program
@@ -30,10 +32,6 @@ from accel.model.rng import RNGState
 ENGINES = ("PE", "ACT", "VEC", "DMA")
 BACKENDS = ("fast", "model")
 _CACHE_LIMIT = 1 << 16  # access-pattern facts a core keeps
-
-
-class MachineError(RuntimeError):
-    """A program did something the machine does not allow; names the instruction and line."""
 
 
 def _located(program: Program, e: CheckError) -> str:
@@ -92,6 +90,8 @@ class _Access:
     run: bool  # cols is a slice
     lo_byte: int  # lowest and highest byte touched in a partition
     hi_byte: int
+    pstart: int  # its first partition and partition count
+    pcount: int
 
     def shares_bytes(self, other: _Access) -> bool:
         """Whether the two patterns' partitions and byte ranges (within a partition) intersect."""
@@ -126,7 +126,7 @@ def _access(ap: AP, nparts: int, nbytes: int) -> _Access:
                    f"partition bytes 0..{nbytes - 1}")
     cols = slice(first, last + 1) if run else base + ap.element_offsets()
     return _Access(problem, (ap.space, ap.dtype), slice(ap.pstart, ap.pstart + ap.pcount), cols, first, last,
-                   size, elements, ap.space, run, first * size, (last + 1) * size - 1)
+                   size, elements, ap.space, run, first * size, (last + 1) * size - 1, ap.pstart, ap.pcount)
 
 
 def _stream_bytes(ap: AP) -> tuple[np.ndarray, np.ndarray]:
@@ -240,12 +240,13 @@ class Core:
             raise ConfigError(f"Core backend {backend!r}: allowed {', '.join(map(repr, BACKENDS))}")
         self.config = as_config(config)
         self.backend = backend
-        self.semantics = all_semantics()
+        self.semantics = dict(all_semantics())
         prims = dict(all_primitives())
         if backend == "fast":
             from accel.kernels import primitives
 
             prims.update(primitives())
+            self.semantics.update(_fused_semantics(self.semantics))
         self.prims = SimpleNamespace(**prims)
         self.program: Program | None = None
         self.reset()
@@ -269,6 +270,7 @@ class Core:
         self.sparse_weights: Any = None  # accel.model.sparse.LoadSparse after pe.load_sparse
         self.rng = RNGState(c.sbuf_partitions)  # seed, offset, stride, per-lane xoroshiro states
         self.queues: dict[str, deque[Instruction]] = {e: deque() for e in ENGINES}
+        self._queue_list = [self.queues[e] for e in ENGINES]
         self.stats = Stats()
         self.current: Instruction | None = None
         self._turn = 0
@@ -333,11 +335,9 @@ class Core:
 
         Raises MachineError on a deadlock or a faulting instruction.
         """
-        queues, semantics, n = self.queues, self.semantics, len(ENGINES)
-        for _ in range(n):
-            eng = ENGINES[self._turn]
-            self._turn = (self._turn + 1) % n
-            q = queues[eng]
+        queues, semantics, n, turn = self._queue_list, self.semantics, len(ENGINES), self._turn
+        for k in range(turn, turn + n):
+            q = queues[k % n]
             if q:
                 ins = q[0]
                 self.current = ins
@@ -346,10 +346,12 @@ class Core:
                 finally:
                     self.current = None
                 if issued:
-                    self.stats.instructions[eng] += 1
-                    self.stats.steps += 1
+                    self._turn = (k + 1) % n
+                    stats = self.stats
+                    stats.instructions[ENGINES[k % n]] += 1
+                    stats.steps += 1
                     return q.popleft()
-        if any(self.queues.values()):
+        if any(queues):
             raise MachineError(self._deadlock_text())
         return None
 
@@ -366,14 +368,6 @@ class Core:
                 return RunResult(self.outputs(), self.stats)
             steps += 1
         return RunResult(self.outputs(), self.stats, finished=not any(self.queues.values()))
-
-    def _execute(self, ins: Instruction) -> bool | None:
-        """Run one instruction's semantic function (False: it cannot issue yet)."""
-        self.current = ins
-        try:
-            return self.semantics[ins.mnemonic](self, ins)
-        finally:
-            self.current = None
 
     def _deadlock_text(self) -> str:
         lines = ["deadlock: every unfinished engine waits on a semaphore nothing will signal"]
@@ -414,7 +408,7 @@ class Core:
             if len(self._access_cache) >= _CACHE_LIMIT:
                 self._access_cache.clear()
             facts = self._access_cache[ap] = _access(ap, *self._memory(ap.space).shape)
-        if len(self._recent) >= 64:
+        if len(self._recent) >= _CACHE_LIMIT:
             self._recent.clear()
         self._recent[id(ap)] = (ap, facts)  # holds ap, so its id is not reused while it is here
         return facts
@@ -544,6 +538,105 @@ class Core:
         elif dtype == "bf16":
             raw = fp.f32_value(raw.astype(np.uint32) << 16)  # exact, like the outputs
         return raw if isinstance(partitions, slice) else raw[0]
+
+
+# ---------------------------------------------------------------------------- the fast backend's fused VEC forms
+
+
+def _streams_in_order(d: _Access, s: _Access) -> bool:
+    """check_stream_order's quick accept of a run source `s` for a run dst `d` (no error possible)."""
+    return not d.shares_bytes(s) or (d.size == s.size and d.first <= s.first)
+
+
+def _plain(d: _Access, *sources: _Access) -> bool:
+    """Whether an elementwise instruction of these operands can neither fault nor need a byte map:
+    every pattern fits its memory and is one ascending run, the shapes agree, the stream order is fine."""
+    if d.problem is not None or not d.run:
+        return False
+    for s in sources:
+        if (s.problem is not None or not s.run or s.pcount != d.pcount or s.elements != d.elements
+                or not _streams_in_order(d, s)):
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _f32(bits: int) -> np.float32:
+    """The binary32 value whose bits are `bits` (a scalar operand)."""
+    return np.uint32(bits).view(np.float32)
+
+
+def _fused_semantics(model: Mapping[str, Any]) -> dict[str, Any]:
+    """The fast backend's forms of VEC's elementwise opcodes (binary, tensor-scalar, cast, copy): one
+    Numba call reads the operands from memory, computes and stores (accel.kernels.vec *_in_memory),
+    with no intermediate arrays. A form takes that path only when `_plain` holds; anything else,
+    including every instruction that faults, runs the model's semantic function, so results, stats
+    and errors are the model's (tests/model/test_machine_fast_paths.py)."""
+    from accel.kernels import vec as kvec
+
+    general_cast, general_copy = model["vec.cast"], model["vec.copy"]
+
+    def binary(mnemonic: str, code: int) -> Any:
+        general = model[mnemonic]
+
+        def run(core: Core, ins: Instruction) -> bool | None:
+            ops, facts = ins.ops, core._facts
+            dst = ops["dst"]
+            d, x, y = facts(dst), facts(ops["a"]), facts(ops["b"])
+            if not _plain(d, x, y):
+                return general(core, ins)
+            v = core._views
+            kvec.binary_in_memory(code, v[d.view], d.pstart, d.first, v[x.view], x.pstart, x.first,
+                                  v[y.view], y.pstart, y.first, d.pcount, d.elements)
+            core.stats.elements["VEC"] += dst.size
+            return None
+
+        return run
+
+    def scalar(mnemonic: str, code: int) -> Any:
+        general = model[mnemonic]
+
+        def run(core: Core, ins: Instruction) -> bool | None:
+            ops, facts = ins.ops, core._facts
+            dst = ops["dst"]
+            d, x = facts(dst), facts(ops["a"])
+            if not _plain(d, x):
+                return general(core, ins)
+            v = core._views
+            kvec.scalar_in_memory(code, v[d.view], d.pstart, d.first, v[x.view], x.pstart, x.first,
+                                  _f32(ops["scalar"]), d.pcount, d.elements)
+            core.stats.elements["VEC"] += dst.size
+            return None
+
+        return run
+
+    def cast(core: Core, ins: Instruction) -> bool | None:
+        ops, facts = ins.ops, core._facts
+        dst = ops["dst"]
+        d, x = facts(dst), facts(ops["src"])
+        if not _plain(d, x):
+            return general_cast(core, ins)
+        v = core._views
+        kvec.convert_in_memory(v[d.view], d.pstart, d.first, v[x.view], x.pstart, x.first, d.pcount, d.elements)
+        core.stats.elements["VEC"] += dst.size
+        return None
+
+    def copy(core: Core, ins: Instruction) -> bool | None:
+        ops, facts = ins.ops, core._facts
+        dst = ops["dst"]
+        d, x = facts(dst), facts(ops["src"])
+        if d.view[1] != x.view[1] or not _plain(d, x):
+            return general_copy(core, ins)
+        v = core._views
+        v[d.view][d.rows, d.cols] = v[x.view][x.rows, x.cols]  # numpy copies through a buffer where they overlap
+        core.stats.elements["VEC"] += dst.size
+        return None
+
+    out = {"vec.cast": cast, "vec.copy": copy}
+    for op, code in kvec.OPS.items():
+        out[f"vec.{op}"] = binary(f"vec.{op}", code)
+        out[f"vec.{op}s"] = scalar(f"vec.{op}s", code)
+    return out
 
 
 def run(program: Program | str | bytes, inputs: dict[str, Any] | None = None,

@@ -149,6 +149,7 @@ class Checker:
         self.loaded: set[int] = set()  # user slots an earlier act.lut.load fills
         self.dram_bytes = 0  # what the tensors declared so far take
         self.halted = False  # a halt came before: what follows is never dispatched
+        self._verdicts: dict[tuple[int, int], tuple[AP, str | None, str | None]] = {}  # _ap's, by identity
 
     def tensor(self, t: Tensor) -> None:
         """Declare the next tensor; CheckError(tensor=its number) if it is invalid or overflows DRAM."""
@@ -177,44 +178,48 @@ class Checker:
 
     # ------------------------------------------------------------------ one operand at a time
     def _operands(self, ins: Any) -> None:
-        lim = self.limits
-        for o in ins.spec["operands"]:
-            name, kind, v = o["name"], o["kind"], ins.ops[o["name"]]
+        lim, ops = self.limits, ins.ops
+        for name, kind, o, rng in _operand_plan(ins.spec):
+            v = ops[name]
             if kind == "sem" and not self.halted and not 0 <= v < lim.semaphores:
                 raise CheckError(f"semaphore s{v} does not exist (s0..s{lim.semaphores - 1})", operand=name)
-            if kind in ("uint", "flag") and "range" in o and not o["range"][0] <= v <= o["range"][1]:
-                raise CheckError(f"{name} = {v}: allowed {o['range'][0]}..{o['range'][1]}", operand=name)
+            if rng is not None:
+                if kind in ("uint", "flag") and not rng[0] <= v <= rng[1]:
+                    raise CheckError(f"{name} = {v}: allowed {rng[0]}..{rng[1]}", operand=name)
             if kind == "flag" and v not in (0, 1):
                 raise CheckError(f"{name} = {v}: expected 0 or 1", operand=name)
-            if kind == "f32" and "range" in o:
+            if kind == "f32" and rng is not None:
                 value = float(np.array([v], dtype=np.uint32).view(np.float32)[0])
-                if not o["range"][0] <= value <= o["range"][1]:  # NaN fails too
-                    raise CheckError(f"{name} = {value}: allowed {o['range'][0]}..{o['range'][1]}", operand=name)
-            if isinstance(v, AP):
+                if not rng[0] <= value <= rng[1]:  # NaN fails too
+                    raise CheckError(f"{name} = {value}: allowed {rng[0]}..{rng[1]}", operand=name)
+            t = type(v)
+            if t is AP:
                 self._ap(ins, o, v)
-            elif isinstance(v, DramAP):
+            elif t is DramAP:
                 self._dram(ins, name, v)
+            elif t is not int and isinstance(v, AP | DramAP):  # a subclass
+                self._ap(ins, o, v) if isinstance(v, AP) else self._dram(ins, name, v)
 
     def _ap(self, ins: Any, o: dict, ap: AP) -> None:
-        name, mn = o["name"], ins.mnemonic
-        if "spaces" in o and ap.space not in o["spaces"]:
-            raise CheckError(f"{mn} {name} must be in {' or '.join(o['spaces'])}, not {ap.space}", operand=name)
-        if "dtypes" in o and ap.dtype not in o["dtypes"]:
-            raise CheckError(f"{mn} {name} must hold {' or '.join(o['dtypes'])}, not {ap.dtype}", operand=name)
-        size = DTYPES[ap.dtype]["bytes"]
-        if ap.offset % size:
-            raise CheckError(f"{ap}: byte offset {ap.offset} is not aligned to {ap.dtype} ({size} bytes)",
-                             operand=name)
-        if o["kind"] == "bias" and (ap.dtype != "fp32" or ap.free_size != 1):
-            raise CheckError("a bias pattern holds one fp32 per partition (like sb[0:64, 0]:fp32[1]), "
-                             f"got {ap.dtype}[{ap.free_size}]", operand=name)
+        """The pattern's own checks (space, type, alignment, bias form, then bounds unless after halt),
+        each verdict worked out once per (operand, pattern object): programs repeat patterns."""
+        key = (id(o), id(ap))
+        hit = self._verdicts.get(key)
+        if hit is None or hit[0] is not ap:
+            if len(self._verdicts) >= _VERDICTS:
+                self._verdicts.clear()
+            form = _ap_form(ins.mnemonic, o, ap)
+            hit = self._verdicts[key] = (ap, form, None if form else ap_bounds(ap, self.limits))
+        _, form, bounds = hit
+        name = o["name"]
+        if form:
+            raise CheckError(form, operand=name)
         if self.halted:
             return
         if o["kind"] == "bias" and ap.pcount != ins.ops["src"].pcount:
             raise CheckError(f"bias has {ap.pcount} partitions, src {ins.ops['src'].pcount}", operand=name)
-        why = ap_bounds(ap, self.limits)
-        if why:
-            raise CheckError(why, operand=name)
+        if bounds:
+            raise CheckError(bounds, operand=name)
 
     def _dram(self, ins: Any, name: str, d: DramAP) -> None:
         if d.tensor >= len(self.tensors):
@@ -324,15 +329,44 @@ class Checker:
                                  f"elements per partition need [{want[0]} x {want[1]}]", operand="mask")
 
 
+_VERDICTS = 1 << 16  # pattern verdicts a Checker keeps
+_PLANS: dict[int, tuple[dict, tuple[tuple[str, str, dict, Any], ...]]] = {}
+
+
+def _operand_plan(spec: dict) -> tuple[tuple[str, str, dict, Any], ...]:
+    """(name, kind, entry, range or None) of each operand of a table entry, worked out once per entry."""
+    hit = _PLANS.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        hit = _PLANS[id(spec)] = (spec, tuple((o["name"], o["kind"], o, o.get("range")) for o in spec["operands"]))
+    return hit[1]
+
+
+def _ap_form(mn: str, o: dict, ap: AP) -> str | None:
+    """Why an on-chip pattern is the wrong kind for its operand (space, type, alignment, bias form), or None."""
+    name = o["name"]
+    if "spaces" in o and ap.space not in o["spaces"]:
+        return f"{mn} {name} must be in {' or '.join(o['spaces'])}, not {ap.space}"
+    if "dtypes" in o and ap.dtype not in o["dtypes"]:
+        return f"{mn} {name} must hold {' or '.join(o['dtypes'])}, not {ap.dtype}"
+    size = DTYPES[ap.dtype]["bytes"]
+    if ap.offset % size:
+        return f"{ap}: byte offset {ap.offset} is not aligned to {ap.dtype} ({size} bytes)"
+    if o["kind"] == "bias" and (ap.dtype != "fp32" or ap.free_size != 1):
+        return ("a bias pattern holds one fp32 per partition (like sb[0:64, 0]:fp32[1]), "
+                f"got {ap.dtype}[{ap.free_size}]")
+    return None
+
+
 def same_shape(ops: dict, names: tuple[str, ...]) -> None:
     """Operands `names` must all span the same partitions x elements; the caret goes to the first
     one that differs from the first."""
-    aps = [ops[n] for n in names]
-    first = (aps[0].pcount, aps[0].free_size)
-    odd = next((n for n, ap in zip(names, aps, strict=True) if (ap.pcount, ap.free_size) != first), None)
-    if odd is not None:
-        desc = ", ".join(f"{n} {_shape(ap)}" for n, ap in zip(names, aps, strict=True))
-        raise CheckError(f"operands differ in shape: {desc}", operand=odd)
+    first = ops[names[0]]
+    pcount, free = first.pcount, first.free_size
+    for odd in names:
+        ap = ops[odd]
+        if ap.pcount != pcount or ap.free_size != free:
+            desc = ", ".join(f"{n} {_shape(ops[n])}" for n in names)
+            raise CheckError(f"operands differ in shape: {desc}", operand=odd)
 
 
 def not_loaded(fn: int) -> str:

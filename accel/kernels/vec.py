@@ -26,7 +26,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
-__all__ = ["binary", "convert", "from_f32", "reduce", "relu", "scalar", "to_f32"]
+__all__ = ["binary", "binary_in_memory", "convert", "convert_in_memory", "from_f32", "reduce", "relu", "scalar",
+           "scalar_in_memory", "to_f32"]
 
 NAN = np.uint32(0x7FC00000).view(np.float32)
 ZERO = np.float32(0.0)
@@ -88,6 +89,27 @@ def _put_impl(out, p, f, r):
     else:
         raise TypeError(f"no binary32 conversion to {dt}")
     return put
+
+
+def _get(a, p, f):  # pragma: no cover - replaced by the overload inside compiled code
+    """Stored element a[p, f] as a float32 (accel.model.vec.to_f32, NaN payloads kept: results canonicalize)."""
+
+
+@overload(_get)
+def _get_impl(a, p, f):
+    dt = a.dtype
+    if dt == types.uint32:
+        def get(a, p, f):
+            return _f32_of_bits(a[p, f])
+    elif dt == types.uint16:
+        def get(a, p, f):
+            return _f32_of_bits(np.uint32(a[p, f]) << np.uint32(16))
+    elif dt in (types.int8, types.int32):
+        def get(a, p, f):
+            return np.float32(a[p, f])  # round to nearest even, as numpy's conversion (fp.int32_to_fp32)
+    else:
+        raise TypeError(f"no binary32 conversion from {dt}")
+    return get
 
 
 # ------------------------------------------------------------------------------- arithmetic
@@ -168,6 +190,49 @@ def _relu(a, out):  # pragma: no cover - compiled
     for p in range(a.shape[0]):
         for f in range(a.shape[1]):
             _put(out, p, f, _maximum(_f32_of_bits(a[p, f]), ZERO))  # relu = maximum(x, +0): -0 -> +0
+
+
+# ------------------------------------------------------------------------------- in place, for the machine
+# The machine's fused read-compute-write of one instruction whose operands are each one ascending run
+# of elements per partition: `out`, `a`, `b` are whole typed memories (SBUF or PSUM views), an operand
+# is (memory, first partition, first element) and every operand spans P partitions x F elements. All
+# results are computed before any is stored, so operands may overlap as the model's read-then-write allows.
+
+
+@njit(cache=True)
+def binary_in_memory(code, out, pd, cd, a, pa, ca, b, pb, cb, P, F):  # pragma: no cover - compiled
+    """accel.model.vec.binary of two memory runs, stored into a third."""
+    r = np.empty((P, F), np.float32)
+    for p in range(P):
+        for f in range(F):
+            r[p, f] = _op(code, _get(a, pa + p, ca + f), _get(b, pb + p, cb + f))
+    for p in range(P):
+        for f in range(F):
+            _put(out, pd + p, cd + f, r[p, f])
+
+
+@njit(cache=True)
+def scalar_in_memory(code, out, pd, cd, a, pa, ca, s, P, F):  # pragma: no cover - compiled
+    """accel.model.vec.scalar of a memory run and the binary32 scalar s, stored into a run."""
+    r = np.empty((P, F), np.float32)
+    for p in range(P):
+        for f in range(F):
+            r[p, f] = _op(code, _get(a, pa + p, ca + f), s)
+    for p in range(P):
+        for f in range(F):
+            _put(out, pd + p, cd + f, r[p, f])
+
+
+@njit(cache=True)
+def convert_in_memory(out, pd, cd, a, pa, ca, P, F):  # pragma: no cover - compiled
+    """accel.model.vec.convert of a memory run, stored into a run."""
+    r = np.empty((P, F), np.float32)
+    for p in range(P):
+        for f in range(F):
+            r[p, f] = _get(a, pa + p, ca + f)
+    for p in range(P):
+        for f in range(F):
+            _put(out, pd + p, cd + f, r[p, f])
 
 
 # ------------------------------------------------------------------------------- the primitives
