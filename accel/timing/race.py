@@ -1,0 +1,343 @@
+"""The race checker: accesses of the same byte by two engines that no semaphore orders.
+
+Static: it needs the program, its config and the schedule's semaphore matching (which sem.signal
+instructions each sem.wait took its units from, Timeline.released), never values. Happens-before is
+program order on one engine plus sem.signal -> the sem.wait that took its units: a signal on engine E
+executes after every earlier instruction of E has completed, and a wait holds every later instruction
+of its engine. Vector clocks over the four engines give the relation (docs/race_checker.md).
+
+Two accesses race when they come from different engines, touch a common byte of SBUF, PSUM or a DRAM
+tensor, at least one writes it, and neither happens before the other. A read of bytes that no earlier
+write produced (DRAM in/inout tensors start initialised; out/temp tensors, SBUF and PSUM do not) is
+reported as well, as NKI's simulator exposes it with a NaN fill. Both are exact per byte: a cheap
+partition-and-interval test first, the exact byte sets of strided patterns only where intervals meet.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.isa._table import TABLE
+from accel.isa.encoding import Instruction, Program, instruction_text
+from accel.isa.operands import AP, DramAP, dtype_bytes
+from accel.machine import MachineError, _dram_facts
+from accel.timing.timeline import ENGINES, Timeline
+
+# Which memory operands an instruction reads and writes, from the ISA table: operands of kind ap,
+# bias (when it is a pattern) and dram; the one named `dst` is written, the others are read. The
+# exceptions, per opcode (tests/timing/test_race.py checks the table against what the model does):
+MEMORY_KINDS = ("ap", "bias", "dram")
+WRITTEN = "dst"
+ALSO_WRITTEN = {"vec.dropout_mask": ("mask",)}  # the kept-element bit mask is an output
+READ_WHEN_FLAG = {"pe.matmul": ("dst", "acc"), "pe.matmul_sparse": ("dst", "acc")}  # acc=1 adds into dst
+
+RACE, UNINITIALISED = "race", "uninitialised"
+_MAX_IN_MESSAGE = 5  # races a RaceError's message lists
+_GC_EVERY = 2048  # instructions between drops of access records no later instruction can race with
+
+
+def memory_operands(spec: dict) -> list[tuple[str, str]]:
+    """(operand name, 'r' | 'w' | 'rw?') of every memory operand of one ISA table entry; 'rw?' is a
+    written operand that is also read when the opcode's flag (READ_WHEN_FLAG) is set."""
+    m = spec["mnemonic"]
+    flagged = READ_WHEN_FLAG.get(m, (None, None))[0]
+    out = []
+    for o in spec["operands"]:
+        if o["kind"] not in MEMORY_KINDS:
+            continue
+        name = o["name"]
+        written = name == WRITTEN or name in ALSO_WRITTEN.get(m, ())
+        out.append((name, "rw?" if name == flagged else "w" if written else "r"))
+    return out
+
+
+MEMORY_OPERANDS: dict[str, list[tuple[str, str]]] = {i["mnemonic"]: memory_operands(i) for i in TABLE["instructions"]}
+
+
+class Footprint:
+    """The units one access pattern touches: partitions p0..p1-1 of `space` and, within each, units
+    lo..hi (bytes on chip; elements of a DRAM tensor, whose one dtype every access shares), exactly
+    `units` (sorted, unique) or, when None, every unit of lo..hi. One object per distinct pattern, so
+    identity keys the caches."""
+
+    __slots__ = ("space", "p0", "p1", "lo", "hi", "units", "unit_bytes")
+
+    def __init__(self, space: str, p0: int, p1: int, units: np.ndarray, unit_bytes: int) -> None:
+        self.space, self.p0, self.p1, self.unit_bytes = space, p0, p1, unit_bytes
+        units = np.unique(units)
+        self.lo, self.hi = int(units[0]), int(units[-1])
+        self.units = None if units.size == self.hi - self.lo + 1 else units
+
+    def index(self) -> slice | np.ndarray:
+        """The units within a partition, for indexing a bitmap."""
+        return slice(self.lo, self.hi + 1) if self.units is None else self.units
+
+
+def _chip_footprint(ap: AP) -> Footprint:
+    size = dtype_bytes(ap.dtype)
+    start = ap.offset + ap.element_offsets() * size
+    return Footprint(ap.space, ap.pstart, ap.pstart + ap.pcount, (start[:, None] + np.arange(size)).reshape(-1), 1)
+
+
+def _dram_footprint(d: DramAP, pcount: int, program: Program) -> Footprint:
+    t = program.tensors[d.tensor]
+    lo, hi, idx = _dram_facts(d, pcount)
+    units = np.arange(lo, hi + 1) if isinstance(idx, slice) else idx.reshape(-1)
+    return Footprint(t.name, 0, 1, units, dtype_bytes(t.dtype))
+
+
+def _shared(a: Footprint, b: Footprint) -> tuple[int, int] | None:
+    """(first, last) unit both touch in the partitions both touch, or None when they share none."""
+    if a.p0 >= b.p1 or b.p0 >= a.p1 or a.lo > b.hi or b.lo > a.hi:
+        return None
+    if a.units is None and b.units is None:
+        return max(a.lo, b.lo), min(a.hi, b.hi)
+    if a.units is None or b.units is None:
+        run, other = (a, b.units) if a.units is None else (b, a.units)
+        common = other[(other >= run.lo) & (other <= run.hi)]
+    else:
+        common = np.intersect1d(a.units, b.units, assume_unique=True)
+    return (int(common[0]), int(common[-1])) if common.size else None
+
+
+@dataclass(frozen=True)
+class Site:
+    """One instruction's access in a report."""
+
+    index: int  # into program.instructions
+    engine: str
+    mnemonic: str
+    operand: str
+    write: bool
+    where: str  # file:line, or "instruction i" for a program without source lines
+    text: str  # its source line (or its disassembly)
+
+    def __str__(self) -> str:
+        access = "write" if self.write else "read"
+        return f"{self.engine} {self.mnemonic} {self.operand} ({access}) at {self.where}: {self.text}"
+
+
+@dataclass(frozen=True)
+class Race:
+    """Two unordered accesses of the same bytes (kind "race"), or a read of bytes no earlier write
+    produced (kind "uninitialised", second None). partitions and units are first..last inclusive;
+    units are bytes within a partition on chip, elements of the tensor in DRAM."""
+
+    kind: str
+    space: str  # "sb", "psum", or a DRAM tensor's name
+    partitions: tuple[int, int] | None  # None for DRAM
+    bytes: tuple[int, int]  # first, last byte (DRAM: within the tensor)
+    first: Site
+    second: Site | None
+
+    def __str__(self) -> str:
+        where = (f"DRAM tensor {self.space}" if self.partitions is None
+                 else f"{self.space} partitions {self.partitions[0]}..{self.partitions[1]}")
+        place = f"{where} bytes {self.bytes[0]}..{self.bytes[1]}"
+        if self.second is None:
+            return f"uninitialised read of {place}: {self.first}; nothing writes these bytes before it"
+        return (f"race on {place}: {self.first} and {self.second} are on different engines and no "
+                f"semaphore orders them")
+
+
+class RaceError(MachineError):
+    """A program whose result depends on timing: its races (Race), the first few in the message."""
+
+    def __init__(self, races: list[Race]) -> None:
+        self.races = races
+        lines = [f"{len(races)} race{'s' if len(races) != 1 else ''} found (docs/race_checker.md):"]
+        lines += [f"  {r}" for r in races[:_MAX_IN_MESSAGE]]
+        if len(races) > _MAX_IN_MESSAGE:
+            lines.append(f"  ... and {len(races) - _MAX_IN_MESSAGE} more")
+        super().__init__("\n".join(lines))
+
+
+class _Accesses:
+    """Per instruction, its (operand, write, footprint) accesses, with one footprint per pattern."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.chip: dict[AP, Footprint] = {}
+        self.dram: dict[tuple[DramAP, int], Footprint] = {}
+
+    def of(self, ins: Instruction) -> list[tuple[str, bool, Footprint]]:
+        ops = ins.ops
+        out = []
+        for name, mode in MEMORY_OPERANDS[ins.mnemonic]:
+            v = ops[name]
+            if isinstance(v, AP):
+                fp = self.chip.get(v)
+                if fp is None:
+                    fp = self.chip[v] = _chip_footprint(v)
+            elif isinstance(v, DramAP):
+                pcount = next(x.pcount for x in ops.values() if isinstance(x, AP))
+                fp = self.dram.get((v, pcount))
+                if fp is None:
+                    fp = self.dram[(v, pcount)] = _dram_footprint(v, pcount, self.program)
+            else:  # a bias given as an immediate
+                continue
+            if mode == "rw?":
+                if ops[READ_WHEN_FLAG[ins.mnemonic][1]]:
+                    out.append((name, False, fp))
+                out.append((name, True, fp))
+            else:
+                out.append((name, mode == "w", fp))
+        out.sort(key=lambda a: a[1])  # reads first: an instruction reads its operands before it writes
+        return out
+
+
+class _Initialised:
+    """Which units some earlier write (or the input) produced: one bitmap per space, made at first use."""
+
+    def __init__(self, program: Program, config) -> None:
+        self.shapes = {"sb": (config.sbuf_partitions, config.sbuf_partition_bytes),
+                       "psum": (config.psum_partitions, config.psum_partition_bytes)}
+        self.maps: dict[str, np.ndarray | None] = {}
+        for t in program.tensors:
+            self.shapes[t.name] = (1, t.size)
+            if t.role in ("in", "inout"):
+                self.maps[t.name] = None  # all initialised
+        self.complete: set[int] = set()  # ids of footprints known to be wholly initialised
+        self.marked: set[int] = set()  # ids of footprints already written once
+
+    def _map(self, space: str) -> np.ndarray:
+        m = self.maps.get(space)
+        if m is None:
+            m = self.maps[space] = np.zeros(self.shapes[space], dtype=bool)
+        return m
+
+    def missing(self, fp: Footprint) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """(partitions, units) first..last of the units of fp no write has produced, or None."""
+        if id(fp) in self.complete or (fp.space in self.maps and self.maps[fp.space] is None):
+            return None
+        block = self._map(fp.space)[fp.p0:fp.p1, fp.index()]
+        if block.all():
+            self.complete.add(id(fp))
+            return None
+        rows, cols = np.nonzero(~block)
+        units = np.arange(fp.lo, fp.hi + 1) if fp.units is None else fp.units
+        return (fp.p0 + int(rows.min()), fp.p0 + int(rows.max())), (int(units[cols.min()]), int(units[cols.max()]))
+
+    def write(self, fp: Footprint) -> None:
+        if id(fp) in self.marked or (fp.space in self.maps and self.maps[fp.space] is None):
+            return
+        self._map(fp.space)[fp.p0:fp.p1, fp.index()] = True
+        self.marked.add(id(fp))
+
+
+def _site(program: Program, i: int, engine: int, operand: str, write: bool) -> Site:
+    ins = program.instructions[i]
+    where = ins.where() or f"instruction {i}"
+    return Site(i, ENGINES[engine], ins.mnemonic, operand, write, where, ins.source or instruction_text(ins, program))
+
+
+def _race(kind: str, fp: Footprint, parts: tuple[int, int], units: tuple[int, int], first: Site,
+          second: Site | None) -> Race:
+    b = fp.unit_bytes
+    return Race(kind, fp.space, parts if fp.space in ("sb", "psum") else None,
+                (units[0] * b, units[1] * b + b - 1), first, second)
+
+
+def check_races(timeline: Timeline, limit: int | None = 100) -> list[Race]:
+    """Every race and uninitialised read of the scheduled program (at most `limit`, None: all), in the
+    order the schedule runs the later access. ValueError when the timeline is not causal (an engine's
+    instructions out of program order, or a sem.wait before a signal it took units from)."""
+    program = timeline.program
+    n = len(timeline)
+    instructions = program.instructions
+    engine = timeline.engine.tolist()
+    order = np.lexsort((np.arange(n), timeline.start)).tolist()  # a linear extension of happens-before
+    sequence: list[list[int]] = [[] for _ in ENGINES]  # each engine's instructions in program order
+    for i in range(n):
+        sequence[engine[i]].append(i)
+    remaining = [len(s) for s in sequence]
+    accesses = _Accesses(program)
+    init = _Initialised(program, timeline.config)
+    clocks = [[0] * len(ENGINES) for _ in ENGINES]  # per engine: its latest instruction's vector clock
+    signal_clock: dict[int, list[int]] = {}
+    # Access records per space and engine: parallel lists of (engine-local index) and (local, index,
+    # operand, write, footprint), in program order; last_local[f]: the latest record of engine f.
+    records: dict[str, list[tuple[list[int], list[tuple]]]] = {}
+    last_local = [0] * len(ENGINES)
+    races: list[Race] = []
+    for step, i in enumerate(order):
+        e = engine[i]
+        clk = clocks[e]
+        local = clk[e] + 1
+        if sequence[e][local - 1] != i:
+            raise ValueError(f"timeline is not causal: {ENGINES[e]} runs instruction {i} before "
+                             f"instruction {sequence[e][local - 1]}")
+        clk[e] = local
+        remaining[e] -= 1
+        ins = instructions[i]
+        mnemonic = ins.mnemonic
+        if mnemonic == "sem.wait":
+            for s in timeline.released(i).tolist():
+                sclk = signal_clock.get(s)
+                if sclk is None:
+                    raise ValueError(f"timeline is not causal: sem.wait {i} took units of sem.signal {s} "
+                                     f"before it ran")
+                for f, t in enumerate(sclk):
+                    if t > clk[f]:
+                        clk[f] = t
+            continue
+        if mnemonic == "sem.signal":
+            signal_clock[i] = clk.copy()
+            continue
+        acc = accesses.of(ins)
+        if not acc:
+            continue
+        others = [f for f in range(len(ENGINES)) if f != e and last_local[f] > clk[f]]
+        for operand, write, fp in acc:
+            if others:
+                lists = records.get(fp.space)
+                if lists is not None:
+                    for f in others:
+                        locals_, recs = lists[f]
+                        for rec in recs[bisect_right(locals_, clk[f]):]:  # not ordered before i: concurrent
+                            if not (write or rec[3]):
+                                continue
+                            common = _shared(rec[4], fp)
+                            if common is None:
+                                continue
+                            o = rec[4]
+                            parts = (max(o.p0, fp.p0), min(o.p1, fp.p1) - 1)
+                            races.append(_race(RACE, fp, parts, common, _site(program, rec[1], f, rec[2], rec[3]),
+                                               _site(program, i, e, operand, write)))
+                            if limit is not None and len(races) >= limit:
+                                return races
+            if not write:
+                gap = init.missing(fp)
+                if gap is not None:
+                    races.append(_race(UNINITIALISED, fp, *gap, _site(program, i, e, operand, write), None))
+                    if limit is not None and len(races) >= limit:
+                        return races
+        for operand, write, fp in acc:
+            if write:
+                init.write(fp)
+            lists = records.get(fp.space)
+            if lists is None:
+                lists = records[fp.space] = [([], []) for _ in ENGINES]
+            lists[e][0].append(local)
+            lists[e][1].append((local, i, operand, write, fp))
+        last_local[e] = local
+        if step % _GC_EVERY == _GC_EVERY - 1:
+            _forget(records, clocks, remaining)
+    return races
+
+
+def _forget(records: dict[str, list[tuple[list[int], list[tuple]]]], clocks: list[list[int]],
+            remaining: list[int]) -> None:
+    """Drop the access records of engine f that every engine with instructions left has already
+    ordered after it: their later instructions cannot race with them (clocks only grow)."""
+    for f in range(len(ENGINES)):
+        seen = [clocks[g][f] for g in range(len(ENGINES)) if g != f and remaining[g]]
+        horizon = min(seen) if seen else clocks[f][f]
+        for lists in records.values():
+            locals_, recs = lists[f]
+            k = bisect_right(locals_, horizon)
+            if k:
+                del locals_[:k], recs[:k]
