@@ -223,9 +223,22 @@ def pack(f: lut.Function) -> tuple:
             np.uint32(f.lo_value), RULE[f.hi_rule], np.uint32(f.hi_value), *t1, *t2, *te)
 
 
+_PACKED: dict[int, tuple[lut.Function, tuple]] = {}  # pack(f) by function object (frozen), the last 64
+
+
+def _packed(f: lut.Function) -> tuple:
+    """pack(f), once per function object: a program applies the same few functions many times."""
+    hit = _PACKED.get(id(f))
+    if hit is None or hit[0] is not f:
+        if len(_PACKED) >= 64:
+            _PACKED.clear()
+        hit = _PACKED[id(f)] = (f, pack(f))  # holds f, so its id is not reused while it is here
+    return hit[1]
+
+
 def apply(f: lut.Function, x: np.ndarray, packed: tuple | None = None) -> np.ndarray:
     """f(x) for binary32 bit patterns x: equals accel.model.lut.apply(f, x) bit for bit."""
     x = np.ascontiguousarray(x, dtype=np.uint32)
     out = np.empty(x.size, dtype=np.uint32)
-    (_apply if x.size >= PARALLEL_MIN else _apply_serial)(*(packed or pack(f)), x.reshape(-1), out)
+    (_apply if x.size >= PARALLEL_MIN else _apply_serial)(*(packed or _packed(f)), x.reshape(-1), out)
     return out.reshape(x.shape)

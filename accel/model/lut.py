@@ -351,12 +351,11 @@ def function_for(core, fn: int) -> Function:
 @semantics("act.func")
 def act_func(core, ins) -> None:
     from accel.model.act import affine
-    from accel.model.vec import from_f32
 
     dst = ins.ops["dst"]
     f = function_for(core, ins.ops["fn"])
     y = affine(core, ins)
-    core.write(dst, from_f32(core.prims.lut_apply(f, y), dst.dtype))
+    core.write(dst, core.prims.from_f32(core.prims.lut_apply(f, y), dst.dtype))
 
 
 @semantics("act.lut.load")

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cache
 
 import numpy as np
 
 from accel.model import fp, primitive, semantics
-from accel.model.vec import from_f32, to_f32
 
 U64 = np.uint64
 MASK32 = 0xFFFFFFFF
@@ -114,6 +114,7 @@ def lane_states(seed: int, lanes: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------- dropout numbers
 
 
+@cache
 def threshold(p_bits: int) -> int:
     """round(p * 2**32), ties to even, for binary32 p in [0, 1]: an integer 0..2**32."""
     return round(Fraction(float(fp.f32_value(np.uint32(p_bits)))) * (1 << 32))
@@ -130,6 +131,7 @@ def nearest_f32(q: Fraction) -> int:
     return ((e + 127) << 23) | (m - (1 << 23))
 
 
+@cache
 def scale(p_bits: int) -> int:
     """Bits of the binary32 value nearest 1/(1-p) (p < 1); 0 for p = 1 (nothing survives)."""
     p = Fraction(float(fp.f32_value(np.uint32(p_bits))))
@@ -280,8 +282,8 @@ def _dropout(core, ins) -> np.ndarray:
                          f"src [{src.pcount} partitions x {src.free_size}]")
     core.check_stream_order(dst, {"src": src}, {"mask": ins.ops["mask"]} if "mask" in ins.ops else None)
     words = core.rng.words(core, src.pstart, src.pcount, src.free_size, ins.ops["base"], ins.ops["gen"])
-    y, keep = core.prims.dropout_f32(to_f32(core.read(src), src.dtype), words, ins.ops["p"])
-    core.write(dst, from_f32(y, dst.dtype))
+    y, keep = core.prims.dropout_f32(core.prims.to_f32(core.read(src), src.dtype), words, ins.ops["p"])
+    core.write(dst, core.prims.from_f32(y, dst.dtype))
     core.stats.count_elements("VEC", dst.size)
     return keep
 
@@ -314,7 +316,7 @@ def vec_dropout_apply(core, ins) -> None:
     _check_mask(core, mask, src.pcount, src.free_size)
     core.check_stream_order(dst, {"src": src}, {"mask": mask})
     keep = unpack_mask(_words_u32(core, mask), src.free_size) & (threshold(ins.ops["p"]) < 1 << 32)
-    x = to_f32(core.read(src), src.dtype)
-    y = np.where(keep, fp.mul(x, np.full_like(x, scale(ins.ops["p"]))), np.uint32(0)).astype(np.uint32)
-    core.write(dst, from_f32(y, dst.dtype))
+    scaled = core.prims.vec_scalar("mul", core.read(src), src.dtype, scale(ins.ops["p"]), "fp32")
+    y = np.where(keep, scaled, np.uint32(0)).astype(np.uint32)
+    core.write(dst, core.prims.from_f32(y, dst.dtype))
     core.stats.count_elements("VEC", dst.size)
