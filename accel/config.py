@@ -47,8 +47,21 @@ _RANGES: dict[str, tuple[int, int]] = {
     "dma_queues": (1, 64),
     "act_setup_cycles": (0, 1024),
     "act_latency_cycles": (1, 1024),
-    "vec_setup_cycles": (0, 1024),
+    "act_element_cycles": (1, 64),
+    "act_bias_cycles": (0, 1024),
+    "act_lut_word_cycles": (1, 64),
+    "vec_decode_cycles": (2, 64),
+    "vec_setup_cycles": (4, 1024),
+    "vec_register_cycles": (1, 1024),
+    "vec_binary_cycles": (1, 64),
+    "vec_unary_cycles": (1, 64),
+    "vec_stream_cycles": (1, 64),
+    "vec_result_cycles": (0, 64),
+    "vec_mask_word_cycles": (0, 64),
     "vec_dropout_scale_cycles": (0, 1024),
+    "vec_seed_cycles": (0, 1024),
+    "vec_seed_lane_cycles": (0, 64),
+    "vec_philox_block_cycles": (1, 1024),
 }
 
 
@@ -74,12 +87,25 @@ class CoreConfig:
     # --- DMA: a fixed latency, then bytes over the DRAM bandwidth shared by every queue
     dma_latency_cycles: int = 64  # from issue to the first beat (DRAM access start and descriptor set-up)
     dma_queues: int = 4  # transfers in flight at once
-    # --- ACT: the function-unit pipeline of rtl/act_func.v, one element per clock per lane
+    # --- ACT: the function-unit pipeline of rtl/act_func.v, one element per clock per lane (docs/act.md "Cycles")
     act_setup_cycles: int = 4  # decode and access-pattern set-up, as the vector engine's
-    act_latency_cycles: int = 22  # rtl/act_func.v pipeline stages
-    # --- VEC: rtl/vec_engine.v as measured (docs/vec.md)
-    vec_setup_cycles: int = 4  # decode and set-up per instruction
-    vec_dropout_scale_cycles: int = 15  # rtl/dropout_scale.v, once per dropout* instruction
+    act_latency_cycles: int = 22  # rtl/act_func.v pipeline stages: in_valid to out_valid
+    act_element_cycles: int = 1  # clocks per element of a partition entering the pipeline
+    act_bias_cycles: int = 1  # a bias pattern: each lane reads its bias word before the stream
+    act_lut_word_cycles: int = 1  # act.lut.load: clocks per image word written (rtl/lut_mem.v's write port)
+    # --- VEC: rtl/vec_engine.v as measured (docs/vec.md "Cycles"); per element = per element of a partition
+    vec_decode_cycles: int = 2  # accept and decode: all a word the engine drops (nop, sem.*) takes
+    vec_setup_cycles: int = 4  # accept, decode, pattern set-up and retire of an instruction with operands
+    vec_register_cycles: int = 3  # accept, decode and retire of rng_set_offset, rng_set_stride, rng_seed
+    vec_binary_cycles: int = 3  # per element of vec.add .. vec.min: read a, read b, compute and write
+    vec_unary_cycles: int = 2  # per element of tensor-scalar, copy, cast, reductions, dropout*, rng_load_state
+    vec_stream_cycles: int = 1  # per element of rng_fill, rng_get_offset, rng_save_state (no read)
+    vec_result_cycles: int = 1  # per result of a reduction (its write)
+    vec_mask_word_cycles: int = 1  # per mask word dropout_mask writes or dropout_apply reads
+    vec_dropout_scale_cycles: int = 17  # rtl/dropout_scale.v: its 15-clock latency, start and done
+    vec_seed_cycles: int = 4  # rng_seed (and reset): rtl/splitmix64_seeder.v beyond its lanes, start and done
+    vec_seed_lane_cycles: int = 2  # rng_seed: clocks per lane seeded
+    vec_philox_block_cycles: int = 11  # per lane: one Philox block (4 words) per this many clocks (rng_philox_iter)
 
     def __post_init__(self) -> None:
         for name, (lo, hi) in _RANGES.items():

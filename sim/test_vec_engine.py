@@ -5,7 +5,9 @@ folder holding vec_prog.hex, vec_init.hex and vec_exp.hex, its instruction count
 For each program the files are copied into the working folder, the bench loads them, resets the
 engine, runs the program to `halt` and compares the final SBUF/PSUM image with the expected one
 itself; the final image (vec_final.hex) goes back to the program's folder. The result of every
-program goes to the JSON report ACCEL_VEC_REPORT.
+program goes to the JSON report ACCEL_VEC_REPORT. A program whose entry has "timing" also reports
+"accepts": the clock (counted from the release of reset) at which each instruction was accepted
+(in_valid and in_ready at a rising edge), so accepts[k + 1] - accepts[k] is instruction k's occupancy.
 """
 
 from __future__ import annotations
@@ -30,6 +32,16 @@ def _u(sig) -> int:
     return int(v.to_unsigned()) if hasattr(v, "to_unsigned") else int(v)
 
 
+async def _accepts(dut, out: list[int]) -> None:
+    """Append to `out` the clock number of every instruction acceptance, sampled between edges."""
+    clock = 0
+    while True:
+        await FallingEdge(dut.clk)
+        if _u(dut.in_valid) and _u(dut.in_ready):
+            out.append(clock)
+        clock += 1
+
+
 async def _play(dut, entry: dict) -> dict:
     """Load one program's files, reset, run to the end (or the cycle limit); the bench's counters."""
     here, src = Path.cwd(), Path(entry["dir"])
@@ -43,14 +55,20 @@ async def _play(dut, entry: dict) -> dict:
     dut.load.value = 0
     await FallingEdge(dut.clk)
     dut.rst.value = 0
+    accepts: list[int] = []
+    monitor = cocotb.start_soon(_accepts(dut, accepts)) if entry.get("timing") else None
     t0 = time.perf_counter()
     waited, step = 0, 2000
     while not _u(dut.done) and waited < entry["max_cycles"]:
         await ClockCycles(dut.clk, step)
         waited += step
     seconds = time.perf_counter() - t0
+    if monitor is not None:
+        monitor.cancel()
     out = {"name": entry["name"], "done": bool(_u(dut.done)), "cycles": _u(dut.cycles),
            "retired": _u(dut.retired), "mismatches": _u(dut.mismatches), "seconds": seconds}
+    if monitor is not None:
+        out["accepts"] = accepts
     if out["done"]:
         shutil.copyfile(here / "vec_final.hex", src / "vec_final.hex")
     if out["done"] and out["mismatches"]:

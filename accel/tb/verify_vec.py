@@ -440,10 +440,13 @@ def _model_writer(cfg: CoreConfig, instrs: list[Instruction], sbuf: np.ndarray, 
         k += 1
 
 
-def bench(sim: str, lanes: int, programs: list[dict], flip: tuple[int, int] | None = None) -> tuple[list, float]:
+def bench(sim: str, lanes: int, programs: list[dict], flip: tuple[int, int] | None = None,
+          timing: bool = False) -> tuple[list, float]:
     """Play programs [{name, instrs, sbuf, psum}] on the engine; returns (results, seconds).
 
-    `flip` = (program index, image byte) corrupts one expected byte (the bench's self-test)."""
+    `flip` = (program index, image byte) corrupts one expected byte (the bench's self-test). With
+    `timing` each result also has "clocks": every instruction's occupancy, from the clock the engine
+    accepts it to the clock it accepts the next (measured by the bench at the instruction port)."""
     cfg = config(lanes)
     longest = max((len(p["instrs"]) for p in programs), default=0)
     if longest >= PROG_DEPTH:
@@ -462,7 +465,7 @@ def bench(sim: str, lanes: int, programs: list[dict], flip: tuple[int, int] | No
             _write_program(folder, p["instrs"], p["sbuf"], p["psum"], want)
             budget = 100_000 + sum(_clock_bound(i, lanes) for i in p["instrs"])
             plan.append({"name": p["name"], "dir": str(folder), "nprog": len(p["instrs"]) + 1,
-                         "max_cycles": budget})
+                         "max_cycles": budget, "timing": timing})
         run = run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, {"programs": plan}, PLAN_ENV, REPORT_ENV,
                           parameters={"LANES": lanes, "SB_WORDS": SB_BYTES // 4, "PS_WORDS": PS_BYTES // 4,
                                       "PROG_DEPTH": PROG_DEPTH})
@@ -470,6 +473,8 @@ def bench(sim: str, lanes: int, programs: list[dict], flip: tuple[int, int] | No
         for res, p, entry in zip(results, programs, plan, strict=False):
             res["instructions"] = len(p["instrs"])
             res["elements"] = p["elements"]
+            if "accepts" in res:  # the program's instructions and the closing halt
+                res["clocks"] = np.diff(res.pop("accepts")).tolist()
             final = Path(entry["dir"]) / "vec_final.hex"
             if final.is_file():  # the Python side of the comparison: must agree with the bench's count
                 got, want = _read_hex(final), _read_hex(Path(entry["dir"]) / "vec_exp.hex")

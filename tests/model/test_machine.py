@@ -87,7 +87,11 @@ RANGES = {
     "semaphores": (1, 256), "dma_bytes_per_cycle": (1, 1 << 16), "dram_bytes": (1, 1 << 40),
     "dispatch_cycles": (1, 64), "queue_depth": (1, 4096), "sync_cycles": (1, 64), "dma_latency_cycles": (0, 1 << 16),
     "dma_queues": (1, 64), "act_setup_cycles": (0, 1024), "act_latency_cycles": (1, 1024),
-    "vec_setup_cycles": (0, 1024), "vec_dropout_scale_cycles": (0, 1024),
+    "act_element_cycles": (1, 64), "act_bias_cycles": (0, 1024), "act_lut_word_cycles": (1, 64),
+    "vec_decode_cycles": (2, 64), "vec_setup_cycles": (4, 1024), "vec_register_cycles": (1, 1024),
+    "vec_binary_cycles": (1, 64), "vec_unary_cycles": (1, 64), "vec_stream_cycles": (1, 64),
+    "vec_result_cycles": (0, 64), "vec_mask_word_cycles": (0, 64), "vec_dropout_scale_cycles": (0, 1024),
+    "vec_seed_cycles": (0, 1024), "vec_seed_lane_cycles": (0, 64), "vec_philox_block_cycles": (1, 1024),
 }
 
 

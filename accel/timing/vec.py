@@ -1,0 +1,295 @@
+"""VEC engine cycle costs, exact against rtl/vec_engine.v (docs/vec.md "Cycles").
+
+Every VEC instruction's occupancy (the clocks from the one the engine accepts it to the one it can
+accept the next) is a closed form of its operands and the CoreConfig, except for rng_fill, dropout
+and dropout_mask with Philox words (gen=0): each lane's Philox core (rtl/rng_philox_iter.v, one block
+of 4 words per vec_philox_block_cycles) prefetches one block ahead, the lanes move in lockstep, and
+a core keeps running across instruction boundaries. Their occupancy depends on the lanes' index
+alignment (base, the row stride, the partitions) and on what the cores were doing when the
+instruction started, so `VecTimingState` replays the lanes' Philox control clock for clock (lanes in
+the same state as one group) and carries it from instruction to instruction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from accel.config import CoreConfig
+from accel.isa.encoding import Instruction
+from accel.isa.operands import AP
+
+_BINARY = frozenset(f"vec.{op}" for op in ("add", "sub", "mul", "max", "min"))
+_UNARY = frozenset({*(f"vec.{op}s" for op in ("add", "sub", "mul", "max", "min")), "vec.copy", "vec.cast",
+                    "vec.rng_load_state"})
+_REDUCE = frozenset({"vec.reduce_sum", "vec.reduce_max"})
+_STREAM = frozenset({"vec.rng_get_offset", "vec.rng_save_state"})
+_REGISTER = frozenset({"vec.rng_set_offset", "vec.rng_set_stride"})
+_RNG = frozenset({"vec.rng_fill", "vec.dropout", "vec.dropout_mask"})  # take RNG words (gen picks which)
+MASK_BITS = 32  # elements per mask word (the ISA's mask layout)
+
+
+def _home(ins: Instruction) -> AP:
+    """The pattern the engine walks and whose partitions are its lanes: src / a (slot ap1), else dst."""
+    slots = {o["slot"]: o["name"] for o in ins.spec["operands"]}
+    return ins.ops[slots.get("ap1", slots.get("ap0"))]
+
+
+def _is_philox(ins: Instruction) -> bool:
+    return ins.mnemonic in _RNG and not ins.ops["gen"]
+
+
+def _elements(ins: Instruction, config: CoreConfig) -> tuple[int, int, int]:
+    """(clocks per element, elements, clocks of the instruction beyond set-up and elements)."""
+    m, c = ins.mnemonic, config
+    f = _home(ins).free_size
+    if m in _BINARY:
+        return c.vec_binary_cycles, f, 0
+    if m in _UNARY:
+        return c.vec_unary_cycles, f, 0
+    if m in _REDUCE:
+        results = f // _home(ins).dims[-1][0]
+        return c.vec_unary_cycles, f, results * c.vec_result_cycles
+    if m in _STREAM or m == "vec.rng_fill":
+        return c.vec_stream_cycles, f, 0
+    words = -(-f // MASK_BITS) * c.vec_mask_word_cycles if m in ("vec.dropout_mask", "vec.dropout_apply") else 0
+    if m in ("vec.dropout", "vec.dropout_mask", "vec.dropout_apply"):
+        return c.vec_unary_cycles, f, c.vec_dropout_scale_cycles + words
+    raise ValueError(f"{m}: not an instruction of the VEC engine with operands")
+
+
+def fixed_cycles(ins: Instruction, config: CoreConfig) -> int:
+    """The occupancy of every VEC instruction whose clocks do not depend on the Philox cores: all but
+    rng_fill / dropout / dropout_mask with gen=0 (those are `vec_cycles` with a state)."""
+    m, c = ins.mnemonic, config
+    if _is_philox(ins):
+        raise ValueError(f"{m} with Philox words: its clocks depend on the lanes' Philox cores (use vec_cycles)")
+    if m in _REGISTER:
+        return c.vec_register_cycles
+    if m == "vec.rng_seed":
+        return c.vec_register_cycles + c.vec_seed_cycles + c.vec_seed_lane_cycles * c.sbuf_partitions
+    per, n, extra = _elements(ins, config)
+    return c.vec_setup_cycles + per * n + extra
+
+
+# ------------------------------------------------------------------------------------- the lanes' Philox control
+
+# A group of lanes in the same state (rtl/vec_lane.v's block cache, relative to the block each lane
+# needs now): [lanes, active, phase (index mod 4), dc (cached block - needed), dn (the core's block -
+# needed), cval (cache valid), nval (core output valid), nstale (the running block is an earlier
+# instruction's), vclk (clock at which the core's last block is valid; busy before it)].
+_LANES, _ACT, _PH, _DC, _DN, _CV, _NV, _NS, _VC = range(9)
+
+
+def _merge(groups: list[list]) -> list[list]:
+    """Groups with equal states joined (lanes united)."""
+    out: dict[tuple, list] = {}
+    for g in groups:
+        key = tuple(g[1:])
+        if key in out:
+            out[key][_LANES] = out[key][_LANES] | g[_LANES]
+        else:
+            out[key] = list(g)
+    return list(out.values())
+
+
+@dataclass
+class VecTimingState:
+    """What the VEC engine's clocks depend on beyond one instruction: the row-stride register (set by
+    vec.rng_set_stride) and each lane's Philox cache and core (rtl/vec_lane.v), from reset on.
+
+    `issue(ins, start)` gives an instruction's occupancy when the engine accepts it at clock `start`
+    (absolute, at least `ready`) and moves the state past it; the gap between instructions matters,
+    because the lanes' cores keep running while the engine waits."""
+
+    config: CoreConfig
+    stride: int = 0  # the row-stride register
+    ready: int = 0  # earliest clock the engine accepts the next instruction (0: reset and seeding done)
+    _groups: list[list] = field(default_factory=list, repr=False)
+    _t: int = 0  # next clock of the lanes not yet replayed
+    _phx: bool = False  # the controls in force: the last accepted instruction takes Philox words
+
+    def __post_init__(self) -> None:
+        self._groups = [[frozenset(range(self.config.sbuf_partitions)), False, 0, 0, 0, False, False, False, -1]]
+
+    def issue(self, ins: Instruction, start: int | None = None) -> int:
+        """Occupancy of `ins` accepted at clock `start` (default `ready`); a word the engine drops
+        (nop, sem.*, another engine's) takes vec_decode_cycles."""
+        c = self.config
+        a = self.ready if start is None else start
+        if a < self.ready:
+            raise ValueError(f"VEC instruction issued at clock {a}, before the engine is ready at {self.ready}")
+        self._advance(a + 1)  # up to and including the accepting clock, under the previous controls
+        m = ins.mnemonic
+        if not m.startswith("vec."):
+            cycles = c.vec_decode_cycles
+            self._phx = False
+        elif _is_philox(ins):
+            cycles = self._philox(ins, a)
+        else:
+            cycles = fixed_cycles(ins, c)
+            self._phx = False
+            if m not in _REGISTER and m != "vec.rng_seed":
+                self._advance(a + c.vec_setup_cycles - 2)
+                self._pre(a + c.vec_setup_cycles - 2, None)
+            if m == "vec.rng_set_stride":
+                self.stride = ins.ops["stride"]
+        self.ready = a + cycles
+        return cycles
+
+    # -- replay
+
+    def _advance(self, until: int) -> None:
+        """Replay the lanes' clocks self._t .. until - 1 under the controls in force (no element steps)."""
+        t = self._t
+        if t >= until:
+            return
+        if not self._phx:  # no core starts: only the cores' valid pulses
+            for g in self._groups:
+                if t <= g[_VC] < until:
+                    g[_NV], g[_NS] = not g[_NS], False
+            self._t = until
+            return
+        while t < until:
+            changed = self._clock(t, False)
+            t += 1
+            if not changed and all(g[_VC] < t for g in self._groups):
+                break  # nothing can happen any more under these controls
+        self._t = until
+
+    def _clock(self, t: int, ex_state: bool) -> bool:
+        """One clock of every lane (rtl/vec_lane.v) under the Philox controls; in an EX clock the step
+        happens unless a lane misses. Returns whether the element stepped (ex_state) or, outside EX,
+        whether any core started or block moved into a cache."""
+        block = self.config.vec_philox_block_cycles
+        plans = []
+        stall = False
+        for g in self._groups:
+            pvalid, pbusy = t == g[_VC], t < g[_VC]
+            swap = start = hit = False
+            if g[_ACT]:
+                hit = g[_CV] and g[_DC] == 0
+                avail = g[_NV] or (pvalid and not g[_NS])
+                nready = avail and g[_DN] == 0
+                swap = not hit and nready
+                stall = stall or (not hit and not nready)
+                start = not pbusy and (swap or (not (avail and g[_DN] == g[_DC] + 1) if hit else not nready))
+            plans.append((swap, start, hit, pvalid))
+        ex = ex_state and not stall
+        changed = False
+        for g, (swap, start, hit, pvalid) in zip(self._groups, plans, strict=True):
+            dc, dn = g[_DC], g[_DN]
+            if swap:
+                g[_DC], g[_CV] = dn, True
+            if start:
+                g[_DN] = dn + 1 if swap else dc + 1 if hit else 0
+                g[_NV], g[_VC] = False, t + block
+            elif pvalid:
+                g[_NV] = not g[_NS]
+            if pvalid:
+                g[_NS] = False
+            if ex and g[_ACT]:  # an inactive lane's index is set again before it can matter
+                g[_PH] += 1
+                if g[_PH] == 4:
+                    g[_PH] = 0
+                    g[_DC] -= 1
+                    g[_DN] -= 1
+            changed = changed or swap or start
+        return ex if ex_state else changed
+
+    def _controls(self, home: AP | None) -> None:
+        """The DEC clock's controls: lanes of `home`'s partitions active (None: no Philox instruction)."""
+        act = frozenset(range(home.pstart, home.pstart + home.pcount)) if home else frozenset()
+        out = []
+        for g in self._groups:
+            for lanes, flag in ((g[_LANES] & act, True), (g[_LANES] - act, False)):
+                if lanes:
+                    out.append([lanes, flag, *g[2:]])
+        self._groups = _merge(out)
+        self._phx = home is not None
+
+    def _pre(self, t: int, philox: tuple[AP, int, int] | None) -> None:
+        """The set-up clock t: every lane's index is set, its cache and core output marked empty, a
+        running core's block marked stale. `philox` = (home, base, row stride) of a Philox instruction."""
+        phases: dict[int, int] = {}
+        if philox:
+            home, base, row = philox
+            phases = {home.pstart + p: (base + p * row) & 3 for p in range(home.pcount)}
+        out = []
+        for g in self._groups:
+            for lane in g[_LANES]:
+                out.append([frozenset((lane,)), lane in phases, phases.get(lane, 0), 0, 0, False, False,
+                            t < g[_VC], g[_VC] if g[_VC] >= t else -1])
+        self._groups = _merge(out)
+        self._t = t + 1
+
+    def _philox(self, ins: Instruction, a: int) -> int:
+        """Replay an rng_fill / dropout / dropout_mask with Philox words accepted at clock a."""
+        c = self.config
+        home = _home(ins)
+        per, n, _ = _elements(ins, c)
+        mask = ins.mnemonic == "vec.dropout_mask"
+        row = self.stride if self.stride else home.free_size
+        self._controls(home)
+        self._advance(a + c.vec_setup_cycles - 2)  # decode (and any further set-up clock)
+        self._pre(a + c.vec_setup_cycles - 2, (home, ins.ops["base"], row))
+        t = self._t
+        if ins.mnemonic != "vec.rng_fill":
+            t = self._idle(t, c.vec_dropout_scale_cycles)
+        period = MASK_BITS  # the element loop repeats with the mask word position
+        seen: dict[tuple, tuple[int, int]] = {}
+        k = 0
+        while k < n:
+            if k % period == 0:
+                sig = self._signature(t)
+                if sig in seen:
+                    k0, t0 = seen.pop(sig)
+                    reps = (n - 1 - k) // (k - k0)
+                    if reps:
+                        shift = reps * (t - t0)
+                        for g in self._groups:
+                            if g[_VC] >= t:
+                                g[_VC] += shift
+                        k, t = k + reps * (k - k0), t + shift
+                        seen.clear()
+                seen[self._signature(t)] = (k, t)
+            t = self._idle(t, per - 1)  # reads
+            while not self._clock(t, True):  # EX: waits while a lane misses its block
+                t += 1
+            t += 1
+            if mask and (k % MASK_BITS == MASK_BITS - 1 or k == n - 1):
+                t = self._idle(t, c.vec_mask_word_cycles)
+            k += 1
+        self._clock(t, False)  # retire
+        self._t = t + 1
+        return self._t - a
+
+    def _idle(self, t: int, clocks: int) -> int:
+        """Clocks without an element step (scale, reads, mask words)."""
+        for _ in range(clocks):
+            self._clock(t, False)
+            t += 1
+        return t
+
+    def _signature(self, t: int) -> tuple:
+        """The lanes' state relative to clock t, with the fields that can no longer matter cleared."""
+        out = []
+        for g in self._groups:
+            pending = g[_VC] >= t
+            out.append((g[_ACT], g[_PH], g[_DC] if g[_CV] else 0, g[_DN] if g[_NV] or pending else 0, g[_CV],
+                        g[_NV], g[_NS] and pending, g[_VC] - t if pending else -1))
+        return tuple(out)
+
+
+def vec_cycles(ins: Instruction, config: CoreConfig, state: VecTimingState | None = None,
+               start: int | None = None) -> int:
+    """Clocks the VEC engine is busy with `ins`, from the clock it accepts it to the clock it can accept
+    the next. Only Philox rng_fill / dropout / dropout_mask need `state` (the engine's state before
+    `ins`, updated in place; None: right after reset) and `start` (the clock it is accepted, default
+    `state.ready`)."""
+    if state is None:
+        state = VecTimingState(config)
+    elif state.config != config:
+        raise ValueError("vec_cycles: the state was made for another CoreConfig")
+    if not ins.mnemonic.startswith("vec."):
+        raise ValueError(f"{ins.mnemonic}: not a VEC instruction")
+    return state.issue(ins, start)
