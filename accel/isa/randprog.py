@@ -7,6 +7,7 @@ forms of a bias. `decode(encode(i)) == i` holds for every instruction made here.
 
     rng = numpy.random.default_rng(1)
     prog = random_program(rng, 100)
+    text = random_pipeline(rng, chains=3, stages=5)   # a runnable, semaphore-correct program
     words = random_words(rng, 10_000)   # valid and invalid words for a decoder bench
 """
 
@@ -165,6 +166,67 @@ def random_instruction(rng: np.random.Generator, n_tensors: int = 4,
 def random_program(rng: np.random.Generator, n: int, n_tensors: int = 4) -> list[Instruction]:
     """`n` random instructions (a stream for the encoder/decoder, not a runnable program)."""
     return [random_instruction(rng, n_tensors) for _ in range(n)]
+
+
+def random_pipeline(rng: np.random.Generator, chains: int = 3, stages: int = 4, partitions: int = 4,
+                    elements: int = 16, semaphores: int = 32) -> str:
+    """Assembly text of a runnable program: `chains` independent chains, each a DMA load, `stages`
+    steps on random engines (PE matmuls, ACT and VEC ops) and a DMA store, every hand-off between
+    engines ordered by the chain's own semaphore, the chains' instructions interleaved at random in
+    the stream. Every chain writes its own SBUF/PSUM regions and every hand-off has its own
+    semaphore, so the program is race-free and its result is the same in every order the semaphores
+    allow; deleting a sem.wait or sem.signal of it breaks that (a race or a deadlock). Fits
+    `partitions` partitions and a PE array of that size; ValueError if it needs more semaphores."""
+    p, f = partitions, elements
+    region = 4 * f  # bytes of one fp32 [p, f] operand per partition
+    head = [f".tensor w bf16[{p}, {p}] in"]
+    streams: list[list[str]] = []
+    sems = iter(range(semaphores))
+
+    def handoff(src: str, dst: str) -> list[str]:
+        s = next(sems, None)
+        if s is None:
+            raise ValueError(f"{chains} chains of {stages} stages need more than {semaphores} semaphores")
+        return [f"sem.signal {src}, s{s}", f"sem.wait {dst}, s{s}"]
+
+    for c in range(chains):
+        head += [f".tensor x{c} fp32[{p}, {f}] in", f".tensor h{c} bf16[{p}, {f}] in",
+                 f".tensor y{c} fp32[{p}, {f}] out"]
+        base = c * (stages + 3) * region
+        at = [base + k * region for k in range(stages + 3)]
+        wsb = base + (stages + 2) * region  # the weights' copy for this chain
+        lines = [f"dma.load sb[0:{p}, {at[0]}]:fp32[{f}], x{c}", f"dma.load sb[0:{p}, {at[1]}]:bf16[{f}], h{c}",
+                 f"dma.load sb[0:{p}, {wsb}]:bf16[{p}], w"]
+        engine, cur = "dma", f"sb[0:{p}, {at[0]}]:fp32[{f}]"
+        for k in range(stages):
+            nxt_engine = _pick(rng, ("pe", "act", "vec"))
+            if nxt_engine != engine:
+                lines += handoff(engine, nxt_engine)
+            dst = f"sb[0:{p}, {at[k + 1] if k else at[stages + 1]}]:fp32[{f}]"
+            if nxt_engine == "pe":  # h (bf16) through the chain's weights, plus the current value
+                acc = f"psum[0:{p}, {(c * stages + k) * region}]:fp32[{f}]"
+                lines += [f"pe.load_weights sb[0:{p}, {wsb}]:bf16[{p}]",
+                          f"pe.matmul {acc}, sb[0:{p}, {at[1]}]:bf16[{f}]"]
+                lines += handoff("pe", "vec") + [f"vec.add {dst}, {acc}, {cur}"]
+                nxt_engine = "vec"
+            elif nxt_engine == "act":
+                op = _pick(rng, ("act.relu {d}, {s}, scale=0.5, bias=1.0", "act.identity {d}, {s}, scale=-2.0",
+                                 "act.func {d}, {s}, fn=exp, scale=0.125"))
+                lines.append(op.format(d=dst, s=cur))
+            else:
+                op = _pick(rng, ("vec.muls {d}, {s}, 1.5", "vec.add {d}, {s}, {s}", "vec.maxs {d}, {s}, 0.25",
+                                 "vec.copy {d}, {s}"))
+                lines.append(op.format(d=dst, s=cur))
+            engine, cur = nxt_engine, dst
+        lines += handoff(engine, "dma") + [f"dma.store y{c}, {cur}"]
+        streams.append(lines)
+    body: list[str] = []
+    pos = [0] * chains
+    while any(pos[c] < len(streams[c]) for c in range(chains)):
+        c = _pick(rng, [c for c in range(chains) if pos[c] < len(streams[c])])
+        body.append(streams[c][pos[c]])
+        pos[c] += 1
+    return "\n".join(head + body + ["halt"]) + "\n"
 
 
 # ----------------------------------------------------------------------------- raw words
