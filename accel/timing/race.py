@@ -57,6 +57,22 @@ def memory_operands(spec: dict) -> list[tuple[str, str]]:
 MEMORY_OPERANDS: dict[str, list[tuple[str, str]]] = {i["mnemonic"]: memory_operands(i) for i in TABLE["instructions"]}
 
 
+def operand_accesses(ins: Instruction) -> list[tuple[str, bool]]:
+    """(operand name, writes) of each memory access of one instruction, reads first (an instruction
+    reads its operands before it writes); a bias given as an immediate is no access."""
+    ops, reads, writes = ins.ops, [], []
+    for name, mode in MEMORY_OPERANDS[ins.mnemonic]:
+        if not isinstance(ops[name], AP | DramAP):
+            continue
+        if mode == "rw?":
+            if ops[READ_WHEN_FLAG[ins.mnemonic][1]]:
+                reads.append((name, False))
+            writes.append((name, True))
+        else:
+            (writes if mode == "w" else reads).append((name, mode == "w"))
+    return reads + writes
+
+
 class Footprint:
     """The units one access pattern touches: partitions p0..p1-1 of `space` and, within each, units
     lo..hi (bytes on chip; elements of a DRAM tensor, whose one dtype every access shares), exactly
@@ -164,28 +180,19 @@ class _Accesses:
         self.dram: dict[tuple[DramAP, int], Footprint] = {}
 
     def of(self, ins: Instruction) -> list[tuple[str, bool, Footprint]]:
-        ops = ins.ops
-        out = []
-        for name, mode in MEMORY_OPERANDS[ins.mnemonic]:
+        ops, out = ins.ops, []
+        for name, write in operand_accesses(ins):
             v = ops[name]
             if isinstance(v, AP):
                 fp = self.chip.get(v)
                 if fp is None:
                     fp = self.chip[v] = _chip_footprint(v)
-            elif isinstance(v, DramAP):
+            else:
                 pcount = next(x.pcount for x in ops.values() if isinstance(x, AP))
                 fp = self.dram.get((v, pcount))
                 if fp is None:
                     fp = self.dram[(v, pcount)] = _dram_footprint(v, pcount, self.program)
-            else:  # a bias given as an immediate
-                continue
-            if mode == "rw?":
-                if ops[READ_WHEN_FLAG[ins.mnemonic][1]]:
-                    out.append((name, False, fp))
-                out.append((name, True, fp))
-            else:
-                out.append((name, mode == "w", fp))
-        out.sort(key=lambda a: a[1])  # reads first: an instruction reads its operands before it writes
+            out.append((name, write, fp))
         return out
 
 
