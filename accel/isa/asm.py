@@ -78,11 +78,19 @@ def _strip_comment(line: str) -> str:
 
 
 _SPLIT_RE = {",": re.compile(r"[()\[\]{},]")}
+_FLAT_RE = re.compile(r"(?:[^\[\](){}]|\[[^\[\](){}]*\]|\([^\[\](){}]*\))*")  # balanced, nothing nested
+_FLAT_COMMA_RE = re.compile(r",(?=[^\[\]()]*(?:[\[(]|$))")  # in _FLAT_RE's text: a comma outside brackets
 
 
 def split_top(text: str, pos: int, sep: str = ",") -> list[Tok]:
     """Split at `sep` outside brackets/parens; keep each piece's offset, trimmed."""
     parts, depth, start = [], 0, 0
+    if sep == "," and _FLAT_RE.fullmatch(text):  # no nesting (the usual operand list): the commas by one regex
+        for found in _FLAT_COMMA_RE.finditer(text):
+            parts.append((start, found.start()))
+            start = found.end()
+        parts.append((start, len(text)))
+        return _pieces(text, pos, parts)
     specials = _SPLIT_RE.get(sep) or re.compile(r"[()\[\]{}" + re.escape(sep) + "]")
     for found in specials.finditer(text):  # the same loop as over every character, skipping the others
         i, ch = found.start(), found.group()
@@ -98,6 +106,11 @@ def split_top(text: str, pos: int, sep: str = ",") -> list[Tok]:
     if depth:
         raise _Err("unclosed bracket", pos + len(text))
     parts.append((start, len(text)))
+    return _pieces(text, pos, parts)
+
+
+def _pieces(text: str, pos: int, parts: list[tuple[int, int]]) -> list[Tok]:
+    """The trimmed tokens of text[a:b] for each (a, b), at their offsets in the line."""
     out = []
     for a, b in parts:
         piece = text[a:b]
@@ -308,9 +321,42 @@ def parse_ap(tok: Tok, consts: dict[str, int]) -> AP:
     return AP(space, p0, p1 - p0, offset, dtype, dims)
 
 
+_DRAM_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\(([-\w]+)\))?\[([^\[\]():]*)\]")  # x(OFF)[N@S, ...]
+
+
+def _plain_dram(text: str, consts: dict[str, int],
+                tensors: dict[str, tuple[int, Tensor]]) -> tuple[DramAP, int | None] | None:
+    """parse_dram of `NAME(OFF)[N@S, ...]` or `NAME[N@S, ...]` whose numbers are plain literals or
+    constants and which breaks no rule; None for anything else, which the general path then parses."""
+    m = _DRAM_RE.fullmatch(text)
+    if m is None or m.group(1) not in tensors:
+        return None
+    name, off_text, dims_text = m.groups()
+    offset = 0 if off_text is None else _simple_int(off_text, consts)
+    items = dims_text.split(",")
+    if offset is None or offset < 0 or len(items) > MAX_DIMS + 1:
+        return None
+    counts, strides = [], []
+    for it in items:
+        n_text, at, s_text = it.partition("@")
+        n = _simple_int(n_text.strip(), consts)
+        s = _simple_int(s_text.strip(), consts) if at else None
+        if n is None or n < 1 or (at and s is None):
+            return None
+        counts.append(n)
+        strides.append(s)
+    defaults = default_strides(tuple(counts))
+    dims = tuple((n, d if s is None else s) for n, s, d in zip(counts, strides, defaults, strict=True))
+    (pcount, pstride), free = dims[0], dims[1:] or ((1, 1),)
+    return DramAP(tensors[name][0], offset, pstride, free, name), pcount
+
+
 def parse_dram(tok: Tok, consts: dict[str, int], tensors: dict[str, tuple[int, Tensor]]) -> tuple[DramAP, int | None]:
     """A DRAM pattern; returns it and its partition count when the text implies one."""
     text = tok.text
+    plain = _plain_dram(text, consts, tensors)
+    if plain is not None:
+        return plain
     m = NAME_RE.match(text)
     if not m:
         raise _Err(f"expected a DRAM tensor name, got {text!r}", tok.pos)
@@ -405,6 +451,9 @@ class Assembler:
         self._dram_pcount: dict[str, tuple[int | None, Tok]] = {}
         self._aps: dict[str, AP] = {}  # pattern text -> its AP: texts recur, and constants never change
         self._interned: dict[AP, AP] = {}  # one object per distinct pattern (cheap lookups downstream)
+        # Instruction line text -> (table entry, operands, operand tokens) of its parse, which passed
+        # every check that depends on the text alone (so it means the same wherever it recurs).
+        self._parsed: dict[str, tuple[dict, dict[str, Any], dict[str, Tok]]] = {}
         self.checker = Checker(config) if check else None
 
     def error(self, lineno: int, pos: int, msg: str) -> AsmError:
@@ -423,6 +472,10 @@ class Assembler:
         return Program([t for _, t in self.tensors.values()], self.instructions, self.file)
 
     def statement(self, line: str, lineno: int) -> None:
+        parsed = self._parsed.get(line)
+        if parsed is not None:  # the same instruction text as an earlier line
+            self.emit(parsed, line, lineno)
+            return
         pos = len(line) - len(line.lstrip())
         m = WORD_RE.match(line, pos)
         if not m:
@@ -490,7 +543,7 @@ class Assembler:
         rest = line[after:]
         toks = split_top(rest, after) if rest.strip() else []
         operands = spec["operands"]
-        by_name = {o["name"]: o for o in operands}
+        by_name = _by_name(spec)
         given: dict[str, Tok] = {}
         positional = True
         for k, tok in enumerate(toks):
@@ -521,18 +574,27 @@ class Assembler:
                 continue
             ops[o["name"]] = self.operand(o, tok, mn)
         self.check(spec, ops, given)
-        ins = Instruction(spec, ops, lineno, self.file, line.strip())
         try:
-            encode(ins)
+            encode(Instruction(spec, ops))
         except ValueError as e:
             name = str(e).split(" ")[1].split(".")[0] if str(e).startswith(mn) else ""
             at = given[name].pos if name in given else pos
             raise _Err(str(e), at) from None
+        parsed = (spec, ops, given)
+        if len(self._parsed) < _PARSED_LIMIT:
+            self._parsed[line] = parsed
+        self.emit(parsed, line, lineno)
+
+    def emit(self, parsed: tuple[dict, dict[str, Any], dict[str, Tok]], line: str, lineno: int) -> None:
+        """Append the instruction of a parsed line after the program-order checks (accel.isa.check)."""
+        spec, ops, given = parsed
+        ins = Instruction(spec, dict(ops), lineno, self.file, line.strip())
         if self.checker is not None:
             try:
                 self.checker.instruction(ins, len(self.instructions))
             except CheckError as e:
-                raise _Err(e.msg, given[e.operand].pos if e.operand in given else pos) from None
+                at = given[e.operand].pos if e.operand in given else len(line) - len(line.lstrip())
+                raise _Err(e.msg, at) from None
         self.instructions.append(ins)
 
     @staticmethod
@@ -607,6 +669,18 @@ class Assembler:
             ap = next(v for v in ops.values() if isinstance(v, AP))
             if pcount is not None and pcount != ap.pcount:
                 raise _Err(f"DRAM side spans {pcount} partitions, SBUF side {ap.pcount}", tok.pos)
+
+
+_PARSED_LIMIT = 1 << 16  # distinct instruction lines an Assembler remembers
+_BY_NAME: dict[str, dict[str, dict]] = {}
+
+
+def _by_name(spec: dict) -> dict[str, dict]:
+    """An instruction's operand entries by name, worked out once per mnemonic."""
+    by_name = _BY_NAME.get(spec["mnemonic"])
+    if by_name is None:
+        by_name = _BY_NAME[spec["mnemonic"]] = {o["name"]: o for o in spec["operands"]}
+    return by_name
 
 
 def _check_range(o: dict, value: float, tok: Tok) -> None:

@@ -1,10 +1,13 @@
-"""The assembler's fast paths (plain integers without the Python parser, plain access patterns by
-one regular expression, one parse per distinct pattern text, cached operand encodings) give the
-same programs, bytes and error messages as the general paths, on valid and broken text alike."""
+"""The assembler's fast paths (plain integers without the Python parser, plain access and DRAM
+patterns by one regular expression, one parse per distinct pattern text and per distinct
+instruction line, operand lists without nesting split by one regular expression, cached operand
+encodings) give the same programs, bytes and error messages as the general paths, on valid and
+broken text alike."""
 
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ import pytest
 import accel
 from accel.isa import asm, encoding
 from accel.isa.asm import AsmError, Tok
+from accel.isa.operands import Tensor
 
 CASES = Path(__file__).resolve().parents[1] / "programs" / "cases"
 CONSTS = {"N": 16, "OFF": 64, "Z": 0, "NEG": -3, "match": 2}
@@ -31,6 +35,9 @@ def general(monkeypatch: pytest.MonkeyPatch):
     def off():
         monkeypatch.setattr(asm, "_simple_int", lambda text, consts: None)
         monkeypatch.setattr(asm, "_plain_ap", lambda text, consts: None)
+        monkeypatch.setattr(asm, "_plain_dram", lambda text, consts, tensors: None)
+        monkeypatch.setattr(asm, "_FLAT_RE", re.compile(r"(?!)"))  # matches nothing: every split is the loop
+        monkeypatch.setattr(asm, "_PARSED_LIMIT", 0)  # no line is remembered
     return off
 
 
@@ -70,6 +77,68 @@ def test_access_patterns(general) -> None:
     assert sum(o[0] == "ok" for o in fast) > 1000  # the sample holds enough valid patterns
     general()
     assert fast == [outcome(asm.parse_ap, Tok(t, 5), CONSTS) for t in texts]
+
+
+TENSORS = {"x": (0, Tensor("x", "fp32", (16, 64), "in")), "y": (1, Tensor("y", "bf16", (4, 4, 8), "out"))}
+
+
+def random_dram(rng: random.Random) -> str:
+    """DRAM-pattern text: half of it well formed (raw and slice forms), the rest broken somewhere."""
+    if rng.random() < 0.5:
+        num = lambda: rng.choice(["1", "2", "4", "8", "16", "0x4", "N", "match"])  # noqa: E731
+        off = rng.choice(["", "", "(16)", "(OFF)", "( 4 )", "(0)"])
+        dims = ", ".join(rng.choice([num(), f"{num()}@{num()}", f"{num()} @ {rng.choice(['0', '1', '8'])}"])
+                         for _ in range(rng.choice([1, 2, 3, 4])))
+        if rng.random() < 0.2:
+            off, dims = "", rng.choice(["0:4, 8:16", "1, :", "2:4, 0:64:2"])
+        return f"{rng.choice(['x', 'y'])}{off}[{dims}]" if rng.random() < 0.95 else rng.choice(["x", "y"])
+    num = lambda: rng.choice(NUMBERS[:16] + ["4", "8", "64", "1024"])  # noqa: E731
+    name = rng.choice(["x", "y", "x", "z", "X", "x "])
+    off = rng.choice(["", "", f"({num()})", "(OFF)", "( 16 )", "()", "(1+1)"])
+    dims = ", ".join(rng.choice([num(), f"{num()}@{num()}", f"{num()} @ {num()}", "", f"{num()}:{num()}", ":"])
+                     for _ in range(rng.choice([1, 2, 3, 4, 5])))
+    text = f"{name}{off}[{dims}]"
+    if rng.random() < 0.3:
+        k = rng.randrange(len(text))
+        text = text[:k] + rng.choice(["", "]", "[", "(", ")", ",", " ", "@"]) + text[k + 1:]
+    return text.strip()
+
+
+def test_dram_patterns(general) -> None:
+    rng = random.Random(5)
+    texts = [random_dram(rng) for _ in range(3000)]
+    fast = [outcome(asm.parse_dram, Tok(t, 5), CONSTS, TENSORS) for t in texts]
+    assert sum(o[0] == "ok" for o in fast) > 1000
+    general()
+    assert fast == [outcome(asm.parse_dram, Tok(t, 5), CONSTS, TENSORS) for t in texts]
+
+
+def test_repeated_lines_are_checked_where_they_are(general) -> None:
+    """A line whose parse is remembered still passes the program-order checks at its own place: a user
+    function before and after its table is loaded, a fault before halt and the same text after it."""
+    text = """.tensor x fp32[4, 8] in
+.tensor t int32[1, 64] in
+dma.load sb[0:4, 0]:fp32[8], x
+dma.load sb[0:1, 64]:int32[64], t
+act.lut.load sb[0:1, 64]:int32[64], fn=16
+act.func sb[0:4, 0]:fp32[8], sb[0:4, 0]:fp32[8], fn=16
+act.func sb[0:4, 0]:fp32[8], sb[0:4, 0]:fp32[8], fn=17
+vec.add sb[0:4, 0]:fp32[8], sb[0:4, 0]:fp32[8], sb[0:4, 32]:fp32[8]
+vec.add sb[0:4, 0]:fp32[8], sb[0:4, 0]:fp32[8], sb[0:4, 32]:fp32[8]
+vec.adds sb[200, 0]:fp32[8], sb[0:4, 0]:fp32[8], 1.0
+halt
+vec.adds sb[200, 0]:fp32[8], sb[0:4, 0]:fp32[8], 1.0
+act.func sb[0:4, 0]:fp32[8], sb[0:4, 0]:fp32[8], fn=17
+"""
+    lines = text.splitlines()
+    variants = [text, "\n".join(lines[:5] + [lines[6]] + lines[5:6] + lines[7:]) + "\n",
+                "\n".join(lines[:9] + lines[10:]) + "\n", "\n".join(lines[:6] + lines[7:]) + "\n"]
+    variants += ["\n".join(lines[:2] + lines[5:6] + lines[2:]) + "\n"]  # fn=16 before its load
+    fast = [_assembled(t) for t in variants]
+    assert len({f if isinstance(f, str) else "ok" for f in fast}) >= 3  # different errors and a success
+    general()
+    encoding._cached_bits.cache_clear()
+    assert fast == [_assembled(t) for t in variants]
 
 
 def _split_by_characters(text: str, pos: int, sep: str = ",") -> list[Tok]:
