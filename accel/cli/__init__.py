@@ -1,4 +1,4 @@
-"""The `accel` command: asm, disasm, run, isa, verify, demo.
+"""The `accel` command: asm, disasm, run, profile, isa, verify, demo.
 
 Every expected failure (bad assembly, bad binary, bad config, bad input file, a faulting
 program) prints a readable message and exits non-zero, never a traceback. A command run with
@@ -142,17 +142,57 @@ def _check_out_path(name: str, file: str) -> None:
         raise CliError(f"--out {name}={file}: folder {p.parent} does not exist")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from accel.cli.report import format_stats, stats_dict
-    from accel.machine import Core
-
+def _inputs(args: argparse.Namespace, prog) -> dict[str, Any]:
+    """The run's inputs: --random-inputs (seeded), then each --in NAME=FILE.npy over them."""
     if args.seed < 0:
         raise CliError(f"--seed {args.seed}: a seed is a non-negative integer")
-    config = _config(args)
-    prog = _load_program(args.program, config)
     inputs: dict[str, Any] = _random_inputs(prog, args.seed) if args.random_inputs else {}
     for name, file in _pairs(args.inputs, "--in").items():
         inputs[name] = read_npy(file, f"--in {name}=")
+    return inputs
+
+
+def _timing_outputs_checked(args: argparse.Namespace) -> None:
+    from accel.cli.profile import TimingOutputError, check_timing_outputs
+
+    try:
+        check_timing_outputs(args)
+    except TimingOutputError as e:
+        raise CliError(str(e)) from None
+
+
+def _timed(args: argparse.Namespace, prog, config, instructions: bool) -> tuple[Any, dict[str, Any], dict[str, str]]:
+    """The program's timeline, its summary, and the --trace/--plot files written from them."""
+    from accel.cli.profile import write_timing_outputs
+    from accel.timing.report import summary
+    from accel.timing.schedule import schedule
+
+    timeline = schedule(prog, config)
+    timing = summary(timeline, instructions=instructions)
+    return timeline, timing, write_timing_outputs(args, timeline, timing)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from accel.cli.report import format_stats, format_timing, stats_dict
+    from accel.machine import Core
+
+    config = _config(args)
+    prog = _load_program(args.program, config)
+    _timing_outputs_checked(args)
+    if args.timing_only:
+        given = [f for f, v in (("--in", args.inputs), ("--out", args.outputs), ("--random-inputs", args.random_inputs))
+                 if v]
+        if given:
+            raise CliError(f"--timing-only computes no values: drop {', '.join(given)}")
+        _, timing, written = _timed(args, prog, config, instructions=args.json)
+        if args.json:
+            print(json.dumps({"program": args.program, "timing": timing, **written}, indent=2))
+        else:
+            print(format_timing(timing))
+            for what, file in written.items():
+                print(f"{what:<14}{file}")
+        return 0
+    inputs = _inputs(args, prog)
     outs = _pairs(args.outputs, "--out")
     out_names = [t.name for t in prog.tensors if t.role in ("out", "inout")]
     for name, file in outs.items():
@@ -160,6 +200,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise CliError(f"--out {name}: not an output tensor (outputs: {', '.join(out_names) or 'none'})")
         _check_out_path(name, file)
     result = Core(config).run(prog, inputs)
+    _, timing, written = _timed(args, prog, config, instructions=args.json)
     for name, file in outs.items():
         with open(file, "wb") as f:  # exactly the name given (np.save on a name would append .npy)
             np.save(f, result.outputs[name])
@@ -167,15 +208,44 @@ def cmd_run(args: argparse.Namespace) -> int:
         report = {
             "program": args.program,
             "stats": stats_dict(result.stats),
+            "timing": timing,
             "outputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype), "file": outs.get(k)}
                         for k, v in result.outputs.items()},
+            **written,
         }
         print(json.dumps(report, indent=2))
     else:
         print(format_stats(result.stats))
+        print(format_timing(timing))
         for k, v in result.outputs.items():
             where = f" -> {outs[k]}" if k in outs else ""
             print(f"output {k}: {v.dtype}{list(v.shape)}{where}")
+        for what, file in written.items():
+            print(f"{what:<14}{file}")
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    """`accel profile`: the timing tables; with --in/--random-inputs the values run as well, so a
+    program that faults on them is an error."""
+    from accel.cli.profile import format_profile, profile
+    from accel.machine import Core
+
+    if args.top < 1:
+        raise CliError(f"--top {args.top}: at least 1")
+    config = _config(args)
+    prog = _load_program(args.program, config)
+    _timing_outputs_checked(args)
+    if args.inputs or args.random_inputs:
+        Core(config).run(prog, _inputs(args, prog))
+    timeline, timing, written = _timed(args, prog, config, instructions=False)
+    data = profile(timeline, timing, args.top)
+    if args.json:
+        print(json.dumps({"program": args.program, **data, **written}, indent=2))
+    else:
+        print(format_profile(data, args.program))
+        for what, file in written.items():
+            print(f"{what:<14}{file}")
     return 0
 
 
@@ -237,6 +307,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from accel.cli.profile import add_timing_outputs
+
     p = _Parser(prog="accel", description="Assembler, emulator and RTL cross-checks of the accel core.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -260,8 +332,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", help=config_help)
     r.add_argument("--random-inputs", action="store_true", help="fill inputs not given with random values")
     r.add_argument("--seed", type=int, default=0, help="seed for --random-inputs")
-    r.add_argument("--json", action="store_true", help="machine-readable report")
+    r.add_argument("--json", action="store_true", help="machine-readable report (with the timing under \"timing\")")
+    r.add_argument("--timing-only", action="store_true",
+                   help="schedule only, no values (exact: no instruction's time depends on data); takes no inputs")
+    add_timing_outputs(r)
     r.set_defaults(fn=cmd_run)
+
+    pr = sub.add_parser("profile", help="where a program's cycles go: per engine, top instructions, top waits")
+    pr.add_argument("program")
+    pr.add_argument("--config", help=config_help)
+    pr.add_argument("--in", dest="inputs", action="append", metavar="NAME=FILE.npy",
+                    help="run the values as well, with this input tensor")
+    pr.add_argument("--random-inputs", action="store_true", help="run the values as well, on random inputs")
+    pr.add_argument("--seed", type=int, default=0, help="seed for --random-inputs")
+    pr.add_argument("--top", type=int, default=10, help="rows of the instruction and wait rankings (default 10)")
+    pr.add_argument("--json", action="store_true", help="machine-readable report")
+    add_timing_outputs(pr)
+    pr.set_defaults(fn=cmd_profile)
 
     i = sub.add_parser("isa", help="where the ISA manual is; `accel isa gen` regenerates derived files")
     i.add_argument("action", nargs="?", choices=["gen"], help="regenerate _table.py, the Verilog header and ISA.md")

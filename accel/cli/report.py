@@ -22,3 +22,18 @@ def format_stats(stats: Any) -> str:
         f"PE array      {stats.pe_cycles:,} cycles, utilization {stats.utilization:.1%}",
     ]
     return "\n".join(lines)
+
+
+def format_timing(summary: dict[str, Any]) -> str:
+    """A timed run's summary for a person (accel.timing.report.summary; the JSON is the dict itself):
+    total cycles and the bound, each engine's busy share, DMA bandwidth, PE utilization."""
+    total = summary["total_cycles"]
+    busy = "  ".join(f"{k} {e['busy'] / total if total else 0:.1%}" for k, e in summary["engines"].items())
+    d = summary["dma"]
+    return "\n".join([
+        f"cycles        {total:,}  ({summary['bound_detail']})",
+        f"engines busy  {busy}",
+        f"DMA           {d['bytes']:,} bytes, {d['bytes_per_cycle']:.2f} bytes/cycle "
+        f"(peak {d['peak_bytes_per_cycle']})",
+        f"PE timed      utilization {summary['pe']['utilization']:.1%} of {total:,} cycles",
+    ])

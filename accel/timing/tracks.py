@@ -9,7 +9,7 @@ same picture; this module works it out once from a Timeline:
   the previous one's last result is in PSUM), so each gets a lane, the lowest whose last
   instruction has ended: lane 0 for everything that does not overlap;
 * the waits: the cycles from an instruction's reaching its queue's head (engine free) to its start,
-  when a semaphore or a resource (PSUM bank, DMA queue) held it;
+  when a semaphore or a resource (PSUM bank, DMA queue) held it, on its engine's row;
 * the semaphore flows: one arrow per (sem.signal, sem.wait) pair whose units the wait took;
 * the counters as step functions over cycles: DRAM-port bandwidth in bytes per cycle (each
   transfer's bytes spread evenly over its data phase data_start..end) and PSUM banks in use
@@ -74,9 +74,13 @@ def _row(tl: Timeline, name: str, engine: int, queue: int, idx: np.ndarray) -> R
 
 
 def waits(tl: Timeline, row: Row) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The stretches a row's instruction stood at its queue's head, engine free, held by a semaphore
-    or a resource (PSUM bank, DMA queue): (instruction index, head, start) for each."""
-    idx = row.index
+    """The stretches an engine stood with an instruction at its queue's head, engine free, held by a
+    semaphore or a resource (PSUM bank, DMA queue): (instruction index, head, start) for each. They
+    belong to the engine's row (a transfer waiting for a DMA queue stalls the DMA engine, not a
+    queue); a queue's row has none."""
+    if row.queue >= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    idx = np.flatnonzero(tl.engine == row.engine)
     keep = np.isin(tl.reason[idx], (SEMAPHORE, PSUM_BANK, DMA_QUEUE)) & (tl.head[idx] < tl.start[idx])
     return idx[keep], tl.head[idx][keep], tl.start[idx][keep]
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from perfetto.protos.perfetto.trace.perfetto_trace_pb2 import Trace, TrackEvent
 
+from accel.timing.timeline import DMA_QUEUE
 from accel.timing.trace import BANDWIDTH, PSUM, write_trace
 
 ROWS = ["PE", "ACT", "VEC", "DMA", "DMA queue 0", "DMA queue 1", "DMA queue 2", "DMA queue 3"]
@@ -166,3 +167,12 @@ def test_a_wait_released_by_two_signals_gets_two_arrows(tmp_path):
 def test_other_suffixes_are_refused(tmp_path, name):
     with pytest.raises(ValueError, match=r"\.pftrace \(Perfetto\) or \.json"):
         write_trace(handmade.timeline(), tmp_path / name)
+
+
+def test_a_transfer_waiting_for_a_dma_queue_stalls_the_dma_engine_row(tmp_path):
+    tl = handmade.timeline()
+    tl.reason[1], tl.blocker[1], tl.head[1] = DMA_QUEUE, 0, 1  # #1 at the DMA queue's head from cycle 1
+    write_trace(tl, tmp_path / "t.pftrace")
+    got = read_pftrace(tmp_path / "t.pftrace")
+    assert set(got["slices"]) == _expected_slices() | {("DMA", "wait DMA queue", 1, 2, 1)}
+    assert got["args"][1]["waited_for"] == "a free DMA queue, released by #0 dma.load (t.s:4)"
