@@ -139,3 +139,25 @@ def f32_text(bits: int) -> str:
     if np.float32(float(text)).view(np.uint32) != bits:
         return f"bits({bits:#010x})"
     return text
+
+
+def dram_elements(d: DramAP, pcount: int) -> tuple[int, int, slice | np.ndarray]:
+    """(lowest, highest element, index) of a DRAM pattern over pcount partitions: the index is a slice
+    when the elements are one ascending run, else an int64 array [pcount, free]."""
+    dims = ((pcount, d.pstride),) + d.dims
+    lo = hi = d.offset
+    run, expect = True, 1
+    for n, s in reversed(dims):
+        if s < 0:
+            lo += (n - 1) * s
+        else:
+            hi += (n - 1) * s
+        if n > 1:
+            run = run and s == expect
+            expect *= n
+    if run:
+        return lo, hi, slice(lo, hi + 1)
+    idx = np.zeros((), dtype=np.int64) + d.offset
+    for n, s in dims:
+        idx = idx[..., None] + np.arange(n, dtype=np.int64) * s
+    return lo, hi, idx.reshape(pcount, -1)

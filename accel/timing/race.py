@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accel.errors import MachineError
 from accel.isa._table import TABLE
 from accel.isa.encoding import Instruction, Program, instruction_text
-from accel.isa.operands import AP, DramAP, dtype_bytes
-from accel.machine import MachineError, _dram_facts
+from accel.isa.operands import AP, DramAP, dram_elements, dtype_bytes
 from accel.timing.timeline import ENGINES, Timeline
 
 # Which memory operands an instruction reads and writes, from the ISA table: operands of kind ap,
@@ -100,7 +100,7 @@ def _chip_footprint(ap: AP) -> Footprint:
 
 def _dram_footprint(d: DramAP, pcount: int, program: Program) -> Footprint:
     t = program.tensors[d.tensor]
-    lo, hi, idx = _dram_facts(d, pcount)
+    lo, hi, idx = dram_elements(d, pcount)
     units = np.arange(lo, hi + 1) if isinstance(idx, slice) else idx.reshape(-1)
     return Footprint(t.name, 0, 1, units, dtype_bytes(t.dtype))
 

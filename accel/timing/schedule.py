@@ -17,7 +17,7 @@ from accel.config import CoreConfig
 from accel.errors import MachineError
 from accel.isa.encoding import Instruction, Program
 from accel.isa.operands import AP, dtype_bytes
-from accel.timing import dma, pe
+from accel.timing import act, dma, pe, vec
 from accel.timing.timeline import DMA_QUEUE, ENGINE, ENGINES, PSUM_BANK, READY, SEMAPHORE, Timeline
 
 # How the event simulation treats an instruction.
@@ -50,7 +50,7 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
     engine, kind, occ, lat = cols["engine"], cols["kind"], cols["occupancy"], cols["latency"]
     sem, count, moving, banks, nbytes = cols["sem"], cols["count"], cols["moving"], cols["banks"], cols["dram_bytes"]
     weights = pe.WeightShapes()
-    vstate = None
+    vstate = vec.VecTimingState(config)
     bank_bytes = config.psum_bank_bytes
     for i in range(n):
         ins = instructions[i]
@@ -76,15 +76,9 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
             kind[i] = DMA
             lat[i], nbytes[i] = dma.transfer(ins, program, config)
         elif e == "ACT":
-            from accel.timing import act  # TODO(lead): top-level import once accel/timing/act.py has landed
-
             occ[i], lat[i] = act.act_cycles(ins, config)
-        else:
-            from accel.timing import vec  # TODO(lead): top-level import once accel/timing/vec.py has landed
-
-            if vstate is None and hasattr(vec, "VecTimingState"):
-                vstate = vec.VecTimingState()
-            occ[i] = lat[i] = vec.vec_cycles(ins, config) if vstate is None else vec.vec_cycles(ins, config, vstate)
+        else:  # VEC, as if each instruction followed the one before back to back (schedule() corrects that)
+            occ[i] = lat[i] = vec.vec_cycles(ins, config, vstate)
     return Lowered(**cols)
 
 
@@ -115,13 +109,23 @@ def schedule(program: Program, config: CoreConfig) -> Timeline:
     """The timeline of `program` on `config`; MachineError on a deadlock (semaphores or full queues)."""
     low = lower(program, config)
     n = low.engine.size
-    out = _simulate(low.engine, low.kind, low.occupancy, low.latency, low.sem, low.count, low.moving, low.banks,
-                    config.dispatch_cycles, config.queue_depth, config.dma_latency_cycles, config.dma_queues,
-                    config.pe_rows + config.pe_cols - 2, config.semaphores, config.psum_banks)
-    (status, dispatch, ready, head, start, end, reason, blocker, queue, data_start, rel_wait, rel_signal, nrel,
-     ptr, ndisp) = out
-    if status:
-        raise MachineError(_deadlock_text(program, low, ptr, ndisp, config))
+    instructions = program.instructions
+    vec_code = ENGINES.index("VEC")
+    replay = [i for i in np.flatnonzero(low.engine == vec_code) if instructions[i].mnemonic.startswith("vec.")]
+    if not any(vec._is_philox(instructions[i]) for i in replay):  # their cycles depend on the start clock
+        replay = []
+    for _ in range(_REPLAYS):
+        out = _simulate(low.engine, low.kind, low.occupancy, low.latency, low.sem, low.count, low.moving, low.banks,
+                        config.dispatch_cycles, config.queue_depth, config.dma_latency_cycles, config.dma_queues,
+                        config.pe_rows + config.pe_cols - 2, config.semaphores, config.psum_banks)
+        (status, dispatch, ready, head, start, end, reason, blocker, queue, data_start, rel_wait, rel_signal, nrel,
+         ptr, ndisp) = out
+        if status:
+            raise MachineError(_deadlock_text(program, low, ptr, ndisp, config))
+        if not _replay_vec(instructions, replay, start, low, config):
+            break
+    else:
+        raise MachineError(f"VEC Philox timing did not settle after {_REPLAYS} passes")
     rel_wait, rel_signal = rel_wait[:nrel], rel_signal[:nrel]
     order = np.argsort(rel_wait, kind="stable")
     released_ptr = np.zeros(n + 1, dtype=np.int64)
@@ -132,6 +136,24 @@ def schedule(program: Program, config: CoreConfig) -> Timeline:
                     psum_banks=low.banks, released_ptr=released_ptr, released_by=rel_signal[order],
                     total=int(end.max()) if n else 0,
                     macs=int((low.sem * low.count * low.moving)[low.kind == PE_MATMUL].sum()))
+
+
+_REPLAYS = 16
+
+
+def _replay_vec(instructions: list[Instruction], replay: list[int], start: np.ndarray, low: Lowered,
+                config: CoreConfig) -> bool:
+    """The VEC instructions' cycles again with the start clocks of the schedule just made: the Philox
+    forms' occupancy depends on how long the lanes' cores ran while the engine waited (accel.timing.vec).
+    True when some occupancy changed, so the schedule must be made again."""
+    state = vec.VecTimingState(config)
+    changed = False
+    for i in replay:
+        cycles = state.issue(instructions[i], max(int(start[i]), state.ready))
+        if cycles != low.occupancy[i]:
+            low.occupancy[i] = low.latency[i] = cycles
+            changed = True
+    return changed
 
 
 def _deadlock_text(program: Program, low: Lowered, ptr: np.ndarray, ndisp: int, config: CoreConfig) -> str:
