@@ -130,6 +130,11 @@ def _cut(s: str, width: int) -> str:
     return s if len(s) <= width else s[:width - 3] + "..."
 
 
+def _cut_left(s: str, width: int) -> str:
+    """A file:line kept by its end (the file name and the line), cut at the front."""
+    return s if len(s) <= width else "..." + s[len(s) - width + 3:]
+
+
 def format_profile(data: dict[str, Any], program: str) -> str:
     """The profile as tables for a person."""
     s = data["timing"]
@@ -149,17 +154,17 @@ def format_profile(data: dict[str, Any], program: str) -> str:
               "critical path  " + f"{len(s['critical_path'])} instructions: " + ", ".join(
                   f"{k} {v:,}" for k, v in s["critical_path_cycles"].items() if v) + " cycles"]
     lines += ["", "top instructions by time (cycles in flight on their engine)",
-              f"  {'cycles':>10} {'share':>6} {'count':>6}  {'engine':<6} {'where':<22} instruction"]
+              f"  {'cycles':>10} {'share':>6} {'count':>6}  {'engine':<6} {'where':<26} instruction"]
     for t in data["top_instructions"]:
         lines.append(f"  {t['cycles']:>10,} {t['share']:>6.1%} {t['count']:>6,}  {t['engine']:<6} "
-                     f"{_cut(t['where'], 22):<22} {_cut(t['source'], 60)}")
+                     f"{_cut_left(t['where'], 26):<26} {_cut(t['source'], 60)}")
     lines += ["", "top waits (cycles an engine stood at this instruction, held)"]
     if not data["top_waits"]:
         lines.append("  none")
     else:
-        lines.append(f"  {'cycles':>10} {'count':>6}  {'engine':<6} {'waited for':<14} {'where':<22} released by")
+        lines.append(f"  {'cycles':>10} {'count':>6}  {'engine':<6} {'waited for':<14} {'where':<26} released by")
     for w in data["top_waits"]:
         released = ", ".join(w["released_by"][:3]) + (" ..." if len(w["released_by"]) > 3 else "")
         lines.append(f"  {w['cycles']:>10,} {w['count']:>6,}  {w['engine']:<6} {w['waited_for']:<14} "
-                     f"{_cut(w['where'], 22):<22} {released}")
+                     f"{_cut_left(w['where'], 26):<26} {released}")
     return "\n".join(lines)
