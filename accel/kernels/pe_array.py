@@ -59,8 +59,35 @@ def matmul_int8(w: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def matmul_bf16(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     """bf16 bits W [K, N], X [K, M] -> binary32 bits [N, M], summed in row order from +0.0."""
-    rows = np.repeat(np.arange(w.shape[0], dtype=np.int64)[:, None], w.shape[1], axis=1)
-    return matmul_bf16_rows(_widen(w), rows, _widen(x)).view(np.uint32)
+    return _matmul_bf16_bits(np.ascontiguousarray(w, dtype=np.uint16), np.ascontiguousarray(x, dtype=np.uint16))
+
+
+@njit(cache=True)
+def _matmul_bf16_bits(w, x):  # pragma: no cover - compiled
+    """matmul_bf16_rows of the dense array (rows[k, n] = k) on raw bf16 bits, widened in the loop."""
+    k_rows, n_cols = w.shape
+    m_cols = x.shape[1]
+    out = np.zeros((n_cols, m_cols), dtype=np.float32)
+    xf = np.empty((k_rows, m_cols), dtype=np.float32)
+    for k in range(k_rows):
+        for m in range(m_cols):
+            xf[k, m] = _bf16_value(x[k, m])
+    for n in range(n_cols):
+        for k in range(k_rows):
+            wk = _bf16_value(w[k, n])
+            for m in range(m_cols):
+                out[n, m] = out[n, m] + wk * xf[k, m]
+    for n in range(n_cols):
+        for m in range(m_cols):
+            if out[n, m] != out[n, m]:
+                out[n, m] = CANONICAL_NAN
+    return out.view(np.uint32)
+
+
+@njit(inline="always")
+def _bf16_value(b):  # pragma: no cover - compiled
+    """The binary32 value of bf16 bits (exact; NaN payloads kept, canonicalized at the end)."""
+    return np.uint32(np.uint32(b) << np.uint32(16)).view(np.float32)
 
 
 def accumulate(old: np.ndarray, new: np.ndarray, dtype: str) -> np.ndarray:
