@@ -16,6 +16,7 @@ partition-and-interval test first, the exact byte sets of strided patterns only 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,28 +82,35 @@ class Footprint:
 
     __slots__ = ("space", "p0", "p1", "lo", "hi", "units", "unit_bytes")
 
-    def __init__(self, space: str, p0: int, p1: int, units: np.ndarray, unit_bytes: int) -> None:
-        self.space, self.p0, self.p1, self.unit_bytes = space, p0, p1, unit_bytes
-        units = np.unique(units)
-        self.lo, self.hi = int(units[0]), int(units[-1])
-        self.units = None if units.size == self.hi - self.lo + 1 else units
+    def __init__(self, space: str, p0: int, p1: int, lo: int, hi: int, units: np.ndarray | None,
+                 unit_bytes: int) -> None:
+        self.space, self.p0, self.p1, self.lo, self.hi, self.units, self.unit_bytes = \
+            space, p0, p1, lo, hi, units, unit_bytes
 
     def index(self) -> slice | np.ndarray:
         """The units within a partition, for indexing a bitmap."""
         return slice(self.lo, self.hi + 1) if self.units is None else self.units
 
 
+def _of_elements(space: str, p0: int, p1: int, elements: np.ndarray, width: int, unit_bytes: int) -> Footprint:
+    """The footprint of the given element indices, each element `width` units wide."""
+    e = np.unique(elements)
+    first, last = int(e[0]), int(e[-1])
+    units = None if e.size == last - first + 1 else (e[:, None] * width + np.arange(width)).reshape(-1)
+    return Footprint(space, p0, p1, first * width, last * width + width - 1, units, unit_bytes)
+
+
 def _chip_footprint(ap: AP) -> Footprint:
-    size = dtype_bytes(ap.dtype)
-    start = ap.offset + ap.element_offsets() * size
-    return Footprint(ap.space, ap.pstart, ap.pstart + ap.pcount, (start[:, None] + np.arange(size)).reshape(-1), 1)
+    size = dtype_bytes(ap.dtype)  # the offset is aligned to it (accel.isa.check)
+    return _of_elements(ap.space, ap.pstart, ap.pstart + ap.pcount, ap.offset // size + ap.element_offsets(), size, 1)
 
 
 def _dram_footprint(d: DramAP, pcount: int, program: Program) -> Footprint:
     t = program.tensors[d.tensor]
     lo, hi, idx = dram_elements(d, pcount)
-    units = np.arange(lo, hi + 1) if isinstance(idx, slice) else idx.reshape(-1)
-    return Footprint(t.name, 0, 1, units, dtype_bytes(t.dtype))
+    if isinstance(idx, slice):
+        return Footprint(t.name, 0, 1, lo, hi, None, dtype_bytes(t.dtype))
+    return _of_elements(t.name, 0, 1, idx.reshape(-1), 1, dtype_bytes(t.dtype))
 
 
 def _shared(a: Footprint, b: Footprint) -> tuple[int, int] | None:
@@ -265,10 +273,12 @@ def check_races(timeline: Timeline, limit: int | None = 100) -> list[Race]:
     init = _Initialised(program, timeline.config)
     clocks = [[0] * len(ENGINES) for _ in ENGINES]  # per engine: its latest instruction's vector clock
     signal_clock: dict[int, list[int]] = {}
-    # Access records per space and engine: parallel lists of (engine-local index) and (local, index,
-    # operand, write, footprint), in program order; last_local[f]: the latest record of engine f.
-    records: dict[str, list[tuple[list[int], list[tuple]]]] = {}
+    # Access records per space and engine, one entry per (footprint, writes) in the order of their
+    # latest access: [footprint, writes, engine-local indices, (local, index, operand) per access].
+    # last_local[f]: engine f's latest access of any space.
+    records: dict[str, list[OrderedDict[tuple[int, bool], list]]] = {}
     last_local = [0] * len(ENGINES)
+    shared: dict[tuple[int, int], tuple[int, int] | None] = {}
     races: list[Race] = []
     for step, i in enumerate(order):
         e = engine[i]
@@ -299,23 +309,24 @@ def check_races(timeline: Timeline, limit: int | None = 100) -> list[Race]:
             continue
         others = [f for f in range(len(ENGINES)) if f != e and last_local[f] > clk[f]]
         for operand, write, fp in acc:
-            if others:
-                lists = records.get(fp.space)
-                if lists is not None:
-                    for f in others:
-                        locals_, recs = lists[f]
-                        for rec in recs[bisect_right(locals_, clk[f]):]:  # not ordered before i: concurrent
-                            if not (write or rec[3]):
-                                continue
-                            common = _shared(rec[4], fp)
-                            if common is None:
-                                continue
-                            o = rec[4]
-                            parts = (max(o.p0, fp.p0), min(o.p1, fp.p1) - 1)
-                            races.append(_race(RACE, fp, parts, common, _site(program, rec[1], f, rec[2], rec[3]),
-                                               _site(program, i, e, operand, write)))
-                            if limit is not None and len(races) >= limit:
-                                return races
+            tables = records.get(fp.space) if others else None
+            for f in others if tables is not None else ():
+                seen = clk[f]
+                for o, owrite, locals_, accesses_ in reversed(tables[f].values()):
+                    if locals_[-1] <= seen:
+                        break  # this entry and all before it are ordered before i
+                    if not (write or owrite):
+                        continue
+                    key = (id(o), id(fp))
+                    common = shared[key] if key in shared else shared.setdefault(key, _shared(o, fp))
+                    if common is None:
+                        continue
+                    parts = (max(o.p0, fp.p0), min(o.p1, fp.p1) - 1)
+                    for _, j, joperand in accesses_[bisect_right(locals_, seen):]:  # concurrent with i
+                        races.append(_race(RACE, fp, parts, common, _site(program, j, f, joperand, owrite),
+                                           _site(program, i, e, operand, write)))
+                        if limit is not None and len(races) >= limit:
+                            return races
             if not write:
                 gap = init.missing(fp)
                 if gap is not None:
@@ -325,26 +336,37 @@ def check_races(timeline: Timeline, limit: int | None = 100) -> list[Race]:
         for operand, write, fp in acc:
             if write:
                 init.write(fp)
-            lists = records.get(fp.space)
-            if lists is None:
-                lists = records[fp.space] = [([], []) for _ in ENGINES]
-            lists[e][0].append(local)
-            lists[e][1].append((local, i, operand, write, fp))
+            tables = records.get(fp.space)
+            if tables is None:
+                tables = records[fp.space] = [OrderedDict() for _ in ENGINES]
+            table, key = tables[e], (id(fp), write)
+            entry = table.get(key)
+            if entry is None:
+                entry = table[key] = [fp, write, [], []]
+            else:
+                table.move_to_end(key)
+            entry[2].append(local)
+            entry[3].append((local, i, operand))
         last_local[e] = local
         if step % _GC_EVERY == _GC_EVERY - 1:
             _forget(records, clocks, remaining)
     return races
 
 
-def _forget(records: dict[str, list[tuple[list[int], list[tuple]]]], clocks: list[list[int]],
+def _forget(records: dict[str, list[OrderedDict[tuple[int, bool], list]]], clocks: list[list[int]],
             remaining: list[int]) -> None:
     """Drop the access records of engine f that every engine with instructions left has already
-    ordered after it: their later instructions cannot race with them (clocks only grow)."""
+    ordered after them: their later instructions cannot race with those (clocks only grow)."""
     for f in range(len(ENGINES)):
         seen = [clocks[g][f] for g in range(len(ENGINES)) if g != f and remaining[g]]
         horizon = min(seen) if seen else clocks[f][f]
-        for lists in records.values():
-            locals_, recs = lists[f]
-            k = bisect_right(locals_, horizon)
-            if k:
-                del locals_[:k], recs[:k]
+        for tables in records.values():
+            table = tables[f]
+            for key in list(table):
+                if table[key][2][-1] > horizon:
+                    break  # entries are in the order of their latest access
+                del table[key]
+            for _, _, locals_, accesses_ in table.values():
+                k = bisect_right(locals_, horizon)
+                if k:
+                    del locals_[:k], accesses_[:k]
