@@ -7,7 +7,9 @@ engine, runs the program to `halt` and compares the final SBUF/PSUM image with t
 itself; the final image (vec_final.hex) goes back to the program's folder. The result of every
 program goes to the JSON report ACCEL_VEC_REPORT. A program whose entry has "timing" also reports
 "accepts": the clock (counted from the release of reset) at which each instruction was accepted
-(in_valid and in_ready at a rising edge), so accepts[k + 1] - accepts[k] is instruction k's occupancy.
+(in_valid and in_ready at a rising edge), so accepts[k + 1] - accepts[k] is instruction k's occupancy
+plus the gap before k + 1: "gaps" (optional) holds each instruction's idle clocks, during which the
+bench holds its word back although the engine is ready.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from pathlib import Path
 
 import cocotb
-from cocotb.triggers import ClockCycles, FallingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 
 from accel.tb import verify_vec as vv
 from accel.tb.clock import start_clock
@@ -32,13 +34,19 @@ def _u(sig) -> int:
     return int(v.to_unsigned()) if hasattr(v, "to_unsigned") else int(v)
 
 
-async def _accepts(dut, out: list[int]) -> None:
-    """Append to `out` the clock number of every instruction acceptance, sampled between edges."""
-    clock = 0
+async def _accepts(dut, out: list[int], gaps: list[int]) -> None:
+    """Append to `out` the clock number of every instruction acceptance, sampled between edges; hold
+    instruction k back for gaps[k] clocks once the engine is ready for it."""
+    clock, wait = 0, gaps[0] if gaps else 0
     while True:
         await FallingEdge(dut.clk)
+        hold = wait > 0 and bool(_u(dut.in_ready))
+        wait -= hold
+        dut.hold.value = int(hold)
+        await ReadOnly()
         if _u(dut.in_valid) and _u(dut.in_ready):
             out.append(clock)
+            wait = gaps[len(out)] if len(out) < len(gaps) else 0
         clock += 1
 
 
@@ -56,7 +64,7 @@ async def _play(dut, entry: dict) -> dict:
     await FallingEdge(dut.clk)
     dut.rst.value = 0
     accepts: list[int] = []
-    monitor = cocotb.start_soon(_accepts(dut, accepts)) if entry.get("timing") else None
+    monitor = cocotb.start_soon(_accepts(dut, accepts, entry.get("gaps") or [])) if entry.get("timing") else None
     t0 = time.perf_counter()
     waited, step = 0, 2000
     while not _u(dut.done) and waited < entry["max_cycles"]:
@@ -65,6 +73,7 @@ async def _play(dut, entry: dict) -> dict:
     seconds = time.perf_counter() - t0
     if monitor is not None:
         monitor.cancel()
+        dut.hold.value = 0
     out = {"name": entry["name"], "done": bool(_u(dut.done)), "cycles": _u(dut.cycles),
            "retired": _u(dut.retired), "mismatches": _u(dut.mismatches), "seconds": seconds}
     if monitor is not None:
@@ -84,6 +93,7 @@ async def vec_programs(dut):
     assert plan, f"{vv.PLAN_ENV} is not set: run this bench through accel.tb.verify_vec.bench"
     dut.rst.value = 1
     dut.load.value = 0
+    dut.hold.value = 0
     dut.nprog.value = 0
     start_clock(dut.clk)
     results = []

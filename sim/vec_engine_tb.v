@@ -11,7 +11,8 @@
 // the whole image with the expected one byte by byte (mismatches = bytes that differ; first_* =
 // the lowest differing byte, the value the engine wrote and the index of the instruction that last
 // wrote that word, or all ones when none did), writes the final image to vec_final.hex and raises
-// `done`. `cycles` counts clocks from the release of reset to the end. The memory model's byte-enable
+// `done`. `cycles` counts clocks from the release of reset to the end. While `hold` is high the bench
+// offers no word (the engine idles as when its queue is empty: the timing bench's gaps). The memory model's byte-enable
 // merge and the end-of-program image compare are bench code that uses blocking temporaries inside
 // the clocked processes (hence BLKSEQ off); the image compare is the one check that sim/mismatch_check.v's
 // one-result-per-clock counter does not fit.
@@ -25,6 +26,7 @@ module vec_engine_tb #(
     input  wire        clk,
     input  wire        rst,
     input  wire        load,
+    input  wire        hold,
     input  wire [31:0] nprog,
     output reg         done,
     output reg  [31:0] cycles,
@@ -45,7 +47,7 @@ module vec_engine_tb #(
 
     reg  [31:0] pc, cur_pc;
     wire        in_ready, busy, halted, retire;
-    wire        in_valid = !rst && !done && pc < nprog && !halted;
+    wire        in_valid = !rst && !done && pc < nprog && !halted && !hold;
     wire        rd_space, wr_space;
     wire [17:0] rd_addr, wr_addr;
     wire [3:0]  wr_be;

@@ -445,8 +445,10 @@ def bench(sim: str, lanes: int, programs: list[dict], flip: tuple[int, int] | No
     """Play programs [{name, instrs, sbuf, psum}] on the engine; returns (results, seconds).
 
     `flip` = (program index, image byte) corrupts one expected byte (the bench's self-test). With
-    `timing` each result also has "clocks": every instruction's occupancy, from the clock the engine
-    accepts it to the clock it accepts the next (measured by the bench at the instruction port)."""
+    `timing` each result also has "clocks": for every instruction the clocks from its acceptance to the
+    next one's (measured by the bench at the instruction port), which is its occupancy plus the next
+    instruction's gap: a program's optional "gaps" are idle clocks before each instruction, the bench
+    holding the word back although the engine is ready."""
     cfg = config(lanes)
     longest = max((len(p["instrs"]) for p in programs), default=0)
     if longest >= PROG_DEPTH:
@@ -465,7 +467,8 @@ def bench(sim: str, lanes: int, programs: list[dict], flip: tuple[int, int] | No
             _write_program(folder, p["instrs"], p["sbuf"], p["psum"], want)
             budget = 100_000 + sum(_clock_bound(i, lanes) for i in p["instrs"])
             plan.append({"name": p["name"], "dir": str(folder), "nprog": len(p["instrs"]) + 1,
-                         "max_cycles": budget, "timing": timing})
+                         "max_cycles": budget + sum(p.get("gaps", ())), "timing": timing,
+                         "gaps": p.get("gaps")})
         run = run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, {"programs": plan}, PLAN_ENV, REPORT_ENV,
                           parameters={"LANES": lanes, "SB_WORDS": SB_BYTES // 4, "PS_WORDS": PS_BYTES // 4,
                                       "PROG_DEPTH": PROG_DEPTH})
