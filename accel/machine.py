@@ -25,10 +25,13 @@ from accel.errors import MachineError
 from accel.isa.asm import assemble
 from accel.isa.check import CheckError, check_program
 from accel.isa.encoding import Instruction, Program
-from accel.isa.operands import AP, NP_STORAGE, DramAP, Tensor, dtype_bytes
+from accel.isa.operands import AP, NP_STORAGE, DramAP, Tensor, dram_elements, dtype_bytes
 from accel.model import all_primitives, all_semantics, fp
 from accel.model.pe_array import PETimeline
 from accel.model.rng import RNGState
+from accel.timing.report import summary
+from accel.timing.schedule import schedule
+from accel.timing.timeline import Timeline
 
 ENGINES = ("PE", "ACT", "VEC", "DMA")
 BACKENDS = ("fast", "model")
@@ -68,11 +71,17 @@ class Stats:
 
 @dataclass
 class RunResult:
-    """Named outputs (bf16 tensors widened exactly to float32) and statistics of a run."""
+    """Named outputs (bf16 tensors widened exactly to float32), statistics and the timeline of a run
+    (`timing`: its summary, accel.timing.report.summary; docs/timing.md)."""
 
     outputs: dict[str, np.ndarray]
     stats: Stats
     finished: bool = True  # False when max_steps stopped the run early
+    timeline: Timeline | None = None  # None when run with timing=False
+
+    @functools.cached_property
+    def timing(self) -> dict[str, Any] | None:
+        return summary(self.timeline) if self.timeline is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,28 +161,6 @@ def _late_byte(dst: AP, src: AP) -> tuple[int, int, int] | None:
         return None
     b = int(late[0])
     return b + int(lo), int(first_write[b]), int(last_read[b])
-
-
-def _dram_facts(d: DramAP, pcount: int) -> tuple[int, int, slice | np.ndarray]:
-    """(lowest, highest element, index) of a DRAM pattern over pcount partitions: the index is a slice
-    when the elements are one ascending run, else an int64 array [pcount, free]."""
-    dims = ((pcount, d.pstride),) + d.dims
-    lo = hi = d.offset
-    run, expect = True, 1
-    for n, s in reversed(dims):
-        if s < 0:
-            lo += (n - 1) * s
-        else:
-            hi += (n - 1) * s
-        if n > 1:
-            run = run and s == expect
-            expect *= n
-    if run:
-        return lo, hi, slice(lo, hi + 1)
-    idx = np.zeros((), dtype=np.int64) + d.offset
-    for n, s in dims:
-        idx = idx[..., None] + np.arange(n, dtype=np.int64) * s
-    return lo, hi, idx.reshape(pcount, -1)
 
 
 _DramFacts = tuple[str, slice | np.ndarray, tuple[int, int]]  # tensor name, element index, [pcount, free] shape
@@ -366,18 +353,18 @@ class Core:
         return None
 
     def run(self, program: Program | str | bytes | None = None, inputs: dict[str, Any] | None = None,
-            max_steps: int | None = None) -> RunResult:
-        """Load (if given) and run to completion; returns outputs and statistics."""
+            max_steps: int | None = None, *, timing: bool = True) -> RunResult:
+        """Load (if given) and run to completion; returns outputs, statistics and (unless
+        timing=False) the timeline: every instruction's cycles on one clock (docs/timing.md)."""
         if program is not None:
             self.load(program, inputs)
         elif self.program is None:
             raise MachineError("no program loaded")
         steps = 0
-        while max_steps is None or steps < max_steps:
-            if self.step() is None:
-                return RunResult(self.outputs(), self.stats)
+        while (max_steps is None or steps < max_steps) and self.step() is not None:
             steps += 1
-        return RunResult(self.outputs(), self.stats, finished=not any(self.queues.values()))
+        timeline = schedule(self.program, self.config) if timing else None  # after: functional errors first
+        return RunResult(self.outputs(), self.stats, finished=not any(self.queues.values()), timeline=timeline)
 
     def _deadlock_text(self) -> str:
         lines = ["deadlock: every unfinished engine waits on a semaphore nothing will signal"]
@@ -507,7 +494,7 @@ class Core:
             return f"tensor {t.name} holds {t.dtype} but the SBUF side is {ap.dtype}"
         if d.free_size != ap.free_size:
             return f"DRAM side has {d.free_size} elements per partition, SBUF side {ap.free_size}"
-        lo, hi, idx = _dram_facts(d, ap.pcount)
+        lo, hi, idx = dram_elements(d, ap.pcount)
         if lo < 0 or hi >= t.size:
             return f"DRAM pattern reaches elements {lo}..{hi} of {t.name}, which has 0..{t.size - 1}"
         return t.name, idx, (ap.pcount, d.free_size)
