@@ -164,12 +164,20 @@ def _timing_outputs_checked(args: argparse.Namespace) -> None:
 def _timed(args: argparse.Namespace, prog, config, instructions: bool) -> tuple[Any, dict[str, Any], dict[str, str]]:
     """The program's timeline, its summary, and the --trace/--plot files written from them."""
     from accel.cli.profile import write_timing_outputs
+    from accel.timing.race import check_races
     from accel.timing.report import summary
     from accel.timing.schedule import schedule
 
     timeline = schedule(prog, config)
     timing = summary(timeline, instructions=instructions)
-    return timeline, timing, write_timing_outputs(args, timeline, timing)
+    written = write_timing_outputs(args, timeline, timing)  # the trace and chart show where the race is
+    if getattr(args, "race_check", False):
+        races = check_races(timeline)
+        if races:
+            more = f" (and {len(races) - 1} more)" if len(races) > 1 else ""
+            raise CliError(f"{races[0]}{more}; the result depends on timing (docs/race_checker.md; "
+                           "--no-race-check runs it anyway)")
+    return timeline, timing, written
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -199,8 +207,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if name not in out_names:
             raise CliError(f"--out {name}: not an output tensor (outputs: {', '.join(out_names) or 'none'})")
         _check_out_path(name, file)
-    result = Core(config).run(prog, inputs)
-    _, timing, written = _timed(args, prog, config, instructions=args.json)
+    _, timing, written = _timed(args, prog, config, instructions=args.json)  # before the values: races first
+    result = Core(config).run(prog, inputs, timing=False)
     for name, file in outs.items():
         with open(file, "wb") as f:  # exactly the name given (np.save on a name would append .npy)
             np.save(f, result.outputs[name])
@@ -335,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="machine-readable report (with the timing under \"timing\")")
     r.add_argument("--timing-only", action="store_true",
                    help="schedule only, no values (exact: no instruction's time depends on data); takes no inputs")
+    r.add_argument("--no-race-check", dest="race_check", action="store_false",
+                   help="skip the race checker (docs/race_checker.md), which by default makes a program whose "
+                        "result depends on timing an error")
     add_timing_outputs(r)
     r.set_defaults(fn=cmd_run)
 
