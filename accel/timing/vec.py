@@ -26,6 +26,8 @@ _STREAM = frozenset({"vec.rng_get_offset", "vec.rng_save_state"})
 _REGISTER = frozenset({"vec.rng_set_offset", "vec.rng_set_stride"})
 _RNG = frozenset({"vec.rng_fill", "vec.dropout", "vec.dropout_mask"})  # take RNG words (gen picks which)
 MASK_BITS = 32  # elements per mask word (the ISA's mask layout)
+_MEMO: dict[tuple, tuple] = {}  # VecTimingState._philox_memo: key -> (cycles, next clock, groups), relative
+_MEMO_SIZE = 4096
 
 
 def _home(ins: Instruction) -> AP:
@@ -118,13 +120,15 @@ class VecTimingState:
         a = self.ready if start is None else start
         if a < self.ready:
             raise ValueError(f"VEC instruction issued at clock {a}, before the engine is ready at {self.ready}")
-        self._advance(a + 1)  # up to and including the accepting clock, under the previous controls
         m = ins.mnemonic
+        if _is_philox(ins):
+            cycles = self._philox_memo(ins, a)
+            self.ready = a + cycles
+            return cycles
+        self._advance(a + 1)  # up to and including the accepting clock, under the previous controls
         if not m.startswith("vec."):
             cycles = c.vec_decode_cycles
             self._phx = False
-        elif _is_philox(ins):
-            cycles = self._philox(ins, a)
         else:
             cycles = fixed_cycles(ins, c)
             self._phx = False
@@ -210,17 +214,46 @@ class VecTimingState:
     def _pre(self, t: int, philox: tuple[AP, int, int] | None) -> None:
         """The set-up clock t: every lane's index is set, its cache and core output marked empty, a
         running core's block marked stale. `philox` = (home, base, row stride) of a Philox instruction."""
-        phases: dict[int, int] = {}
+        by_phase: dict[int, set[int]] = {}
         if philox:
             home, base, row = philox
-            phases = {home.pstart + p: (base + p * row) & 3 for p in range(home.pcount)}
+            for p in range(home.pcount):
+                by_phase.setdefault((base + p * row) & 3, set()).add(home.pstart + p)
         out = []
         for g in self._groups:
-            for lane in g[_LANES]:
-                out.append([frozenset((lane,)), lane in phases, phases.get(lane, 0), 0, 0, False, False,
-                            t < g[_VC], g[_VC] if g[_VC] >= t else -1])
+            stale, vclk = t < g[_VC], g[_VC] if g[_VC] >= t else -1
+            rest = g[_LANES]
+            for phase, lanes in by_phase.items():
+                part = rest & lanes
+                if part:
+                    out.append([part, True, phase, 0, 0, False, False, stale, vclk])
+                    rest = rest - part
+            if rest:
+                out.append([rest, False, 0, 0, 0, False, False, stale, vclk])
         self._groups = _merge(out)
         self._t = t + 1
+
+    def _philox_memo(self, ins: Instruction, a: int) -> int:
+        """_philox through a memo of (instruction shape, config, state relative to clock a): programs
+        repeat their Philox instructions in the same circumstances."""
+        home = _home(ins)
+        row = self.stride if self.stride else home.free_size
+        rel = tuple(sorted(((*g[:_VC], g[_VC] - a if g[_VC] >= self._t else None) for g in self._groups),
+                           key=lambda g: min(g[_LANES])))
+        key = (self.config, ins.mnemonic, home.free_size, home.pstart, home.pcount, ins.ops["base"] & 3, row & 3,
+               self._t - a, self._phx, rel)
+        hit = _MEMO.get(key)
+        if hit is None:
+            self._advance(a + 1)
+            cycles = self._philox(ins, a)
+            if len(_MEMO) >= _MEMO_SIZE:
+                _MEMO.clear()
+            _MEMO[key] = hit = (cycles, self._t - a,
+                                tuple((*g[:_VC], g[_VC] - a if g[_VC] >= self._t else None) for g in self._groups))
+        cycles, t_rel, groups = hit
+        self._t, self._phx = a + t_rel, True
+        self._groups = [[*g[:_VC], -1 if g[_VC] is None else g[_VC] + a] for g in groups]
+        return cycles
 
     def _philox(self, ins: Instruction, a: int) -> int:
         """Replay an rng_fill / dropout / dropout_mask with Philox words accepted at clock a."""
