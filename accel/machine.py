@@ -565,11 +565,13 @@ def _f32(bits: int) -> np.float32:
 
 
 def _fused_semantics(model: Mapping[str, Any]) -> dict[str, Any]:
-    """The fast backend's forms of VEC's elementwise opcodes (binary, tensor-scalar, cast, copy): one
-    Numba call reads the operands from memory, computes and stores (accel.kernels.vec *_in_memory),
+    """The fast backend's forms of VEC's elementwise opcodes (binary, tensor-scalar, cast, copy) and of
+    act.identity / act.relu: one Numba call reads the operands from memory, computes and stores
+    (accel.kernels.vec *_in_memory, accel.kernels.act.affine_in_memory),
     with no intermediate arrays. A form takes that path only when `_plain` holds; anything else,
     including every instruction that faults, runs the model's semantic function, so results, stats
     and errors are the model's (tests/model/test_machine_fast_paths.py)."""
+    from accel.kernels import act as kact
     from accel.kernels import vec as kvec
 
     general_cast, general_copy = model["vec.cast"], model["vec.copy"]
@@ -630,7 +632,33 @@ def _fused_semantics(model: Mapping[str, Any]) -> dict[str, Any]:
         core.stats.elements["VEC"] += dst.size
         return None
 
-    out = {"vec.cast": cast, "vec.copy": copy}
+    def act(mnemonic: str, relu: bool) -> Any:
+        general = model[mnemonic]
+
+        def run(core: Core, ins: Instruction) -> bool | None:
+            ops, facts = ins.ops, core._facts
+            dst, bias = ops["dst"], ops["bias"]
+            d, x = facts(dst), facts(ops["src"])
+            v = core._views
+            if type(bias) is AP:  # one fp32 per partition
+                b = facts(bias)
+                if b.problem is not None or b.view[1] != "fp32" or b.elements != 1 or b.pcount != x.pcount:
+                    return general(core, ins)
+                bias_mem, pb, cb, value = v[b.view], b.pstart, b.first, _f32(0)
+            else:
+                bias_mem, pb, cb, value = v["sb", "fp32"], -1, 0, _f32(bias)
+            if d.problem is not None or x.problem is not None or not (d.run and x.run) or (
+                    d.pcount, d.elements) != (x.pcount, x.elements):
+                return general(core, ins)
+            kact.affine_in_memory(v[d.view], d.pstart, d.first, v[x.view], x.pstart, x.first, _f32(ops["scale"]),
+                                  bias_mem, pb, cb, value, relu, d.pcount, d.elements)
+            core.stats.elements["ACT"] += dst.size
+            return None
+
+        return run
+
+    out = {"vec.cast": cast, "vec.copy": copy, "act.identity": act("act.identity", False),
+           "act.relu": act("act.relu", True)}
     for op, code in kvec.OPS.items():
         out[f"vec.{op}"] = binary(f"vec.{op}", code)
         out[f"vec.{op}s"] = scalar(f"vec.{op}s", code)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from accel.kernels.vec import _bits, _f32_of_bits, _put
+from accel.kernels.vec import ZERO, _bits, _f32_of_bits, _get, _maximum, _put
 
-__all__ = ["affine_f32"]
+__all__ = ["affine_f32", "affine_in_memory"]
 
 
 @njit(cache=True)
@@ -35,3 +35,19 @@ def affine_f32(x: np.ndarray, x_dtype: str, scale: int, bias: int | np.ndarray) 
     out = np.empty(v.shape, np.uint32)
     _affine(v, np.uint32(scale).view(np.float32), b, out)
     return out if out.shape == np.shape(x) else out.reshape(np.shape(x))
+
+
+@njit(cache=True)
+def affine_in_memory(out, pd, cd, a, pa, ca, scale, bias, pb, cb, bias_value, relu, P, F):  # pragma: no cover
+    """act.identity / act.relu of a memory run (accel.kernels.vec's in-memory form): func(x * scale + b)
+    stored into a run, with b the binary32 bias_value, or the fp32 element (pb + p, cb) of `bias` (an
+    fp32 memory view) when pb >= 0. Every result is computed before any is stored."""
+    r = np.empty((P, F), np.float32)
+    for p in range(P):
+        b = _get(bias, pb + p, cb) if pb >= 0 else bias_value
+        for f in range(F):
+            y = _get(a, pa + p, ca + f) * scale + b  # two roundings: the product is rounded before the add
+            r[p, f] = _maximum(y, ZERO) if relu else y
+    for p in range(P):
+        for f in range(F):
+            _put(out, pd + p, cd + f, r[p, f])

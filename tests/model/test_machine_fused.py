@@ -1,7 +1,7 @@
-"""The fast backend's fused VEC forms (accel.machine._fused_semantics: binary, tensor-scalar, cast and
-copy as one Numba call on memory runs) give the model's semantic functions' memory, statistics and
-error messages on random operands: overlapping in place, shifted by elements or partitions, strided,
-reversed, repeated, of other shapes and outside their memory."""
+"""The fast backend's fused forms (accel.machine._fused_semantics: VEC binary, tensor-scalar, cast and
+copy, act.identity and act.relu as one Numba call on memory runs) give the model's semantic
+functions' memory, statistics and error messages on random operands: overlapping in place, shifted
+by elements or partitions, strided, reversed, repeated, of other shapes and outside their memory."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 import accel.machine as machine
 from accel import CoreConfig
 from accel.isa.asm import assemble
+from accel.kernels import act as kact
 from accel.kernels import vec as kvec
 from accel.machine import Core, MachineError
 from accel.model import all_semantics
@@ -23,7 +24,8 @@ BINARY = ("add", "sub", "mul", "max", "min")
 TYPES = {"binary": [("fp32", "fp32", "fp32")] * 6 + [("bf16", "fp32", "bf16"), ("int8", "fp32", "fp32")],
          "scalar": [("fp32", "fp32")] * 4 + [("bf16", "fp32"), ("fp32", "int32")],
          "cast": [("bf16", "fp32"), ("int8", "fp32"), ("fp32", "bf16"), ("int32", "fp32")],
-         "copy": [("fp32", "fp32"), ("bf16", "bf16"), ("fp32", "int32")]}
+         "copy": [("fp32", "fp32"), ("bf16", "bf16"), ("fp32", "int32")],
+         "act": [("fp32", "fp32")] * 3 + [("bf16", "fp32"), ("fp32", "bf16")]}
 SIZES = {"fp32": 4, "int32": 4, "bf16": 2, "int8": 1}
 
 
@@ -67,6 +69,12 @@ def instruction(rng: np.random.Generator) -> str:
     if form == "scalar":
         value = rng.choice(["1.5", "-0.0", "0.0", "inf", "nan", "bits(0x7fa00001)", "3e38", "1e-40"])
         return f"vec.{rng.choice(BINARY)}s {', '.join(ops)}, {value}"
+    if form == "act":
+        scale = rng.choice(["1.0", "-1.5", "0.0", "nan", "3e38"])
+        b0 = int(rng.integers(0, 10 - pcount)) if rng.random() < 0.2 else 0
+        bias = rng.choice(["-2.0", "0.0", "inf"]) if rng.random() < 0.4 else \
+            f"sb[{b0}:{b0 + pcount}, {4 * int(rng.integers(0, 40))}]:fp32[1]"
+        return f"act.{rng.choice(['identity', 'relu'])} {', '.join(ops)}, scale={scale}, bias={bias}"
     return f"vec.{form} {', '.join(ops)}"
 
 
@@ -87,9 +95,10 @@ def outcome(core: Core, text: str, sbuf: np.ndarray, psum: np.ndarray) -> tuple:
 def test_fused_forms_are_the_semantic_functions(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(machine, "check_program", lambda program, limits=None: None)  # the run-time checks
     calls = []
-    for name in ("binary_in_memory", "scalar_in_memory", "convert_in_memory"):
-        kernel = getattr(kvec, name)
-        monkeypatch.setattr(kvec, name, lambda *args, kernel=kernel: calls.append(1) or kernel(*args))
+    for module, name in ((kvec, "binary_in_memory"), (kvec, "scalar_in_memory"), (kvec, "convert_in_memory"),
+                         (kact, "affine_in_memory")):
+        kernel = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *args, k=kernel, n=name: calls.append(n) or k(*args))
     fused, general = Core(CONFIG), Core(CONFIG)
     general.semantics = dict(all_semantics())  # the model's functions over the same kernels
     model = Core(CONFIG, backend="model")
@@ -104,7 +113,7 @@ def test_fused_forms_are_the_semantic_functions(seed: int, monkeypatch: pytest.M
         if k % 10 == 0:
             assert got == outcome(model, text, sbuf, psum), text
         outcomes.append(got[3])
-    assert len(calls) > 40  # the fused path ran (about a third of the instructions qualify)
+    assert len(calls) > 40 and "affine_in_memory" in calls  # the fused paths ran (a third of the instructions qualify)
     assert sum(e is None for e in outcomes) > 20 and sum(e is not None for e in outcomes) > 20  # both kinds
 
 
