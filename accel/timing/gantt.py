@@ -3,9 +3,11 @@
 One band per row of accel.timing.tracks (PE, ACT, VEC, DMA and each DMA queue, with an extra band
 for a row's overlapping lane), one bar per instruction coloured by its mnemonic, a transfer's
 latency lighter than its data phase, the cycles an instruction stood at its queue's head held by
-a semaphore hatched (by a resource dotted), the critical path outlined in black, and under the
-chart the DRAM bandwidth and the PSUM banks in use. Bars closer than a pixel merge into one
-(broken_barh per band and colour), so 100,000 instructions draw as fast and as legibly as 10.
+a semaphore hatched (by a resource dotted), the critical path outlined in black (a black strip
+along the band's top in an aggregated chart), and under the
+chart the DRAM bandwidth and the PSUM banks in use. Past LABEL_MAX instructions each pixel column
+of a band becomes one stacked bar of what its cycles went to, so 100,000 instructions draw in well
+under a second and still show each engine's mix of work, waits and idle time.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -92,22 +95,29 @@ def _draw_exact(ax, y: float, segs: dict, colour: dict) -> None:
 
 
 def _draw_binned(ax, y: float, segs: dict, colour: dict, edges: np.ndarray) -> None:
-    """One bar per pixel column: coloured as what took most of its cycles, as tall as the share of
-    them busy or waiting (in quarters), runs of equal columns merged into one broken_barh."""
+    """One stacked bar per pixel column: each style's share of the column's cycles, stacked from the
+    band's foot in a fixed order (instructions, then waits; the empty rest is idle), boundaries in
+    sixteenths; runs of equal columns merged into one rectangle."""
     keys = list(segs)
     if not keys:
         return
-    cov = np.stack([coverage(*segs[k], edges) for k in keys])
-    share = np.minimum(cov.sum(axis=0) / np.diff(edges), 1.0)
-    level = np.ceil(share * 4) / 4
-    top = cov.argmax(axis=0)
+    share = np.stack([coverage(*segs[k], edges) for k in keys]) / np.diff(edges)
+    share[share < 1e-9] = 0.0  # float residue of the cumulative sums
+    top = np.round(np.minimum(np.cumsum(share, axis=0), 1.0) * 16) / 16
+    bottom = np.vstack([np.zeros(top.shape[1]), top[:-1]])
+    foot = y + 0.4  # the band's lower edge (the axis runs downwards)
     for k, key in enumerate(keys):
-        for h in np.unique(level[(top == k) & (level > 0)]):
-            on = (top == k) & (level == h)
-            first = np.flatnonzero(on & ~np.r_[False, on[:-1]])
-            last = np.flatnonzero(on & ~np.r_[on[1:], False])
-            ax.broken_barh(np.c_[edges[first], edges[last + 1] - edges[first]], (y + 0.4 - 0.8 * h, 0.8 * h),
-                           **{"linewidth": 0, **_style(key, colour)})
+        b, t = bottom[k], top[k]
+        first = np.flatnonzero(np.r_[True, (b[1:] != b[:-1]) | (t[1:] != t[:-1])])
+        last = np.r_[first[1:], b.size] - 1
+        keep = t[first] > b[first]
+        first, last = first[keep], last[keep]
+        if not first.size:
+            continue
+        x0, x1 = edges[first], edges[last + 1]
+        y0, y1 = foot - 0.8 * b[first], foot - 0.8 * t[first]
+        verts = np.stack([np.c_[x0, y0], np.c_[x0, y1], np.c_[x1, y1], np.c_[x1, y0]], axis=1)
+        ax.add_collection(PolyCollection(verts, **{"linewidth": 0, **_style(key, colour)}))
 
 
 def plot_gantt(timeline: Timeline, path: str | Path | None = None, critical_path: Sequence[int] = (),
@@ -135,9 +145,12 @@ def plot_gantt(timeline: Timeline, path: str | Path | None = None, critical_path
             _draw_binned(ax, y, segs, colour, edges)
         mine = r.index[r.lane == lane]
         crit = mine[on_path[mine]]
+        crit = crit[np.argsort(tl.start[crit], kind="stable")]
         s, e = merge(tl.start[crit], tl.end[crit], 0 if few else total / WIDTH_PX)
-        if s.size:
+        if s.size and few:
             ax.broken_barh(np.c_[s, e - s], (y - 0.4, 0.8), facecolors="none", edgecolors="black", linewidth=1.2)
+        elif s.size:  # a black strip along the band's top: an outline would box whole bands at this scale
+            ax.broken_barh(np.c_[s, e - s], (y - 0.5, 0.08), facecolors="black", linewidth=0)
         if few:
             for i in mine.tolist():
                 if tl.end[i] - tl.start[i] >= total / 25:
@@ -150,8 +163,7 @@ def plot_gantt(timeline: Timeline, path: str | Path | None = None, critical_path
     name = tl.program.source_name or "program"
     heading = title or f"{name}: {tl.total:,} cycles, {len(tl):,} instructions"
     if not few:
-        heading += f"\n(each column of {total / WIDTH_PX:,.0f} cycles: the kind that took most of it; height: " \
-                   "its share busy or waiting)"
+        heading += f"\n(each column of {total / WIDTH_PX:,.0f} cycles: its cycles by kind, stacked; the rest: idle)"
     ax.set_title(heading, fontsize=10)
     legend = [Patch(facecolor=colour[m], label=m) for m in mnemonics]
     legend += [Patch(facecolor="none", edgecolor="tab:red", hatch="////", label="semaphore wait"),

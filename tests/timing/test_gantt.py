@@ -57,18 +57,25 @@ def test_bars_waits_critical_path_and_labels(tmp_path):
         ["dma.load", "dma.load", "pe.matmul", "pe.matmul", "act.identity", "dma.store"])
 
 
-def test_a_long_timeline_is_one_bar_per_pixel_column_at_most(tmp_path):
-    tl = handmade.tiled(8000)  # 104,000 instructions
+def test_a_long_timeline_is_one_stacked_bar_per_pixel_column_at_most(tmp_path):
+    tl = handmade.tiled(8000)  # 104,000 instructions, 1,600,000 cycles: 1,000 per column
     fig = plot_gantt(tl, tmp_path / "g.png", critical_path=np.arange(0, len(tl), 13))
     rects = _rects(fig.axes[0])
-    assert len(rects) <= len(BANDS) * WIDTH_PX * 2
+    assert len(rects) <= len(BANDS) * WIDTH_PX * 4
     assert min(r[0] for r in rects) >= 0 and max(r[1] for r in rects) <= tl.total + 1e-6
     assert not fig.axes[0].texts
-    # DMA queue 1 holds a 65-cycle transfer every 200 cycles, all but its last cycle latency: every
-    # column is drawn, as the latency's colour, a quarter to a half high (65 of 200 cycles busy)
-    q1 = [r for r in rects if r[2] == BANDS.index("DMA queue 1") and r[3] is None]
-    assert {r[4][3] for r in q1} == {0.35}
-    assert sum(r[1] - r[0] for r in q1) == pytest.approx(tl.total)
+    # DMA queue 1 holds one transfer every 200 cycles, 64 of its 65 cycles latency: every column is
+    # drawn in the latency's colour, about 64 * 5 / 1000 of the band high (to a sixteenth)
+    q1 = [r for r in fig.axes[0].collections if r.get_facecolor().size and r.get_facecolor()[0][3] == 0.35]
+    spans = [(p.vertices[:, 0].min(), p.vertices[:, 0].max(), np.ptp(p.vertices[:, 1])) for c in q1
+             for p in c.get_paths() if round(p.vertices[:, 1].mean()) == BANDS.index("DMA queue 1")]
+    assert sum(x1 - x0 for x0, x1, _ in spans) == pytest.approx(tl.total)
+    assert all(abs(h / 0.8 - 0.32) <= 1 / 16 for *_, h in spans)
+    # the critical path (#0 of every repetition, on DMA queue 0) as a strip along that band's top
+    black = [p for c in fig.axes[0].collections if c.get_facecolor().size
+             and tuple(c.get_facecolor()[0]) == (0, 0, 0, 1) for p in c.get_paths()]
+    assert black and all(np.isclose(np.ptp(p.vertices[:, 1]), 0.08) for p in black)
+    assert {round(p.vertices[:, 1].min() + 0.5) for p in black} == {BANDS.index("DMA queue 0")}
 
 
 def test_merge_coverage_and_step_mean():
