@@ -126,12 +126,11 @@ class VecTimingState:
             self.ready = a + cycles
             return cycles
         self._advance(a + 1)  # up to and including the accepting clock, under the previous controls
+        self._phx = False  # from the decode clock on: no Philox controls
         if not m.startswith("vec."):
             cycles = c.vec_decode_cycles
-            self._phx = False
         else:
             cycles = fixed_cycles(ins, c)
-            self._phx = False
             if m not in _REGISTER and m != "vec.rng_seed":
                 self._advance(a + c.vec_setup_cycles - 2)
                 self._pre(a + c.vec_setup_cycles - 2, None)
