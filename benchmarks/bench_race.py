@@ -3,7 +3,8 @@
     python benchmarks/bench_race.py                 # both programs at bench_emulator's default sizes
     python benchmarks/bench_race.py --n 2000 --tiles 100 --unsynced 2000
 
-For each program: the functional run (Core().run, fast backend, after a warm-up run), the schedule
+For each program: the functional run (Core().run(..., timing=False), fast backend, after a warm-up
+run), the schedule
 (accel.timing.schedule) and check_races on it, best of --repeat by CPU time of this process (steadier
 on a shared machine). The target (issue 12) is run + schedule + race check within 3x of the run alone.
 `unsynced` is the checker's hard case: VEC and ACT each working through their own SBUF slots with no
@@ -56,9 +57,8 @@ def cpu_best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 def measure(name: str, text: str, inputs: dict[str, np.ndarray], repeat: int) -> None:
     program = assemble(text, f"{name}.s")
     config = CoreConfig()
-    Core().run(program, inputs)  # compile the fast backend's kernels outside the timing
-    schedule(program, config)  # and the schedule's
-    run_s, result = cpu_best(lambda: Core().run(program, inputs), repeat)
+    Core().run(program, inputs)  # compile the fast backend's and the schedule's kernels outside the timing
+    run_s, result = cpu_best(lambda: Core().run(program, inputs, timing=False), repeat)
     sched_s, timeline = cpu_best(lambda: schedule(program, config), repeat)
     race_s, races = cpu_best(lambda: check_races(timeline, limit=None), repeat)
     n = result.stats.steps

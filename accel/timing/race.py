@@ -15,8 +15,8 @@ partition-and-interval test first, the exact byte sets of strided patterns only 
 
 from __future__ import annotations
 
+import gc
 from bisect import bisect_right
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,9 +58,22 @@ def memory_operands(spec: dict) -> list[tuple[str, str]]:
 MEMORY_OPERANDS: dict[str, list[tuple[str, str]]] = {i["mnemonic"]: memory_operands(i) for i in TABLE["instructions"]}
 
 
+def _fixed(operands: list[tuple[str, str]]) -> list[tuple[str, bool]]:
+    return [(n, False) for n, m in operands if m == "r"] + [(n, True) for n, m in operands if m == "w"]
+
+
+# Per opcode, its accesses when they do not depend on operand values (no flag, no bias), else None.
+_FIXED = {i["mnemonic"]: None if any(m == "rw?" for _, m in MEMORY_OPERANDS[i["mnemonic"]])
+          or any(o["kind"] == "bias" for o in i["operands"]) else _fixed(MEMORY_OPERANDS[i["mnemonic"]])
+          for i in TABLE["instructions"]}
+
+
 def operand_accesses(ins: Instruction) -> list[tuple[str, bool]]:
     """(operand name, writes) of each memory access of one instruction, reads first (an instruction
     reads its operands before it writes); a bias given as an immediate is no access."""
+    fixed = _FIXED[ins.mnemonic]
+    if fixed is not None:
+        return fixed
     ops, reads, writes = ins.ops, [], []
     for name, mode in MEMORY_OPERANDS[ins.mnemonic]:
         if not isinstance(ops[name], AP | DramAP):
@@ -127,6 +140,30 @@ def _shared(a: Footprint, b: Footprint) -> tuple[int, int] | None:
     return (int(common[0]), int(common[-1])) if common.size else None
 
 
+def _conflicts(footprints: list[Footprint]) -> dict[int, list[tuple[Footprint, tuple[int, int], tuple[int, int]]]]:
+    """For each footprint (by id): every footprint (itself too) it shares a unit with, the partitions
+    both touch and the first..last unit they share. One sweep per space over the patterns sorted by
+    their lowest unit, the exact test only where intervals meet."""
+    out: dict[int, list] = {id(fp): [] for fp in footprints}
+    by_space: dict[str, list[Footprint]] = {}
+    for fp in footprints:
+        by_space.setdefault(fp.space, []).append(fp)
+    for group in by_space.values():
+        group.sort(key=lambda fp: fp.lo)
+        active: list[Footprint] = []
+        for fp in group:
+            active = [a for a in active if a.hi >= fp.lo]
+            for a in active:
+                common = _shared(a, fp)
+                if common is not None:
+                    parts = (max(a.p0, fp.p0), min(a.p1, fp.p1) - 1)
+                    out[id(a)].append((fp, parts, common))
+                    out[id(fp)].append((a, parts, common))
+            out[id(fp)].append((fp, (fp.p0, fp.p1 - 1), (fp.lo, fp.hi)))
+            active.append(fp)
+    return out
+
+
 @dataclass(frozen=True)
 class Site:
     """One instruction's access in a report."""
@@ -180,26 +217,30 @@ class RaceError(MachineError):
 
 
 class _Accesses:
-    """Per instruction, its (operand, write, footprint) accesses, with one footprint per pattern."""
+    """Per instruction, its (operand, write, footprint) accesses, with one footprint per distinct
+    pattern (looked up by the operand object's identity first: the assembler shares equal patterns)."""
 
     def __init__(self, program: Program) -> None:
         self.program = program
-        self.chip: dict[AP, Footprint] = {}
-        self.dram: dict[tuple[DramAP, int], Footprint] = {}
+        self.by_id: dict[int | tuple[int, int], Footprint] = {}
+        self.by_value: dict[AP | tuple[DramAP, int], Footprint] = {}
 
     def of(self, ins: Instruction) -> list[tuple[str, bool, Footprint]]:
         ops, out = ins.ops, []
         for name, write in operand_accesses(ins):
             v = ops[name]
             if isinstance(v, AP):
-                fp = self.chip.get(v)
-                if fp is None:
-                    fp = self.chip[v] = _chip_footprint(v)
+                key, value = id(v), v
             else:
                 pcount = next(x.pcount for x in ops.values() if isinstance(x, AP))
-                fp = self.dram.get((v, pcount))
+                key, value = (id(v), pcount), (v, pcount)
+            fp = self.by_id.get(key)
+            if fp is None:
+                fp = self.by_value.get(value)
                 if fp is None:
-                    fp = self.dram[(v, pcount)] = _dram_footprint(v, pcount, self.program)
+                    fp = self.by_value[value] = (_chip_footprint(v) if isinstance(v, AP) else
+                                                 _dram_footprint(v, pcount, self.program))
+                self.by_id[key] = fp
             out.append((name, write, fp))
         return out
 
@@ -260,6 +301,18 @@ def check_races(timeline: Timeline, limit: int | None = 100) -> list[Race]:
     """Every race and uninitialised read of the scheduled program (at most `limit`, None: all), in the
     order the schedule runs the later access. ValueError when the timeline is not causal (an engine's
     instructions out of program order, or a sem.wait before a signal it took units from)."""
+    # The check makes many small objects and no reference cycles; with the cyclic collector on, its
+    # repeated scans of everything alive (a long program's instructions) took half the time.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _check(timeline, limit)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check(timeline: Timeline, limit: int | None) -> list[Race]:
     program = timeline.program
     n = len(timeline)
     instructions = program.instructions
@@ -270,15 +323,15 @@ def check_races(timeline: Timeline, limit: int | None = 100) -> list[Race]:
         sequence[engine[i]].append(i)
     remaining = [len(s) for s in sequence]
     accesses = _Accesses(program)
+    plans = [accesses.of(instructions[i]) for i in range(n)]
+    conflicts = _conflicts(list(accesses.by_value.values()))
     init = _Initialised(program, timeline.config)
     clocks = [[0] * len(ENGINES) for _ in ENGINES]  # per engine: its latest instruction's vector clock
     signal_clock: dict[int, list[int]] = {}
-    # Access records per space and engine, one entry per (footprint, writes) in the order of their
-    # latest access: [footprint, writes, engine-local indices, (local, index, operand) per access].
-    # last_local[f]: engine f's latest access of any space.
-    records: dict[str, list[OrderedDict[tuple[int, bool], list]]] = {}
+    # Per engine, per (footprint id, writes): [engine-local indices, (index, operand) per access] of
+    # its accesses in program order; last_local[f]: engine f's latest access.
+    records: list[dict[tuple[int, bool], tuple[list[int], list[tuple[int, str]]]]] = [{} for _ in ENGINES]
     last_local = [0] * len(ENGINES)
-    shared: dict[tuple[int, int], tuple[int, int] | None] = {}
     races: list[Race] = []
     for step, i in enumerate(order):
         e = engine[i]
@@ -289,8 +342,7 @@ def check_races(timeline: Timeline, limit: int | None = 100) -> list[Race]:
                              f"instruction {sequence[e][local - 1]}")
         clk[e] = local
         remaining[e] -= 1
-        ins = instructions[i]
-        mnemonic = ins.mnemonic
+        mnemonic = instructions[i].mnemonic
         if mnemonic == "sem.wait":
             for s in timeline.released(i).tolist():
                 sclk = signal_clock.get(s)
@@ -304,69 +356,54 @@ def check_races(timeline: Timeline, limit: int | None = 100) -> list[Race]:
         if mnemonic == "sem.signal":
             signal_clock[i] = clk.copy()
             continue
-        acc = accesses.of(ins)
-        if not acc:
+        plan = plans[i]
+        if not plan:
             continue
         others = [f for f in range(len(ENGINES)) if f != e and last_local[f] > clk[f]]
-        for operand, write, fp in acc:
-            tables = records.get(fp.space) if others else None
-            for f in others if tables is not None else ():
-                seen = clk[f]
-                for o, owrite, locals_, accesses_ in reversed(tables[f].values()):
-                    if locals_[-1] <= seen:
-                        break  # this entry and all before it are ordered before i
-                    if not (write or owrite):
-                        continue
-                    key = (id(o), id(fp))
-                    common = shared[key] if key in shared else shared.setdefault(key, _shared(o, fp))
-                    if common is None:
-                        continue
-                    parts = (max(o.p0, fp.p0), min(o.p1, fp.p1) - 1)
-                    for _, j, joperand in accesses_[bisect_right(locals_, seen):]:  # concurrent with i
-                        races.append(_race(RACE, fp, parts, common, _site(program, j, f, joperand, owrite),
-                                           _site(program, i, e, operand, write)))
-                        if limit is not None and len(races) >= limit:
-                            return races
+        for operand, write, fp in plan:
+            for o, parts, common in conflicts[id(fp)] if others else ():
+                for f in others:
+                    seen, table = clk[f], records[f]
+                    for owrite in (True, False) if write else (True,):
+                        entry = table.get((id(o), owrite))
+                        if entry is None or entry[0][-1] <= seen:
+                            continue  # none, or every one ordered before i
+                        for j, joperand in entry[1][bisect_right(entry[0], seen):]:  # concurrent with i
+                            races.append(_race(RACE, fp, parts, common, _site(program, j, f, joperand, owrite),
+                                               _site(program, i, e, operand, write)))
+                            if limit is not None and len(races) >= limit:
+                                return races
             if not write:
                 gap = init.missing(fp)
                 if gap is not None:
                     races.append(_race(UNINITIALISED, fp, *gap, _site(program, i, e, operand, write), None))
                     if limit is not None and len(races) >= limit:
                         return races
-        for operand, write, fp in acc:
+        table = records[e]
+        for operand, write, fp in plan:
             if write:
                 init.write(fp)
-            tables = records.get(fp.space)
-            if tables is None:
-                tables = records[fp.space] = [OrderedDict() for _ in ENGINES]
-            table, key = tables[e], (id(fp), write)
-            entry = table.get(key)
+            entry = table.get((id(fp), write))
             if entry is None:
-                entry = table[key] = [fp, write, [], []]
-            else:
-                table.move_to_end(key)
-            entry[2].append(local)
-            entry[3].append((local, i, operand))
+                entry = table[(id(fp), write)] = ([], [])
+            entry[0].append(local)
+            entry[1].append((i, operand))
         last_local[e] = local
         if step % _GC_EVERY == _GC_EVERY - 1:
             _forget(records, clocks, remaining)
     return races
 
 
-def _forget(records: dict[str, list[OrderedDict[tuple[int, bool], list]]], clocks: list[list[int]],
-            remaining: list[int]) -> None:
+def _forget(records: list[dict[tuple[int, bool], tuple[list[int], list[tuple[int, str]]]]],
+            clocks: list[list[int]], remaining: list[int]) -> None:
     """Drop the access records of engine f that every engine with instructions left has already
     ordered after them: their later instructions cannot race with those (clocks only grow)."""
-    for f in range(len(ENGINES)):
+    for f, table in enumerate(records):
         seen = [clocks[g][f] for g in range(len(ENGINES)) if g != f and remaining[g]]
         horizon = min(seen) if seen else clocks[f][f]
-        for tables in records.values():
-            table = tables[f]
-            for key in list(table):
-                if table[key][2][-1] > horizon:
-                    break  # entries are in the order of their latest access
+        for key, (locals_, accesses_) in list(table.items()):
+            k = bisect_right(locals_, horizon)
+            if k == len(locals_):
                 del table[key]
-            for _, _, locals_, accesses_ in table.values():
-                k = bisect_right(locals_, horizon)
-                if k:
-                    del locals_[:k], accesses_[:k]
+            elif k:
+                del locals_[:k], accesses_[:k]

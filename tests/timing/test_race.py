@@ -12,12 +12,14 @@ import numpy as np
 import pytest
 from race_runs import priority, run_interleaved, timeline_of
 
+from accel.config import CoreConfig
 from accel.isa._table import TABLE
 from accel.isa.asm import assemble, assemble_file
 from accel.isa.operands import AP, DramAP
 from accel.machine import Core, MachineError
 from accel.timing import race
 from accel.timing.race import RACE, UNINITIALISED, Race, RaceError, check_races
+from accel.timing.schedule import schedule
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = sorted((ROOT / "tests/programs/cases").glob("*.s"))
@@ -331,3 +333,28 @@ def test_the_benchmark_programs_are_race_free():
         for order in ("DMA,PE,ACT,VEC", "VEC,ACT,PE,DMA"):
             _, trace, released = run_interleaved(program, inputs, priority(order))
             assert check_races(timeline_of(program, trace, released)) == []
+
+
+def test_the_cyclic_collector_is_restored():
+    import gc
+
+    program = assemble(ORDERED, "t.s")
+    tl = schedule(program, CoreConfig())
+    assert gc.isenabled() and check_races(tl) == [] and gc.isenabled()
+    gc.disable()
+    try:
+        check_races(tl)
+        assert not gc.isenabled()  # left as it was
+    finally:
+        gc.enable()
+    tl.start = tl.start[::-1].copy()
+    with pytest.raises(ValueError):
+        check_races(tl)
+    assert gc.isenabled()
+
+
+def test_on_the_schedule():
+    """The lead's schedule as the timeline: a missing wait is a race, its program without it none."""
+    assert check_races(schedule(assemble(ORDERED, "t.s"), CoreConfig())) == []
+    found = check_races(schedule(assemble(ORDERED.replace("    sem.wait vec, s0\n", ""), "t.s"), CoreConfig()))
+    assert [sorted([r.first.mnemonic, r.second.mnemonic]) for r in found if r.kind == RACE] == [["dma.load", "vec.muls"]]

@@ -1,13 +1,12 @@
 """Mutation test of the race checker: delete each sem.wait, and separately each sem.signal, of the
 example programs and of every multi-engine directed case. A mutant's result can depend on timing
-when the functional emulator, stepping the engines in different orders (every strict priority of the
-four engines and two seeded random choices), gives different outputs or fails in some orders only;
+when the functional emulator, stepping the engines in different orders (strict priorities with
+each engine first, and seeded random choices), gives different outputs or fails in some orders only;
 every such mutant must be caught: the schedule reports a deadlock, or check_races a race. The
 unmutated programs report no race in any of those orders or on their schedule."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,11 @@ from accel.machine import MachineError
 from accel.timing.race import RACE, UNINITIALISED, check_races
 from accel.timing.schedule import schedule
 
-PICKERS = [priority(",".join(p)) for p in itertools.permutations(("PE", "ACT", "VEC", "DMA"))]
+# Each engine first, the others after it in two opposite orders, and two seeded random choices. (All
+# 24 strict priorities plus four seeds classified every mutant the same way when this was written.)
+ENGINES = ("PE", "ACT", "VEC", "DMA")
+PICKERS = [priority(",".join((first, *rest))) for first in ENGINES
+           for rest in ([e for e in ENGINES if e != first], [e for e in reversed(ENGINES) if e != first])]
 PICKERS += [seeded(s) for s in range(2)]
 # The one directed case that reads bytes nothing wrote: dma.load stores partitions 0..1 of
 # sb[0:8, 208], which no load fills (they hold the reset value, zero, which the case expects).
