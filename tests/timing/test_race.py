@@ -357,4 +357,5 @@ def test_on_the_schedule():
     """The lead's schedule as the timeline: a missing wait is a race, its program without it none."""
     assert check_races(schedule(assemble(ORDERED, "t.s"), CoreConfig())) == []
     found = check_races(schedule(assemble(ORDERED.replace("    sem.wait vec, s0\n", ""), "t.s"), CoreConfig()))
-    assert [sorted([r.first.mnemonic, r.second.mnemonic]) for r in found if r.kind == RACE] == [["dma.load", "vec.muls"]]
+    pairs = [sorted([r.first.mnemonic, r.second.mnemonic]) for r in found if r.kind == RACE]
+    assert pairs == [["dma.load", "vec.muls"]]
