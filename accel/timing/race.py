@@ -209,7 +209,10 @@ class RaceError(MachineError):
 
     def __init__(self, races: list[Race]) -> None:
         self.races = races
-        lines = [f"{len(races)} race{'s' if len(races) != 1 else ''} found (docs/race_checker.md):"]
+        counts = [(sum(r.kind == kind for r in races), name) for kind, name in
+                  ((RACE, "race"), (UNINITIALISED, "uninitialised read"))]
+        found = " and ".join(f"{k} {name}{'s' if k != 1 else ''}" for k, name in counts if k)
+        lines = [f"{found} found (docs/race_checker.md):"]
         lines += [f"  {r}" for r in races[:_MAX_IN_MESSAGE]]
         if len(races) > _MAX_IN_MESSAGE:
             lines.append(f"  ... and {len(races) - _MAX_IN_MESSAGE} more")

@@ -210,6 +210,7 @@ def test_the_schedules_semaphore_matching_decides():
     assert races_of(text, "DMA,VEC,ACT,PE") == []  # the wait took DMA's unit
     found = races_of(text, "ACT,VEC,DMA,PE")  # it took ACT's: VEC read before the load
     assert [(r.kind, r.first.operand) for r in found] == [(UNINITIALISED, "a"), (RACE, "a")]
+    assert str(RaceError(found)).startswith("1 race and 1 uninitialised read found (docs/race_checker.md):\n  ")
 
 
 # ------------------------------------------------------------------ exact per byte
