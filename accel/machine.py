@@ -565,14 +565,17 @@ def _f32(bits: int) -> np.float32:
 
 
 def _fused_semantics(model: Mapping[str, Any]) -> dict[str, Any]:
-    """The fast backend's forms of VEC's elementwise opcodes (binary, tensor-scalar, cast, copy) and of
-    act.identity / act.relu: one Numba call reads the operands from memory, computes and stores
-    (accel.kernels.vec *_in_memory, accel.kernels.act.affine_in_memory),
+    """The fast backend's forms of VEC's elementwise opcodes (binary, tensor-scalar, cast, copy, dropout
+    with Philox words) and of act.identity / act.relu: one Numba call reads the operands from memory,
+    computes and stores (accel.kernels.vec *_in_memory, accel.kernels.act.affine_in_memory,
+    accel.kernels.rng.dropout_in_memory),
     with no intermediate arrays. A form takes that path only when `_plain` holds; anything else,
     including every instruction that faults, runs the model's semantic function, so results, stats
     and errors are the model's (tests/model/test_machine_fast_paths.py)."""
     from accel.kernels import act as kact
+    from accel.kernels import rng as krng
     from accel.kernels import vec as kvec
+    from accel.model import rng
 
     general_cast, general_copy = model["vec.cast"], model["vec.copy"]
 
@@ -657,8 +660,25 @@ def _fused_semantics(model: Mapping[str, Any]) -> dict[str, Any]:
 
         return run
 
+    general_dropout = model["vec.dropout"]
+
+    def dropout(core: Core, ins: Instruction) -> bool | None:
+        ops, facts = ins.ops, core._facts
+        dst = ops["dst"]
+        d, x = facts(dst), facts(ops["src"])
+        if ops["gen"] != rng.PHILOX or not _plain(d, x):
+            return general_dropout(core, ins)
+        v, state, p = core._views, core.rng, ops["p"]
+        seed, offset = state.seed, state.offset
+        krng.dropout_in_memory(v[d.view], d.pstart, d.first, v[x.view], x.pstart, x.first, d.pcount, d.elements,
+                               np.uint64(ops["base"]), np.uint64(state.stride or x.elements),
+                               np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32), np.uint64(offset & 0xFFFFFFFF),
+                               np.uint64((offset >> 32) & 0xFFFFFFFF), np.int64(rng.threshold(p)), _f32(rng.scale(p)))
+        core.stats.elements["VEC"] += dst.size
+        return None
+
     out = {"vec.cast": cast, "vec.copy": copy, "act.identity": act("act.identity", False),
-           "act.relu": act("act.relu", True)}
+           "act.relu": act("act.relu", True), "vec.dropout": dropout}
     for op, code in kvec.OPS.items():
         out[f"vec.{op}"] = binary(f"vec.{op}", code)
         out[f"vec.{op}s"] = scalar(f"vec.{op}s", code)

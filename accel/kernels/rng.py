@@ -10,9 +10,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from accel.kernels.vec import _get, _put
 from accel.model import rng as model
 
-__all__ = ["dropout_f32", "dropout_philox", "philox4x32", "philox_words", "xoroshiro_outputs", "xoroshiro_words"]
+__all__ = ["dropout_f32", "dropout_in_memory", "dropout_philox", "philox4x32", "philox_words", "xoroshiro_outputs",
+           "xoroshiro_words"]
 
 M0, M1 = np.uint64(model.PHILOX_M[0]), np.uint64(model.PHILOX_M[1])
 W0, W1 = np.uint64(model.PHILOX_W[0]), np.uint64(model.PHILOX_W[1])
@@ -158,6 +160,23 @@ def dropout_f32(x: np.ndarray, words: np.ndarray, p_bits: int) -> tuple[np.ndarr
     y, keep = kernel(xb.reshape(-1).view(np.float32), np.ascontiguousarray(words, np.uint32).reshape(-1),
                            np.int64(model.threshold(p_bits)), s)
     return y.view(np.uint32).reshape(xb.shape), keep.reshape(xb.shape)
+
+
+@njit(cache=True)
+def dropout_in_memory(out, pd, cd, a, pa, ca, P, F, base, stride, k0, k1, o0, o1, t, s):  # pragma: no cover
+    """vec.dropout with Philox words of a memory run, stored into a run (accel.kernels.vec's in-memory
+    form): element (p, f) has logical index base + p * stride + f (uint64) and word philox_words of it
+    under key (k0, k1) and offset (o0, o1); kept if word >= t, then times s. Every result is computed
+    before any is stored."""
+    r = np.empty((P, F), np.float32)
+    for p in range(P):
+        row = base + np.uint64(p) * stride
+        for f in range(F):
+            word = _philox_word(row + np.uint64(f), k0, k1, o0, o1)
+            r[p, f] = _drop(_get(a, pa + p, ca + f), word, t, s)[0]
+    for p in range(P):
+        for f in range(F):
+            _put(out, pd + p, cd + f, r[p, f])
 
 
 CHUNK_BLOCKS = 2048  # Philox blocks per parallel chunk

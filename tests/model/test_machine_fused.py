@@ -1,5 +1,5 @@
 """The fast backend's fused forms (accel.machine._fused_semantics: VEC binary, tensor-scalar, cast and
-copy, act.identity and act.relu as one Numba call on memory runs) give the model's semantic
+copy, dropout with Philox words, act.identity and act.relu as one Numba call on memory runs) give the model's semantic
 functions' memory, statistics and error messages on random operands: overlapping in place, shifted
 by elements or partitions, strided, reversed, repeated, of other shapes and outside their memory."""
 
@@ -14,6 +14,7 @@ import accel.machine as machine
 from accel import CoreConfig
 from accel.isa.asm import assemble
 from accel.kernels import act as kact
+from accel.kernels import rng as krng
 from accel.kernels import vec as kvec
 from accel.machine import Core, MachineError
 from accel.model import all_semantics
@@ -25,7 +26,8 @@ TYPES = {"binary": [("fp32", "fp32", "fp32")] * 6 + [("bf16", "fp32", "bf16"), (
          "scalar": [("fp32", "fp32")] * 4 + [("bf16", "fp32"), ("fp32", "int32")],
          "cast": [("bf16", "fp32"), ("int8", "fp32"), ("fp32", "bf16"), ("int32", "fp32")],
          "copy": [("fp32", "fp32"), ("bf16", "bf16"), ("fp32", "int32")],
-         "act": [("fp32", "fp32")] * 3 + [("bf16", "fp32"), ("fp32", "bf16")]}
+         "act": [("fp32", "fp32")] * 3 + [("bf16", "fp32"), ("fp32", "bf16")],
+         "dropout": [("fp32", "fp32")] * 3 + [("bf16", "fp32")]}
 SIZES = {"fp32": 4, "int32": 4, "bf16": 2, "int8": 1}
 
 
@@ -69,6 +71,9 @@ def instruction(rng: np.random.Generator) -> str:
     if form == "scalar":
         value = rng.choice(["1.5", "-0.0", "0.0", "inf", "nan", "bits(0x7fa00001)", "3e38", "1e-40"])
         return f"vec.{rng.choice(BINARY)}s {', '.join(ops)}, {value}"
+    if form == "dropout":
+        p = rng.choice(["0.0", "0.25", "0.5", "0.999", "1.0"])
+        return f"vec.dropout {', '.join(ops)}, {p}, base={rng.integers(0, 1 << 20)}, gen={int(rng.random() < 0.2)}"
     if form == "act":
         scale = rng.choice(["1.0", "-1.5", "0.0", "nan", "3e38"])
         b0 = int(rng.integers(0, 10 - pcount)) if rng.random() < 0.2 else 0
@@ -96,7 +101,7 @@ def test_fused_forms_are_the_semantic_functions(seed: int, monkeypatch: pytest.M
     monkeypatch.setattr(machine, "check_program", lambda program, limits=None: None)  # the run-time checks
     calls = []
     for module, name in ((kvec, "binary_in_memory"), (kvec, "scalar_in_memory"), (kvec, "convert_in_memory"),
-                         (kact, "affine_in_memory")):
+                         (kact, "affine_in_memory"), (krng, "dropout_in_memory")):
         kernel = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *args, k=kernel, n=name: calls.append(n) or k(*args))
     fused, general = Core(CONFIG), Core(CONFIG)
@@ -105,7 +110,11 @@ def test_fused_forms_are_the_semantic_functions(seed: int, monkeypatch: pytest.M
     rng = np.random.default_rng(seed)
     outcomes = []
     for k in range(150):
-        text = "nop vec\n" + "\n".join(instruction(rng) for _ in range(2)) + "\n"
+        rng_state = [f"vec.rng_seed {rng.integers(0, 1 << 32)}, hi={rng.integers(0, 1 << 32)}",
+                     f"vec.rng_set_offset {rng.integers(0, 1 << 32)}, hi={rng.integers(0, 1 << 4)}",
+                     f"vec.rng_set_stride {rng.integers(0, 100)}"]
+        prefix = [line for line in rng_state if rng.random() < 0.5]
+        text = "\n".join(["nop vec", *prefix] + [instruction(rng) for _ in range(2)]) + "\n"
         sbuf = rng.integers(0, 256, fused.sbuf.shape, dtype=np.uint8)
         psum = rng.integers(0, 256, fused.psum.shape, dtype=np.uint8)
         got = outcome(fused, text, sbuf, psum)
@@ -113,7 +122,7 @@ def test_fused_forms_are_the_semantic_functions(seed: int, monkeypatch: pytest.M
         if k % 10 == 0:
             assert got == outcome(model, text, sbuf, psum), text
         outcomes.append(got[3])
-    assert len(calls) > 40 and "affine_in_memory" in calls  # the fused paths ran (a third of the instructions qualify)
+    assert len(calls) > 40 and {"affine_in_memory", "dropout_in_memory"} <= set(calls)  # the fused paths ran
     assert sum(e is None for e in outcomes) > 20 and sum(e is not None for e in outcomes) > 20  # both kinds
 
 
