@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accel.config import CoreConfig
 from accel.errors import MachineError
 from accel.isa._table import TABLE
 from accel.isa.encoding import Instruction, Program, instruction_text
@@ -251,7 +252,7 @@ class _Accesses:
 class _Initialised:
     """Which units some earlier write (or the input) produced: one bitmap per space, made at first use."""
 
-    def __init__(self, program: Program, config) -> None:
+    def __init__(self, program: Program, config: CoreConfig) -> None:
         self.shapes = {"sb": (config.sbuf_partitions, config.sbuf_partition_bytes),
                        "psum": (config.psum_partitions, config.psum_partition_bytes)}
         self.maps: dict[str, np.ndarray | None] = {}

@@ -1,13 +1,14 @@
-"""Test helpers for the race checker: run a program's engines in a chosen interleaving on the
-functional emulator (the oracle of "can the result depend on timing"), and a Timeline of such a run
-(each instruction's start is its place in the run, each wait released by the signals whose units it
-took, oldest first), so the checker can be tested without the scheduler."""
+"""Test helpers for the race checker: the programs and their inputs; a run of a program's engines in
+a chosen interleaving on the functional emulator (the oracle of "can the result depend on timing");
+and a Timeline of such a run (each instruction's start is its place in the run, each wait released
+by the signals whose units it took, oldest first), to test the checker apart from the scheduler."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections import deque
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -15,7 +16,26 @@ from accel.isa.encoding import Program
 from accel.machine import Core, MachineError
 from accel.timing.timeline import ENGINES, Timeline
 
+ROOT = Path(__file__).resolve().parents[2]
+CASES = sorted((ROOT / "tests/programs/cases").glob("*.s"))  # one directed program per opcode
+EXAMPLES = sorted((ROOT / "isa/examples").glob("*.s"))
 Picker = Callable[[list[str]], Sequence[str]]  # engines with work left -> the order to try them in
+
+
+def inputs_for(program: Program, path: Path | None = None) -> dict[str, np.ndarray]:
+    """A directed case's own inputs (its .npz), else seeded random values of each in/inout tensor."""
+    npz = path.with_suffix(".npz") if path else None
+    if npz and npz.exists():
+        with np.load(npz) as z:
+            return {k[3:]: z[k] for k in z.files if k.startswith("in.")}
+    rng = np.random.default_rng(0)
+    out = {}
+    for t in program.tensors:
+        if t.role in ("in", "inout"):
+            ints = t.dtype in ("int8", "int32")
+            out[t.name] = rng.integers(-100, 100, t.shape).astype(np.int32) if ints else \
+                rng.standard_normal(t.shape).astype(np.float32)
+    return out
 
 
 def priority(order: str) -> Picker:

@@ -6,11 +6,10 @@ reads, and its errors. Timelines come from functional runs in a chosen engine in
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
-from race_runs import priority, run_interleaved, timeline_of
+from race_runs import CASES, EXAMPLES, ROOT, inputs_for, priority, run_interleaved, timeline_of
 
 from accel.config import CoreConfig
 from accel.isa._table import TABLE
@@ -21,26 +20,7 @@ from accel.timing import race
 from accel.timing.race import RACE, UNINITIALISED, Race, RaceError, check_races
 from accel.timing.schedule import schedule
 
-ROOT = Path(__file__).resolve().parents[2]
-CASES = sorted((ROOT / "tests/programs/cases").glob("*.s"))
-EXAMPLES = sorted((ROOT / "isa/examples").glob("*.s"))
 MNEMONICS = [i["mnemonic"] for i in TABLE["instructions"]]
-
-
-def inputs_for(program, path: Path | None = None) -> dict[str, np.ndarray]:
-    """A directed case's own inputs (its .npz), else seeded random values of each in/inout tensor."""
-    npz = path.with_suffix(".npz") if path else None
-    if npz and npz.exists():
-        with np.load(npz) as z:
-            return {k[3:]: z[k] for k in z.files if k.startswith("in.")}
-    rng = np.random.default_rng(0)
-    out = {}
-    for t in program.tensors:
-        if t.role in ("in", "inout"):
-            ints = t.dtype in ("int8", "int32")
-            out[t.name] = rng.integers(-100, 100, t.shape).astype(np.int32) if ints else \
-                rng.standard_normal(t.shape).astype(np.float32)
-    return out
 
 
 def races_of(text: str, order: str = "DMA,PE,ACT,VEC", **kw) -> list[Race]:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from race_runs import priority, run_interleaved, seeded, timeline_of
-from test_race import CASES, EXAMPLES, inputs_for
+from race_runs import CASES, EXAMPLES, inputs_for, priority, run_interleaved, seeded, timeline_of
 
 from accel.config import CoreConfig
 from accel.isa.asm import assemble
