@@ -62,7 +62,7 @@ class _Err(Exception):
         self.msg, self.pos = msg, pos
 
 
-@dataclass
+@dataclass(slots=True)
 class Tok:
     text: str
     pos: int  # 0-based offset of text in the line
@@ -129,11 +129,20 @@ _BINOPS = {
 }
 
 
+_LITERALS: dict[str, int] = {}  # integer literal text -> its value (numbers recur across lines and programs)
+
+
 def _simple_int(text: str, consts: dict[str, int]) -> int | None:
     """The value of a plain integer literal or a defined constant's name, exactly as eval_int's
     general path would give it; None for anything else (which then takes that path)."""
+    value = _LITERALS.get(text)
+    if value is not None:
+        return value
     if INT_LITERAL_RE.fullmatch(text):
-        return int(text, 0)
+        value = int(text, 0)
+        if len(_LITERALS) < 1 << 16:
+            _LITERALS[text] = value
+        return value
     if text in consts and not keyword.iskeyword(text):
         return consts[text]
     return None

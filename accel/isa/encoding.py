@@ -42,7 +42,7 @@ class DecodeError(ValueError):
     """A binary word or file is not a valid accel program."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Instruction:
     """One instruction: its table entry, operand values by name, and where it came from."""
 
@@ -127,20 +127,36 @@ def slot_fields(word: int, slot: str) -> dict[str, int]:
     return out
 
 
+def _field(f: dict) -> tuple[str, int, int, int, int, int]:
+    """(sub-field key, lsb, width, lowest, highest value, mask) of one field of a slot."""
+    width = f["width"]
+    lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if f["signed"] else (0, (1 << width) - 1)
+    return f["name"].split(".", 1)[1] if "." in f["name"] else "", f["lsb"], width, lo, hi, (1 << width) - 1
+
+
+_SLOT_FIELDS = {slot: tuple(_field(f) for f in s["fields"]) for slot, s in SLOTS.items()}
+
+
 def _put_slot(word: int, slot: str, values: dict[str, int], what: str) -> int:
-    for f in SLOTS[slot]["fields"]:
-        key = f["name"].split(".", 1)[1] if "." in f["name"] else ""
-        word = _put(word, f["lsb"], f["width"], values[key], f["signed"], f"{what}.{key}" if key else what)
+    """`word` with the slot's fields set to `values` (by sub-field key); _put's error if one does not fit."""
+    for key, lsb, width, lo, hi, mask in _SLOT_FIELDS[slot]:
+        v = values[key]
+        if not lo <= v <= hi:
+            raise ValueError(f"{f'{what}.{key}' if key else what} = {v} does not fit its {width}-bit field "
+                             f"(range {lo}..{hi})")
+        word |= (v & mask) << lsb
     return word
+
+
+_DIM_KEYS = tuple((f"n{i}", f"s{i}") for i in range(MAX_DIMS))
 
 
 def _dims_fields(dims: tuple[tuple[int, int], ...]) -> dict[str, int]:
     if not 1 <= len(dims) <= MAX_DIMS:
         raise ValueError(f"{len(dims)} dims: an access pattern has 1 to {MAX_DIMS}")
     out = {}
-    for i in range(MAX_DIMS):
-        n, s = dims[i] if i < len(dims) else (0, 0)
-        out[f"n{i}"], out[f"s{i}"] = n, s
+    for i, (nk, sk) in enumerate(_DIM_KEYS):
+        out[nk], out[sk] = dims[i] if i < len(dims) else (0, 0)
     return out
 
 
