@@ -171,16 +171,26 @@ class Checker:
         except CheckError as e:
             e.index = index
             raise
-        if ins.mnemonic == "act.lut.load":
+        mn = ins.spec["mnemonic"]
+        if mn == "act.lut.load":
             self.loaded.add(ins.ops["fn"])
-        elif ins.mnemonic == "halt":
+        elif mn == "halt":
             self.halted = True
 
     # ------------------------------------------------------------------ one operand at a time
     def _operands(self, ins: Any) -> None:
         lim, ops = self.limits, ins.ops
-        for name, kind, o, rng in _operand_plan(ins.spec):
+        for name, kind, o, rng, pattern in _operand_plan(ins.spec):
             v = ops[name]
+            t = type(v)
+            if pattern:  # ap, bias, dram: only a pattern value has checks
+                if t is AP:
+                    self._ap(ins, o, v)
+                elif t is DramAP:
+                    self._dram(ins, name, v)
+                elif t is not int and isinstance(v, AP | DramAP):  # a subclass
+                    self._ap(ins, o, v) if isinstance(v, AP) else self._dram(ins, name, v)
+                continue
             if kind == "sem" and not self.halted and not 0 <= v < lim.semaphores:
                 raise CheckError(f"semaphore s{v} does not exist (s0..s{lim.semaphores - 1})", operand=name)
             if rng is not None:
@@ -192,7 +202,6 @@ class Checker:
                 value = float(np.array([v], dtype=np.uint32).view(np.float32)[0])
                 if not rng[0] <= value <= rng[1]:  # NaN fails too
                     raise CheckError(f"{name} = {value}: allowed {rng[0]}..{rng[1]}", operand=name)
-            t = type(v)
             if t is AP:
                 self._ap(ins, o, v)
             elif t is DramAP:
@@ -330,14 +339,17 @@ class Checker:
 
 
 _VERDICTS = 1 << 16  # pattern verdicts a Checker keeps
-_PLANS: dict[int, tuple[dict, tuple[tuple[str, str, dict, Any], ...]]] = {}
+_PLANS: dict[int, tuple[dict, tuple[tuple[str, str, dict, Any, bool], ...]]] = {}
 
 
-def _operand_plan(spec: dict) -> tuple[tuple[str, str, dict, Any], ...]:
-    """(name, kind, entry, range or None) of each operand of a table entry, worked out once per entry."""
+def _operand_plan(spec: dict) -> tuple[tuple[str, str, dict, Any, bool], ...]:
+    """(name, kind, entry, range or None, whether a pattern kind) of each operand of a table entry,
+    worked out once per entry."""
     hit = _PLANS.get(id(spec))
     if hit is None or hit[0] is not spec:
-        hit = _PLANS[id(spec)] = (spec, tuple((o["name"], o["kind"], o, o.get("range")) for o in spec["operands"]))
+        plan = tuple((o["name"], o["kind"], o, o.get("range"), o["kind"] in ("ap", "bias", "dram"))
+                     for o in spec["operands"])
+        hit = _PLANS[id(spec)] = (spec, plan)
     return hit[1]
 
 
