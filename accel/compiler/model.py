@@ -1,0 +1,191 @@
+"""compile(): an ONNX model to a runnable plan of accel programs and host steps, with a per-layer
+report; CompiledModel.run(inputs) runs it on the emulator with timing (docs/compiler.md)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from accel.compiler import plan as planning
+from accel.compiler.graph import CompileError, Graph, evaluate_node, import_onnx
+from accel.compiler.segment import Segment
+from accel.config import CoreConfig, as_config
+from accel.isa.asm import AsmError, assemble
+from accel.isa.encoding import Program
+from accel.machine import Core
+from accel.timing.report import summary
+from accel.timing.timeline import ENGINES, Timeline
+
+
+@dataclass
+class Step:
+    """One step of the plan: a core segment (an accel program) or one node on the host/framework."""
+
+    kind: str  # "core", "host", "framework"
+    nodes: list[str]
+    segment: Segment | None = None
+    program: Program | None = None
+    listing: str = ""
+    node_of: list[str] = field(default_factory=list)  # per instruction, the ONNX node it lowers
+    placement: planning.Placement | None = None
+
+
+@dataclass
+class ModelRun:
+    """Outputs of a run, each core segment's timeline, and the host steps' wall time."""
+
+    outputs: dict[str, np.ndarray]
+    timelines: list[Timeline]
+    host_seconds: float
+    steps: list[dict[str, Any]]
+
+    @property
+    def total_cycles(self) -> int:
+        """Core cycles of the whole model: its segments one after another."""
+        return sum(t.total for t in self.timelines)
+
+
+@dataclass
+class CompiledModel:
+    graph: Graph
+    config: CoreConfig
+    steps: list[Step]
+    placements: list[planning.Placement]
+    compile_seconds: float
+
+    @property
+    def listing(self) -> str:
+        """The assembly of every core segment (each reassembles to its program)."""
+        return "\n".join(s.listing for s in self.steps if s.kind == "core")
+
+    def placement_report(self) -> list[dict[str, Any]]:
+        return [{"node": p.node.name, "op": p.node.op, "where": p.where, "why": p.why, "fused": p.fused,
+                 "activation": p.act} for p in self.placements]
+
+    def run(self, inputs: Mapping[str, Any], *, timing: bool = True) -> ModelRun:
+        """Run the plan: core segments on the emulator (fast backend), host steps in NumPy."""
+        g = self.graph
+        values: dict[str, np.ndarray] = {}
+        for name in g.inputs:
+            if name not in inputs:
+                raise CompileError(f"input {name} ({list(g.values[name].shape)}) was not given")
+            a = np.asarray(inputs[name], dtype=np.float32)
+            if a.shape != g.values[name].shape:
+                raise CompileError(f"input {name}: shape {a.shape} given, the model's is {g.values[name].shape}")
+            values[name] = a
+        extra = set(inputs) - set(g.inputs)
+        if extra:
+            raise CompileError(f"inputs {sorted(extra)} are not inputs of the model (it has {g.inputs})")
+        timelines, reports, host = [], [], 0.0
+
+        def get(name: str) -> np.ndarray:
+            if name in values:
+                return values[name]
+            c = g.const(name)
+            if c is None:
+                raise CompileError(f"value {name} is needed before it is computed")
+            return c
+
+        from accel.compiler.host import HOST_OPS
+
+        for step in self.steps:
+            if step.kind == "core":
+                seg = step.segment
+                feeds = {t: get(v).reshape(-1) for t, v in seg.feeds.items()}
+                feeds.update(seg.consts)
+                result = Core(self.config).run(step.program, feeds, timing=timing)
+                for t, names in seg.results.items():
+                    for v in names:
+                        values[v] = result.outputs[t].reshape(g.values[v].shape)
+                for v, src in seg.aliases.items():
+                    values[v] = get(src).reshape(g.values[v].shape)
+                if result.timeline is not None:
+                    timelines.append(result.timeline)
+                    reports.append({"kind": "core", "nodes": step.nodes, "cycles": result.timeline.total})
+            else:
+                node = step.placement.node
+                start = time.perf_counter()
+                args = [get(i) if i else None for i in node.inputs]
+                if step.kind == "host":
+                    outs = HOST_OPS[node.op](node.attrs, args)
+                else:
+                    outs = evaluate_node(node, args, g.opset)
+                seconds = time.perf_counter() - start
+                host += seconds
+                for name, out in zip([o for o in node.outputs if o], outs, strict=False):
+                    values[name] = np.asarray(out)
+                reports.append({"kind": step.kind, "nodes": step.nodes, "seconds": seconds})
+        return ModelRun({o: values[o] if o in values else get(o) for o in g.outputs}, timelines, host, reports)
+
+    def layer_report(self, run: ModelRun) -> list[dict[str, Any]]:
+        """Per ONNX node on the core: first start and last end of its instructions, cycles (the span),
+        busy cycles per engine, MACs and DRAM bytes; host nodes with their wall time."""
+        rows: list[dict[str, Any]] = []
+        core_steps = [s for s in self.steps if s.kind == "core"]
+        for step, tl in zip(core_steps, run.timelines, strict=True):
+            names = np.array(step.node_of[:len(tl)], dtype=object)
+            for node in dict.fromkeys(step.node_of):
+                mine = names == node
+                if not mine.any():
+                    continue
+                row = {"node": node, "where": "core", "start": int(tl.start[mine].min()),
+                       "end": int(tl.end[mine].max()), "dram_bytes": int(tl.dram_bytes[mine].sum())}
+                row["cycles"] = row["end"] - row["start"]
+                for code, eng in enumerate(ENGINES):
+                    sel = mine & (tl.engine == code)
+                    row[f"{eng.lower()}_busy"] = int((tl.end[sel] - tl.start[sel]).sum())
+                rows.append(row)
+        for rep in run.steps:
+            if rep["kind"] != "core":
+                rows.append({"node": rep["nodes"][0], "where": rep["kind"], "seconds": rep["seconds"]})
+        return rows
+
+
+def compile_model(model: str | Path | bytes | onnx.ModelProto, config: CoreConfig | Mapping[str, Any] | None = None,
+                  *, strict: bool = False, input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> CompiledModel:
+    """Compile an ONNX model for a core: `accel.compile("resnet50.onnx").run({"data": x})`."""
+    start = time.perf_counter()
+    config = as_config(config)
+    graph = import_onnx(model, dict(input_shapes or {}))
+    from accel.compiler.host import HOST_OPS
+
+    placements = planning.place(graph, config, HOST_OPS, strict)
+    steps: list[Step] = []
+    seg: Segment | None = None
+    for p in placements:
+        if p.where == "core":
+            if seg is None:
+                seg = Segment(config, graph, len(steps))
+                steps.append(Step("core", [], seg))
+            planning.lower(p, seg)
+            steps[-1].nodes.append(p.node.name)
+        else:
+            seg = None
+            steps.append(Step(p.where, [p.node.name], placement=p))
+    for step in steps:
+        if step.kind == "core":
+            _finish(step, config)
+    return CompiledModel(graph, config, steps, placements, time.perf_counter() - start)
+
+
+def _finish(step: Step, config: CoreConfig) -> None:
+    """Assemble a segment's program; every instruction remembers its node."""
+    seg = step.segment
+    step.listing = seg.program_text()
+    try:
+        step.program = assemble(step.listing, f"segment{seg.index}.s", config=config)
+    except AsmError as e:  # pragma: no cover - a lowering bug, not a user error
+        raise CompileError(f"segment {seg.index} ({', '.join(step.nodes)}) does not assemble: {e}") from None
+    step.node_of = list(seg.builder.line_nodes)
+
+
+def compile_summary(model: CompiledModel, run: ModelRun) -> dict[str, Any]:
+    """Totals of a run: core cycles, host seconds, and each segment's timing summary."""
+    return {"total_cycles": run.total_cycles, "host_seconds": run.host_seconds,
+            "segments": [summary(t) for t in run.timelines]}

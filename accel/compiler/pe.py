@@ -1,0 +1,240 @@
+"""Lowerings onto the PE array: convolutions and matrix products (docs/compiler.md).
+
+Convolution (any kernel, stride, padding, dilation, groups), channels on partitions: the padded input
+of a group's input-channel tile sits in SBUF as [channels, rows x columns]; each kernel position
+(kh, kw) is one matmul whose stationary operand is W[:, :, kh, kw] ([input channels, output
+channels]) and whose moving operand is the input shifted by (kh, kw) and strided, read by an access
+pattern; the positions and input-channel tiles accumulate in one PSUM bank per chunk of output rows,
+and ACT drains the bank with the bias (and a fused activation) to SBUF as bf16, which DMA stores.
+
+Gemm / MatMul: Y^T[N, M] = B^T A^T: B's [K tile, N tile] is stationary, A^T's [K tile, M chunk]
+streams (a transposing DMA of A), K tiles accumulate in PSUM, ACT drains with the bias per output
+feature (a partition), and a transposing DMA store writes Y[M, N].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from accel.compiler.builder import region
+from accel.compiler.graph import CompileError, Graph, Node
+from accel.compiler.segment import Segment
+
+BF16 = 2  # bytes
+
+
+def _drain(seg: Segment, act: str | None, dst: str, src: str, bias: str, reads, writes) -> None:
+    """ACT: dst = act(src + bias) (fp32 PSUM to bf16 SBUF)."""
+    if act is None:
+        text = f"act.identity {dst}, {src}, bias={bias}"
+    elif act == "relu":
+        text = f"act.relu {dst}, {src}, bias={bias}"
+    else:
+        text = f"act.func {dst}, {src}, fn={act}, bias={bias}"
+    seg.builder.emit("act", text, reads, writes)
+
+
+def conv_pads(node: Node, h: int, w: int, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int) -> list[int]:
+    """[top, left, bottom, right] from pads or auto_pad."""
+    auto = node.attr("auto_pad", "NOTSET")
+    if auto in ("NOTSET", ""):
+        p = list(node.attr("pads", [0, 0, 0, 0]))
+        return [p[0], p[1], p[2], p[3]]
+    if auto == "VALID":
+        return [0, 0, 0, 0]
+    out = []
+    for size, k, s, d in ((h, kh, sh, dh), (w, kw, sw, dw)):
+        o = -(-size // s)
+        total = max(0, (o - 1) * s + (k - 1) * d + 1 - size)
+        out.append((total // 2, total - total // 2) if auto == "SAME_UPPER" else (total - total // 2, total // 2))
+    return [out[0][0], out[1][0], out[0][1], out[1][1]]
+
+
+def conv_params(node: Node, graph: Graph) -> dict[str, Any]:
+    x = graph.values[node.inputs[0]].shape
+    w = graph.values[node.inputs[1]].shape
+    if len(x) != 4:
+        raise CompileError(f"node {node.name} (Conv): {len(x) - 2}-D convolution; the core lowers 2-D")
+    n, cin, h, wd = x
+    cout, cin_g, kh, kw = w
+    g = node.attr("group", 1)
+    sh, sw = node.attr("strides", [1, 1])
+    dh, dw = node.attr("dilations", [1, 1])
+    pt, pl, pb, pr = conv_pads(node, h, wd, kh, kw, sh, sw, dh, dw)
+    oh = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
+    ow = (wd + pl + pr - dw * (kw - 1) - 1) // sw + 1
+    return dict(n=n, cin=cin, h=h, w=wd, cout=cout, cin_g=cin_g, cout_g=cout // g, kh=kh, kw=kw, g=g, sh=sh,
+                sw=sw, dh=dh, dw=dw, pt=pt, pl=pl, pb=pb, pr=pr, oh=oh, ow=ow, hp=h + pt + pb, wp=wd + pl + pr)
+
+
+def conv_supported(node: Node, graph: Graph, config) -> str | None:
+    """None if the core can run this Conv, else why not."""
+    if graph.const(node.inputs[1]) is None:
+        return "weights are not constant"
+    if len(graph.values[node.inputs[0]].shape) != 4:
+        return "not a 2-D convolution"
+    p = conv_params(node, graph)
+    if p["ow"] > config.psum_bank_bytes // 4:
+        return f"an output row of {p['ow']} elements exceeds a PSUM bank"
+    need = p["hp"] * p["wp"] * BF16 + p["kh"] * p["kw"] * min(p["cout_g"], config.pe_cols) * BF16 + 8192
+    if need > config.sbuf_partition_bytes:
+        return f"padded input plane and weights need {need} bytes per SBUF partition"
+    return None
+
+
+def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, bias: np.ndarray) -> None:
+    """A Conv (weights [Cout, Cin/g, KH, KW] and bias [Cout] already folded with any BatchNorm)."""
+    b, c, graph = seg.builder, seg.config, seg.graph
+    p = conv_params(node, graph)
+    x_t = seg.value_in(node.inputs[0])
+    y_t = seg.value_out(node.outputs[0])
+    hp, wp, oh, ow, kh, kw = p["hp"], p["wp"], p["oh"], p["ow"], p["kh"], p["kw"]
+    cin_g, cout_g = p["cin_g"], p["cout_g"]
+    rows, cols = c.pe_rows, c.pe_cols
+    # prepared constants: W as [g, cin_g, kh, kw, cout_g] and the bias as a column
+    wprep = weights.reshape(p["g"], cout_g, cin_g, kh, kw).transpose(0, 2, 3, 4, 1)
+    w_t = seg.const(wprep, "bf16")
+    b_t = seg.const(bias.astype(np.float32), "fp32")
+    padded = any((p["pt"], p["pl"], p["pb"], p["pr"]))
+    zeros_t = seg.const(np.zeros(hp * wp), "bf16") if padded else None
+    chunk_rows = max(1, min(oh, (c.psum_bank_bytes // 4) // ow))
+    bank_bytes = c.psum_bank_bytes
+    plane = hp * wp * BF16
+    kcols = kh * kw * cout_g
+    for n in range(p["n"]):
+        for g in range(p["g"]):
+            cin_tiles = [(k0, min(rows, cin_g - k0)) for k0 in range(0, cin_g, rows)]
+            x_at, w_at = [], []
+            for k0, kt in cin_tiles:  # the group's input channels k0.. and their weights, resident
+                xa = b.sbuf.alloc(plane, f"node {node.name}: input plane")
+                wa = b.sbuf.alloc(kcols * BF16, f"node {node.name}: weights")
+                ch = n * p["cin"] + g * cin_g + k0
+                if zeros_t:
+                    b.emit("dma", f"dma.load sb[0:{kt}, {xa}]:bf16[{hp * wp}], {zeros_t}(0)[{kt}@0, {hp * wp}@1]",
+                           writes=(region("sb", 0, kt, xa, plane),))
+                inner = xa + (p["pt"] * wp + p["pl"]) * BF16
+                b.emit("dma", f"dma.load sb[0:{kt}, {inner}]:bf16[{p['h']}@{wp}, {p['w']}@1], "
+                              f"{x_t}({ch * p['h'] * p['w']})[{kt}@{p['h'] * p['w']}, {p['h'] * p['w']}@1]",
+                       writes=(region("sb", 0, kt, xa, plane),))
+                b.emit("dma", f"dma.load sb[0:{kt}, {wa}]:bf16[{kcols}], "
+                              f"{w_t}({(g * cin_g + k0) * kcols})[{kt}@{kcols}, {kcols}@1]",
+                       writes=(region("sb", 0, kt, wa, kcols * BF16),))
+                x_at.append(xa)
+                w_at.append(wa)
+            chunk = 0
+            for o0 in range(0, cout_g, cols):
+                ot = min(cols, cout_g - o0)
+                co = g * cout_g + o0
+                bias_at = b.sbuf.alloc(4, f"node {node.name}: bias")
+                b.emit("dma", f"dma.load sb[0:{ot}, {bias_at}]:fp32[1], {b_t}({co})[{ot}@1, 1@1]",
+                       writes=(region("sb", 0, ot, bias_at, 4),))
+                for r0 in range(0, oh, chunk_rows):
+                    nr = min(chunk_rows, oh - r0)
+                    m = nr * ow
+                    bank = (chunk % c.psum_banks) * bank_bytes
+                    chunk += 1
+                    out = region("psum", 0, ot, bank, m * 4)
+                    steps = [(t, i, j) for t in range(len(cin_tiles)) for i in range(kh) for j in range(kw)]
+                    for s_i, (t, i, j) in enumerate(steps):
+                        kt = cin_tiles[t][1]
+                        wo = w_at[t] + ((i * kw + j) * cout_g + o0) * BF16
+                        b.emit("pe", f"pe.load_weights sb[0:{kt}, {wo}]:bf16[{ot}]",
+                               reads=(region("sb", 0, kt, wo, ot * BF16),))
+                        e0 = (r0 * p["sh"] + i * p["dh"]) * wp + j * p["dw"]
+                        dims = f"{nr}@{p['sh'] * wp}, {ow}@{p['sw']}" if nr > 1 else f"{ow}@{p['sw']}"
+                        b.emit("pe", f"pe.matmul psum[0:{ot}, {bank}]:fp32[{m}], "
+                                     f"sb[0:{kt}, {x_at[t] + e0 * BF16}]:bf16[{dims}], acc={int(s_i > 0)}",
+                               reads=(region("sb", 0, kt, x_at[t], plane),), writes=(out,))
+                    ya = b.sbuf.alloc(m * BF16, f"node {node.name}: output rows")
+                    _drain(seg, act, f"sb[0:{ot}, {ya}]:bf16[{m}]", f"psum[0:{ot}, {bank}]:fp32[{m}]",
+                           f"sb[0:{ot}, {bias_at}]:fp32[1]", (out, region("sb", 0, ot, bias_at, 4)),
+                           (region("sb", 0, ot, ya, m * BF16),))
+                    y0 = (n * p["cout"] + co) * oh * ow + r0 * ow
+                    b.emit("dma", f"dma.store {y_t}({y0})[{ot}@{oh * ow}, {m}@1], sb[0:{ot}, {ya}]:bf16[{m}]",
+                           reads=(region("sb", 0, ot, ya, m * BF16),))
+                    b.sbuf.free(ya, m * BF16)
+                b.sbuf.free(bias_at, 4)
+            for xa, wa in zip(x_at, w_at, strict=True):
+                b.sbuf.free(xa, plane)
+                b.sbuf.free(wa, kcols * BF16)
+
+
+def matmul_supported(node: Node, graph: Graph, config) -> str | None:
+    a, bshape = graph.values[node.inputs[0]].shape, graph.values[node.inputs[1]].shape
+    if len(a) < 2 or len(bshape) < 2:
+        return "a matrix-vector product of 1-D operands"
+    if len(bshape) > 2 and tuple(a[:-2]) != tuple(bshape[:-2]):
+        return "broadcast batch dimensions"
+    return None
+
+
+def lower_matmul(seg: Segment, node: Node, act: str | None, a_name: str, b_name: str | None,
+                 b_const: np.ndarray | None, bias: np.ndarray, alpha: float = 1.0) -> None:
+    """Y[..., M, N] = act(alpha * A[..., M, K] B[..., K, N] + bias[N]); B from the graph or constant."""
+    b, c, graph = seg.builder, seg.config, seg.graph
+    ashape = graph.values[a_name].shape
+    m_, k_ = ashape[-2], ashape[-1]
+    batch = int(np.prod(ashape[:-2], dtype=np.int64)) if len(ashape) > 2 else 1
+    if b_const is not None:
+        n_ = b_const.shape[-1]
+        b_t = seg.const(b_const, "bf16")
+        b_batched = b_const.ndim > 2
+    else:
+        bshape = graph.values[b_name].shape
+        n_ = bshape[-1]
+        b_t = seg.value_in(b_name)
+        b_batched = len(bshape) > 2
+    a_t = seg.value_in(a_name)
+    y_t = seg.value_out(node.outputs[0])
+    bias_t = seg.const(np.broadcast_to(np.asarray(bias, np.float32), (n_,)), "fp32")
+    rows, cols = c.pe_rows, c.pe_cols
+    mc = min(m_, c.psum_bank_bytes // 4)
+    k_tiles = [(k0, min(rows, k_ - k0)) for k0 in range(0, k_, rows)]
+    chunk = 0
+    scale = "" if alpha == 1.0 else f", scale={alpha!r}"
+    for bi in range(batch):
+        a0, b0, y0 = bi * m_ * k_, (bi * k_ * n_ if b_batched else 0), bi * m_ * n_
+        for n0 in range(0, n_, cols):
+            nt = min(cols, n_ - n0)
+            bias_at = b.sbuf.alloc(4, f"node {node.name}: bias")
+            b.emit("dma", f"dma.load sb[0:{nt}, {bias_at}]:fp32[1], {bias_t}({n0})[{nt}@1, 1@1]",
+                   writes=(region("sb", 0, nt, bias_at, 4),))
+            w_at = []
+            for k0, kt in k_tiles:  # B's [K tile, N tile], stationary
+                wa = b.sbuf.alloc(nt * BF16, f"node {node.name}: weights")
+                b.emit("dma", f"dma.load sb[0:{kt}, {wa}]:bf16[{nt}], {b_t}({b0 + k0 * n_ + n0})[{kt}@{n_}, {nt}@1]",
+                       writes=(region("sb", 0, kt, wa, nt * BF16),))
+                w_at.append(wa)
+            for m0 in range(0, m_, mc):
+                mt = min(mc, m_ - m0)
+                bank = (chunk % c.psum_banks) * c.psum_bank_bytes
+                chunk += 1
+                out = region("psum", 0, nt, bank, mt * 4)
+                for t, (k0, kt) in enumerate(k_tiles):
+                    xa = b.sbuf.alloc(mt * BF16, f"node {node.name}: A^T tile")
+                    b.emit("dma", f"dma.load sb[0:{kt}, {xa}]:bf16[{mt}], "
+                                  f"{a_t}({a0 + m0 * k_ + k0})[{kt}@1, {mt}@{k_}]",
+                           writes=(region("sb", 0, kt, xa, mt * BF16),))
+                    b.emit("pe", f"pe.load_weights sb[0:{kt}, {w_at[t]}]:bf16[{nt}]",
+                           reads=(region("sb", 0, kt, w_at[t], nt * BF16),))
+                    b.emit("pe", f"pe.matmul psum[0:{nt}, {bank}]:fp32[{mt}], sb[0:{kt}, {xa}]:bf16[{mt}], "
+                                 f"acc={int(t > 0)}", reads=(region("sb", 0, kt, xa, mt * BF16),), writes=(out,))
+                    b.sbuf.free(xa, mt * BF16)
+                ya = b.sbuf.alloc(mt * BF16, f"node {node.name}: output")
+                dst, src = f"sb[0:{nt}, {ya}]:bf16[{mt}]", f"psum[0:{nt}, {bank}]:fp32[{mt}]"
+                bias_ap = f"sb[0:{nt}, {bias_at}]:fp32[1]"
+                reads, writes = (out, region("sb", 0, nt, bias_at, 4)), (region("sb", 0, nt, ya, mt * BF16),)
+                if act is None:
+                    b.emit("act", f"act.identity {dst}, {src}{scale}, bias={bias_ap}", reads, writes)
+                elif act == "relu":
+                    b.emit("act", f"act.relu {dst}, {src}{scale}, bias={bias_ap}", reads, writes)
+                else:
+                    b.emit("act", f"act.func {dst}, {src}, fn={act}{scale}, bias={bias_ap}", reads, writes)
+                b.emit("dma", f"dma.store {y_t}({y0 + m0 * n_ + n0})[{nt}@1, {mt}@{n_}], {dst}",
+                       reads=(region("sb", 0, nt, ya, mt * BF16),))
+                b.sbuf.free(ya, mt * BF16)
+            for wa in w_at:
+                b.sbuf.free(wa, nt * BF16)
+            b.sbuf.free(bias_at, 4)

@@ -1,0 +1,77 @@
+"""A core segment: the nodes lowered into one accel program, and the DRAM tensors that join it to
+the rest of the model (its inputs, its outputs, the constants the lowerings prepared)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from accel.compiler.builder import Builder
+from accel.compiler.graph import Graph
+from accel.config import CoreConfig
+
+# storage of activations in DRAM and on chip: bf16 (docs/compiler.md, "Numbers")
+ACT_DTYPE = "bf16"
+
+
+@dataclass
+class Segment:
+    """The state of lowering one segment; `program_text()` is its assembly."""
+
+    config: CoreConfig
+    graph: Graph
+    index: int
+    builder: Builder = field(init=False)
+    dram: dict[str, str] = field(default_factory=dict)  # graph value -> DRAM tensor
+    feeds: dict[str, str] = field(default_factory=dict)  # DRAM tensor -> graph value it is loaded from
+    consts: dict[str, np.ndarray] = field(default_factory=dict)  # DRAM tensor -> prepared constant (float32)
+    results: dict[str, list[str]] = field(default_factory=dict)  # DRAM tensor -> graph values it holds at the end
+    aliases: dict[str, str] = field(default_factory=dict)  # graph value -> the input value it reshapes
+    nodes: list[str] = field(default_factory=list)
+    _n: int = 0
+
+    def __post_init__(self) -> None:
+        self.builder = Builder(self.config)
+
+    def _name(self) -> str:
+        self._n += 1
+        return f"t{self._n}"
+
+    def value_in(self, value: str) -> str:
+        """The DRAM tensor holding graph value `value` (declared as an input when first met here)."""
+        if value not in self.dram:
+            t = self._name()
+            v = self.graph.values[value]
+            self.builder.tensor(t, ACT_DTYPE, (v.size,), "in")
+            self.dram[value] = t
+            self.feeds[t] = value
+        return self.dram[value]
+
+    def value_out(self, value: str) -> str:
+        """A new DRAM tensor for graph value `value`, produced in this segment."""
+        t = self._name()
+        self.builder.tensor(t, ACT_DTYPE, (self.graph.values[value].size,), "out")
+        self.dram[value] = t
+        self.results[t] = [value]
+        return t
+
+    def alias(self, value: str, of: str) -> None:
+        """`value` is the same DRAM bytes as `of` (a reshape): no instruction."""
+        t = self.value_in(of)
+        self.dram[value] = t
+        if t in self.results:
+            self.results[t].append(value)
+        else:  # a reshape of an input: the runtime reshapes the input array itself
+            self.aliases[value] = self.feeds[t]
+
+    def const(self, data: np.ndarray, dtype: str) -> str:
+        """A DRAM tensor with prepared constant data (weights, biases, zeros), as an input."""
+        t = self._name()
+        data = np.ascontiguousarray(data, dtype=np.int8 if dtype == "int8" else np.float32).reshape(-1)
+        self.builder.tensor(t, dtype, (data.size,), "in")
+        self.consts[t] = data
+        return t
+
+    def program_text(self) -> str:
+        return self.builder.text(f"segment {self.index} of {self.graph.name}: {', '.join(self.nodes)}")
