@@ -37,14 +37,6 @@ class Region:
                 and o.hi <= self.hi)
 
 
-@dataclass
-class _Access:
-    region: Region
-    engine: int
-    index: int  # the engine's instruction count when it was emitted (1-based)
-    write: bool
-
-
 class Allocator:
     """First-fit allocation of byte ranges within every partition of one memory (all partitions at
     once: a tensor tile spans partitions 0..P-1 of the same offsets)."""
@@ -106,7 +98,7 @@ class Builder:
     tensor_names: set[str] = field(default_factory=set)
     counts: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
     clocks: list[list[int]] = field(default_factory=lambda: [[0] * 4 for _ in range(4)])
-    accesses: list[_Access] = field(default_factory=list)
+    accesses: dict[tuple[Region, int, bool], int] = field(default_factory=dict)  # -> engine's instruction count
     semaphores_used: int = 0
     node: str = ""
     line_nodes: list[str] = field(default_factory=list)  # per instruction emitted, the node it lowers
@@ -128,26 +120,29 @@ class Builder:
 
     # ------------------------------------------------------------------ instructions
     def emit(self, engine: str, text: str, reads: tuple[Region, ...] = (), writes: tuple[Region, ...] = ()) -> None:
-        """Append one instruction for `engine`, after the semaphore pairs its regions need."""
+        """Append one instruction for `engine`, after the semaphore pairs its regions need. Give whole
+        buffers as regions where you can: accesses are kept per (region, engine, read/write), so a
+        buffer touched many times costs one record."""
         e = ENGINES.index(engine)
         needs = [0, 0, 0, 0]  # per engine, the instruction count this one must come after
-        for acc in self.accesses:
-            if acc.engine == e:
+        for (r0, f, write), index in self.accesses.items():
+            if f == e or index <= self.clocks[e][f] or index <= needs[f]:
                 continue
-            for r in reads:
-                if acc.write and acc.region.meets(r):
-                    needs[acc.engine] = max(needs[acc.engine], acc.index)
-            for w in writes:
-                if acc.region.meets(w):
-                    needs[acc.engine] = max(needs[acc.engine], acc.index)
+            if any(r0.meets(w) for w in writes) or (write and any(r0.meets(r) for r in reads)):
+                needs[f] = index
         for f in range(4):
             if needs[f] > self.clocks[e][f]:
                 self._sync(f, e)
         e_index = self._append(e, text)
+        acc = self.accesses
         for w in writes:  # a write supersedes the accesses it covers (they are ordered before it now)
-            self.accesses = [a for a in self.accesses if not w.covers(a.region)]
-        self.accesses += [_Access(r, e, e_index, False) for r in reads] + [_Access(w, e, e_index, True) for w in writes]
-        if len(self.accesses) > 4096:
+            for key in [k for k in acc if w.covers(k[0])]:
+                del acc[key]
+        for r in reads:
+            acc[(r, e, False)] = e_index
+        for w in writes:
+            acc[(w, e, True)] = e_index
+        if len(acc) > 1024:
             self._prune()
 
     def _append(self, e: int, text: str) -> int:
@@ -168,8 +163,8 @@ class Builder:
 
     def _prune(self) -> None:
         """Drop accesses every other engine is already ordered after."""
-        self.accesses = [a for a in self.accesses
-                         if any(self.clocks[g][a.engine] < a.index for g in range(4) if g != a.engine)]
+        self.accesses = {k: i for k, i in self.accesses.items()
+                         if any(self.clocks[g][k[1]] < i for g in range(4) if g != k[1])}
 
     def barrier(self, engine: str) -> None:
         """Order `engine` after everything every other engine has emitted (used before a program ends)."""

@@ -141,7 +141,7 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
                         kt = cin_tiles[t][1]
                         wo = w_at[t] + ((i * kw + j) * cout_g + o0) * BF16
                         b.emit("pe", f"pe.load_weights sb[0:{kt}, {wo}]:bf16[{ot}]",
-                               reads=(region("sb", 0, kt, wo, ot * BF16),))
+                               reads=(region("sb", 0, kt, w_at[t], kcols * BF16),))
                         e0 = (r0 * p["sh"] + i * p["dh"]) * wp + j * p["dw"]
                         dims = f"{nr}@{p['sh'] * wp}, {ow}@{p['sw']}" if nr > 1 else f"{ow}@{p['sw']}"
                         b.emit("pe", f"pe.matmul psum[0:{ot}, {bank}]:fp32[{m}], "
