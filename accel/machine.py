@@ -312,14 +312,16 @@ class Core:
         if inputs:
             raise MachineError(f"inputs {sorted(inputs)} are not tensors of the program "
                                f"(it declares {[t.name for t in program.tensors]})")
+        queues, semantics = self.queues, self.semantics
         for ins in program.instructions:
-            if ins.mnemonic == "halt":
+            spec = ins.spec
+            mnemonic, engine = spec["mnemonic"], spec["engine"]
+            if mnemonic == "halt":
                 self.stats.instructions["SEQ"] += 1
                 break
-            missing = ins.mnemonic not in self.semantics
-            if missing:  # pragma: no cover - tests check every opcode has semantics
-                raise MachineError(f"{ins.mnemonic} has no semantic function")
-            self.queues[ins.engine].append(ins)
+            if mnemonic not in semantics:  # pragma: no cover - tests check every opcode has semantics
+                raise MachineError(f"{mnemonic} has no semantic function")
+            queues[ins.ops["engine"].upper() if engine == "ANY" else engine].append(ins)
 
     def outputs(self) -> dict[str, np.ndarray]:
         """Every out/inout tensor, by name."""
@@ -566,7 +568,8 @@ def _f32(bits: int) -> np.float32:
 
 def _fused_semantics(model: Mapping[str, Any]) -> dict[str, Any]:
     """The fast backend's forms of VEC's elementwise opcodes (binary, tensor-scalar, cast, copy, dropout
-    with Philox words) and of act.identity / act.relu: one Numba call reads the operands from memory,
+    with Philox words), of act.identity / act.relu and of a sem.wait that must wait (no call chain for
+    the retries of a blocked queue); for the arithmetic, one Numba call reads the operands from memory,
     computes and stores (accel.kernels.vec *_in_memory, accel.kernels.act.affine_in_memory,
     accel.kernels.rng.dropout_in_memory),
     with no intermediate arrays. A form takes that path only when `_plain` holds; anything else,
@@ -677,7 +680,16 @@ def _fused_semantics(model: Mapping[str, Any]) -> dict[str, Any]:
         core.stats.elements["VEC"] += dst.size
         return None
 
-    out = {"vec.cast": cast, "vec.copy": copy, "act.identity": act("act.identity", False),
+    general_wait = model["sem.wait"]
+
+    def wait(core: Core, ins: Instruction) -> bool | None:
+        ops, sems = ins.ops, core.sems
+        s = ops["sem"]
+        if 0 <= s < sems.size and sems.item(s) < ops["count"]:
+            return False  # cannot issue yet, as sem.wait says (the common answer of a retried wait)
+        return general_wait(core, ins)
+
+    out = {"vec.cast": cast, "vec.copy": copy, "sem.wait": wait, "act.identity": act("act.identity", False),
            "act.relu": act("act.relu", True), "vec.dropout": dropout}
     for op, code in kvec.OPS.items():
         out[f"vec.{op}"] = binary(f"vec.{op}", code)
