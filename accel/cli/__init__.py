@@ -181,10 +181,13 @@ def _timed(args: argparse.Namespace, prog, config, instructions: bool) -> tuple[
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from accel.cli.compile import is_model, run_model
     from accel.cli.report import format_stats, format_timing, stats_dict
     from accel.machine import Core
 
     config = _config(args)
+    if is_model(args.program):
+        return run_model(args, config)
     prog = _load_program(args.program, config)
     _timing_outputs_checked(args)
     if args.timing_only:
@@ -333,8 +336,21 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--config", help=config_help)
     d.set_defaults(fn=cmd_disasm)
 
-    r = sub.add_parser("run", help="run a program (.s or .bin) on the emulator")
+    from accel.cli.compile import add_options, cmd_compile
+
+    co = sub.add_parser("compile", help="compile an ONNX model to accel programs (docs/compiler.md)")
+    co.add_argument("program", metavar="model.onnx")
+    co.add_argument("-o", "--output", help="write the program binary (NAME.segK.bin per segment if several)")
+    co.add_argument("--config", help=config_help)
+    co.add_argument("--listing", help="write the assembly listing (each line names its ONNX node)")
+    co.add_argument("--report", action="store_true", help="print every node's placement and why")
+    co.add_argument("--json", action="store_true", help="machine-readable report")
+    add_options(co)
+    co.set_defaults(fn=cmd_compile)
+
+    r = sub.add_parser("run", help="run a program (.s or .bin) or an ONNX model (.onnx) on the emulator")
     r.add_argument("program")
+    add_options(r)
     r.add_argument("--in", dest="inputs", action="append", metavar="NAME=FILE.npy", help="an input tensor")
     r.add_argument("--out", dest="outputs", action="append", metavar="NAME=FILE.npy", help="save an output tensor")
     r.add_argument("--config", help=config_help)

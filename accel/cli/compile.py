@@ -1,0 +1,180 @@
+"""`accel compile MODEL.onnx` and `accel run MODEL.onnx`: the compiler from the command line.
+
+compile writes the listing (real assembly: each segment reassembles to its program, every line
+commented with its ONNX node), the programs' binaries (-o: one file for a single segment, else
+NAME.segK.bin beside it) and the per-node placement and layer report; run compiles, runs on the
+emulator with timing, and reports per layer where the time went.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def is_model(path: str) -> bool:
+    return path.lower().endswith(".onnx")
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strict", action="store_true", help="an operator the core cannot run is an error, not a host step")
+    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D0,D1,...",
+                   help="shape of an input with dynamic dimensions")
+
+
+def _shapes(items: list[str]) -> dict[str, tuple[int, ...]]:
+    from accel.cli import CliError
+
+    out = {}
+    for item in items:
+        name, sep, dims = item.partition("=")
+        try:
+            shape = tuple(int(d) for d in dims.split(","))
+        except ValueError:
+            shape = ()
+        if not sep or not name or not shape or min(shape) < 1:
+            raise CliError(f"--input-shape {item!r}: expected NAME=D0,D1,... with positive integers")
+        out[name] = shape
+    return out
+
+
+def compiled(args: argparse.Namespace, config: Any):
+    """The model compiled for `config`; CliError (one line) for a model the compiler rejects."""
+    from accel.cli import CliError
+    from accel.compiler import CompileError, compile_model
+
+    try:
+        return compile_model(args.program, config, strict=args.strict, input_shapes=_shapes(args.input_shape))
+    except CompileError as e:
+        raise CliError(f"{args.program}: {e}") from None
+
+
+def layer_table(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'node':<34} {'op':<18} {'where':<9} {'cycles':>9} {'roofline':>9} {'x floor':>7} {'PE util':>7}  bound"]
+    for r in rows:
+        if r["where"] == "core":
+            ratio = f"{r['roofline_ratio']:.1f}" if r.get("roofline_ratio") else "-"
+            util = f"{r.get('pe_utilization', 0.0):.1%}" if r.get("macs") else "-"
+            lines.append(f"{r['node'][:34]:<34} {r['op'][:18]:<18} {'core':<9} {r['cycles']:>9,} "
+                         f"{r.get('roofline_cycles', 0):>9,} {ratio:>7} {util:>7}  {r.get('bound', '')}")
+        else:
+            lines.append(f"{r['node'][:34]:<34} {r['op'][:18]:<18} {r['where']:<9} {r['seconds'] * 1e3:>7.2f}ms")
+    return "\n".join(lines)
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from accel.cli import CliError, _config
+
+    config = _config(args)
+    model = compiled(args, config)
+    written = {}
+    core = [s for s in model.steps if s.kind == "core"]
+    if args.output:
+        out = Path(args.output)
+        if not out.parent.is_dir():
+            raise CliError(f"-o {args.output}: folder {out.parent} does not exist")
+        for k, step in enumerate(core):
+            path = out if len(core) == 1 else out.with_name(f"{out.stem}.seg{k}{out.suffix or '.bin'}")
+            path.write_bytes(step.program.to_bytes())
+            written[f"segment {k}"] = str(path)
+    if args.listing:
+        Path(args.listing).write_text(model.listing)
+        written["listing"] = args.listing
+    placements = model.placement_report()
+    counts = {w: sum(p["where"] == w for p in placements) for w in ("core", "host", "framework")}
+    if args.json:
+        print(json.dumps({"model": args.program, "compile_seconds": model.compile_seconds,
+                          "segments": len(core), "instructions": sum(len(s.program.instructions) for s in core),
+                          "placement": placements, "written": written}, indent=2))
+        return 0
+    print(f"{args.program}: {len(placements)} nodes ({counts['core']} core, {counts['host']} host, "
+          f"{counts['framework']} framework), {len(core)} core segment(s), "
+          f"{sum(len(s.program.instructions) for s in core):,} instructions, compiled in {model.compile_seconds:.2f} s")
+    if args.report:
+        for p in placements:
+            fused = f" (+{', '.join(p['fused'])})" if p["fused"] else ""
+            print(f"  {p['node']}{fused}: {p['op']} -> {p['where']}: {p['why']}")
+    for what, path in written.items():
+        print(f"{what:<14}{path}")
+    return 0
+
+
+def run_model(args: argparse.Namespace, config: Any) -> int:
+    """`accel run MODEL.onnx`: compile, run with timing, report per layer."""
+    from accel.cli import CliError, _pairs, read_npy
+    from accel.compiler import CompileError
+    from accel.compiler.report import layers, merged_timeline
+    from accel.timing.race import check_races
+
+    model = compiled(args, config)
+    g = model.graph
+    if args.timing_only:
+        raise CliError("--timing-only: a model's host steps need values; run it with --random-inputs")
+    inputs: dict[str, np.ndarray] = {}
+    rng = np.random.default_rng(args.seed)
+    given = _pairs(args.inputs, "--in")
+    if args.seed < 0:
+        raise CliError(f"--seed {args.seed}: a seed is a non-negative integer")
+    for name in g.inputs:
+        if name in given:
+            inputs[name] = read_npy(given.pop(name), f"--in {name}=")
+        elif args.random_inputs:
+            inputs[name] = rng.standard_normal(g.values[name].shape).astype(np.float32)
+        else:
+            raise CliError(f"input {name} {list(g.values[name].shape)} not given "
+                           f"(--in {name}=x.npy or --random-inputs)")
+    if given:
+        raise CliError(f"--in {', '.join(given)}: not inputs of the model (it has {', '.join(g.inputs)})")
+    try:
+        run = model.run(inputs)
+    except CompileError as e:
+        raise CliError(str(e)) from None
+    if getattr(args, "race_check", True):
+        for k, tl in enumerate(run.timelines):
+            races = check_races(tl, limit=1)
+            if races:
+                raise CliError(f"segment {k}: {races[0]} (a compiler bug: please report it)")
+    rows = layers(model, run)
+    written = {}
+    tl = merged_timeline(model, run)
+    if tl is not None and (args.trace or args.plot):
+        if args.trace:
+            from accel.timing.trace import write_trace
+
+            write_trace(tl, args.trace)
+            written["trace"] = args.trace
+        if args.plot:
+            from accel.timing.gantt import plot_gantt
+
+            plot_gantt(tl, args.plot, title=f"{Path(args.program).name}: {tl.total:,} cycles")
+            written["plot"] = args.plot
+    for name, file in _pairs(args.outputs, "--out").items():
+        if name not in run.outputs:
+            raise CliError(f"--out {name}: not an output of the model (outputs: {', '.join(run.outputs)})")
+        with open(file, "wb") as f:
+            np.save(f, run.outputs[name])
+        written[f"output {name}"] = file
+    c = model.config
+    macs = sum(r.get("macs", 0) for r in rows)
+    floor = sum(r.get("roofline_cycles", 0) for r in rows)
+    report = {"model": args.program, "total_cycles": run.total_cycles, "host_seconds": run.host_seconds,
+              "compile_seconds": model.compile_seconds, "macs": macs,
+              "pe_utilization": macs / (c.pe_rows * c.pe_cols * run.total_cycles) if run.total_cycles else 0.0,
+              "roofline_cycles": floor, "roofline_ratio": run.total_cycles / floor if floor else None,
+              "layers": rows, "placement": model.placement_report(),
+              "outputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in run.outputs.items()},
+              **written}
+    if args.json:
+        print(json.dumps(report, indent=2, default=float))
+        return 0
+    print(layer_table(rows))
+    print(f"total {run.total_cycles:,} core cycles (roofline {floor:,}, {report['roofline_ratio'] or 0:.2f}x), "
+          f"PE utilization {report['pe_utilization']:.1%}, host {run.host_seconds * 1e3:.1f} ms, "
+          f"compiled in {model.compile_seconds:.2f} s")
+    for what, file in written.items():
+        print(f"{what:<14}{file}")
+    return 0
