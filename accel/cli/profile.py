@@ -92,10 +92,10 @@ def top_instructions(tl: Any, top: int) -> list[dict[str, Any]]:
 def top_waits(tl: Any, top: int) -> list[dict[str, Any]]:
     """The instructions (by source line) whose engines stood longest at a queue head held by a
     semaphore or a resource (head .. start), with what they waited for and what released them."""
-    from accel.timing.timeline import DMA_QUEUE, ENGINES, PSUM_BANK, SEMAPHORE
+    from accel.timing.timeline import DMA_QUEUE, ENGINES, HELD, PSUM_BANK, SEMAPHORE
     from accel.timing.tracks import label
 
-    held = np.flatnonzero(np.isin(tl.reason, (SEMAPHORE, PSUM_BANK, DMA_QUEUE)) & (tl.head < tl.start))
+    held = np.flatnonzero(np.isin(tl.reason, HELD) & (tl.head < tl.start))
     cycles: dict[tuple, int] = defaultdict(int)
     count: dict[tuple, int] = defaultdict(int)
     by: dict[tuple, dict[str, None]] = defaultdict(dict)
@@ -103,7 +103,8 @@ def top_waits(tl: Any, top: int) -> list[dict[str, Any]]:
     for i in held.tolist():
         ins = tl.program.instructions[i]
         r = int(tl.reason[i])
-        what = f"semaphore s{ins.ops['sem']}" if r == SEMAPHORE else "PSUM bank" if r == PSUM_BANK else "DMA queue"
+        what = (f"semaphore s{ins.ops['sem']}" if r == SEMAPHORE else "PSUM bank" if r == PSUM_BANK
+                else "DMA queue" if r == DMA_QUEUE else "ACT interlock")
         key = (*_place(tl, i), what)
         cycles[key] += int(tl.start[i] - tl.head[i])
         count[key] += 1

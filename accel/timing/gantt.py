@@ -3,11 +3,11 @@
 One band per row of accel.timing.tracks (PE, ACT, VEC, DMA and each DMA queue, with an extra band
 for a row's overlapping lane), one bar per instruction coloured by its mnemonic, a transfer's
 latency lighter than its data phase, the cycles an instruction stood at its queue's head held by
-a semaphore hatched (by a resource dotted), the critical path outlined in black (a black strip
-along the band's top in an aggregated chart), and under the
-chart the DRAM bandwidth and the PSUM banks in use. Past LABEL_MAX instructions each pixel column
-of a band becomes one stacked bar of what its cycles went to, so 100,000 instructions draw in well
-under a second and still show each engine's mix of work, waits and idle time.
+a semaphore hatched (by a resource or the ACT interlock dotted), the critical path outlined in
+black (a black strip along the band's top in an aggregated chart), and under the chart the DRAM
+bandwidth and the PSUM banks in use. Past LABEL_MAX instructions each pixel column of a band
+becomes one stacked bar of what its cycles went to, so 100,000 instructions draw in well under a
+second and still show each engine's mix of work, waits and idle time.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def plot_gantt(timeline: Timeline, path: str | Path | None = None, critical_path
     ax.set_title(heading, fontsize=10)
     legend = [Patch(facecolor=colour[m], label=m) for m in mnemonics]
     legend += [Patch(facecolor="none", edgecolor="tab:red", hatch="////", label="semaphore wait"),
-               Patch(facecolor="none", edgecolor="0.4", hatch="....", label="resource wait")]
+               Patch(facecolor="none", edgecolor="0.4", hatch="....", label="resource / interlock wait")]
     if len(critical_path):
         legend.append(Patch(facecolor="none", edgecolor="black", linewidth=1.2, label="critical path"))
     ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.005, 1), fontsize=7, frameon=False)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from accel.timing.timeline import DMA_QUEUE, ENGINE, ENGINES, PSUM_BANK, READY, REASONS, SEMAPHORE, Timeline
+from accel.timing.timeline import ENGINE, ENGINES, HELD, READY, REASONS, RESOURCES, SEMAPHORE, Timeline
 
 SYNC = ("sem.signal", "sem.wait", "nop")
 BOUNDS = {"PE": "compute-bound (PE array)", "ACT": "ACT-bound", "VEC": "VEC-bound", "DMA": "DMA-bound",
@@ -28,14 +28,14 @@ def covered(starts: np.ndarray, ends: np.ndarray) -> int:
 
 def engine_time(tl: Timeline) -> dict[str, dict[str, int]]:
     """Per engine: instructions, busy cycles (some instruction of it in flight), cycles waiting on a
-    semaphore or on a resource (PSUM bank, DMA queue) while not busy, and idle cycles."""
+    semaphore or on a resource (PSUM bank, DMA queue, the ACT interlock) while not busy, and idle cycles."""
     out = {}
     for code, name in enumerate(ENGINES):
         mine = tl.engine == code
         start, end, head, reason = tl.start[mine], tl.end[mine], tl.head[mine], tl.reason[mine]
         busy = covered(start, end)
         sem = reason == SEMAPHORE
-        res = (reason == PSUM_BANK) | (reason == DMA_QUEUE)
+        res = np.isin(reason, RESOURCES)
         with_sem = covered(np.concatenate([start, head[sem]]), np.concatenate([end, start[sem]]))
         with_res = covered(np.concatenate([start, head[sem], head[res]]),
                            np.concatenate([end, start[sem], start[res]]))
@@ -134,7 +134,7 @@ def instruction_record(tl: Timeline, i: int) -> dict[str, Any]:
                            "where": ins.where() or None, "dispatch": int(tl.dispatch[i]),
                            "start": int(tl.start[i]), "end": int(tl.end[i]), "waited_for": REASONS[tl.reason[i]],
                            "blocker": int(tl.blocker[i]) if tl.blocker[i] >= 0 else None}
-    if tl.reason[i] in (SEMAPHORE, ENGINE, PSUM_BANK, DMA_QUEUE):
+    if tl.reason[i] == ENGINE or tl.reason[i] in HELD:
         rec["waited_cycles"] = int(tl.start[i] - max(tl.head[i], tl.ready[i])) if tl.reason[i] != ENGINE else \
             int(tl.start[i] - tl.ready[i])
     if ins.mnemonic == "sem.wait":

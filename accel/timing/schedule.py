@@ -4,11 +4,18 @@
 and vec; sync instructions take sync_cycles), then runs one event simulation of the core: the
 sequencer dispatching into the queues, each engine starting its queue's head when the engine, the
 semaphore and the resources allow. Nothing depends on data, so this is exact without values.
+
+Compiled programs repeat their instructions, so the lowering works out each distinct instruction's
+cost once (`_static`) and gathers the per-instruction arrays from that table; only the PE weight
+shapes (a matmul is timed by the weights loaded before it) and the VEC Philox replay follow the
+program order.
 """
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -18,11 +25,18 @@ from accel.errors import MachineError
 from accel.isa.encoding import Instruction, Program
 from accel.isa.operands import AP, dtype_bytes
 from accel.timing import act, dma, pe, vec
-from accel.timing.timeline import DMA_QUEUE, ENGINE, ENGINES, PSUM_BANK, READY, SEMAPHORE, Timeline
+from accel.timing.timeline import DMA_QUEUE, ENGINE, ENGINES, INTERLOCK, PSUM_BANK, READY, SEMAPHORE, Timeline
 
 # How the event simulation treats an instruction.
-GENERIC, SIGNAL, WAIT, PE_LOAD, PE_MATMUL, DMA = range(6)
+GENERIC, SIGNAL, WAIT, PE_LOAD, PE_MATMUL, DMA, ACT_STREAM, ACT_TABLE = range(8)
 _ENGINE_CODE = {e: k for k, e in enumerate(ENGINES)}
+_SPACE_CODE = {"sb": 0, "psum": 1}
+# Columns of the static table, one row per distinct instruction (_static).
+(_ENG, _KIND, _OCC, _LAT, _SEM, _COUNT, _MOVING, _BANKS, _BYTES, _PHILOX, _VECOP, _HALT,
+ _NEED_K, _NEED_N) = range(14)
+_RANGE = 14  # then the ACT byte ranges: written (dst), read (src), read (bias): 5 columns each
+_RANGE_COLS = 5  # space (-1: none), first partition, partition past the last, first byte, last byte
+_COLUMNS = _RANGE + 3 * _RANGE_COLS
 
 
 @dataclass
@@ -30,7 +44,7 @@ class Lowered:
     """Per-instruction static costs, the event simulation's input (arrays of length n)."""
 
     engine: np.ndarray  # engine code
-    kind: np.ndarray  # GENERIC .. DMA
+    kind: np.ndarray  # GENERIC .. ACT_TABLE
     occupancy: np.ndarray  # GENERIC: cycles until the engine's next instruction may start
     latency: np.ndarray  # GENERIC: end - start; DMA: data-phase cycles (beats on the DRAM port)
     sem: np.ndarray  # SIGNAL/WAIT: semaphore; PE: K rows
@@ -38,55 +52,118 @@ class Lowered:
     moving: np.ndarray  # PE_MATMUL: M moving vectors
     banks: np.ndarray  # PSUM banks used (bit mask)
     dram_bytes: np.ndarray
+    code: np.ndarray  # row of `ranges` (the distinct instruction it is)
+    ranges: np.ndarray  # per distinct instruction: ACT byte ranges written (dst) and read (src, bias), 5 each
+    replay: np.ndarray  # the VEC instructions to replay for their Philox cycles (empty without Philox forms)
+    fixed: np.ndarray  # per replayed instruction: its fixed cycles, -1 for a Philox form
 
 
 def lower(program: Program, config: CoreConfig) -> Lowered:
     """The static cost of every instruction before the first halt; MachineError for a PE shape
     mismatch (matmul against weights of another shape), which the schedule cannot time."""
     instructions = program.instructions
-    n = next((i for i, ins in enumerate(instructions) if ins.mnemonic == "halt"), len(instructions))
-    cols = {name: np.zeros(n, dtype=np.int64) for name in
-            ("engine", "kind", "occupancy", "latency", "sem", "count", "moving", "banks", "dram_bytes")}
-    engine, kind, occ, lat = cols["engine"], cols["kind"], cols["occupancy"], cols["latency"]
-    sem, count, moving, banks, nbytes = cols["sem"], cols["count"], cols["moving"], cols["banks"], cols["dram_bytes"]
-    weights = pe.WeightShapes()
-    vstate = vec.VecTimingState(config)
-    bank_bytes = config.psum_bank_bytes
-    for i in range(n):
-        ins = instructions[i]
-        e = ins.engine
-        engine[i] = _ENGINE_CODE[e]
-        m = ins.mnemonic
-        banks[i] = psum_banks(ins, bank_bytes)
-        if m == "sem.signal" or m == "sem.wait":
-            kind[i] = SIGNAL if m == "sem.signal" else WAIT
-            sem[i], count[i] = ins.ops["sem"], ins.ops["count"]
-            occ[i] = lat[i] = config.sync_cycles
-        elif m == "nop":
-            occ[i] = lat[i] = config.sync_cycles
-        elif e == "PE":
-            try:
-                k_rows, n_cols, m_vectors, is_load = weights.step(ins, config)
-            except ValueError as err:
-                where = f" ({ins.where()}: {ins.source})" if ins.line else f" (instruction {i})"
-                raise MachineError(f"{m}{where}: {err}") from None
-            kind[i] = PE_LOAD if is_load else PE_MATMUL
-            sem[i], count[i], moving[i] = k_rows, n_cols, m_vectors
-        elif e == "DMA":
-            kind[i] = DMA
-            lat[i], nbytes[i] = dma.transfer(ins, program, config)
-        elif e == "ACT":
-            occ[i], lat[i] = act.act_cycles(ins, config)
-        else:  # VEC, as if each instruction followed the one before back to back (schedule() corrects that)
-            occ[i] = lat[i] = vec.vec_cycles(ins, config, vstate)
-    return Lowered(**cols)
+    rows: list[list[int]] = []
+    codes: list[int] = []
+    append = codes.append
+    seen: dict[Any, tuple[int, dict, dict]] = {}
+    halt = -1
+    for i, ins in enumerate(instructions):
+        # an instruction's cost is a function of its table entry and operands: the assembler gives
+        # every recurrence of a line the same operand objects, so the comparison is mostly identities
+        src = ins.source
+        key = src if src is not None else (ins.spec["mnemonic"], *ins.ops.values())
+        hit = seen.get(key)
+        if hit is None or hit[1] is not ins.spec or hit[2] != ins.ops:
+            hit = seen[key] = (len(rows), ins.spec, ins.ops)
+            rows.append(_static(ins, i, program, config))
+            if rows[-1][_HALT]:
+                halt = hit[0]
+        if hit[0] == halt:
+            break
+        append(hit[0])
+    table = np.array(rows, dtype=np.int64).reshape(-1, _COLUMNS)
+    code = np.array(codes, dtype=np.int64)
+    col = {name: table[code, k] for name, k in (("engine", _ENG), ("kind", _KIND), ("occupancy", _OCC),
+                                                ("latency", _LAT), ("sem", _SEM), ("count", _COUNT),
+                                                ("moving", _MOVING), ("banks", _BANKS), ("dram_bytes", _BYTES))}
+    kind = col["kind"]
+    on_pe = np.flatnonzero((kind == PE_LOAD) | (kind == PE_MATMUL))
+    if on_pe.size:
+        k, n, bad, why = pe.weights(kind[on_pe] == PE_LOAD, col["sem"][on_pe], col["count"][on_pe],
+                                    table[code[on_pe], _NEED_K], table[code[on_pe], _NEED_N])
+        if bad >= 0:
+            i = int(on_pe[bad])
+            ins = instructions[i]
+            where = f" ({ins.where()}: {ins.source})" if ins.line else f" (instruction {i})"
+            raise MachineError(f"{ins.mnemonic}{where}: {why}")
+        col["sem"][on_pe], col["count"][on_pe] = k, n
+    replay = fixed = np.zeros(0, dtype=np.int64)
+    if table[:, _PHILOX].any():  # cycles that depend on the lanes' Philox cores: as if back to back
+        replay = np.flatnonzero(table[code, _VECOP])
+        occ, lat = col["occupancy"], col["latency"]
+        fixed = np.where(table[code[replay], _PHILOX] == 1, -1, occ[replay])
+        occ[replay] = lat[replay] = vec.VecTimingState(config).run([instructions[i] for i in replay.tolist()],
+                                                                   None, fixed.tolist())
+    return Lowered(**col, code=code, ranges=np.ascontiguousarray(table[:, _RANGE:]), replay=replay,
+                   fixed=fixed)
+
+
+def _static(ins: Instruction, i: int, program: Program, config: CoreConfig) -> list[int]:
+    """One row of the static table: everything the schedule needs of `ins` that does not depend on
+    the instructions around it (PE's K x N are the weights' own or what a matmul needs)."""
+    row = _BLANK.copy()
+    m = ins.mnemonic
+    e = ins.engine
+    if m == "halt":
+        row[_ENG], row[_HALT] = -1, 1
+        return row
+    row[_ENG] = _ENGINE_CODE[e]
+    row[_BANKS] = psum_banks(ins, config.psum_bank_bytes)
+    if m == "sem.signal" or m == "sem.wait":
+        row[_KIND] = SIGNAL if m == "sem.signal" else WAIT
+        row[_SEM], row[_COUNT] = ins.ops["sem"], ins.ops["count"]
+        row[_OCC] = row[_LAT] = config.sync_cycles
+    elif m == "nop":
+        row[_OCC] = row[_LAT] = config.sync_cycles
+    elif e == "PE":
+        try:
+            is_load, k, n, moving, need_k, need_n = pe.shape(ins)
+        except ValueError as err:
+            where = f" ({ins.where()}: {ins.source})" if ins.line else f" (instruction {i})"
+            raise MachineError(f"{m}{where}: {err}") from None
+        row[_KIND] = PE_LOAD if is_load else PE_MATMUL
+        row[_SEM], row[_COUNT], row[_MOVING], row[_NEED_K], row[_NEED_N] = k, n, moving, need_k, need_n
+    elif e == "DMA":
+        row[_KIND] = DMA
+        row[_LAT], row[_BYTES] = dma.transfer(ins, program, config)
+    elif e == "ACT":
+        row[_OCC], row[_LAT] = act.act_cycles(ins, config)
+        if m == "act.lut.load":
+            row[_KIND] = ACT_TABLE
+        else:
+            row[_KIND] = ACT_STREAM
+            for k, v in enumerate((ins.ops["dst"], ins.ops["src"], ins.ops.get("bias"))):
+                if isinstance(v, AP):
+                    lo, hi = byte_span(v)
+                    at = _RANGE + k * _RANGE_COLS
+                    row[at:at + _RANGE_COLS] = _SPACE_CODE[v.space], v.pstart, v.pstart + v.pcount, lo, hi
+    else:  # VEC
+        row[_VECOP] = 1
+        if vec._is_philox(ins):
+            row[_PHILOX] = 1  # lower() replays it with the engine's state
+        else:
+            row[_OCC] = row[_LAT] = vec.fixed_cycles(ins, config)
+    return row
+
+
+_BLANK = [-1 if k >= _RANGE and (k - _RANGE) % _RANGE_COLS == 0 else 0 for k in range(_COLUMNS)]
 
 
 def psum_banks(ins: Instruction, bank_bytes: int) -> int:
     """Bit mask of the PSUM banks an instruction's patterns touch."""
     mask = 0
     for v in ins.ops.values():
-        if getattr(v, "space", None) == "psum":
+        if type(v) is AP and v.space == "psum":
             lo, hi = byte_span(v)
             for b in range(lo // bank_bytes, hi // bank_bytes + 1):
                 mask |= 1 << b
@@ -107,22 +184,29 @@ def byte_span(ap: AP) -> tuple[int, int]:
 
 def schedule(program: Program, config: CoreConfig) -> Timeline:
     """The timeline of `program` on `config`; MachineError on a deadlock (semaphores or full queues)."""
+    # The lowering makes many small objects and no reference cycles; the cyclic collector's scans of
+    # everything alive (a long program's instructions) would take a third of its time.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _schedule(program, config)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _schedule(program: Program, config: CoreConfig) -> Timeline:
     low = lower(program, config)
     n = low.engine.size
-    instructions = program.instructions
-    vec_code = ENGINES.index("VEC")
-    replay = [i for i in np.flatnonzero(low.engine == vec_code) if instructions[i].mnemonic.startswith("vec.")]
-    if not any(vec._is_philox(instructions[i]) for i in replay):  # their cycles depend on the start clock
-        replay = []
     for _ in range(_REPLAYS):
         out = _simulate(low.engine, low.kind, low.occupancy, low.latency, low.sem, low.count, low.moving, low.banks,
-                        config.dispatch_cycles, config.queue_depth, config.dma_latency_cycles, config.dma_queues,
-                        config.pe_rows + config.pe_cols - 2, config.semaphores, config.psum_banks)
+                        low.code, low.ranges, config.dispatch_cycles, config.queue_depth, config.dma_latency_cycles,
+                        config.dma_queues, config.pe_rows + config.pe_cols - 2, config.semaphores, config.psum_banks)
         (status, dispatch, ready, head, start, end, reason, blocker, queue, data_start, rel_wait, rel_signal, nrel,
          ptr, ndisp) = out
         if status:
             raise MachineError(_deadlock_text(program, low, ptr, ndisp, config))
-        if not _replay_vec(instructions, replay, start, low, config):
+        if not _replay_vec(program.instructions, low, start, config):
             break
     else:
         raise MachineError(f"VEC Philox timing did not settle after {_REPLAYS} passes")
@@ -141,19 +225,19 @@ def schedule(program: Program, config: CoreConfig) -> Timeline:
 _REPLAYS = 16
 
 
-def _replay_vec(instructions: list[Instruction], replay: list[int], start: np.ndarray, low: Lowered,
-                config: CoreConfig) -> bool:
+def _replay_vec(instructions: list[Instruction], low: Lowered, start: np.ndarray, config: CoreConfig) -> bool:
     """The VEC instructions' cycles again with the start clocks of the schedule just made: the Philox
     forms' occupancy depends on how long the lanes' cores ran while the engine waited (accel.timing.vec).
     True when some occupancy changed, so the schedule must be made again."""
-    state = vec.VecTimingState(config)
-    changed = False
-    for i in replay:
-        cycles = state.issue(instructions[i], max(int(start[i]), state.ready))
-        if cycles != low.occupancy[i]:
-            low.occupancy[i] = low.latency[i] = cycles
-            changed = True
-    return changed
+    if not low.replay.size:
+        return False
+    replay = low.replay
+    cycles = np.array(vec.VecTimingState(config).run([instructions[i] for i in replay.tolist()],
+                                                     start[replay].tolist(), low.fixed.tolist()), dtype=np.int64)
+    if np.array_equal(cycles, low.occupancy[replay]):
+        return False
+    low.occupancy[replay] = low.latency[replay] = cycles
+    return True
 
 
 def _deadlock_text(program: Program, low: Lowered, ptr: np.ndarray, ndisp: int, config: CoreConfig) -> str:
@@ -178,11 +262,27 @@ def _deadlock_text(program: Program, low: Lowered, ptr: np.ndarray, ndisp: int, 
 
 
 @njit(cache=True)
-def _simulate(engine, kind, occ, lat, sem, count, moving, banks, dispatch_cycles, depth, dma_latency, dma_queues,
-              pe_latency, nsems, nbanks):
-    """The event simulation (docs/timing.md, "The clock"). Repeatedly commits the agent (the
-    sequencer or one of the four engines' queue heads) that can act earliest; committing never lets
-    another agent act earlier, so start times come out in order and are exact."""
+def _meets(ranges, writer, reader):
+    """Whether the bytes distinct instruction `writer` writes (its dst range) meet a range `reader`
+    reads (src, bias): same space, common partitions, common bytes: one comparator per range."""
+    space = ranges[writer, 0]
+    if space < 0:
+        return False
+    for at in (5, 10):
+        if (ranges[reader, at] == space and ranges[reader, at + 1] < ranges[writer, 2]
+                and ranges[writer, 1] < ranges[reader, at + 2] and ranges[reader, at + 3] <= ranges[writer, 4]
+                and ranges[writer, 3] <= ranges[reader, at + 4]):
+            return True
+    return False
+
+
+@njit(cache=True)
+def _simulate(engine, kind, occ, lat, sem, count, moving, banks, code, ranges, dispatch_cycles, depth, dma_latency,
+              dma_queues, pe_latency, nsems, nbanks):
+    """The event simulation (docs/timing.md, "The clock"). The sequencer dispatches as far as it can
+    (a dispatch depends only on earlier dispatches and starts); then the engine whose queue head can
+    start earliest commits. Committing never lets another agent act earlier, so start times come out
+    in order and are exact."""
     n = engine.size
     big = np.int64(1) << 62
     dispatch = np.full(n, -1, np.int64)
@@ -230,6 +330,9 @@ def _simulate(engine, kind, occ, lat, sem, count, moving, banks, dispatch_cycles
     stream_free = np.int64(0)
     pending_end = np.int64(-1)  # L + K of weights loaded but not swapped in, -1 when none
     last_load = -1
+    # ACT: its streaming instructions in order (their ends ascend), for the interlock
+    streams = np.zeros(max(1, counts[1]), np.int64)
+    nstreams = 0
     # DMA: transfers in issue order, the DRAM port
     transfers = np.zeros(max(1, counts[3]), np.int64)
     ntransfers = 0
@@ -239,25 +342,24 @@ def _simulate(engine, kind, occ, lat, sem, count, moving, banks, dispatch_cycles
     last_dispatch = -dispatch_cycles
     done = 0
     while done < n:
-        best_t = big
-        best = -1  # 4 = sequencer, 0..3 = engine
-        best_reason = READY
-        best_blocker = -1
-        # the sequencer
-        if ndisp < n:
+        # the sequencer, in program order, until a full queue holds it
+        while ndisp < n:
             i = ndisp
             e = engine[i]
             t = last_dispatch + dispatch_cycles
-            ok = True
             if rank[i] >= depth:
                 j = order[e, rank[i] - depth]
-                if ptr[e] > rank[j]:
-                    t = max(t, start[j] + 1)
-                else:
-                    ok = False
-            if ok:
-                best_t = t
-                best = 4
+                if ptr[e] <= rank[j]:
+                    break  # j has not left the queue
+                t = max(t, start[j] + 1)
+            dispatch[i] = t
+            ready[i] = t + 1
+            last_dispatch = t
+            ndisp += 1
+        best_t = big
+        best = -1
+        best_reason = READY
+        best_blocker = -1
         # the engines' queue heads
         for e in range(4):
             if ptr[e] >= counts[e]:
@@ -304,6 +406,22 @@ def _simulate(engine, kind, occ, lat, sem, count, moving, banks, dispatch_cycles
                     t = u
                     r = ENGINE
                     b = last_load if pending_end > stream_free else eprev[e]
+            elif k == ACT_STREAM:
+                # the latest stream still in the pipeline at t that writes bytes this one reads
+                q = nstreams - 1
+                while q >= 0 and end[streams[q]] > t:
+                    a = streams[q]
+                    if _meets(ranges, code[a], code[i]):
+                        t = end[a]
+                        r = INTERLOCK
+                        b = a
+                        break
+                    q -= 1
+            elif k == ACT_TABLE:
+                if edone[e] > t:  # rewrites the tables the pipeline's elements may still read
+                    t = edone[e]
+                    r = INTERLOCK
+                    b = edone_by[e]
             elif k == DMA:
                 if ntransfers >= dma_queues:
                     j = transfers[ntransfers - dma_queues]
@@ -312,12 +430,14 @@ def _simulate(engine, kind, occ, lat, sem, count, moving, banks, dispatch_cycles
                         r = DMA_QUEUE
                         b = j
             m = banks[i]
-            if m:
-                for bk in range(nbanks):
-                    if (m >> bk) & 1 and bank_eng[bk] != e and bank_eng[bk] >= 0 and bank_end[bk] > t:
-                        t = bank_end[bk]
-                        r = PSUM_BANK
-                        b = bank_by[bk]
+            bk = 0
+            while m:
+                if m & 1 and bank_eng[bk] != e and bank_eng[bk] >= 0 and bank_end[bk] > t:
+                    t = bank_end[bk]
+                    r = PSUM_BANK
+                    b = bank_by[bk]
+                m >>= 1
+                bk += 1
             if t < best_t:
                 best_t = t
                 best = e
@@ -327,13 +447,6 @@ def _simulate(engine, kind, occ, lat, sem, count, moving, banks, dispatch_cycles
             return (1, dispatch, ready, head, start, end, reason, blocker, queue, data_start, rel_wait, rel_signal,
                     nrel, ptr, ndisp)
         t = best_t
-        if best == 4:
-            i = ndisp
-            dispatch[i] = t
-            ready[i] = t + 1
-            last_dispatch = t
-            ndisp += 1
-            continue
         e = best
         i = order[e, ptr[e]]
         ptr[e] += 1
@@ -345,8 +458,12 @@ def _simulate(engine, kind, occ, lat, sem, count, moving, banks, dispatch_cycles
         blocker[i] = best_blocker
         k = kind[i]
         nxt = t + occ[i]
-        if k == GENERIC:
+        if k == GENERIC or k == ACT_TABLE:
             end[i] = t + lat[i]
+        elif k == ACT_STREAM:
+            end[i] = t + lat[i]
+            streams[nstreams] = i
+            nstreams += 1
         elif k == SIGNAL:
             end[i] = t + lat[i]
             s = sem[i]
@@ -408,12 +525,14 @@ def _simulate(engine, kind, occ, lat, sem, count, moving, banks, dispatch_cycles
             edone[e] = end[i]
             edone_by[e] = i
         m = banks[i]
-        if m:
-            for bk in range(nbanks):
-                if (m >> bk) & 1:
-                    if bank_eng[bk] != e or end[i] > bank_end[bk]:
-                        bank_end[bk] = max(bank_end[bk], end[i]) if bank_eng[bk] == e else end[i]
-                        bank_by[bk] = i
-                    bank_eng[bk] = e
+        bk = 0
+        while m:
+            if m & 1:
+                if bank_eng[bk] != e or end[i] > bank_end[bk]:
+                    bank_end[bk] = max(bank_end[bk], end[i]) if bank_eng[bk] == e else end[i]
+                    bank_by[bk] = i
+                bank_eng[bk] = e
+            m >>= 1
+            bk += 1
     return (0, dispatch, ready, head, start, end, reason, blocker, queue, data_start, rel_wait, rel_signal, nrel,
             ptr, ndisp)

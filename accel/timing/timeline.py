@@ -24,8 +24,11 @@ REASONS = (
     "semaphore",  # sem.wait: the semaphore lacked units (blocker: the sem.signal that gave the last one)
     "psum_bank",  # another engine held a PSUM bank it uses (blocker: that engine's instruction)
     "dma_queue",  # every DMA queue was busy (blocker: the transfer that freed one)
+    "interlock",  # ACT: an earlier ACT instruction still in the pipeline writes bytes it reads (blocker: that one)
 )
-READY, ENGINE, SEMAPHORE, PSUM_BANK, DMA_QUEUE = range(len(REASONS))
+READY, ENGINE, SEMAPHORE, PSUM_BANK, DMA_QUEUE, INTERLOCK = range(len(REASONS))
+RESOURCES = (PSUM_BANK, DMA_QUEUE, INTERLOCK)  # what holds a head, engine free, besides a semaphore
+HELD = (SEMAPHORE, *RESOURCES)  # the waits from head to start
 
 
 @dataclass

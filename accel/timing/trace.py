@@ -25,7 +25,8 @@ from accel.timing.timeline import ENGINES, REASONS, Timeline
 FORMATS = (".pftrace", ".json")
 BANDWIDTH, PSUM = "DRAM bandwidth (bytes/cycle)", "PSUM banks in use"
 _ROOT_UUID, _BANDWIDTH_UUID, _PSUM_UUID, _ROW_UUID = 1, 2, 3, 16
-_WAIT_NAMES = {"semaphore": "wait semaphore", "psum_bank": "wait PSUM bank", "dma_queue": "wait DMA queue"}
+_WAIT_NAMES = {"semaphore": "wait semaphore", "psum_bank": "wait PSUM bank", "dma_queue": "wait DMA queue",
+               "interlock": "wait ACT interlock"}
 
 
 @dataclass

@@ -9,7 +9,7 @@ same picture; this module works it out once from a Timeline:
   the previous one's last result is in PSUM), so each gets a lane, the lowest whose last
   instruction has ended: lane 0 for everything that does not overlap;
 * the waits: the cycles from an instruction's reaching its queue's head (engine free) to its start,
-  when a semaphore or a resource (PSUM bank, DMA queue) held it, on its engine's row;
+  when a semaphore or a resource (PSUM bank, DMA queue, the ACT interlock) held it, on its engine's row;
 * the semaphore flows: one arrow per (sem.signal, sem.wait) pair whose units the wait took;
 * the counters as step functions over cycles: DRAM-port bandwidth in bytes per cycle (each
   transfer's bytes spread evenly over its data phase data_start..end) and PSUM banks in use
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel.isa.encoding import instruction_text
-from accel.timing.timeline import DMA_QUEUE, ENGINE, ENGINES, PSUM_BANK, READY, SEMAPHORE, Timeline
+from accel.timing.timeline import DMA_QUEUE, ENGINE, ENGINES, HELD, INTERLOCK, PSUM_BANK, READY, SEMAPHORE, Timeline
 
 DMA = ENGINES.index("DMA")
 
@@ -75,13 +75,13 @@ def _row(tl: Timeline, name: str, engine: int, queue: int, idx: np.ndarray) -> R
 
 def waits(tl: Timeline, row: Row) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The stretches an engine stood with an instruction at its queue's head, engine free, held by a
-    semaphore or a resource (PSUM bank, DMA queue): (instruction index, head, start) for each. They
+    semaphore or a resource (PSUM bank, DMA queue, ACT interlock): (instruction index, head, start) for each. They
     belong to the engine's row (a transfer waiting for a DMA queue stalls the DMA engine, not a
     queue); a queue's row has none."""
     if row.queue >= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     idx = np.flatnonzero(tl.engine == row.engine)
-    keep = np.isin(tl.reason[idx], (SEMAPHORE, PSUM_BANK, DMA_QUEUE)) & (tl.head[idx] < tl.start[idx])
+    keep = np.isin(tl.reason[idx], HELD) & (tl.head[idx] < tl.start[idx])
     return idx[keep], tl.head[idx][keep], tl.start[idx][keep]
 
 
@@ -162,6 +162,8 @@ def waited(tl: Timeline, i: int) -> str:
         return f"a PSUM bank held by {by}"
     if r == DMA_QUEUE:
         return f"a free DMA queue, released by {by}"
+    if r == INTERLOCK:
+        return f"the ACT pipeline to finish {by}"
     return f"reason {r}"
 
 

@@ -80,6 +80,7 @@ def fixed_cycles(ins: Instruction, config: CoreConfig) -> int:
 # needed), cval (cache valid), nval (core output valid), nstale (the running block is an earlier
 # instruction's), vclk (clock at which the core's last block is valid; busy before it)].
 _LANES, _ACT, _PH, _DC, _DN, _CV, _NV, _NS, _VC = range(9)
+_QUIET = [False, 0, 0, 0, False, False, False, -1]  # a group's state after reset and after _pre with no core running
 
 
 def _merge(groups: list[list]) -> list[list]:
@@ -113,9 +114,10 @@ class VecTimingState:
     def __post_init__(self) -> None:
         self._groups = [[frozenset(range(self.config.sbuf_partitions)), False, 0, 0, 0, False, False, False, -1]]
 
-    def issue(self, ins: Instruction, start: int | None = None) -> int:
+    def issue(self, ins: Instruction, start: int | None = None, cycles: int | None = None) -> int:
         """Occupancy of `ins` accepted at clock `start` (default `ready`); a word the engine drops
-        (nop, sem.*, another engine's) takes vec_decode_cycles."""
+        (nop, sem.*, another engine's) takes vec_decode_cycles. `cycles`: the instruction's
+        fixed_cycles when the caller has them (not for the Philox forms, whose cycles this works out)."""
         c = self.config
         a = self.ready if start is None else start
         if a < self.ready:
@@ -130,7 +132,8 @@ class VecTimingState:
         if not m.startswith("vec."):
             cycles = c.vec_decode_cycles
         else:
-            cycles = fixed_cycles(ins, c)
+            if cycles is None:
+                cycles = fixed_cycles(ins, c)
             if m not in _REGISTER and m != "vec.rng_seed":
                 self._advance(a + c.vec_setup_cycles - 2)
                 self._pre(a + c.vec_setup_cycles - 2, None)
@@ -138,6 +141,33 @@ class VecTimingState:
                 self.stride = ins.ops["stride"]
         self.ready = a + cycles
         return cycles
+
+    def run(self, instructions: list[Instruction], starts: list[int] | None, fixed: list[int]) -> list[int]:
+        """`issue` for a sequence of VEC instructions with operands: each accepted at the later of
+        starts[k] and `ready` (starts None: back to back), fixed[k] its fixed_cycles or -1 for a Philox
+        form. While no lane's core runs and every lane is reset (no Philox form since the last set-up
+        that let the cores finish), an instruction only moves the clock, which this does without the
+        replay: the schedule's speed on long programs."""
+        out = []
+        setup = self.config.vec_setup_cycles
+        groups = self._groups
+        for k, ins in enumerate(instructions):
+            f = fixed[k]
+            a = self.ready if starts is None else max(starts[k], self.ready)
+            if f >= 0 and not self._phx and len(groups) == 1 and groups[0][1:] == _QUIET:
+                m = ins.spec["mnemonic"]  # as issue(): _advance(a + 1), then _pre at the set-up clock
+                if m in _REGISTER or m == "vec.rng_seed":
+                    self._t = max(self._t, a + 1)
+                    if m == "vec.rng_set_stride":
+                        self.stride = ins.ops["stride"]
+                else:
+                    self._t = a + setup - 1
+                self.ready = a + f
+                out.append(f)
+            else:
+                out.append(self.issue(ins, a, f if f >= 0 else None))
+                groups = self._groups
+        return out
 
     # -- replay
 
@@ -320,7 +350,7 @@ def vec_cycles(ins: Instruction, config: CoreConfig, state: VecTimingState | Non
     `state.ready`)."""
     if state is None:
         state = VecTimingState(config)
-    elif state.config != config:
+    elif state.config is not config and state.config != config:
         raise ValueError("vec_cycles: the state was made for another CoreConfig")
     if not ins.mnemonic.startswith("vec."):
         raise ValueError(f"{ins.mnemonic}: not a VEC instruction")

@@ -7,7 +7,7 @@ import pytest
 
 from accel import CoreConfig, MachineError, assemble
 from accel.timing.schedule import schedule
-from accel.timing.timeline import DMA_QUEUE, ENGINE, PSUM_BANK, READY, SEMAPHORE
+from accel.timing.timeline import DMA_QUEUE, ENGINE, INTERLOCK, PSUM_BANK, READY, REASONS, SEMAPHORE
 
 SMALL = CoreConfig(pe_rows=4, pe_cols=4, sbuf_partitions=4, psum_partitions=4)
 
@@ -19,8 +19,7 @@ def timed(src: str, config: CoreConfig = SMALL):
 
 def table(tl) -> list[tuple[int, int, int, str]]:
     """(dispatch, start, end, reason) per instruction."""
-    names = ("ready", "engine", "semaphore", "psum_bank", "dma_queue")
-    return [(int(d), int(s), int(e), names[r]) for d, s, e, r in zip(tl.dispatch, tl.start, tl.end, tl.reason,
+    return [(int(d), int(s), int(e), REASONS[r]) for d, s, e, r in zip(tl.dispatch, tl.start, tl.end, tl.reason,
                                                                       strict=True)]
 
 
@@ -140,8 +139,50 @@ sem.wait vec, s0
     assert [int(j) for j in tl.released(0)] == [1, 2]
 
 
+def interlocked(relu: str = "act.relu sb[0:4, 128]:fp32[8], sb[0:4, 64]:fp32[8]") -> str:
+    return f"""
+.tensor x fp32[4, 8] in
+dma.load sb[0:4, 0]:fp32[8], x
+sem.signal dma, s0
+sem.wait act, s0
+act.identity sb[0:4, 64]:fp32[8], sb[0:4, 0]:fp32[8]
+{relu}
+act.identity sb[0:4, 192]:fp32[8], sb[0:4, 0]:fp32[8]
+"""
+
+
+def test_act_interlock() -> None:
+    """docs/timing.md, "ACT interlock": #4 reads the bytes #3 writes, so it starts at #3's end, not
+    when #3's elements have entered the pipeline; #5 reads other bytes and follows #4 at once."""
+    tl = timed(interlocked())
+    assert table(tl) == [
+        (0, 1, 69, "ready"),  # 4 partitions x 1 beat after 64 cycles
+        (1, 69, 70, "engine"),
+        (2, 70, 71, "semaphore"),
+        (3, 71, 105, "engine"),  # occupies 4 + 8 cycles, its last result lands 22 later
+        (4, 105, 139, "interlock"),  # could start at 83: reads sb 64..95, which #3 writes until 105
+        (5, 117, 151, "engine"),  # reads sb 0..31: right after #4's 12 cycles
+    ]
+    assert tl.blocker[4] == 3 and tl.head[4] == 83 and tl.total == 151
+    # other bytes, other partitions, PSUM instead of SBUF: no interlock
+    wide = CoreConfig(**{**SMALL.__dict__, "sbuf_partitions": 8})
+    for src, config in (("sb[0:4, 96]", SMALL), ("sb[4:8, 64]", wide), ("psum[0:4, 64]", SMALL)):
+        tl = timed(interlocked(f"act.relu sb[0:4, 128]:fp32[8], {src}:fp32[8]"), config)
+        assert table(tl)[4] == (4, 83, 117, "engine"), src
+    tl = timed(interlocked("act.relu sb[0:4, 128]:fp32[8], sb[0:4, 0]:fp32[8], bias=sb[0:4, 92]:fp32[1]"))
+    assert table(tl)[4] == (4, 105, 140, "interlock")  # a bias pattern is read too (and costs a clock)
+
+
+def test_act_table_load_waits_for_the_pipeline() -> None:
+    """act.lut.load rewrites tables that elements still in the pipeline may read: it starts when the
+    ACT instructions before it have ended."""
+    tl = timed(interlocked() + "act.lut.load sb[0:1, 1024]:int32[64], fn=16\n")
+    assert table(tl)[6] == (6, 151, 151 + 4 + 64, "interlock") and tl.blocker[6] == 5
+
+
 def test_reason_codes_are_the_documented_ones() -> None:
-    assert (READY, ENGINE, SEMAPHORE, PSUM_BANK, DMA_QUEUE) == (0, 1, 2, 3, 4)
+    assert (READY, ENGINE, SEMAPHORE, PSUM_BANK, DMA_QUEUE, INTERLOCK) == (0, 1, 2, 3, 4, 5)
+    assert REASONS[INTERLOCK] == "interlock"
 
 
 def test_examples_invariants() -> None:
