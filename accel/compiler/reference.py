@@ -1,0 +1,165 @@
+"""The oracles a compiled model is checked against, and the error measures that compare them.
+
+* `run_onnxruntime`: ONNX Runtime, fp32, CPU, one thread: written by others, the primary oracle.
+* `run_reference`: `onnx.reference.ReferenceEvaluator`, the second oracle; with ``bf16=True`` it
+  rounds every initializer, every input and every float32 tensor a node produces to bf16 (nearest
+  even, `accel.model.fp`), as the core does when it stores a tensor: the bf16-aware reference.
+* `compare`: max abs error, max error relative to max |want|, rms relative error and cosine
+  similarity, per output.
+
+Tolerance (bf16 compute, fp32 accumulation). bf16 keeps 8 significant bits, so rounding a value to
+nearest has relative error at most u = 2^-8 (~3.9e-3) and, for values spread over many binades,
+an rms relative error of about u/sqrt(3) (~2.3e-3, uniform rounding error). A layer of the core
+reads bf16 operands (input and weights each rounded once: 2 roundings), sums the products exactly
+in fp32 (error ~K * 2^-24, negligible beside u for K up to 10^4) and rounds its output once. A
+layer scaled to preserve the norm of its input (as `accel.compiler.zoo` builds them) passes the
+relative error it receives on unchanged in the rms sense and adds c ~ 2-3 fresh, independent
+roundings. After L layers the rms relative error is therefore about sqrt(c * L) * u / sqrt(3): for
+ResNet-50 (L ~ 50 + 16 residual adds) about 3% rms, for one transformer layer (~10 stored tensors
+on the longest path) about 1%; the worst case (all errors aligned) grows like c * L * u and is no
+useful bound. Softmax outputs and LayerNorm outputs keep their inputs' relative error. Hence:
+
+* against fp32 (`run_onnxruntime`): cosine similarity >= 0.999 and rms relative error <= 0.05 for
+  networks of ~50 layers (<= 0.02 for a transformer layer); max_rel is reported, not asserted
+  (a few outputs near a ReLU kink or a rounding tie dominate it);
+* against the bf16-aware reference (`run_reference(bf16=True)`): the compiled run rounds the same
+  tensors at the same points; what differs is the fp32 summation order of tiled contractions, the
+  activation unit's table approximations, and the roundings that fusion removes (BatchNorm folded
+  into the conv weights, bias + activation applied before the one store of the PSUM drain). Each
+  of those is at most one rounding (u) or an approximation error of the same size at one layer,
+  and propagates like the others, so the differences stay a few times u at each output element:
+  max_rel <= ~8 u (3e-2) for one layer and rms relative error well below that of fp32 vs bf16.
+
+Measured rms relative errors, bf16 reference vs fp32 (seed 0, N(0, 1) inputs) are in
+tests/compiler/test_reference.py and the lead's docs/compiler.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import numpy_helper, version_converter
+from onnx.reference import ReferenceEvaluator
+
+from accel.model import fp
+
+Arrays = dict[str, np.ndarray]
+# onnx.reference (1.23) misreads two opset-9 operators: BatchNormalization-9 takes the schema's
+# default momentum as a request for batch statistics, and Softmax before 13 works on the last axis
+# alone. Older models are converted to opset 14 first (version_converter keeps their meaning).
+_MIN_OPSET = 14
+
+
+def _proto(model: onnx.ModelProto | str) -> onnx.ModelProto:
+    return onnx.load(model) if isinstance(model, str) else model
+
+
+def random_inputs(model: onnx.ModelProto, seed: int = 0) -> Arrays:
+    """N(0, 1) float32 values for every graph input that is not an initializer (fixed shapes only)."""
+    inits = {t.name for t in model.graph.initializer}
+    rng = np.random.default_rng(seed)
+    out = {}
+    for v in model.graph.input:
+        if v.name in inits:
+            continue
+        t = v.type.tensor_type
+        shape = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+        if None in shape:
+            raise ValueError(f"input '{v.name}' has a dynamic shape {shape}: give its values")
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(t.elem_type)
+        if dtype.kind != "f":
+            raise ValueError(f"input '{v.name}' is {dtype}: give its values")
+        out[v.name] = rng.standard_normal(shape).astype(dtype)
+    return out
+
+
+def run_onnxruntime(model: onnx.ModelProto | str, inputs: Mapping[str, np.ndarray]) -> Arrays:
+    """Outputs of `model` on ONNX Runtime's CPU provider with one thread, by output name."""
+    import onnxruntime as ort  # a test dependency, imported only when the oracle is asked for
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    session = ort.InferenceSession(_proto(model).SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(names, dict(inputs)), strict=True))
+
+
+def to_bf16(x: np.ndarray) -> np.ndarray:
+    """A float32 array rounded to the nearest bf16 value (ties to even), as float32; other arrays
+    (integers, booleans, float64 of shape computations) unchanged."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.float32:
+        return x
+    return fp.f32_value(fp.bf16_to_fp32(fp.fp32_to_bf16(fp.f32_bits(x)))).reshape(x.shape)
+
+
+def run_reference(model: onnx.ModelProto | str, inputs: Mapping[str, np.ndarray], bf16: bool = False) -> Arrays:
+    """Outputs of `model` from onnx.reference.ReferenceEvaluator, by output name.
+
+    With `bf16`, every float32 initializer and input is rounded to bf16 before the run and every
+    float32 tensor each node produces right after it (each node computes in float32 from bf16
+    values, then its result is stored as bf16). Nodes inside subgraphs (If, Loop) are not rounded.
+    """
+    model = _proto(model)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), _MIN_OPSET)
+    if opset < _MIN_OPSET:
+        model = version_converter.convert_version(model, _MIN_OPSET)
+    if bf16:
+        rounded = onnx.ModelProto()
+        rounded.CopyFrom(model)
+        for t in rounded.graph.initializer:
+            if t.data_type == onnx.TensorProto.FLOAT:
+                t.CopyFrom(numpy_helper.from_array(to_bf16(numpy_helper.to_array(t)), t.name))
+        model = rounded
+        inputs = {k: to_bf16(np.asarray(v)) for k, v in inputs.items()}
+    evaluator = ReferenceEvaluator(model)
+    if bf16:
+        for node in evaluator.rt_nodes_:
+            node.run = _rounding(node.run)
+    names = [o.name for o in model.graph.output]
+    return dict(zip(names, evaluator.run(names, dict(inputs)), strict=True))
+
+
+def _rounding(run: Callable[..., Sequence[Any]]) -> Callable[..., tuple[Any, ...]]:
+    """An onnx.reference OpRun.run that rounds each float32 result to bf16."""
+    def rounded(*args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        return tuple(to_bf16(o) for o in run(*args, **kwargs))
+    return rounded
+
+
+def compare(got: Mapping[str, np.ndarray], want: Mapping[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """Error measures of `got` against `want`, per output of `want`:
+
+    max_abs: max |got - want|; max_rel: max_abs / max |want| (relative to the output's scale, so
+    values near 0 do not blow it up); rms_rel: ||got - want|| / ||want||; cosine: the cosine
+    similarity of the flattened outputs (1.0 when both are all zero). NaN against NaN and equal
+    infinities count as equal; any other NaN or infinity gives an infinite error.
+    """
+    out = {}
+    for name, w in want.items():
+        if name not in got:
+            raise ValueError(f"output '{name}' missing: got {sorted(got)}")
+        g = np.asarray(got[name], np.float64)
+        w = np.asarray(w, np.float64)
+        if g.shape != w.shape:
+            raise ValueError(f"output '{name}': shape {list(g.shape)}, want {list(w.shape)}")
+        same = (g == w) | (np.isnan(g) & np.isnan(w))
+        finite = np.isfinite(g) & np.isfinite(w)
+        diff = np.where(same, 0.0, np.where(finite, np.abs(g - w), np.inf))
+        gz, wz = np.where(finite, g, 0.0), np.where(finite, w, 0.0)
+        max_abs = float(diff.max(initial=0.0))
+        scale = float(np.abs(wz).max(initial=0.0))
+        norm_w, norm_g = float(np.linalg.norm(wz)), float(np.linalg.norm(gz))
+        rms = float(np.sqrt(np.sum(diff * diff)))
+        out[name] = {
+            "max_abs": max_abs,
+            "max_rel": max_abs / scale if scale else (0.0 if max_abs == 0 else np.inf),
+            "rms_rel": rms / norm_w if norm_w else (0.0 if rms == 0 else np.inf),
+            "cosine": float(np.dot(gz.ravel(), wz.ravel()) / (norm_g * norm_w)) if norm_g and norm_w
+            else float(norm_g == norm_w),
+        }
+    return out
