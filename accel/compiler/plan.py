@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from accel.compiler import pe
+from accel.compiler import pe, vector
 from accel.compiler.graph import CompileError, Graph, Node
 from accel.compiler.segment import Segment
 from accel.config import CoreConfig
@@ -74,6 +74,8 @@ def _core_reason(node: Node, graph: Graph, config: CoreConfig) -> str | None:
         if op == "Dropout" and (len(node.outputs) > 1 and node.outputs[1] or _training(node, graph)):
             return "training-mode Dropout (mask output or training_mode)"
         return None
+    if op in vector.LOWERINGS:
+        return vector.LOWERINGS[op][0](node, graph, config)
     return "no core lowering for this operator"
 
 
@@ -158,5 +160,7 @@ def lower(plan: Placement, seg: Segment) -> None:
                         np.zeros(n, np.float32))
     elif node.op in LAYOUT:
         seg.alias(node.outputs[0], node.inputs[0])
+    elif node.op in vector.LOWERINGS:
+        vector.LOWERINGS[node.op][1](seg, node)
     else:  # pragma: no cover - place() admits only the operators above
         raise CompileError(f"node {node.name} ({node.op}): no core lowering")
