@@ -123,3 +123,65 @@ def test_profile_of_a_program_without_waits(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "top waits (cycles an engine stood at this instruction, held)\n  none" in out
     assert np.isclose(float(out.split("VEC")[1].split()[1].replace(",", "")), 1)
+
+
+RACY = """
+.tensor x fp32[4, 8] in
+dma.load sb[0:4, 0]:fp32[8], x
+vec.adds sb[0:4, 64]:fp32[8], sb[0:4, 0]:fp32[8], 1.0
+halt
+"""
+
+
+@pytest.mark.parametrize("command", [["run", "--random-inputs"], ["run", "--timing-only"], ["profile"],
+                                     ["profile", "--random-inputs"]])
+def test_a_race_is_an_error_of_run_and_profile(tmp_path, capsys, command):
+    prog = tmp_path / "racy.s"
+    prog.write_text(RACY)
+    assert main([command[0], str(prog), *command[1:]]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("accel: error: race on sb partitions 0..3 bytes 0..31: DMA dma.load dst (write) at "
+                          f"{prog}:3") and err.endswith("--no-race-check runs it anyway)\n") and err.count("\n") == 1
+    assert main([command[0], str(prog), *command[1:], "--no-race-check"]) == 0
+    assert "race" not in capsys.readouterr().err
+
+
+def test_an_uninitialised_read_is_a_warning(tmp_path, capsys):
+    """Memory starts at zero, so the result does not depend on timing: exit 0, the read named on
+    stderr and under "warnings"."""
+    prog = tmp_path / "uninit.s"
+    prog.write_text(RACY.replace("dma.load sb[0:4, 0]:fp32[8], x", "dma.load sb[0:4, 128]:fp32[8], x"))
+    for command in (["run", "--random-inputs"], ["profile"]):
+        assert main([command[0], str(prog), *command[1:], "--json"]) == 0
+        out, err = capsys.readouterr()
+        want = "uninitialised read of sb partitions 0..3 bytes 0..31: VEC vec.adds a (read) at"
+        assert err.startswith(f"accel: warning: {want}") and err.count("\n") == 1
+        assert len(json.loads(out)["warnings"]) == 1 and json.loads(out)["warnings"][0].startswith(want)
+        assert main([command[0], str(prog), *command[1:], "--json", "--no-race-check"]) == 0
+        out, err = capsys.readouterr()
+        assert err == "" and json.loads(out)["warnings"] == []
+
+
+def test_examples_and_cases_run_clean(capsys):
+    """Every example and directed case passes `accel run`'s race checker: no race (the programs whose
+    result could depend on timing); reads of bytes nothing wrote are warnings, counted here."""
+    from accel.isa.resources import EXAMPLES_DIR
+
+    paths = sorted(EXAMPLES_DIR.glob("*.s")) + sorted((REPO_ROOT / "tests" / "programs" / "cases").glob("*.s"))
+    warned = []
+    for path in paths:
+        assert main(["run", str(path), "--timing-only", "--json"]) == 0, capsys.readouterr().err
+        if json.loads(capsys.readouterr().out)["warnings"]:
+            warned.append(path.name)
+    assert len(paths) >= 40
+    print(f"{len(paths)} programs run clean; uninitialised reads (warnings) in {len(warned)}: {', '.join(warned)}")
+
+
+def test_demo_reports_the_timing(capsys):
+    assert main(["demo", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    tl = schedule(assemble_file(MLP), CoreConfig())
+    assert report["timing"] == json.loads(json.dumps(summary(tl)))
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert f"cycles        {tl.total:,}  (" in out and "engines busy  PE " in out

@@ -161,23 +161,37 @@ def _timing_outputs_checked(args: argparse.Namespace) -> None:
         raise CliError(str(e)) from None
 
 
-def _timed(args: argparse.Namespace, prog, config, instructions: bool) -> tuple[Any, dict[str, Any], dict[str, str]]:
-    """The program's timeline, its summary, and the --trace/--plot files written from them."""
+_WARNINGS_SHOWN = 5  # uninitialised reads printed on stderr (--json lists them all)
+
+
+def _timed(args: argparse.Namespace, prog, config,
+           instructions: bool) -> tuple[Any, dict[str, Any], dict[str, str], list[str]]:
+    """The program's timeline, its summary, the --trace/--plot files written from them, and the race
+    checker's warnings (unless --no-race-check): a race is an error, since the result depends on
+    timing; a read of bytes nothing wrote is a warning on stderr, since the result does not (memory
+    starts at zero) but the program probably meant to write them."""
     from accel.cli.profile import write_timing_outputs
-    from accel.timing.race import check_races
+    from accel.timing.race import RACE, check_races
     from accel.timing.report import summary
     from accel.timing.schedule import schedule
 
     timeline = schedule(prog, config)
     timing = summary(timeline, instructions=instructions)
     written = write_timing_outputs(args, timeline, timing)  # the trace and chart show where the race is
-    if getattr(args, "race_check", False):
-        races = check_races(timeline)
-        if races:
-            more = f" (and {len(races) - 1} more)" if len(races) > 1 else ""
-            raise CliError(f"{races[0]}{more}; the result depends on timing (docs/race_checker.md; "
-                           "--no-race-check runs it anyway)")
-    return timeline, timing, written
+    if not args.race_check:
+        return timeline, timing, written, []
+    found = check_races(timeline, limit=None)
+    races = [r for r in found if r.kind == RACE]
+    if races:
+        more = f" (and {len(races) - 1} more)" if len(races) > 1 else ""
+        raise CliError(f"{races[0]}{more}; the result depends on timing (docs/race_checker.md; "
+                       "--no-race-check runs it anyway)")
+    warnings = [str(r) for r in found]
+    for w in warnings[:_WARNINGS_SHOWN]:
+        print(f"accel: warning: {w}", file=sys.stderr)
+    if len(warnings) > _WARNINGS_SHOWN:
+        print(f"accel: warning: ... and {len(warnings) - _WARNINGS_SHOWN} more uninitialised reads", file=sys.stderr)
+    return timeline, timing, written, warnings
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -195,9 +209,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                  if v]
         if given:
             raise CliError(f"--timing-only computes no values: drop {', '.join(given)}")
-        _, timing, written = _timed(args, prog, config, instructions=args.json)
+        _, timing, written, warnings = _timed(args, prog, config, instructions=args.json)
         if args.json:
-            print(json.dumps({"program": args.program, "timing": timing, **written}, indent=2))
+            print(json.dumps({"program": args.program, "timing": timing, "warnings": warnings, **written}, indent=2))
         else:
             print(format_timing(timing))
             for what, file in written.items():
@@ -210,7 +224,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if name not in out_names:
             raise CliError(f"--out {name}: not an output tensor (outputs: {', '.join(out_names) or 'none'})")
         _check_out_path(name, file)
-    _, timing, written = _timed(args, prog, config, instructions=args.json)  # before the values: races first
+    _, timing, written, warnings = _timed(args, prog, config, instructions=args.json)  # before the values
     result = Core(config).run(prog, inputs, timing=False)
     for name, file in outs.items():
         with open(file, "wb") as f:  # exactly the name given (np.save on a name would append .npy)
@@ -222,6 +236,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "timing": timing,
             "outputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype), "file": outs.get(k)}
                         for k, v in result.outputs.items()},
+            "warnings": warnings,
             **written,
         }
         print(json.dumps(report, indent=2))
@@ -249,10 +264,10 @@ def cmd_profile(args: argparse.Namespace) -> int:
     _timing_outputs_checked(args)
     if args.inputs or args.random_inputs:
         Core(config).run(prog, _inputs(args, prog))
-    timeline, timing, written = _timed(args, prog, config, instructions=False)
+    timeline, timing, written, warnings = _timed(args, prog, config, instructions=False)
     data = profile(timeline, timing, args.top)
     if args.json:
-        print(json.dumps({"program": args.program, **data, **written}, indent=2))
+        print(json.dumps({"program": args.program, **data, "warnings": warnings, **written}, indent=2))
     else:
         print(format_profile(data, args.program))
         for what, file in written.items():
@@ -318,7 +333,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from accel.cli.profile import add_timing_outputs
+    from accel.cli.profile import add_race_check, add_timing_outputs
 
     p = _Parser(prog="accel", description="Assembler, emulator and RTL cross-checks of the accel core.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -359,9 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="machine-readable report (with the timing under \"timing\")")
     r.add_argument("--timing-only", action="store_true",
                    help="schedule only, no values (exact: no instruction's time depends on data); takes no inputs")
-    r.add_argument("--no-race-check", dest="race_check", action="store_false",
-                   help="skip the race checker (docs/race_checker.md), which by default makes a program whose "
-                        "result depends on timing an error")
+    add_race_check(r)
     add_timing_outputs(r)
     r.set_defaults(fn=cmd_run)
 
@@ -374,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--seed", type=int, default=0, help="seed for --random-inputs")
     pr.add_argument("--top", type=int, default=10, help="rows of the instruction and wait rankings (default 10)")
     pr.add_argument("--json", action="store_true", help="machine-readable report")
+    add_race_check(pr)
     add_timing_outputs(pr)
     pr.set_defaults(fn=cmd_profile)
 

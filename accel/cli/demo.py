@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from accel.cli.report import format_stats, stats_dict
+from accel.cli.report import format_stats, format_timing, stats_dict
 from accel.isa.asm import assemble_file
 from accel.isa.encoding import Program
 from accel.isa.resources import DATA_ROOT, EXAMPLES_DIR
@@ -45,7 +45,8 @@ def reference(x, w1, b1, w2, b2) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_mlp(prog: Program, seed: int = 0) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Run an MLP program on random inputs; the report, the outputs and the reference."""
+    """Run an MLP program on random inputs; the report (statistics, timing, error), the outputs and
+    the reference."""
     rng = np.random.default_rng(seed)
     shapes = {t.name: t.shape for t in prog.tensors}
     inputs = {
@@ -67,6 +68,7 @@ def check_mlp(prog: Program, seed: int = 0) -> tuple[dict, np.ndarray, np.ndarra
     report = {
         "program": prog.source_name,
         "stats": stats_dict(result.stats),  # the layout of `accel run --json`
+        "timing": result.timing,  # as `accel run --json` (without the per-instruction records)
         "max_abs_error": float(err.max()),
         "max_error_over_bound": float((err / bound).max()),
         "seconds": seconds,
@@ -87,6 +89,7 @@ def run_demo(seed: int = 0, as_json: bool = False, plot: str | None = None) -> i
         return 0 if report["result"] == "PASS" else 1
     print(f"accel demo: {report['program']} (two-layer MLP, bf16, batch {y.shape[0]})")
     print(format_stats(Stats(**report["stats"])))
+    print(format_timing(report["timing"]))
     print(f"max error     {report['max_abs_error']:.3g} (at most {report['max_error_over_bound']:.2f}"
           " of the bf16/fp32 rounding bound)")
     print(f"emulated in   {report['seconds'] * 1e3:.1f} ms")

@@ -1,5 +1,5 @@
 """`accel profile PROG`: where a program's cycles go, as a table (like the Neuron profiler's summary);
-and the timing outputs `accel run` and `accel profile` share (--trace, --plot).
+and the options `accel run` and `accel profile` share (--trace, --plot, --no-race-check).
 
 The numbers are accel.timing.report.summary's; this module adds the two rankings a person reads
 first: the instructions (by source line) that spent the most cycles on their engines, and the
@@ -25,6 +25,13 @@ def add_timing_outputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trace", metavar="OUT.pftrace|OUT.json",
                    help="write the timeline for ui.perfetto.dev: Perfetto protobuf or Chrome trace-event JSON")
     p.add_argument("--plot", metavar="OUT.png", help="save a Gantt chart of the timeline (.png, .svg, .pdf)")
+
+
+def add_race_check(p: argparse.ArgumentParser) -> None:
+    """--no-race-check, for run and profile."""
+    p.add_argument("--no-race-check", dest="race_check", action="store_false",
+                   help="skip the race checker (docs/race_checker.md), which by default makes a program whose "
+                        "result depends on timing an error and warns of reads of bytes nothing wrote")
 
 
 def check_timing_outputs(args: argparse.Namespace) -> None:
