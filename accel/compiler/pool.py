@@ -37,13 +37,13 @@ def _params(node: Node, graph: Graph) -> dict:
 
 
 def _supported(node: Node, graph: Graph, config: CoreConfig) -> str | None:
+    if len([o for o in node.outputs if o]) > 1:
+        return "MaxPool Indices output"
     why = float_io(node, graph, config)
     if why:
         return why
     if len(graph.values[node.inputs[0]].shape) != 4:
         return "not a 2-D pooling"
-    if len([o for o in node.outputs if o]) > 1:
-        return "MaxPool Indices output"
     p = _params(node, graph)
     need = p["hp"] * p["wp"] * 2 + p["oh"] * p["ow"] * 4 + 6 * free_max(config) * 4
     if need > config.sbuf_partition_bytes:

@@ -110,8 +110,14 @@ def rplan(shape: Sequence[int], reduced: set[int], out_strides: Sequence[int], c
     if not any(a[3] for a in axes):
         axes.append((1, 1, 0, True))
     lanes = config.sbuf_partitions
-    cands = list(_candidates(axes, lanes, free_max(config), whole, grouped))
+    cands = list(_candidates(axes, lanes, row_max(config) if whole else free_max(config), whole, grouped))
     return min(cands, key=lambda p: _cost(p, lanes, config.dma_bytes_per_cycle)) if cands else None
+
+
+def row_max(config: CoreConfig) -> int:
+    """Elements of a whole row (softmax, layer norm): its bf16 input and output, two fp32 work tiles,
+    double-buffered, and two fp32 constants (scale, bias) fit in SBUF: 40 bytes per element."""
+    return config.sbuf_partition_bytes // 40
 
 
 @dataclass(frozen=True)
