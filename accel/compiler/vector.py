@@ -104,7 +104,8 @@ def lower_binary(seg: Segment, node: Node) -> None:
     for k, name in enumerate(names):
         s = _scalar(g, name)
         if s is not None and not (op == "Div" and k == 0):
-            imms.append((k, 1.0 / s if op == "Div" else s))
+            with np.errstate(divide="ignore"):
+                imms.append((k, float(np.float64(1.0) / s) if op == "Div" else s))  # x / 0: x * inf
         else:
             c = g.const(name)
             if op == "Div" and k > 0 and c is not None:  # constant divisor: its reciprocal in fp32

@@ -103,7 +103,7 @@ def check(m: onnx.ModelProto, feeds: dict | None = None, *, rel: float = 2 ** -6
 
 # ------------------------------------------------------------------------------------- element-wise
 SHAPES = [((4, 20), (4, 20)), ((2, 3, 5, 7), (1, 3, 1, 1)), ((5,), (3, 1)), ((2, 3, 4), (4,)),
-          ((3, 1, 6), (1, 4, 1)), ((40, 130), (40, 130)), ((1, 20, 9), (20, 1))]
+          ((3, 1, 6), (1, 4, 1)), ((40, 130), (40, 130)), ((1, 20, 9), (20, 1)), ((2, 3, 4, 5, 6), (3, 1, 5, 1))]
 
 
 @pytest.mark.parametrize("shapes", SHAPES, ids=str)
@@ -130,6 +130,9 @@ def test_constants_tensor_and_scalar() -> None:
     check(single("Div", [(), (2, 3, 4)], consts={"x0": np.float32(2.0)}), positive=True)
     cm, _ = check(single("Div", [(2, 3, 4), ()], consts={"x1": np.float32(3.0)}))
     assert "vec.muls" in cm.listing and "0.3333333" in cm.listing
+    m = single("Div", [(2, 3), ()], consts={"x1": np.float32(0.0)})
+    f = {"x0": np.array([[1, -2, 0], [3, 0, -1]], np.float32)}
+    np.testing.assert_array_equal(compile_model(m, SMALL).run(f).outputs["y"], run_onnxruntime(m, f)["y"])
 
 
 @pytest.mark.parametrize("op,ulps", [("Sum", 0), ("Max", 0), ("Min", 0), ("Mean", 1)])
@@ -184,6 +187,12 @@ def test_reduce_axes_as_input(op: str, axes, keepdims: int) -> None:
 def test_reduce_axes_as_attribute(op: str, opset: int) -> None:
     check(single(op, [(3, 40, 50)], opset=opset, axes=[1]), rel=2 ** -5, atol=2 ** -12)  # 40 x 50 chunks
     check(single(op, [(3, 4, 200)], opset=opset, axes=[2], keepdims=0), rel=2 ** -5, atol=2 ** -12)
+
+
+def test_reduce_three_separate_axis_groups() -> None:
+    """Reduced axes 0, 2, 4 of a 5-D tensor: two in the tile, the third a loop accumulating in fp32."""
+    for op in ("ReduceSum", "ReduceMax"):
+        check(single(op, [(3, 4, 5, 6, 7)], opset=11, axes=[0, 2, 4], keepdims=0), rel=2 ** -5, atol=2 ** -12)
 
 
 def test_reduce_empty_axes() -> None:
