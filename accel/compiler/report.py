@@ -80,3 +80,34 @@ def merged_timeline(model: CompiledModel, run: ModelRun) -> Timeline | None:
     merged = {f: np.concatenate(v) for f, v in parts.items()}
     return Timeline(program=Program(tensors, instructions), config=model.config, released_ptr=ptr, total=offset,
                     macs=sum(t.macs for t in run.timelines), **merged)
+
+
+def nodes_timeline(model: CompiledModel, run: ModelRun, nodes: list[str]) -> Timeline:
+    """The part of a run's timeline that lowers the given ONNX nodes (a block of a network), cycles
+    counted from its first start; waits on instructions outside the part show as blocker -1."""
+    steps = [s for s in model.steps if s.kind == "core"]
+    want = set(nodes)
+    for step, tl in zip(steps, run.timelines, strict=True):
+        of = [name.split(" (+")[0] for name in step.node_of[:len(tl)]]
+        idx = np.array([i for i, name in enumerate(of) if name in want], dtype=np.int64)
+        if idx.size:
+            break
+    else:
+        raise ValueError(f"no core instructions lower {sorted(want)}")
+    new = np.full(len(tl), -1, dtype=np.int64)
+    new[idx] = np.arange(idx.size)
+    fields = {f: getattr(tl, f)[idx] for f in ("engine", "dispatch", "ready", "head", "start", "end", "reason",
+                                                "dma_queue", "data_start", "dram_bytes", "psum_banks")}
+    t0 = int(fields["start"].min())
+    for f in ("dispatch", "ready", "head", "start", "end", "data_start"):
+        fields[f] = np.maximum(fields[f] - t0, 0)
+    blocker = tl.blocker[idx]
+    fields["blocker"] = np.where(blocker >= 0, new[np.maximum(blocker, 0)], -1)
+    released = [new[tl.released(i)] for i in idx]
+    released = [r[r >= 0] for r in released]
+    ptr = np.zeros(idx.size + 1, dtype=np.int64)
+    np.cumsum([r.size for r in released], out=ptr[1:])
+    by = np.concatenate(released) if released else np.zeros(0, dtype=np.int64)
+    return Timeline(program=Program(step.program.tensors, [step.program.instructions[i] for i in idx]),
+                    config=model.config, released_ptr=ptr, released_by=by.astype(np.int64),
+                    total=int(fields["end"].max()), macs=0, **fields)
