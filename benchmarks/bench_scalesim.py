@@ -86,19 +86,21 @@ InterfaceBandwidth: CALC
 UseRamulatorTrace: False
 """
 
-# Runs inside the SCALE-Sim venv: simulate one layer, print {"cycles", "seconds"} as JSON.
+# Runs inside the SCALE-Sim venv: simulate every layer of a topology (GEMM or conv), print each
+# layer's cycles, the wall time and the process's peak RSS as JSON.
 RUNNER = """
-import contextlib, csv, io, json, sys, time
+import contextlib, csv, io, json, resource, sys, time
 from scalesim.scale_sim import scalesim
-d = sys.argv[1]
+d, gemm = sys.argv[1], sys.argv[2] == 'gemm'
 start = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
-    s = scalesim(save_disk_space=True, verbose=False, config=d + '/scale.cfg', topology=d + '/gemm.csv',
-                 layout=d + '/layout.csv', input_type_gemm=True)
+    s = scalesim(save_disk_space=True, verbose=False, config=d + '/scale.cfg', topology=d + '/topology.csv',
+                 layout=d + '/layout.csv', input_type_gemm=gemm)
     s.run_scale(top_path=d + '/out')
 seconds = time.perf_counter() - start
-rows = list(csv.reader(open(d + '/out/accel_bench/COMPUTE_REPORT.csv')))
-print(json.dumps({"cycles": int(rows[1][2]), "seconds": seconds}))
+rows = list(csv.reader(open(d + '/out/accel_bench/COMPUTE_REPORT.csv')))[1:]
+print(json.dumps({"cycles": [int(r[2]) for r in rows], "seconds": seconds,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
@@ -156,13 +158,22 @@ def ensure_scalesim() -> Path | None:
     return python
 
 
-def run_scalesim(python: Path, m: int, n: int, k: int) -> dict:
+def run_topology(python: Path, topology: str, gemm: bool) -> dict:
+    """Run SCALE-Sim (128 x 128 weight-stationary, CALC bandwidth) on a topology CSV's text:
+    {"cycles": per layer, "seconds": its wall time, "peak_mb": its peak RSS}."""
     with tempfile.TemporaryDirectory() as d:
         Path(d, "scale.cfg").write_text(CONFIG.format(R=R, C=C))
-        Path(d, "gemm.csv").write_text(f"Layer, M, N, K,\nlayer, {m}, {n}, {k},\n")
+        Path(d, "topology.csv").write_text(topology)
         Path(d, "layout.csv").write_text("Layer, unused,\nlayer, 1,\n")  # required, unused without custom layouts
-        out = subprocess.run([str(python), "-c", RUNNER, d], capture_output=True, text=True, check=True)
+        out = subprocess.run([str(python), "-c", RUNNER, d, "gemm" if gemm else "conv"], capture_output=True,
+                             text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_scalesim(python: Path, m: int, n: int, k: int) -> dict:
+    """SCALE-Sim's cycles and wall time for one GEMM layer."""
+    ss = run_topology(python, f"Layer, M, N, K,\nlayer, {m}, {n}, {k},\n", gemm=True)
+    return {"cycles": ss["cycles"][0], "seconds": ss["seconds"]}
 
 
 def explain(ops: list, m: int, scalesim_cycles: int) -> str:
