@@ -71,8 +71,10 @@ def _core_reason(node: Node, graph: Graph, config: CoreConfig) -> str | None:
     if op == "MatMul":
         return pe.matmul_supported(node, graph, config)
     if op in LAYOUT:
-        if op == "Dropout" and (len(node.outputs) > 1 and node.outputs[1] or _training(node, graph)):
-            return "training-mode Dropout (mask output or training_mode)"
+        if op == "Dropout" and _training(node, graph):
+            return vector.dropout_supported(node, graph, config)
+        if op == "Dropout" and len(node.outputs) > 1 and node.outputs[1]:
+            return "Dropout mask output"
         return None
     if op in vector.LOWERINGS:
         return vector.LOWERINGS[op][0](node, graph, config)
@@ -158,6 +160,8 @@ def lower(plan: Placement, seg: Segment) -> None:
         n = graph.values[node.outputs[0]].shape[-1]
         pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], graph.const(node.inputs[1]),
                         np.zeros(n, np.float32))
+    elif node.op == "Dropout" and _training(node, graph):
+        vector.lower_dropout(seg, node)
     elif node.op in LAYOUT:
         seg.alias(node.outputs[0], node.inputs[0])
     elif node.op in vector.LOWERINGS:

@@ -299,6 +299,51 @@ def _concat_supported(node: Node, graph: Graph, config: CoreConfig) -> str | Non
     return tl.float_io(node, graph, config)
 
 
+# ------------------------------------------------------------------------------------------ dropout
+def dropout_supported(node: Node, graph: Graph, config: CoreConfig) -> str | None:
+    """Training-mode Dropout (opset 12+: training_mode true) on the hardware RNG, or why not."""
+    if len(node.outputs) > 1 and node.outputs[1]:
+        return "Dropout mask output"
+    t = graph.const(node.inputs[2])
+    if t is None:
+        return "training_mode that is not constant"
+    if len(node.inputs) > 1 and node.inputs[1] and _scalar(graph, node.inputs[1]) is None:
+        return "ratio that is not a constant"
+    return tl.float_values(graph, [node.inputs[0], node.outputs[0]])
+
+
+def dropout_stream(node: Node, graph: Graph) -> tuple[int, int, float]:
+    """(seed, Philox offset, ratio) of a training-mode Dropout: the node's seed attribute (0 without
+    one) and its position in the graph as the offset, so every Dropout draws an independent stream
+    and a run is reproducible; element i of the flat tensor is kept when Philox word (seed, offset,
+    i) >= round(ratio * 2^32) (docs/vec.md)."""
+    ratio = _scalar(graph, node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else 0.5
+    offset = next(k for k, n in enumerate(graph.nodes) if n is node)
+    return int(node.attr("seed", 0)) & (2 ** 64 - 1), offset, float(ratio)
+
+
+def lower_dropout(seg: Segment, node: Node) -> None:
+    """Training-mode Dropout as vec.dropout with the Philox generator. Layout: the tensor flat, tiles of
+    [P, F] consecutive elements; each tile sets the row-stride register to its partition stride and
+    base= to its first element, so the logical index of every element is its flat index and the mask
+    does not depend on the tiling. The seed and offset are in the listing (a comment before the node)."""
+    g = seg.graph
+    seed, offset, ratio = dropout_stream(node, g)
+    n = g.values[node.inputs[0]].size
+    seg.builder.comment(f"{node.name}: dropout p={imm(ratio)}, Philox seed={seed} offset={offset} (element i of the "
+                        "flat tensor uses word i)")
+    seg.builder.emit("vec", f"vec.rng_seed {seed & 0xFFFFFFFF}, hi={seed >> 32}")
+    seg.builder.emit("vec", f"vec.rng_set_offset {offset}")
+    x = tl.Access(seg.value_in(node.inputs[0]), 0, (1,))
+    out = tl.Access(seg.value_out(node.outputs[0]), 0, (1,))
+
+    def body(chip: Chip, t: tl.Tile, srcs: list[Opnd], dst: Opnd) -> None:
+        chip.b.emit("vec", f"vec.rng_set_stride {t.pstrides[1]}")
+        chip.emit("vec", "vec.dropout", dst, srcs[0], imm(ratio), extra=f"base={t.offsets[1]}")
+
+    elementwise(seg, node, (n,), out, [x], body)
+
+
 def _lowerings() -> dict[str, tuple[Callable, Callable]]:
     table: dict[str, tuple[Callable, Callable]] = {op: (_binary_supported, lower_binary) for op in BINARY}
     for op in ("Relu", "Neg", "Gelu", "LeakyRelu", "Clip", *ACT_FUNCS):

@@ -296,3 +296,30 @@ def test_chain_in_one_segment_and_fused_relu_kept() -> None:
     assert len(cm.steps) == 1
     conv = next(p for p in cm.placements if p.node.op == "Conv")
     assert conv.act == "relu" and [p.node.op for p in cm.placements].count("Relu") == 1
+
+
+def test_dropout_training_on_the_hardware_rng() -> None:
+    """Training-mode Dropout: the core's Philox mask, predicted from (seed, offset, flat index) with
+    accel.model.rng; the kept elements are x * nearest(1 / (1 - p)) rounded to bf16, the rest 0."""
+    from accel.model import fp, rng
+
+    shape, p = (3, 37, 11), 0.3
+    m = single("Dropout", [shape, (), ()], consts={"x1": np.float32(p), "x2": np.bool_(True)}, opset=13, seed=12345)
+    f = feeds_for(m)
+    cm = compile_model(m, SMALL)
+    assert cm.placements[0].where == "core" and "Philox seed=12345 offset=0" in cm.listing
+    run = cm.run(f)
+    assert not check_races(run.timelines[0])
+    p_bits = int(fp.f32_bits(np.float32(p)))
+    words = rng.philox_words(12345, 0, np.arange(np.prod(shape), dtype=np.uint64)).reshape(shape)
+    keep = words.astype(np.int64) >= rng.threshold(p_bits)
+    x = to_bf16(f["x0"])
+    want = to_bf16(np.where(keep, x * fp.f32_value(np.uint32(rng.scale(p_bits))), np.float32(0)))
+    np.testing.assert_array_equal(run.outputs["y"], want)
+    assert abs(keep.mean() - (1 - p)) < 0.05
+    # inference mode stays an alias (no instruction); a requested mask goes to the host
+    m = single("Dropout", [shape, (), ()], consts={"x1": np.float32(p), "x2": np.bool_(False)}, opset=13)
+    assert compile_model(m, SMALL).placements[0].where == "core"
+    m = single("Dropout", [shape, (), ()], consts={"x1": np.float32(p), "x2": np.bool_(True)}, opset=13, outputs=2)
+    m.graph.output[1].type.tensor_type.elem_type = TensorProto.BOOL
+    assert "mask output" in compile_model(m, SMALL).placements[0].why
