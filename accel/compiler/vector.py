@@ -32,7 +32,7 @@ Body = Callable[[Chip, tl.Tile, list[Opnd], Opnd], None]
 
 
 def elementwise(seg: Segment, node: Node, shape: Sequence[int], out: tl.Access, ins: Sequence[tl.Access],
-                body: Body, ops: int = 1, out_dtype: str = ACT_DTYPE) -> None:
+                body: Body, ops: int = 1) -> None:
     """Run `body` over every tile of `shape`: each input loaded (only its non-broadcast axes), the
     result tile (row-major [p, free]) stored to `out`'s strides."""
     accs = [out, *ins]
@@ -48,7 +48,7 @@ def elementwise(seg: Segment, node: Node, shape: Sequence[int], out: tl.Access, 
             compact = iter(tl.row_major([n for n, _ in keep]))
             dims = [(n, next(compact) if s != 0 else 0) for n, s in zip(t.dims, t.fstrides[k], strict=True)]
             srcs.append(chip.view(tile, a.dtype, dims))
-        dst = chip.alloc(t.p, out_dtype, t.dims)
+        dst = chip.alloc(t.p, ACT_DTYPE, t.dims)
         body(chip, t, srcs, dst)
         chip.store(dram(out.tensor, t.offsets[0], t.p, t.pstrides[0], list(zip(t.dims, t.fstrides[0], strict=True))),
                    dst)
