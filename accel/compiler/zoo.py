@@ -328,10 +328,10 @@ def imagenet(name: str, size: int = 224, seed: int = 0) -> onnx.ModelProto:
     skel = _adapt(net, size)
     shapes = _check_size(net, skel, size)
     weights = _fill(net, shapes, np.random.default_rng(seed))
-    g = skel.graph
+    model = onnx.shape_inference.infer_shapes(skel, strict_mode=True)  # without weight data: cheap
+    g = model.graph
     del g.input[1:]
     g.initializer.extend(numpy_helper.from_array(v, k) for k, v in weights.items())
-    model = onnx.shape_inference.infer_shapes(skel, strict_mode=True)
     onnx.checker.check_model(model)
     return model
 
