@@ -164,7 +164,9 @@ def import_onnx(model: str | Path | bytes | onnx.ModelProto,
     graph = Graph(nodes, values, [vi.name for vi in g.input if vi.name not in init], [o.name for o in g.output],
                   opset, g.name or "model")
     _fold_constants(graph)
+    used = {i for n in graph.nodes for i in n.inputs} | set(graph.outputs)
     for n in graph.nodes:
+        n.outputs = [o if o in used or k == 0 else "" for k, o in enumerate(n.outputs)]  # drop unused extras
         for o in n.outputs:
             if o and o not in graph.values:
                 raise CompileError(f"node {n.name} ({n.op}): the shape of output {o} is not static "

@@ -170,6 +170,113 @@ def matmul_supported(node: Node, graph: Graph, config) -> str | None:
     return None
 
 
+# From this many rows of A on, a MatMul runs with the rows of Y on partitions (A^T stationary, made by PE
+# transposes of contiguous blocks of A; B streams; Y stored row by row) instead of Y^T (B stationary,
+# A^T by a transposing DMA that moves one element per beat, Y^T stored element by element).
+ROWS_LAYOUT_MIN = 64
+
+
+def _identity(seg: Segment) -> int:
+    """SBUF offset of a bf16 identity [q, q] (q = the PE array's smaller side), loaded once per segment."""
+    if seg.identity_at is None:
+        b, c = seg.builder, seg.config
+        q = min(c.pe_rows, c.pe_cols)
+        t = seg.const(np.eye(q, dtype=np.float32), "bf16")
+        at = b.sbuf.alloc(q * BF16, "identity for PE transposes")
+        b.emit("dma", f"dma.load sb[0:{q}, {at}]:bf16[{q}], {t}(0)[{q}@{q}, {q}@1]",
+               writes=(region("sb", 0, q, at, q * BF16),))
+        seg.identity_at = at
+    return seg.identity_at
+
+
+def _matmul_rows(seg: Segment, node: Node, act: str | None, a_t: str, b_t: str, y_t: str, bias_t: str,
+                 bias: np.ndarray, dims: tuple[int, int, int, int], b_batched: bool, alpha: float) -> None:
+    """Y[M, N] with M on partitions: for each block of <= q rows of A, A^T tiles [K tile, rows] by PE
+    transposes (A block [rows, K tile] stationary, the identity streamed: out[k, m] = A[m, k], exact
+    for finite values, drained to bf16 by ACT), then per chunk of N (one PSUM bank) B's [K tile, chunk]
+    streams through each A^T tile, accumulating; the drain scales (alpha), adds the bias row (VEC, a
+    row broadcast to every partition by a partition-stride-0 DMA) and applies the activation."""
+    b, c = seg.builder, seg.config
+    batch, m_, k_, n_ = dims
+    q = min(c.pe_rows, c.pe_cols)
+    ident = _identity(seg)
+    nc_max = c.psum_bank_bytes // 4
+    k_tiles = [(k0, min(q, k_ - k0)) for k0 in range(0, k_, q)]
+    has_bias = bool(np.any(bias))
+    chunk = 0
+
+    def bank() -> int:
+        nonlocal chunk
+        chunk += 1
+        return ((chunk - 1) % c.psum_banks) * c.psum_bank_bytes
+
+    for bi in range(batch):
+        a0, b0, y0 = bi * m_ * k_, (bi * k_ * n_ if b_batched else 0), bi * m_ * n_
+        for m0 in range(0, m_, q):
+            mb = min(q, m_ - m0)
+            at_tiles = []
+            for k0, kt in k_tiles:  # A^T [kt, mb] for this row block
+                blk = b.sbuf.alloc(kt * BF16, f"node {node.name}: A block")
+                blk_r = region("sb", 0, mb, blk, kt * BF16)
+                b.emit("dma", f"dma.load sb[0:{mb}, {blk}]:bf16[{kt}], {a_t}({a0 + m0 * k_ + k0})[{mb}@{k_}, {kt}@1]",
+                       writes=(blk_r,))
+                b.emit("pe", f"pe.load_weights sb[0:{mb}, {blk}]:bf16[{kt}]", reads=(blk_r,))
+                tb = bank()
+                tr = region("psum", 0, kt, tb, mb * 4)
+                b.emit("pe", f"pe.matmul psum[0:{kt}, {tb}]:fp32[{mb}], sb[0:{mb}, {ident}]:bf16[{mb}]",
+                       reads=(region("sb", 0, mb, ident, q * BF16),), writes=(tr,))
+                b.sbuf.free(blk, kt * BF16)
+                att = b.sbuf.alloc(mb * BF16, f"node {node.name}: A^T tile")
+                b.emit("act", f"act.identity sb[0:{kt}, {att}]:bf16[{mb}], psum[0:{kt}, {tb}]:fp32[{mb}]",
+                       reads=(tr,), writes=(region("sb", 0, kt, att, mb * BF16),))
+                at_tiles.append(att)
+            for n0 in range(0, n_, nc_max):
+                nc = min(nc_max, n_ - n0)
+                ob = bank()
+                out = region("psum", 0, mb, ob, nc * 4)
+                for t, (k0, kt) in enumerate(k_tiles):
+                    bt = b.sbuf.alloc(nc * BF16, f"node {node.name}: B tile")
+                    bt_r = region("sb", 0, kt, bt, nc * BF16)
+                    b.emit("dma", f"dma.load sb[0:{kt}, {bt}]:bf16[{nc}], "
+                                  f"{b_t}({b0 + k0 * n_ + n0})[{kt}@{n_}, {nc}@1]", writes=(bt_r,))
+                    b.emit("pe", f"pe.load_weights sb[0:{kt}, {at_tiles[t]}]:bf16[{mb}]",
+                           reads=(region("sb", 0, kt, at_tiles[t], mb * BF16),))
+                    b.emit("pe", f"pe.matmul psum[0:{mb}, {ob}]:fp32[{nc}], sb[0:{kt}, {bt}]:bf16[{nc}], "
+                                 f"acc={int(t > 0)}", reads=(bt_r,), writes=(out,))
+                    b.sbuf.free(bt, nc * BF16)
+                ya = b.sbuf.alloc(nc * BF16, f"node {node.name}: output rows")
+                y_ap, y_r = f"sb[0:{mb}, {ya}]:bf16[{nc}]", region("sb", 0, mb, ya, nc * BF16)
+                src, src_r, temps = f"psum[0:{mb}, {ob}]:fp32[{nc}]", out, []
+                if alpha != 1.0 or (has_bias and act is not None):
+                    tmp = b.sbuf.alloc(nc * 4, f"node {node.name}: fp32 rows")
+                    temps.append(tmp)
+                if alpha != 1.0:
+                    tap = f"sb[0:{mb}, {temps[0]}]:fp32[{nc}]"
+                    tr_ = region("sb", 0, mb, temps[0], nc * 4)
+                    b.emit("act", f"act.identity {tap}, {src}, scale={alpha!r}", reads=(src_r,), writes=(tr_,))
+                    src, src_r = tap, tr_
+                if has_bias:
+                    ba = b.sbuf.alloc(nc * 4, f"node {node.name}: bias rows")
+                    br = region("sb", 0, mb, ba, nc * 4)
+                    b.emit("dma", f"dma.load sb[0:{mb}, {ba}]:fp32[{nc}], {bias_t}({n0})[{mb}@0, {nc}@1]", writes=(br,))
+                    if act is None:
+                        dst, dst_r = y_ap, y_r
+                    else:
+                        dst, dst_r = f"sb[0:{mb}, {temps[0]}]:fp32[{nc}]", region("sb", 0, mb, temps[0], nc * 4)
+                    b.emit("vec", f"vec.add {dst}, {src}, sb[0:{mb}, {ba}]:fp32[{nc}]", reads=(src_r, br),
+                           writes=(dst_r,))
+                    b.sbuf.free(ba, nc * 4)
+                    src, src_r = dst, dst_r
+                if src != y_ap:
+                    _drain(seg, act, y_ap, src, "0.0", (src_r,), (y_r,))
+                b.emit("dma", f"dma.store {y_t}({y0 + m0 * n_ + n0})[{mb}@{n_}, {nc}@1], {y_ap}", reads=(y_r,))
+                b.sbuf.free(ya, nc * BF16)
+                for tmp in temps:
+                    b.sbuf.free(tmp, nc * 4)
+            for att in at_tiles:
+                b.sbuf.free(att, mb * BF16)
+
+
 def lower_matmul(seg: Segment, node: Node, act: str | None, a_name: str, b_name: str | None,
                  b_const: np.ndarray | None, bias: np.ndarray, alpha: float = 1.0) -> None:
     """Y[..., M, N] = act(alpha * A[..., M, K] B[..., K, N] + bias[N]); B from the graph or constant."""
@@ -190,6 +297,9 @@ def lower_matmul(seg: Segment, node: Node, act: str | None, a_name: str, b_name:
     y_t = seg.value_out(node.outputs[0])
     bias_t = seg.const(np.broadcast_to(np.asarray(bias, np.float32), (n_,)), "fp32")
     rows, cols = c.pe_rows, c.pe_cols
+    if m_ >= ROWS_LAYOUT_MIN and min(rows, cols) >= 16:
+        _matmul_rows(seg, node, act, a_t, b_t, y_t, bias_t, bias, (batch, m_, k_, n_), b_batched, alpha)
+        return
     mc = min(m_, c.psum_bank_bytes // 4)
     k_tiles = [(k0, min(rows, k_ - k0)) for k0 in range(0, k_, rows)]
     chunk = 0

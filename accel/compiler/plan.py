@@ -122,6 +122,18 @@ def place(graph: Graph, config: CoreConfig, host_ops: dict[str, Callable], stric
                     plan.fused.append(nxt.name)
                     _rename_output(node, nxt)
                 plan.weights, plan.bias = w.astype(np.float32), bias.astype(np.float32)
+            if node.op in ("Gemm", "MatMul"):  # + a constant bias over the last axis: into the drain
+                nxt = sole(node.outputs[0])
+                n = graph.values[node.outputs[0]].shape[-1]
+                other = None if nxt is None or nxt.op != "Add" else next(
+                    (i for i in nxt.inputs if i != node.outputs[0]), None)
+                c = graph.const(other) if other else None
+                if c is not None and c.size == n and c.shape[-1:] == (n,) and len(c.shape) <= len(
+                        graph.values[node.outputs[0]].shape):
+                    plan.bias = c.reshape(n).astype(np.float32)
+                    folded.add(nxt.name)
+                    plan.fused.append(nxt.name)
+                    _rename_output(node, nxt)
             if node.op in ("Conv", "Gemm", "MatMul"):
                 nxt = sole(node.outputs[0])
                 if nxt is not None and nxt.op in FUSED_ACTIVATIONS and not nxt.domain:
@@ -155,11 +167,13 @@ def lower(plan: Placement, seg: Segment) -> None:
         pe.lower_conv(seg, node, plan.act, plan.weights, plan.bias)
     elif node.op == "Gemm":
         b, bias, alpha = _gemm_operands(node, graph)
+        if plan.bias is not None:  # a fused Add after it: Y = alpha A B + beta C + bias
+            bias = bias + plan.bias
         pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], b, bias, alpha)
     elif node.op == "MatMul":
         n = graph.values[node.outputs[0]].shape[-1]
-        pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], graph.const(node.inputs[1]),
-                        np.zeros(n, np.float32))
+        bias = plan.bias if plan.bias is not None else np.zeros(n, np.float32)
+        pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], graph.const(node.inputs[1]), bias)
     elif node.op == "Dropout" and _training(node, graph):
         vector.lower_dropout(seg, node)
     elif node.op in LAYOUT:

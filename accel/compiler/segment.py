@@ -29,6 +29,7 @@ class Segment:
     results: dict[str, list[str]] = field(default_factory=dict)  # DRAM tensor -> graph values it holds at the end
     aliases: dict[str, str] = field(default_factory=dict)  # graph value -> the input value it reshapes
     nodes: list[str] = field(default_factory=list)
+    identity_at: int | None = None  # SBUF offset of the identity for PE transposes, once loaded (pe.py)
     _n: int = 0
 
     def __post_init__(self) -> None:

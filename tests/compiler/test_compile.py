@@ -179,3 +179,38 @@ def test_bad_models_are_clear_errors(tmp_path) -> None:
     assert cm.graph.values["x"].shape == (2, 4)
     with pytest.raises(CompileError, match="input x: shape"):
         cm.run({"x": np.zeros((3, 4), np.float32)})
+
+
+@pytest.mark.parametrize("m_,k_,n_,alpha,bias,act", [
+    (70, 40, 600, 1.0, True, None),  # rows over one block of 16, N over one PSUM bank
+    (64, 33, 20, 0.5, True, "Relu"),
+    (96, 16, 40, 2.0, False, "Sigmoid"),
+])
+def test_matmul_with_rows_on_partitions(m_, k_, n_, alpha, bias, act) -> None:
+    """From pe.ROWS_LAYOUT_MIN rows on: A^T by PE transposes, B streamed, Y stored by rows."""
+    from accel.compiler import pe
+
+    assert m_ >= pe.ROWS_LAYOUT_MIN
+    inits = {"b": RNG.standard_normal((k_, n_)) / np.sqrt(k_)}
+    ins = ["a", "b"]
+    if bias:
+        inits["c"] = RNG.standard_normal(n_)
+        ins.append("c")
+    nodes = [helper.make_node("Gemm", ins, ["g" if act else "y"], alpha=alpha)]
+    if act:
+        nodes.append(helper.make_node(act, ["g"], ["y"]))
+    m = model(nodes, [("a", [m_, k_])], ["y"], inits)
+    cm, _ = check(m, {"a": RNG.standard_normal((m_, k_)).astype(np.float32)})
+    assert ("vec.add" in cm.listing) == bias  # the bias row is added on VEC
+
+
+def test_matmul_add_bias_and_activation_fuse() -> None:
+    """MatMul + Add(constant [N]) + Relu: one lowering, the bias and ReLU in its drain."""
+    nodes = [helper.make_node("MatMul", ["a", "w"], ["p"]), helper.make_node("Add", ["p", "c"], ["q"]),
+             helper.make_node("Relu", ["q"], ["y"])]
+    for m_ in (8, 80):  # both layouts
+        m = model(nodes, [("a", [1, m_, 24])], ["y"], {"w": RNG.standard_normal((24, 20)) / 5,
+                                                        "c": RNG.standard_normal(20)})
+        cm, _ = check(m, {"a": RNG.standard_normal((1, m_, 24)).astype(np.float32)})
+        (p,) = cm.placement_report()
+        assert p["fused"] == ["Add_1", "Relu_2"] and p["activation"] == "relu"
