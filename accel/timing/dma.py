@@ -8,11 +8,14 @@ beat per element while one contiguous block streams at the full bandwidth.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from accel.config import CoreConfig
 from accel.isa.encoding import Instruction, Program
 from accel.isa.operands import dtype_bytes
 
 
+@lru_cache(maxsize=4096)
 def descriptors(dims: tuple[tuple[int, int], ...]) -> tuple[int, int]:
     """(descriptors per partition, elements per descriptor) of a DRAM pattern's free dims: inner
     dims merge into one run while each stride equals the run so far."""
@@ -34,10 +37,10 @@ def descriptors(dims: tuple[tuple[int, int], ...]) -> tuple[int, int]:
 
 def transfer(ins: Instruction, program: Program, config: CoreConfig) -> tuple[int, int]:
     """(data-phase cycles on the DRAM port, bytes) of a dma.load or dma.store."""
-    ap = ins.ops["dst"] if ins.mnemonic == "dma.load" else ins.ops["src"]
-    d = ins.ops["src"] if ins.mnemonic == "dma.load" else ins.ops["dst"]
+    ops = ins.ops
+    load = ins.spec["mnemonic"] == "dma.load"
+    ap, d = (ops["dst"], ops["src"]) if load else (ops["src"], ops["dst"])
     size = dtype_bytes(ap.dtype)
     count, run = descriptors(d.dims)
-    beat = config.dma_bytes_per_cycle
-    beats = ap.pcount * count * -(-run * size // beat)
-    return beats, ap.pcount * d.free_size * size
+    beats = ap.pcount * count * -(-run * size // config.dma_bytes_per_cycle)
+    return beats, ap.pcount * count * run * size  # count * run: every element of the free dims

@@ -32,9 +32,9 @@ GENERIC, SIGNAL, WAIT, PE_LOAD, PE_MATMUL, DMA, ACT_STREAM, ACT_TABLE = range(8)
 _ENGINE_CODE = {e: k for k, e in enumerate(ENGINES)}
 _SPACE_CODE = {"sb": 0, "psum": 1}
 # Columns of the static table, one row per distinct instruction (_static).
-(_ENG, _KIND, _OCC, _LAT, _SEM, _COUNT, _MOVING, _BANKS, _BYTES, _PHILOX, _VECOP, _HALT,
- _NEED_K, _NEED_N) = range(14)
-_RANGE = 14  # then the ACT byte ranges: written (dst), read (src), read (bias): 5 columns each
+(_ENG, _KIND, _OCC, _LAT, _SEM, _COUNT, _MOVING, _BANKS, _BYTES, _PHILOX, _VECOP, _VECFACTS, _HALT,
+ _NEED_K, _NEED_N) = range(15)
+_RANGE = 15  # then the ACT byte ranges: written (dst), read (src), read (bias): 5 columns each
 _RANGE_COLS = 5  # space (-1: none), first partition, partition past the last, first byte, last byte
 _COLUMNS = _RANGE + 3 * _RANGE_COLS
 
@@ -56,16 +56,19 @@ class Lowered:
     ranges: np.ndarray  # per distinct instruction: ACT byte ranges written (dst) and read (src, bias), 5 each
     replay: np.ndarray  # the VEC instructions to replay for their Philox cycles (empty without Philox forms)
     fixed: np.ndarray  # per replayed instruction: its fixed cycles, -1 for a Philox form
+    facts: np.ndarray  # per replayed instruction: the number of its VEC timing facts
+    vec_pass: vec.Replay | None  # the latest replay of those instructions (None without Philox forms)
 
 
 def lower(program: Program, config: CoreConfig) -> Lowered:
     """The static cost of every instruction before the first halt; MachineError for a PE shape
     mismatch (matmul against weights of another shape), which the schedule cannot time."""
     instructions = program.instructions
-    rows: list[list[int]] = []
+    rows: dict[tuple[int, ...], int] = {}  # distinct rows (lines that differ in offsets only share one)
     codes: list[int] = []
     append = codes.append
     seen: dict[Any, tuple[int, dict, dict]] = {}
+    vec_facts: dict[tuple, int] = {}  # VEC timing facts (accel.timing.vec.timing_facts) -> their number
     halt = -1
     for i, ins in enumerate(instructions):
         # an instruction's cost is a function of its table entry and operands: the assembler gives
@@ -74,16 +77,17 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
         key = src if src is not None else (ins.spec["mnemonic"], *ins.ops.values())
         hit = seen.get(key)
         if hit is None or hit[1] is not ins.spec or hit[2] != ins.ops:
-            hit = seen[key] = (len(rows), ins.spec, ins.ops)
-            rows.append(_static(ins, i, program, config))
-            if rows[-1][_HALT]:
+            row = _static(ins, i, program, config, vec_facts)
+            hit = seen[key] = (rows.setdefault(row, len(rows)), ins.spec, ins.ops)
+            if row[_HALT]:
                 halt = hit[0]
         if hit[0] == halt:
             break
         append(hit[0])
-    table = np.array(rows, dtype=np.int64).reshape(-1, _COLUMNS)
-    code = np.array(codes, dtype=np.int64)
-    col = {name: table[code, k] for name, k in (("engine", _ENG), ("kind", _KIND), ("occupancy", _OCC),
+    table = np.array(list(rows), dtype=np.int64).reshape(-1, _COLUMNS)
+    code = np.fromiter(codes, dtype=np.int64, count=len(codes))
+    by_column = np.ascontiguousarray(table.T)
+    col = {name: by_column[k].take(code) for name, k in (("engine", _ENG), ("kind", _KIND), ("occupancy", _OCC),
                                                 ("latency", _LAT), ("sem", _SEM), ("count", _COUNT),
                                                 ("moving", _MOVING), ("banks", _BANKS), ("dram_bytes", _BYTES))}
     kind = col["kind"]
@@ -97,18 +101,21 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
             where = f" ({ins.where()}: {ins.source})" if ins.line else f" (instruction {i})"
             raise MachineError(f"{ins.mnemonic}{where}: {why}")
         col["sem"][on_pe], col["count"][on_pe] = k, n
-    replay = fixed = np.zeros(0, dtype=np.int64)
+    replay = fixed = facts = np.zeros(0, dtype=np.int64)
+    vec_pass = None
     if table[:, _PHILOX].any():  # cycles that depend on the lanes' Philox cores: as if back to back
         replay = np.flatnonzero(table[code, _VECOP])
         occ, lat = col["occupancy"], col["latency"]
         fixed = np.where(table[code[replay], _PHILOX] == 1, -1, occ[replay])
-        occ[replay] = lat[replay] = vec.VecTimingState(config).run([instructions[i] for i in replay.tolist()],
-                                                                   None, fixed.tolist())
+        facts = table[code[replay], _VECFACTS]
+        vec_pass = vec.replay(config, instructions, replay, fixed, facts)
+        occ[replay] = lat[replay] = vec_pass.cycles
     return Lowered(**col, code=code, ranges=np.ascontiguousarray(table[:, _RANGE:]), replay=replay,
-                   fixed=fixed)
+                   fixed=fixed, facts=facts, vec_pass=vec_pass)
 
 
-def _static(ins: Instruction, i: int, program: Program, config: CoreConfig) -> list[int]:
+def _static(ins: Instruction, i: int, program: Program, config: CoreConfig,
+            vec_facts: dict[tuple, int]) -> tuple[int, ...]:
     """One row of the static table: everything the schedule needs of `ins` that does not depend on
     the instructions around it (PE's K x N are the weights' own or what a matmul needs)."""
     row = _BLANK.copy()
@@ -116,7 +123,7 @@ def _static(ins: Instruction, i: int, program: Program, config: CoreConfig) -> l
     e = ins.engine
     if m == "halt":
         row[_ENG], row[_HALT] = -1, 1
-        return row
+        return tuple(row)
     row[_ENG] = _ENGINE_CODE[e]
     row[_BANKS] = psum_banks(ins, config.psum_bank_bytes)
     if m == "sem.signal" or m == "sem.wait":
@@ -153,7 +160,9 @@ def _static(ins: Instruction, i: int, program: Program, config: CoreConfig) -> l
             row[_PHILOX] = 1  # lower() replays it with the engine's state
         else:
             row[_OCC] = row[_LAT] = vec.fixed_cycles(ins, config)
-    return row
+        facts = vec.timing_facts(ins, -1 if row[_PHILOX] else row[_OCC])
+        row[_VECFACTS] = vec_facts.setdefault(facts, len(vec_facts))
+    return tuple(row)
 
 
 _BLANK = [-1 if k >= _RANGE and (k - _RANGE) % _RANGE_COLS == 0 else 0 for k in range(_COLUMNS)]
@@ -229,11 +238,11 @@ def _replay_vec(instructions: list[Instruction], low: Lowered, start: np.ndarray
     """The VEC instructions' cycles again with the start clocks of the schedule just made: the Philox
     forms' occupancy depends on how long the lanes' cores ran while the engine waited (accel.timing.vec).
     True when some occupancy changed, so the schedule must be made again."""
-    if not low.replay.size:
+    if low.vec_pass is None:
         return False
     replay = low.replay
-    cycles = np.array(vec.VecTimingState(config).run([instructions[i] for i in replay.tolist()],
-                                                     start[replay].tolist(), low.fixed.tolist()), dtype=np.int64)
+    low.vec_pass = vec.replay(config, instructions, replay, low.fixed, low.facts, start[replay], low.vec_pass)
+    cycles = low.vec_pass.cycles
     if np.array_equal(cycles, low.occupancy[replay]):
         return False
     low.occupancy[replay] = low.latency[replay] = cycles

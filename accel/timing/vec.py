@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from accel.config import CoreConfig
 from accel.isa.encoding import Instruction
 from accel.isa.operands import AP
@@ -38,6 +40,23 @@ def _home(ins: Instruction) -> AP:
 
 def _is_philox(ins: Instruction) -> bool:
     return ins.mnemonic in _RNG and not ins.ops["gen"]
+
+
+def philox_facts(ins: Instruction) -> tuple:
+    """What the Philox replay reads of a Philox rng_fill / dropout / dropout_mask (besides the
+    engine's state and the stride register): its form, elements, lanes and index phase."""
+    home = _home(ins)
+    return ins.mnemonic, home.free_size, home.pstart, home.pcount, ins.ops["base"] & 3
+
+
+def timing_facts(ins: Instruction, cycles: int) -> tuple:
+    """What VecTimingState.issue reads of a VEC instruction with operands besides the engine's state:
+    instructions with equal facts change the state alike (`replay`'s memo). `cycles`: its
+    fixed_cycles, -1 for a Philox form."""
+    if cycles < 0:
+        return philox_facts(ins)
+    m = ins.spec["mnemonic"]
+    return m, cycles, ins.ops["stride"] if m == "vec.rng_set_stride" else None
 
 
 def _elements(ins: Instruction, config: CoreConfig) -> tuple[int, int, int]:
@@ -142,32 +161,10 @@ class VecTimingState:
         self.ready = a + cycles
         return cycles
 
-    def run(self, instructions: list[Instruction], starts: list[int] | None, fixed: list[int]) -> list[int]:
-        """`issue` for a sequence of VEC instructions with operands: each accepted at the later of
-        starts[k] and `ready` (starts None: back to back), fixed[k] its fixed_cycles or -1 for a Philox
-        form. While no lane's core runs and every lane is reset (no Philox form since the last set-up
-        that let the cores finish), an instruction only moves the clock, which this does without the
-        replay: the schedule's speed on long programs."""
-        out = []
-        setup = self.config.vec_setup_cycles
-        groups = self._groups
-        for k, ins in enumerate(instructions):
-            f = fixed[k]
-            a = self.ready if starts is None else max(starts[k], self.ready)
-            if f >= 0 and not self._phx and len(groups) == 1 and groups[0][1:] == _QUIET:
-                m = ins.spec["mnemonic"]  # as issue(): _advance(a + 1), then _pre at the set-up clock
-                if m in _REGISTER or m == "vec.rng_seed":
-                    self._t = max(self._t, a + 1)
-                    if m == "vec.rng_set_stride":
-                        self.stride = ins.ops["stride"]
-                else:
-                    self._t = a + setup - 1
-                self.ready = a + f
-                out.append(f)
-            else:
-                out.append(self.issue(ins, a, f if f >= 0 else None))
-                groups = self._groups
-        return out
+    def quiet(self) -> bool:
+        """No lane's core runs and every lane is reset under no Philox controls: the state is then the
+        same, relative to the clock, whatever came before (but the stride register)."""
+        return not self._phx and len(self._groups) == 1 and self._groups[0][1:] == _QUIET
 
     # -- replay
 
@@ -265,24 +262,31 @@ class VecTimingState:
     def _philox_memo(self, ins: Instruction, a: int) -> int:
         """_philox through a memo of (instruction shape, config, state relative to clock a): programs
         repeat their Philox instructions in the same circumstances."""
-        home = _home(ins)
-        row = self.stride if self.stride else home.free_size
-        rel = tuple(sorted(((*g[:_VC], g[_VC] - a if g[_VC] >= self._t else None) for g in self._groups),
-                           key=lambda g: min(g[_LANES])))
-        key = (self.config, ins.mnemonic, home.free_size, home.pstart, home.pcount, ins.ops["base"] & 3, row & 3,
-               self._t - a, self._phx, rel)
+        facts = philox_facts(ins)
+        row = self.stride if self.stride else facts[1]
+        groups, t_rel, phx = self.snapshot(a)
+        key = (self.config, *facts, row & 3, t_rel, phx, tuple(sorted(groups, key=lambda g: min(g[_LANES]))))
         hit = _MEMO.get(key)
         if hit is None:
             self._advance(a + 1)
             cycles = self._philox(ins, a)
             if len(_MEMO) >= _MEMO_SIZE:
                 _MEMO.clear()
-            _MEMO[key] = hit = (cycles, self._t - a,
-                                tuple((*g[:_VC], g[_VC] - a if g[_VC] >= self._t else None) for g in self._groups))
-        cycles, t_rel, groups = hit
-        self._t, self._phx = a + t_rel, True
-        self._groups = [[*g[:_VC], -1 if g[_VC] is None else g[_VC] + a] for g in groups]
+            _MEMO[key] = hit = (cycles, self.snapshot(a))
+        cycles, after = hit
+        self.restore(after, a)
         return cycles
+
+    def snapshot(self, a: int) -> tuple:
+        """The lanes' state relative to clock a (a core's past valid clock as None): restore(snapshot(a),
+        b) is the same state shifted to clock b. The stride and ready clock are not in it."""
+        t = self._t
+        return tuple((*g[:_VC], g[_VC] - a if g[_VC] >= t else None) for g in self._groups), t - a, self._phx
+
+    def restore(self, snapshot: tuple, a: int) -> None:
+        groups, t_rel, phx = snapshot
+        self._groups = [[*g[:_VC], -1 if g[_VC] is None else g[_VC] + a] for g in groups]
+        self._t, self._phx = a + t_rel, phx
 
     def _philox(self, ins: Instruction, a: int) -> int:
         """Replay an rng_fill / dropout / dropout_mask with Philox words accepted at clock a."""
@@ -355,3 +359,92 @@ def vec_cycles(ins: Instruction, config: CoreConfig, state: VecTimingState | Non
     if not ins.mnemonic.startswith("vec."):
         raise ValueError(f"{ins.mnemonic}: not a VEC instruction")
     return state.issue(ins, start)
+
+
+@dataclass
+class Replay:
+    """One pass of the VEC engine's state over a program's VEC instructions with operands, in order
+    (`replay`): per instruction its cycles, whether the state was quiet when the engine accepted it
+    (VecTimingState.quiet), the idle clocks between the previous one's end and its accept, and the
+    stride register then."""
+
+    cycles: np.ndarray
+    quiet: np.ndarray
+    gaps: np.ndarray
+    stride: np.ndarray
+
+
+def replay(config: CoreConfig, instructions: list[Instruction], index: np.ndarray, fixed: np.ndarray,
+           facts: np.ndarray, starts: np.ndarray | None = None, previous: Replay | None = None) -> Replay:
+    """The cycles of instructions[index] (VEC instructions with operands, in program order) accepted at the
+    later of starts[k] and the engine's ready clock (starts None: back to back); fixed[k] is the
+    instruction's fixed_cycles, or -1 for a Philox form, and facts[k] numbers its timing_facts.
+
+    A quiet state carries nothing from before it but the stride register, so what happens from one
+    quiet accept to the next depends only on the stride, the instructions' facts and the idle clocks
+    between them: the stretches a program repeats are replayed once (a memo of the stretch so far,
+    with the state after it). Given `previous`, the pass whose cycles made `starts` (so every accept
+    is its start), a stretch whose inner gaps are those of `previous` is the same again: only from the
+    first stretch whose gaps differ is anything replayed. While no lane's core runs, an instruction
+    only moves the clock, which is done without the replay."""
+    n = index.size
+    cycles = np.zeros(n, dtype=np.int64)
+    quiet = np.zeros(n, dtype=bool)
+    gaps = np.zeros(n, dtype=np.int64)
+    stride = np.zeros(n, dtype=np.int64)
+    state = VecTimingState(config)
+    k0 = 0
+    if previous is not None and starts is not None and n:
+        gaps[1:] = starts[1:] - starts[:-1] - previous.cycles[:-1]
+        moved = np.flatnonzero(~previous.quiet & (gaps != previous.gaps))
+        if not moved.size:
+            return Replay(previous.cycles.copy(), previous.quiet, gaps, previous.stride)
+        k0 = int(np.flatnonzero(previous.quiet[:moved[0] + 1])[-1])  # the quiet accept that stretch starts at
+        cycles[:k0], quiet[:k0], stride[:k0] = previous.cycles[:k0], previous.quiet[:k0], previous.stride[:k0]
+        if k0:
+            state.stride = int(previous.stride[k0])
+            state.ready = state._t = int(starts[k0 - 1] + previous.cycles[k0 - 1])
+    setup = config.vec_setup_cycles
+    begin = None if starts is None else starts.tolist()
+    fx, keys, index_list = fixed.tolist(), facts.tolist(), index.tolist()
+    memo: dict[tuple, tuple] = {}  # (stride, (facts, gap) of each instruction since the quiet accept) -> after
+    stretch: tuple | None = None
+    pending = None  # (snapshot, clock, quiet) of the state after a memo hit, not restored yet
+    for k in range(k0, n):
+        f = fx[k]
+        a = state.ready if begin is None else max(begin[k], state.ready)
+        gap = a - state.ready
+        gaps[k], stride[k] = gap, state.stride
+        q = quiet[k] = pending[2] if pending else state.quiet()
+        if q:
+            stretch = (state.stride, (keys[k], 0))
+        elif stretch is not None:
+            stretch = (*stretch, (keys[k], gap)) if len(stretch) < _STRETCH_MAX else None
+        hit = memo.get(stretch) if stretch is not None else None
+        if hit is not None:
+            c, after, q_after, state.stride = hit
+            cycles[k], state.ready, pending = c, a + c, (after, a, q_after)
+            continue
+        if pending:
+            state.restore(pending[0], pending[1])
+            pending = None
+        ins = instructions[index_list[k]]
+        if f >= 0 and q:
+            m = ins.spec["mnemonic"]  # as issue(): _advance(a + 1), then _pre at the set-up clock
+            if m in _REGISTER or m == "vec.rng_seed":
+                state._t = max(state._t, a + 1)
+                if m == "vec.rng_set_stride":
+                    state.stride = ins.ops["stride"]
+            else:
+                state._t = a + setup - 1
+            c = f
+            state.ready = a + f
+        else:
+            c = state.issue(ins, a, f if f >= 0 else None)
+        cycles[k] = c
+        if stretch is not None:
+            memo[stretch] = (c, state.snapshot(a), state.quiet(), state.stride)
+    return Replay(cycles, quiet, gaps, stride)
+
+
+_STRETCH_MAX = 64  # instructions a memo key holds: longer stretches without a quiet accept are replayed

@@ -148,3 +148,57 @@ def test_act_fields() -> None:
     assert act_cycles(one("act.lut.load sb[0:1, 1024]:int32[20], fn=17"), cfg) == (80, 80)
     with pytest.raises(ValueError, match="not an ACT instruction"):
         act_cycles(one(FILL), cfg)
+
+
+def one_by_one(config: CoreConfig, ins: list, starts) -> list[int]:
+    """VecTimingState.issue for each instruction, accepted at the later of its start and ready."""
+    state = VecTimingState(config)
+    return [state.issue(i, max(int(s), state.ready)) for i, s in zip(ins, starts, strict=True)]
+
+
+def test_replay_equals_issuing_one_by_one() -> None:
+    """accel.timing.vec.replay (its memo of stretches between quiet accepts, and its copy of the
+    stretches a previous pass already made) gives what VecTimingState.issue gives one instruction at
+    a time, on random Philox/fixed mixes drawn from a few lines (so stretches repeat) with random gaps,
+    in a chain of passes each made from the one before."""
+    import numpy as np
+
+    from accel.timing.vec import replay, timing_facts
+
+    config = CoreConfig(sbuf_partitions=8, pe_rows=8)
+    rng = np.random.default_rng(7)
+    copied = remembered = 0
+    for _ in range(30):
+        pool = []
+        for _ in range(6):
+            p0 = int(rng.integers(0, 8))
+            p = f"{p0}:{int(rng.integers(p0 + 1, 9))}"
+            n = int(rng.integers(1, 40))
+            pool.append(str(rng.choice([
+                f"vec.rng_fill sb[{p}, 0]:int32[{n}], base={int(rng.integers(0, 9))}",
+                f"vec.dropout sb[{p}, 512]:fp32[{n}], sb[{p}, 1024]:fp32[{n}], p=0.5, base={int(rng.integers(0, 9))}",
+                f"vec.add sb[0:8, 2048]:fp32[{n}], sb[0:8, 1024]:fp32[{n}], sb[0:8, 1024]:fp32[{n}]",
+                f"vec.rng_set_stride {int(rng.integers(0, 70))}",
+                f"vec.copy sb[0:8, 3000]:fp32[{n}], sb[0:8, 1024]:fp32[{n}]"])))
+        pool += [FILL, DROP, FILL]  # back to back or apart, these two differ (above)
+        lines = [pool[int(j)] for j in rng.integers(0, len(pool), int(rng.integers(5, 60)))]
+        ins = accel.assemble("\n".join(lines) + "\n", "r.s", config=config).instructions
+        index = np.arange(len(ins))
+        fixed = np.array([-1 if i.mnemonic in ("vec.rng_fill", "vec.dropout") else fixed_cycles(i, config)
+                          for i in ins])
+        numbers: dict = {}
+        facts = np.array([numbers.setdefault(timing_facts(i, int(f)), len(numbers))
+                          for i, f in zip(ins, fixed, strict=True)])
+        previous = replay(config, ins, index, fixed, facts)
+        assert list(previous.cycles) == one_by_one(config, ins, np.zeros(len(ins), int))
+        remembered += len(set(lines)) < len(lines)
+        for _ in range(4):
+            gaps = np.where(rng.random(len(ins)) < 0.2, rng.integers(1, 40, len(ins)), 0)
+            starts = np.cumsum(np.r_[0, previous.cycles[:-1]] + gaps)
+            want = one_by_one(config, ins, starts)
+            fast = replay(config, ins, index, fixed, facts, starts, previous)
+            full = replay(config, ins, index, fixed, facts, starts)
+            assert list(fast.cycles) == list(full.cycles) == want and np.array_equal(fast.quiet, full.quiet)
+            copied += int(not gaps[1:][~previous.quiet[1:]].any())
+            previous = fast
+    assert copied >= 3 and remembered > 10
