@@ -3,12 +3,17 @@ ships, with random weights and an optional reduced input size, and a transformer
 
 The wheel's models (``onnx/backend/test/data/light/``, opset 9) give every weight as a
 ConstantOfShape fill, which makes every channel identical and hides layout bugs. ``imagenet``
-replaces each weight by seeded random values of the same shape, stored as initializers. The scale
-of each weight follows a propagated estimate of the mean square of every activation (inputs are
-N(0, 1)): a Conv/Gemm/MatMul weight gets variance 1 / (fan_in * m_in), so each layer's output has
-mean square ~1 (He initialisation when the input is a ReLU of a unit-variance tensor), and a
-BatchNormalization gets running statistics that match its input (var ~ m_in, mean small), so
-residual sums and 50-layer chains neither vanish nor explode and the logits stay O(1).
+replaces each weight by seeded random values of the same shape, stored as initializers. Their
+scales follow the mean and variance of every activation, propagated through the graph in closed
+form (elements taken as independent Gaussians; the image is N(0, 1); ReLU, max and average pools,
+sums and concatenations have exact rules for that model): a Conv/Gemm/MatMul weight gets
+variance 1 / (fan_in * E[x^2]) of its input, so each layer's output has unit variance (He
+initialisation when the input is the ReLU of a unit-variance tensor), and a BatchNormalization
+gets running statistics that match its input's (scale U(0.7, 1.3), shift, mean offset and biases
+N(0, 0.1)), so residual sums and 50-layer chains neither vanish nor explode and the logits stay
+O(1). At a reduced size every shape after the input follows: a fixed Reshape target is
+recomputed, a pool that covers its whole input at 224 still does, and the Gemm after a flatten
+gets a weight of the new width.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ LIGHT_DIR = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 ALIASES = {"alexnet": "bvlc_alexnet"}
 IMAGENET = ("resnet50", "vgg19", "bvlc_alexnet", "squeezenet", "inception_v1", "inception_v2", "densenet121",
             "shufflenet", "zfnet512")
-# The smallest input size each network allows (found with shape inference: one pixel less makes a
-# pooling or convolution window larger than its input); tests/compiler/test_zoo.py checks both sides.
+# The smallest input size each network allows (one pixel less makes a pooling or convolution window
+# larger than its padded input; ResNet-50 and ShuffleNet pad every window, so at 1 every map is
+# 1 x 1). Inception-v2 also needs a size in 32k-1 .. 32k+6 (its stride-2 branches must concatenate).
+# tests/compiler/test_zoo.py checks both sides of each.
 MIN_SIZE = {"resnet50": 1, "vgg19": 32, "bvlc_alexnet": 51, "squeezenet": 31, "inception_v1": 61,
             "inception_v2": 31, "densenet121": 29, "shufflenet": 1, "zfnet512": 59}
 
@@ -317,7 +324,8 @@ def imagenet(name: str, size: int = 224, seed: int = 0) -> onnx.ModelProto:
 
     `name`: one of IMAGENET (or "alexnet"). `size` below 224 gives a reduced model: every shape after
     the input follows (Reshape targets, the pools that are global at 224, the first Gemm's weight);
-    the smallest is MIN_SIZE[name]. The result passes onnx.checker and carries inferred shapes.
+    the smallest is MIN_SIZE[name], and a size the network cannot take is a ValueError naming the
+    node. The result passes onnx.checker and carries inferred shapes (value_info).
     """
     name = ALIASES.get(name, name)
     if name not in IMAGENET:
