@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import gc
 import keyword
 import math
 import re
@@ -462,7 +463,8 @@ class Assembler:
         self._interned: dict[AP, AP] = {}  # one object per distinct pattern (cheap lookups downstream)
         # Instruction line text -> (table entry, operands, operand tokens) of its parse, which passed
         # every check that depends on the text alone (so it means the same wherever it recurs).
-        self._parsed: dict[str, tuple[dict, dict[str, Any], dict[str, Tok]]] = {}
+        self._parsed: dict[str, tuple[dict, dict[str, Any], dict[str, Tok] | None]] = {}
+        self._f32s: dict[str, int] = {}  # binary32 immediate text -> its bits
         self.checker = Checker(config) if check else None
 
     def error(self, lineno: int, pos: int, msg: str) -> AsmError:
@@ -470,20 +472,28 @@ class Assembler:
         return AsmError(msg, self.file, lineno, pos + 1, text)
 
     def run(self) -> Program:
-        for lineno, raw in enumerate(self.lines, start=1):
-            line = _strip_comment(raw.expandtabs(1))
-            if not line.strip():
-                continue
-            try:
-                self.statement(line, lineno)
-            except _Err as e:
-                raise self.error(lineno, e.pos, e.msg) from None
+        # Assembly makes many small objects that stay alive and no reference cycles: with the cyclic
+        # collector on, its repeated scans of everything alive cost 1.5-2 us per line at 23,000 lines.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for lineno, raw in enumerate(self.lines, start=1):
+                line = _strip_comment(raw.expandtabs(1))
+                if not line.strip():
+                    continue
+                try:
+                    self.statement(line, lineno)
+                except _Err as e:
+                    raise self.error(lineno, e.pos, e.msg) from None
+        finally:
+            if enabled:
+                gc.enable()
         return Program([t for _, t in self.tensors.values()], self.instructions, self.file)
 
     def statement(self, line: str, lineno: int) -> None:
         parsed = self._parsed.get(line)
-        if parsed is not None:  # the same instruction text as an earlier line
-            self.emit(parsed, line, lineno)
+        if parsed is not None:  # the same instruction text as an earlier line, which passed the checks
+            self.emit(parsed, line, lineno, again=True)
             return
         pos = len(line) - len(line.lstrip())
         m = WORD_RE.match(line, pos)
@@ -497,7 +507,9 @@ class Assembler:
         elif word.startswith("."):
             raise _Err(f"unknown directive {word!r}; known: .const, .tensor", pos)
         else:
-            self.instruction(word.lower(), line, pos, after, lineno)
+            plan = _line_plan(word)
+            if plan is None or not self.fast_instruction(plan, line, after, lineno):
+                self.instruction(word.lower(), line, pos, after, lineno)
 
     def const(self, line: str, pos: int) -> None:
         m = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*", line[pos:])
@@ -594,11 +606,113 @@ class Assembler:
             self._parsed[line] = parsed
         self.emit(parsed, line, lineno)
 
-    def emit(self, parsed: tuple[dict, dict[str, Any], dict[str, Tok]], line: str, lineno: int) -> None:
-        """Append the instruction of a parsed line after the program-order checks (accel.isa.check)."""
-        spec, ops, given = parsed
+    def fast_instruction(self, plan: _LinePlan, line: str, after: int, lineno: int) -> bool:
+        """Assemble an instruction line of the usual form by its mnemonic's one regular expression and
+        append it: True. False (nothing changed) for anything unusual or wrong, which the general path
+        (`instruction`) then assembles or reports, with its positions: the same program either way."""
+        m = plan.regex.fullmatch(line, after)
+        if m is None:
+            return False
+        groups, ops, c = m.groups(), {}, self.consts
+        keyed = skipped = False
+        first_ap = dram = None
+        k = 0
+        for name, kind, o, default in plan.operands:
+            key, text = groups[k], groups[k + 1]
+            k += 2
+            if text is None:  # an optional operand left out
+                ops[name] = default
+                skipped = True
+                continue
+            if key is None:
+                if keyed or skipped:  # positional after a key, or after a left-out operand
+                    return False
+            else:
+                keyed = True
+            if kind == "ap" or (kind == "bias" and text.split("[", 1)[0].strip() in SPACES):
+                v = self._aps.get(text)
+                if v is None:
+                    v = _plain_ap(text, c)
+                    if v is None:
+                        return False
+                    v = self._aps[text] = self._interned.setdefault(v, v)
+                if kind == "bias":
+                    if v.dtype != "fp32" or v.free_size != 1:
+                        return False
+                elif ("spaces" in o and v.space not in o["spaces"]) or ("dtypes" in o and v.dtype not in o["dtypes"]):
+                    return False
+                if first_ap is None:
+                    first_ap = v
+            elif kind == "dram":
+                hit = _plain_dram(text, c, self.tensors)
+                if hit is None:
+                    return False
+                v, dram = hit
+            elif kind == "uint" or kind == "flag":
+                if name == "fn" and plan.named_fn and NAME_RE.fullmatch(text) and text not in c:
+                    if text not in BUILTIN_FUNCTIONS:
+                        return False
+                    v = BUILTIN_FUNCTIONS.index(text)
+                else:
+                    v = _simple_int(text, c)
+                    if v is None or v < 0 or (kind == "flag" and v > 1):
+                        return False
+                if "range" in o and not o["range"][0] <= v <= o["range"][1]:
+                    return False
+            elif kind == "f32" or kind == "bias":
+                v = self._f32(text)
+                if v is None or ("range" in o and not o["range"][0] <= _f32_value(v) <= o["range"][1]):
+                    return False
+            elif kind == "engine":
+                v = text.upper()
+                if v not in ENGINES:
+                    return False
+                v = v.lower()
+            else:  # sem
+                sm = _SEM_RE.fullmatch(text)
+                if sm is None:
+                    return False
+                v = int(sm.group(1))
+            ops[name] = v
+        if dram is not None and dram != first_ap.pcount:  # the DRAM side's own partition count disagrees
+            return False
+        spec = plan.spec
+        try:
+            encode(Instruction(spec, ops))
+        except ValueError:
+            return False
         ins = Instruction(spec, dict(ops), lineno, self.file, line.strip())
         if self.checker is not None:
+            try:
+                self.checker.instruction(ins, len(self.instructions))
+            except CheckError:
+                return False
+        if len(self._parsed) < _PARSED_LIMIT:
+            self._parsed[line] = (spec, ops, None)
+        self.instructions.append(ins)
+        return True
+
+    def _f32(self, text: str) -> int | None:
+        """parse_f32 of an operand's text, once per distinct text; None where it fails."""
+        bits = self._f32s.get(text)
+        if bits is None:
+            try:
+                bits = parse_f32(Tok(text, 0), self.consts)
+            except _Err:
+                return None
+            self._f32s[text] = bits
+        return bits
+
+    def emit(self, parsed: tuple[dict, dict[str, Any], dict[str, Tok]], line: str, lineno: int,
+             again: bool = False) -> None:
+        """Append the instruction of a parsed line after the program-order checks (accel.isa.check);
+        `again`: an equal line passed them earlier, so it passes again (Checker.repeat)."""
+        spec, ops, given = parsed
+        ins = Instruction(spec, dict(ops), lineno, self.file, line.strip())
+        if again:
+            if self.checker is not None:
+                self.checker.repeat(ins)
+        elif self.checker is not None:
             try:
                 self.checker.instruction(ins, len(self.instructions))
             except CheckError as e:
@@ -690,6 +804,55 @@ def _by_name(spec: dict) -> dict[str, dict]:
     if by_name is None:
         by_name = _BY_NAME[spec["mnemonic"]] = {o["name"]: o for o in spec["operands"]}
     return by_name
+
+
+_SEM_RE = re.compile(r"[sS](\d+)")
+_AP_TEXT = "(?:" + "|".join(map(re.escape, SPACES)) + r")\[[^\[\]()]*\]\s*:\s*\w+\s*\[[^\[\]()]*\]"
+_SCALAR_TEXT = r"[-+.\w]+"
+_OPERAND_TEXT = {"ap": _AP_TEXT, "dram": r"[A-Za-z_]\w*(?:\([^()\[\]]*\))?\[[^\[\]()]*\]",
+                 "bias": f"{_AP_TEXT}|{_SCALAR_TEXT}"}  # the operand texts the fast path reads; others: scalars
+
+
+@dataclass(frozen=True, slots=True)
+class _LinePlan:
+    """How Assembler.fast_instruction reads one mnemonic's operand list: a regular expression with a
+    (key, text) group pair per operand in table order, and (name, kind, entry, default) per operand."""
+
+    spec: dict
+    regex: re.Pattern
+    operands: tuple[tuple[str, str, dict, Any], ...]
+    named_fn: bool  # act.func: fn may be a built-in function's name
+
+
+_LINE_PLANS: dict[str, _LinePlan | None] = {}
+
+
+def _line_plan(word: str) -> _LinePlan | None:
+    """The fast plan of a mnemonic as written (lower case), worked out once; None if there is none."""
+    if word in _LINE_PLANS:
+        return _LINE_PLANS[word]
+    spec = BY_MNEMONIC.get(word)
+    if spec is None:
+        return None
+    operands = spec["operands"]
+    required = ["default" not in o for o in operands]
+    plan = None
+    if required == sorted(required, reverse=True) and (not operands or required[0]):  # required ones first
+        pieces = []
+        for o, needed in zip(operands, required, strict=True):
+            piece = (rf"(?:({re.escape(o['name'])})\s*=\s*)?({_OPERAND_TEXT.get(o['kind'], _SCALAR_TEXT)})")
+            sep = r"\s*,\s*" if pieces else ""
+            pieces.append(sep + piece if needed else f"(?:{sep}{piece})?")
+        regex = re.compile(r"\s*" + "".join(pieces) + r"\s*")
+        plan = _LinePlan(spec, regex, tuple((o["name"], o["kind"], o, Assembler.default(o) if "default" in o else None)
+                                            for o in operands), word == "act.func")
+    _LINE_PLANS[word] = plan
+    return plan
+
+
+def _f32_value(bits: int) -> float:
+    """The binary32 value of a bit pattern."""
+    return float(np.array([bits], dtype=np.uint32).view(np.float32)[0])
 
 
 def _check_range(o: dict, value: float, tok: Tok) -> None:

@@ -171,6 +171,12 @@ class Checker:
         except CheckError as e:
             e.index = index
             raise
+        self.repeat(ins)
+
+    def repeat(self, ins: Any) -> None:
+        """An instruction equal to one that passed `instruction` earlier in this program: it passes again,
+        since the state only ever weakens the checks in program order (tables get loaded, tensors
+        declared, and a halt drops the run-time checks), so only its effect on that state applies."""
         mn = ins.spec["mnemonic"]
         if mn == "act.lut.load":
             self.loaded.add(ins.ops["fn"])

@@ -1,8 +1,9 @@
 """The assembler's fast paths (plain integers without the Python parser, plain access and DRAM
 patterns by one regular expression, one parse per distinct pattern text and per distinct
-instruction line, operand lists without nesting split by one regular expression, cached operand
-encodings) give the same programs, bytes and error messages as the general paths, on valid and
-broken text alike."""
+instruction line, operand lists without nesting split by one regular expression, a whole
+instruction line of the usual form read by its mnemonic's one regular expression, repeated lines
+not checked again, cached operand encodings) give the same programs, bytes and error messages as
+the general paths, on valid and broken text alike."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ def general(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setattr(asm, "_plain_dram", lambda text, consts, tensors: None)
         monkeypatch.setattr(asm, "_FLAT_RE", re.compile(r"(?!)"))  # matches nothing: every split is the loop
         monkeypatch.setattr(asm, "_PARSED_LIMIT", 0)  # no line is remembered
+        monkeypatch.setattr(asm, "_line_plan", lambda word: None)  # every instruction line: Assembler.instruction
     return off
 
 
@@ -234,3 +236,103 @@ def test_encode_uses_the_operand_bits() -> None:
     ins.ops["count"] = 1 << 40
     with pytest.raises(ValueError, match="sem.signal count = 1099511627776 does not fit"):
         encoding.encode(ins)
+
+
+LINE_HEADER = """.const N = 4
+.const OFF = 64
+.tensor x fp32[16, 64] in
+.tensor y bf16[4, 32] out
+.tensor t int32[1, 64] in
+"""
+SCALARS = {
+    "engine": ["pe", "act", "vec", "dma", "PE", "Vec", "seq", "x", "0"],
+    "sem": ["s0", "s3", "S1", "s31", "s32", "s99", "x1", "s-1", "s٣"],
+    "uint": ["0", "1", "2", "3", "15", "16", "17", "31", "32", "N", "-1", "0x10", "1+1", "bogus", "2.0", "True"],
+    "f32": ["0.5", "-0.25", "1.5", "1e3", "0.0", "-0.0", "1", "inf", "-inf", "nan", "NaN", "bits(0x3f800000)",
+            "1e39", "3.4028235e38", "3.4028236e38", "N", "x", "2", "+1.0", "1.", "1_0.5", "0x10"],
+}
+SCALARS["flag"] = SCALARS["uint"]
+
+
+def random_ap(rng: random.Random, o: dict, shape: tuple[str, str], bias: bool = False) -> str:
+    """An on-chip pattern for operand `o`: mostly of the line's shape (partitions, dims) and one of its
+    allowed spaces and types, some not, some broken."""
+    if rng.random() < 0.1:
+        return random_pattern(rng)
+    space = rng.choice(o.get("spaces", ["sb", "psum"]) if rng.random() < 0.95 else ["sb", "psum"])
+    dtype = "fp32" if bias else rng.choice(o.get("dtypes", ["fp32", "bf16", "int8", "int32"])
+                                         if rng.random() < 0.95 else ["fp32", "bf16", "int8", "int32"])
+    prange, dims = shape if rng.random() < 0.8 else random_shape(rng)
+    if bias and rng.random() < 0.8:
+        dims = "1"
+    off = rng.choice(["0", "64", "256", "2048", "OFF", "0x40", "1 + 1"] if rng.random() < 0.9 else ["N", "6", "Z"])
+    text = f"{space}[{prange}, {off}]:{dtype}[{dims}]"
+    return text.replace(" ", "") if rng.random() < 0.1 else text
+
+
+def random_shape(rng: random.Random) -> tuple[str, str]:
+    return (rng.choice(["0:4", "0:4", "0:1", "2:6", "N", "0:N", "0:16", "120:130", "0 : 4"]),
+            rng.choice(["8", "8", "4", "16", "2", "4@4, 2", "2, 4", "2@0, 4@1", "N", "64", "1", "16@1", "8@-1"]))
+
+
+def random_operand(rng: random.Random, mn: str, o: dict, shape: tuple[str, str]) -> str:
+    kind = o["kind"]
+    if kind == "ap":
+        return random_ap(rng, o, shape)
+    if kind == "bias":
+        return random_ap(rng, o, shape, bias=True) if rng.random() < 0.5 else rng.choice(SCALARS["f32"])
+    if kind == "dram":
+        return rng.choice(["x(0)[4@64, 8@1]", "x(64)[4@64, 8@1]", "x[0:4, 0:8]", "x", "y(0)[4@32, 8@1]",
+                           "y[0:4, 0:8]", "t(0)[1@64, 64@1]", "x(0)[4@64, 8]", "x(N)[4@16, 4@1]", "z(0)[4@1, 8@1]",
+                           "x(1000)[4@64, 8@1]", "x(0)[8@64, 8@1]", "t", random_dram(rng)])
+    if mn == "act.func" and o["name"] == "fn" and rng.random() < 0.3:
+        return rng.choice(["exp", "gelu", "cos", "bogus", "N", "Exp"])
+    return rng.choice(SCALARS[kind])
+
+
+def random_line(rng: random.Random) -> str:
+    """An instruction line of a random mnemonic: positional and key=value operands, optional ones left
+    out, and now and then the rules of the operand list broken (order, repeats, a missing operand)."""
+    mn = rng.choice(["dma.load", "dma.store"] if rng.random() < 0.2 else sorted(encoding.BY_MNEMONIC))
+    shape = random_shape(rng) if rng.random() < 0.3 else ("0:4", rng.choice(["8", "4@4, 2", "16@1"]))
+    parts, keyed = [], False
+    for o in encoding.BY_MNEMONIC[mn]["operands"]:
+        if "default" in o and rng.random() < 0.4:
+            continue
+        keyed = keyed or rng.random() < (0.6 if "default" in o else 0.2)
+        positional = not keyed or rng.random() < 0.03
+        text = random_operand(rng, mn, o, shape)
+        parts.append(text if positional else f"{o['name']}{rng.choice(['=', ' = ', '= '])}{text}")
+    if parts and rng.random() < 0.1:
+        rng.choice([rng.shuffle, lambda p: p.pop(rng.randrange(len(p))), lambda p: p.append(rng.choice(p))])(parts)
+    word = mn.upper() if rng.random() < 0.05 else mn
+    return word + (" " + rng.choice([", ", ",", " , "]).join(parts) if parts else "") + rng.choice(["", " ", "  "])
+
+
+def _program_of(text: str, check: bool = True):
+    """The assembled program's bytes and every instruction's line, source and operands, or the diagnostic."""
+    try:
+        prog = accel.assemble(text, "line.s", check=check)
+    except AsmError as e:
+        return str(e)
+    return prog.to_bytes(), [(i.line, i.source, repr(i.ops)) for i in prog.instructions]
+
+
+def test_instruction_lines_are_the_general_path(general, monkeypatch: pytest.MonkeyPatch) -> None:
+    """2,000 random instruction lines (each alone, and 500 also three times) before a halt assemble to the
+    same program, or the same diagnostic, with the fast paths on and off, with the static checks and
+    without; many of both kinds occur, and the line fast path takes most valid lines."""
+    rng = random.Random(13)
+    lines = [random_line(rng) for _ in range(2000)]
+    texts = [LINE_HEADER + f"{line}\nhalt\n" for line in lines]
+    texts += [LINE_HEADER + f"{line}\n  {line}\n{line}\nhalt\n" for line in lines[:500]]
+    taken = []
+    fast_instruction = asm.Assembler.fast_instruction
+    monkeypatch.setattr(asm.Assembler, "fast_instruction",
+                        lambda self, *a: taken.append(fast_instruction(self, *a)) or taken[-1])
+    fast = [_program_of(t, check) for check in (True, False) for t in texts]
+    valid = sum(isinstance(f, tuple) for f in fast[:len(texts)])
+    assert 400 < valid < len(texts) - 400 and sum(taken) > 2 * valid  # the halts, and most valid lines
+    general()
+    encoding._cached_bits.cache_clear()
+    assert fast == [_program_of(t, check) for check in (True, False) for t in texts]
