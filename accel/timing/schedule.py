@@ -23,7 +23,7 @@ from numba import njit
 from accel.config import CoreConfig
 from accel.errors import MachineError
 from accel.isa.encoding import Instruction, Program
-from accel.isa.operands import AP, dtype_bytes
+from accel.isa.operands import AP, DramAP, dtype_bytes
 from accel.timing import act, dma, pe, vec
 from accel.timing.timeline import DMA_QUEUE, ENGINE, ENGINES, INTERLOCK, PSUM_BANK, READY, SEMAPHORE, Timeline
 
@@ -69,6 +69,7 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
     append = codes.append
     seen: dict[Any, tuple[int, dict, dict]] = {}
     vec_facts: dict[tuple, int] = {}  # VEC timing facts (accel.timing.vec.timing_facts) -> their number
+    transfers: dict[tuple, tuple[int, ...]] = {}  # DMA rows by the operands with the DRAM patterns' dims
     halt = -1
     for i, ins in enumerate(instructions):
         # an instruction's cost is a function of its table entry and operands: the assembler gives
@@ -77,7 +78,14 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
         key = src if src is not None else (ins.spec["mnemonic"], *ins.ops.values())
         hit = seen.get(key)
         if hit is None or hit[1] is not ins.spec or hit[2] != ins.ops:
-            row = _static(ins, i, program, config, vec_facts)
+            if ins.spec["engine"] == "DMA":  # a transfer's cost depends on its DRAM pattern's dims only
+                shape = (id(ins.spec), *(v.dims if type(v) is DramAP else id(v) if type(v) is AP else v
+                                         for v in ins.ops.values()))
+                row = transfers.get(shape)
+                if row is None:
+                    row = transfers[shape] = _static(ins, i, program, config, vec_facts)
+            else:
+                row = _static(ins, i, program, config, vec_facts)
             hit = seen[key] = (rows.setdefault(row, len(rows)), ins.spec, ins.ops)
             if row[_HALT]:
                 halt = hit[0]

@@ -197,3 +197,33 @@ def test_examples_invariants() -> None:
             s = tl.start[tl.engine == e]
             assert (np.diff(s) > 0).all()
         assert tl.total == tl.end.max()
+
+
+def test_lowering_shares_rows_exactly() -> None:
+    """lower() works a cost out once per distinct line, and once per DRAM shape for transfers (their
+    cost depends on the DRAM pattern's dims only): every instruction's lowered cost is still its own
+    cost function's, for lines that recur, differ in DRAM offset or stride, or differ in dims."""
+    from accel.timing import act, dma
+    from accel.timing.schedule import lower
+
+    rng = np.random.default_rng(3)
+    lines = [".tensor x fp32[8, 256] in", ".tensor y bf16[8, 256] out"]
+    for _ in range(200):
+        k = int(rng.integers(0, 4))
+        off, p, n = int(rng.integers(0, 64)), int(rng.integers(1, 5)), int(rng.integers(1, 9))
+        if k == 0:
+            lines.append(f"dma.load sb[0:{p}, 0]:fp32[{n}], x({off})[{p}@{int(rng.integers(n, 40))}, {n}@1]")
+        elif k == 1:
+            lines.append(f"dma.load sb[0:{p}, 0]:fp32[{n}], x({off})[{p}@64, {n}@{int(rng.integers(1, 3))}]")
+        elif k == 2:
+            lines.append(f"dma.store y({off})[{p}@32, {n}@1], sb[0:{p}, 64]:bf16[{n}]")
+        else:
+            lines.append(f"act.identity sb[0:{p}, 128]:fp32[{n}], sb[0:{p}, 0]:fp32[{n}], scale={off}")
+    program = assemble("\n".join(lines) + "\n", config=SMALL)
+    low = lower(program, SMALL)
+    for i, ins in enumerate(program.instructions):
+        if ins.engine == "DMA":
+            assert (low.latency[i], low.dram_bytes[i]) == dma.transfer(ins, program, SMALL), ins.source
+        else:
+            assert (low.occupancy[i], low.latency[i]) == act.act_cycles(ins, SMALL), ins.source
+    assert np.unique(low.code).size < 100  # rows shared
