@@ -1,5 +1,5 @@
-"""The layers import one way (docs/architecture.md): cli -> tools/compiler/tb -> machine -> timing ->
-kernels -> model -> isa. Every import of an accel module, at the top of a file or inside a
+"""The layers import one way (docs/architecture.md): cli -> sweep -> tools/compiler/tb -> machine ->
+timing/cost -> kernels -> model -> isa. Every import of an accel module, at the top of a file or inside a
 function, must point at the same layer or one below; and no set of modules imports itself round."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "accel"
-RANK = {"isa": 0, "model": 1, "kernels": 2, "config": 2, "errors": 2, "timing": 3, "machine": 4, "tools": 5,
-        "compiler": 5, "tb": 5, "cli": 6}
+RANK = {"isa": 0, "model": 1, "kernels": 2, "config": 2, "errors": 2, "timing": 3, "cost": 3, "machine": 4,
+        "tools": 5, "compiler": 5, "tb": 5, "sweep": 6, "cli": 7}
 
 
 def module_name(path: Path) -> str:
