@@ -1,7 +1,9 @@
 """Race checker speed: check_races beside the functional run it guards, on bench_emulator's programs.
 
-    python benchmarks/bench_race.py                 # both programs at bench_emulator's default sizes
-    python benchmarks/bench_race.py --n 2000 --tiles 100 --unsynced 2000
+    PYTHONPATH=$PWD python benchmarks/bench_race.py      # the programs at bench_emulator's default sizes
+    PYTHONPATH=$PWD python benchmarks/bench_race.py --n 2000 --tiles 100 --unsynced 2000
+
+(PYTHONPATH: a script's `import accel` otherwise finds whatever `pip install -e` last pointed at.)
 
 For each program: the functional run (Core().run(..., timing=False), fast backend, after a warm-up
 run), the schedule

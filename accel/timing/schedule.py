@@ -79,8 +79,8 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
         hit = seen.get(key)
         if hit is None or hit[1] is not ins.spec or hit[2] != ins.ops:
             if ins.spec["engine"] == "DMA":  # a transfer's cost depends on its DRAM pattern's dims only
-                shape = (id(ins.spec), *(v.dims if type(v) is DramAP else id(v) if type(v) is AP else v
-                                         for v in ins.ops.values()))
+                shape = (id(ins.spec), *[v.dims if type(v) is DramAP else id(v) if type(v) is AP else v
+                                         for v in ins.ops.values()])
                 row = transfers.get(shape)
                 if row is None:
                     row = transfers[shape] = _static(ins, i, program, config, vec_facts)

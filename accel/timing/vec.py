@@ -34,8 +34,15 @@ _MEMO_SIZE = 4096
 
 def _home(ins: Instruction) -> AP:
     """The pattern the engine walks and whose partitions are its lanes: src / a (slot ap1), else dst."""
-    slots = {o["slot"]: o["name"] for o in ins.spec["operands"]}
-    return ins.ops[slots.get("ap1", slots.get("ap0"))]
+    m = ins.spec["mnemonic"]
+    name = _HOME.get(m)
+    if name is None:
+        slots = {o["slot"]: o["name"] for o in ins.spec["operands"]}
+        name = _HOME[m] = slots.get("ap1", slots.get("ap0"))
+    return ins.ops[name]
+
+
+_HOME: dict[str, str] = {}  # mnemonic -> the operand _home names (the ISA table's slots)
 
 
 def _is_philox(ins: Instruction) -> bool:
