@@ -1,4 +1,4 @@
-"""The `accel` command: asm, disasm, run, profile, isa, verify, demo.
+"""The `accel` command: asm, disasm, compile, run, profile, isa, verify, sparsify, lut, sweep, demo.
 
 Every expected failure (bad assembly, bad binary, bad config, bad input file, a faulting
 program) prints a readable message and exits non-zero, never a traceback. A command run with
@@ -196,7 +196,7 @@ def _timed(args: argparse.Namespace, prog, config,
 
 def cmd_run(args: argparse.Namespace) -> int:
     from accel.cli.compile import is_model, run_model
-    from accel.cli.report import format_stats, format_timing, stats_dict
+    from accel.cli.report import cost_dict, format_stats, format_timing, stats_dict
     from accel.machine import Core
 
     config = _config(args)
@@ -209,9 +209,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                  if v]
         if given:
             raise CliError(f"--timing-only computes no values: drop {', '.join(given)}")
-        _, timing, written, warnings = _timed(args, prog, config, instructions=args.json)
+        timeline, timing, written, warnings = _timed(args, prog, config, instructions=args.json)
         if args.json:
-            print(json.dumps({"program": args.program, "timing": timing, "warnings": warnings, **written}, indent=2))
+            print(json.dumps({"program": args.program, "timing": timing, **cost_dict([timeline], config),
+                              "warnings": warnings, **written}, indent=2))
         else:
             print(format_timing(timing))
             for what, file in written.items():
@@ -224,7 +225,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if name not in out_names:
             raise CliError(f"--out {name}: not an output tensor (outputs: {', '.join(out_names) or 'none'})")
         _check_out_path(name, file)
-    _, timing, written, warnings = _timed(args, prog, config, instructions=args.json)  # before the values
+    timeline, timing, written, warnings = _timed(args, prog, config, instructions=args.json)  # before the values
     result = Core(config).run(prog, inputs, timing=False)
     for name, file in outs.items():
         with open(file, "wb") as f:  # exactly the name given (np.save on a name would append .npy)
@@ -234,6 +235,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "program": args.program,
             "stats": stats_dict(result.stats),
             "timing": timing,
+            **cost_dict([timeline], config),
             "outputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype), "file": outs.get(k)}
                         for k, v in result.outputs.items()},
             "warnings": warnings,
@@ -410,6 +412,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_lut_arguments(lu)
     lu.set_defaults(fn=cmd_lut)
+
+    from accel.cli.sweep import add_arguments as add_sweep_arguments
+    from accel.cli.sweep import cmd_sweep
+
+    sw = sub.add_parser("sweep", help="design-space sweep: models x configs, cycles, area, energy, Pareto plots")
+    add_sweep_arguments(sw)
+    sw.set_defaults(fn=cmd_sweep)
 
     m = sub.add_parser("demo", help="run the two-layer bf16 MLP example and check it against NumPy")
     m.add_argument("--seed", type=int, default=0)

@@ -106,6 +106,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 def run_model(args: argparse.Namespace, config: Any) -> int:
     """`accel run MODEL.onnx`: compile, run with timing, report per layer."""
     from accel.cli import CliError, _pairs, read_npy
+    from accel.cli.report import cost_dict
     from accel.compiler import CompileError
     from accel.compiler.report import layers, merged_timeline
     from accel.timing.race import check_races
@@ -165,7 +166,7 @@ def run_model(args: argparse.Namespace, config: Any) -> int:
               "compile_seconds": model.compile_seconds, "macs": macs,
               "pe_utilization": macs / (c.pe_rows * c.pe_cols * run.total_cycles) if run.total_cycles else 0.0,
               "roofline_cycles": floor, "roofline_ratio": run.total_cycles / floor if floor else None,
-              "layers": rows, "placement": model.placement_report(),
+              **cost_dict(run.timelines, c), "layers": rows, "placement": model.placement_report(),
               "outputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in run.outputs.items()},
               **written}
     if args.json:

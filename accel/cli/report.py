@@ -37,3 +37,13 @@ def format_timing(summary: dict[str, Any]) -> str:
         f"(peak {d['peak_bytes_per_cycle']})",
         f"PE timed      utilization {summary['pe']['utilization']:.1%} of {total:,} cycles",
     ])
+
+
+def cost_dict(timelines: list[Any], config: Any) -> dict[str, Any]:
+    """The core's area and the run's energy (docs/area_energy.md): what `accel run --json` prints
+    under "area" and "energy"."""
+    from accel.cost import area, energy
+
+    e = energy(timelines, config)
+    return {"area": area(config), "energy": {"uj": e["uj"], "components_uj": e["components_uj"],
+                                             "actions": e["actions"]}}

@@ -1,0 +1,253 @@
+"""Running a sweep: each point compiles its model for its config and runs it with timing (or schedules
+the core programs alone), and records cycles, the bound, PE utilization, area, energy and DRAM bytes.
+Points run on a local process pool or a Dask cluster; each result is cached as one JSON file keyed by a
+content hash, so an interrupted sweep resumes where it stopped (docs/sweep.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from accel import __version__
+from accel.config import CoreConfig
+from accel.sweep.spec import ModelSpec, Spec
+from accel.timing.report import BOUNDS
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(CoreConfig)}
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model as the workers get it: its bytes (ONNX, or a program's source or binary) and digest."""
+
+    label: str
+    kind: str  # "onnx" or "program"
+    data: bytes
+    name: str
+    input_shapes: tuple[tuple[str, tuple[int, ...]], ...]
+    digest: str
+
+
+def resolve(m: ModelSpec) -> Model:
+    """Build or read a spec's model once (a zoo network is built here, in the caller)."""
+    args = dict(m.args)
+    if m.kind == "zoo":
+        from accel.compiler import zoo
+
+        build = zoo.transformer_layer if m.what == "transformer_layer" else \
+            (lambda **kw: zoo.imagenet(m.what, **kw))
+        try:
+            data = build(**args).SerializeToString()
+        except TypeError as e:
+            raise ValueError(f"zoo {m.what}: {e}") from None
+        kind, shapes = "onnx", ()
+    else:
+        data = Path(m.what).read_bytes()
+        kind = m.kind
+        shapes = tuple((k, tuple(v)) for k, v in dict(args.get("input_shapes", ())).items())
+    return Model(m.label, kind, data, Path(m.what).name, shapes, hashlib.sha256(data).hexdigest())
+
+
+def point_key(model: Model, config: dict[str, int], cost_model_only: bool) -> str:
+    """Content hash of a point: the model's bytes, every CoreConfig field, the mode and accel's version."""
+    full = {**_DEFAULTS, **config}
+    text = json.dumps({"model": model.digest, "shapes": model.input_shapes, "config": full,
+                       "cost_model_only": cost_model_only, "accel": __version__}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _program(model: Model, config: CoreConfig):
+    from accel.isa.asm import assemble
+    from accel.isa.encoding import MAGIC, Program
+
+    if model.data[:4] == MAGIC:
+        return Program.from_bytes(model.data, config)
+    return assemble(model.data, model.name, config)
+
+
+def _timelines(model: Model, config: CoreConfig, cost_model_only: bool) -> tuple[list, float, float]:
+    """The run's core timelines, compile (or assemble) seconds and run (or schedule) seconds."""
+    from accel.timing.schedule import schedule
+
+    t0 = time.perf_counter()
+    if model.kind == "program":
+        prog = _program(model, config)
+        t1 = time.perf_counter()
+        if cost_model_only:
+            tls = [schedule(prog, config)]
+        else:
+            from accel.machine import Core
+
+            inputs = _random_inputs([(t.name, t.shape, t.dtype) for t in prog.tensors if t.role in ("in", "inout")])
+            tls = [Core(config).run(prog, inputs).timeline]
+        return tls, t1 - t0, time.perf_counter() - t1
+    from accel.compiler import compile_model
+
+    cm = compile_model(model.data, config, input_shapes=dict(model.input_shapes))
+    t1 = time.perf_counter()
+    if cost_model_only:  # the core segments' programs, scheduled without values; host steps take no core time
+        tls = [schedule(s.program, config) for s in cm.steps if s.kind == "core"]
+    else:
+        g = cm.graph
+        inputs = _random_inputs([(n, g.values[n].shape, "fp32") for n in g.inputs])
+        tls = cm.run(inputs).timelines
+    return tls, t1 - t0, time.perf_counter() - t1
+
+
+def _random_inputs(tensors: list[tuple[str, tuple[int, ...], str]]) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return {name: rng.integers(-128, 128, size=shape, dtype=np.int32) if dtype in ("int8", "int32")
+            else rng.standard_normal(shape).astype(np.float32) for name, shape, dtype in tensors}
+
+
+def measure(tls: list, config: CoreConfig) -> dict[str, Any]:
+    """Cycles, bound, utilization, DRAM bytes, area and energy of a run's core timelines."""
+    from accel.cost import area, energy
+    from accel.timing.report import summary
+
+    total = sum(t.total for t in tls)
+    path = dict.fromkeys(BOUNDS, 0)
+    for t in tls:
+        for k, v in summary(t)["critical_path_cycles"].items():
+            path[k] += v
+    top = max(path, key=lambda k: path[k]) if total else "sync"
+    macs = sum(t.macs for t in tls)
+    a, e = area(config), energy(tls, config)
+    rec = {"cycles": total, "bound": BOUNDS[top].split(" ")[0], "pe_utilization":
+           macs / (config.pe_rows * config.pe_cols * total) if total else 0.0,
+           "dram_bytes": int(sum(int(t.dram_bytes.sum()) for t in tls)), "macs": macs,
+           "area_mm2": a["mm2"], "energy_uj": e["uj"]}
+    rec.update({f"area_{k}_mm2": v for k, v in a["components_mm2"].items()})
+    rec.update({f"energy_{k}_uj": v for k, v in e["components_uj"].items()})
+    return rec
+
+
+def run_point(model: Model | str, base: dict[str, int], params: dict[str, int],
+              cost_model_only: bool) -> dict[str, Any]:
+    """One point: its record, with `error` set (and no figures) when it fails; it never raises for a
+    point's own failure (a bad config, a model the compiler rejects, a deadlock)."""
+    model = _WORKER_MODELS[model] if isinstance(model, str) else model
+    rec: dict[str, Any] = {"model": model.label, **params, "error": ""}
+    start = time.perf_counter()
+    try:
+        config = CoreConfig(**base, **params)
+        tls, compile_s, run_s = _timelines(model, config, cost_model_only)
+        rec.update(measure(tls, config))
+        rec.update(compile_seconds=compile_s, run_seconds=run_s)
+    except Exception as e:  # noqa: BLE001 - a point's failure is data: recorded, and the sweep goes on
+        rec["error"] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    rec["seconds"] = time.perf_counter() - start
+    return rec
+
+
+_WORKER_MODELS: dict[str, Model] = {}
+
+
+def _init_worker(models: dict[str, Model]) -> None:
+    """A pool worker's models, sent once per worker rather than once per point."""
+    _WORKER_MODELS.update(models)
+
+
+class Cache:
+    """One JSON file per finished point in a folder, written atomically (a temporary file renamed over
+    the final name), so concurrent writers and interrupted sweeps never leave half a result."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        try:
+            return json.loads((self.folder / f"{key}.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, rec: dict[str, Any]) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{key}.", suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump(rec, f)
+        os.replace(tmp, self.folder / f"{key}.json")
+
+
+def _local(todo: list[tuple[str, Model, dict]], spec: Spec, workers: int) -> Iterator[tuple[str, dict]]:
+    models = {m.digest: m for _, m, _ in todo}
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(models,)) as pool:
+        futures = {pool.submit(run_point, m.digest, spec.base, params, spec.cost_model_only): key
+                   for key, m, params in todo}
+        try:
+            for f in as_completed(futures):
+                yield futures[f], f.result()
+        finally:
+            for f in futures:
+                f.cancel()
+
+
+def _dask(todo: list[tuple[str, Model, dict]], spec: Spec, scheduler: Any) -> Iterator[tuple[str, dict]]:
+    try:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+    except ImportError:
+        raise RuntimeError("--scheduler needs Dask: pip install 'accel[sweep]' (dask and distributed)") from None
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler, timeout="10s")
+    try:
+        models = {m.digest: m for _, m, _ in todo}
+        shared = client.scatter(models, broadcast=True)  # each model's bytes go to every worker once
+        futures = {client.submit(run_point, shared[m.digest], spec.base, params, spec.cost_model_only,
+                                 key=f"accel-sweep-{key}", pure=False): key for key, m, params in todo}
+        for f in dask_completed(list(futures)):
+            yield futures[f], f.result()
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
+def run_sweep(spec: Spec, cache: str | Path | None = None, workers: int | None = None, scheduler: Any = None,
+              progress: bool = True, on_result: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
+    """Every point's record, in the spec's order (models, then configs). Points already in `cache` are
+    not run again; `scheduler` (an address tcp://HOST:PORT or a distributed.Client) runs the rest on a
+    Dask cluster, else a local pool of `workers` processes (default: the CPU count)."""
+    resolved = {m: resolve(m) for m in spec.models}
+    store = Cache(cache) if cache is not None else None
+    keys, results, todo = [], {}, []
+    for m, params in spec.points:
+        model = resolved[m]
+        key = point_key(model, {**spec.base, **params}, spec.cost_model_only)
+        keys.append(key)
+        hit = store.get(key) if store else None
+        if hit is not None:
+            results[key] = hit
+        elif key not in {k for k, _, _ in todo}:
+            todo.append((key, model, params))
+    bar = None
+    if progress and todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), unit="point", desc="sweep", file=sys.stderr, dynamic_ncols=True)
+    stream = _dask(todo, spec, scheduler) if scheduler is not None else \
+        _local(todo, spec, workers or os.cpu_count() or 1) if todo else iter(())
+    try:
+        for key, rec in stream:
+            rec["key"] = key
+            results[key] = rec
+            if store:
+                store.put(key, rec)
+            if on_result:
+                on_result(rec)
+            if bar:
+                bar.update(1)
+    finally:
+        if bar:
+            bar.close()
+    return [results[k] for k in keys]
