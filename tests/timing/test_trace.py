@@ -176,3 +176,27 @@ def test_a_transfer_waiting_for_a_dma_queue_stalls_the_dma_engine_row(tmp_path):
     got = read_pftrace(tmp_path / "t.pftrace")
     assert set(got["slices"]) == _expected_slices() | {("DMA", "wait DMA queue", 1, 2, 1)}
     assert got["args"][1]["waited_for"] == "a free DMA queue, released by #0 dma.load (t.s:4)"
+
+
+def test_an_act_interlock_wait_is_a_slice_and_a_top_wait(tmp_path):
+    """docs/timing.md's "ACT interlock" program: #4 stands at ACT's head from 83 to 105, held by #3."""
+    from accel import CoreConfig, assemble
+    from accel.cli.profile import top_waits
+    from accel.timing import schedule
+
+    src = """
+.tensor x fp32[4, 8] in
+dma.load sb[0:4, 0]:fp32[8], x
+sem.signal dma, s0
+sem.wait act, s0
+act.identity sb[0:4, 64]:fp32[8], sb[0:4, 0]:fp32[8]
+act.relu sb[0:4, 128]:fp32[8], sb[0:4, 64]:fp32[8]
+"""
+    config = CoreConfig(pe_rows=4, pe_cols=4, sbuf_partitions=4, psum_partitions=4)
+    tl = schedule(assemble(src, "i.s", config=config), config)
+    write_trace(tl, tmp_path / "t.pftrace")
+    got = read_pftrace(tmp_path / "t.pftrace")
+    assert ("ACT", "wait ACT interlock", 83, 105, 4) in got["slices"]
+    assert got["args"][4]["waited_for"] == "the ACT pipeline to finish #3 act.identity (i.s:6)"
+    assert [(w["waited_for"], w["cycles"], w["released_by"]) for w in top_waits(tl, 5)
+            if w["engine"] == "ACT"][-1] == ("ACT interlock", 22, ["#3 act.identity (i.s:6)"])
