@@ -58,6 +58,7 @@ class CompiledModel:
     steps: list[Step]
     placements: list[planning.Placement]
     compile_seconds: float
+    cache_stats: dict[str, Any] | None = None  # the instruction database's hits and misses (cache.py)
 
     @property
     def listing(self) -> str:
@@ -148,9 +149,18 @@ class CompiledModel:
 
 
 def compile_model(model: str | Path | bytes | onnx.ModelProto, config: CoreConfig | Mapping[str, Any] | None = None,
-                  *, strict: bool = False, input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> CompiledModel:
-    """Compile an ONNX model for a core: `accel.compile("resnet50.onnx").run({"data": x})`."""
+                  *, strict: bool = False, input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+                  cache: Any = None) -> CompiledModel:
+    """Compile an ONNX model for a core: `accel.compile("resnet50.onnx").run({"data": x})`. `cache`: an
+    accel.compiler.cache.InstructionCache (or its folder) to reuse instructions from; None: none."""
     start = time.perf_counter()
+    if isinstance(cache, str | Path):
+        from accel.compiler.cache import InstructionCache
+
+        cache = InstructionCache(cache)
+    if cache is not None:
+        cache.begin()
+    lower = cache.lower if cache is not None else planning.lower
     config = as_config(config)
     graph = import_onnx(model, dict(input_shapes or {}))
     from accel.compiler.host import HOST_OPS
@@ -163,7 +173,7 @@ def compile_model(model: str | Path | bytes | onnx.ModelProto, config: CoreConfi
             if seg is None:
                 seg = Segment(config, graph, len(steps))
                 steps.append(Step("core", [], seg))
-            planning.lower(p, seg)
+            lower(p, seg)
             steps[-1].nodes.append(p.node.name)
         else:
             seg = None
@@ -171,7 +181,11 @@ def compile_model(model: str | Path | bytes | onnx.ModelProto, config: CoreConfi
     for step in steps:
         if step.kind == "core":
             _finish(step, config)
-    return CompiledModel(graph, config, steps, placements, time.perf_counter() - start)
+    stats = None
+    if cache is not None:
+        cache.flush()
+        stats = cache.stats.as_dict()
+    return CompiledModel(graph, config, steps, placements, time.perf_counter() - start, stats)
 
 
 def _finish(step: Step, config: CoreConfig) -> None:
