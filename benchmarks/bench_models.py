@@ -105,8 +105,8 @@ def child(folder: Path) -> dict[str, Any]:
     for r in core:
         node = by_name[r["node"].split(" (+")[0]]
         if node.op in ("Conv", "Gemm", "MatMul"):
-            layer = {k: r[k] for k in ("node", "op", "cycles", "macs", "roofline_cycles", "bound", "pe_utilization",
-                                       "dram_bytes")}
+            layer = {k: r[k] for k in ("node", "op", "cycles", "pe_busy", "macs", "roofline_cycles", "bound",
+                                       "pe_utilization", "dram_bytes")}
             if node.op in ("Conv", "Gemm"):
                 layer.update(geometry(node, cm.graph))
             pe_layers.append(layer)
@@ -180,18 +180,19 @@ def print_models(rows: list[dict[str, Any]]) -> None:
 def print_side_by_side(name: str, row: dict[str, Any], ss: dict[str, Any]) -> None:
     print(f"\n{name}: {len(ss['layers'])} conv/fc layers, ours (report.layers: the span of each node's "
           "instructions) next to SCALE-Sim 3.0 (128 x 128 ws, CALC bandwidth)\n")
-    print("| layer | IFMAP (padded) | filter | C | K | stride | MACs | ours | roofline | bound | PE util "
-          "| SCALE-Sim | SCALE-Sim / ours |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| layer | IFMAP (padded) | filter | C | K | stride | MACs | ours | ours: PE busy | roofline | bound "
+          "| PE util | SCALE-Sim | SCALE-Sim / ours |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in ss["layers"]:
         print(f"| {r['node']} | {r['ifmap_h']}x{r['ifmap_w']} | {r['filter_h']}x{r['filter_w']} | {r['channels']} | "
-              f"{r['filters']} | {r['stride']} | {r['macs']:,} | {r['cycles']:,} | {r['roofline_cycles']:,} | "
-              f"{r['bound']} | {r['pe_utilization']:.1%} | {r['scalesim_cycles']:,} | "
+              f"{r['filters']} | {r['stride']} | {r['macs']:,} | {r['cycles']:,} | {r['pe_busy']:,} | "
+              f"{r['roofline_cycles']:,} | {r['bound']} | {r['pe_utilization']:.1%} | {r['scalesim_cycles']:,} | "
               f"{r['scalesim_cycles'] / r['cycles']:.2f} |")
     ours = sum(r["cycles"] for r in ss["layers"])
     theirs = sum(r["scalesim_cycles"] for r in ss["layers"])
     print(f"| total | | | | | | {sum(r['macs'] for r in ss['layers']):,} | {ours:,} | "
-          f"{sum(r['roofline_cycles'] for r in ss['layers']):,} | | | {theirs:,} | {theirs / ours:.2f} |")
+          f"{sum(r['pe_busy'] for r in ss['layers']):,} | {sum(r['roofline_cycles'] for r in ss['layers']):,} | | | "
+          f"{theirs:,} | {theirs / ours:.2f} |")
     print(f"\nwall time and peak RSS: ours {row['compile_s']:.2f} s compile + {row['run_s']:.2f} s emulate and "
           f"time (values and cycles of the whole network), {row['peak_mb']:,.0f} MB; SCALE-Sim "
           f"{ss['seconds']:.1f} s, {ss['peak_mb']:,.0f} MB (cycles of these layers alone)")

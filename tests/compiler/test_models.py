@@ -9,15 +9,16 @@ it receives and adds a few fresh roundings, so after L stored layers the rms rel
 sqrt(c L) u / sqrt(3): ~3% for ResNet-50, ~1% for one transformer layer. Against ONNX Runtime (fp32):
 cosine >= 0.999, rms relative error <= 5% (networks) / 2% (transformer), and the largest error
 relative to the output's range (compare's max_rel: max |got - want| / max |want|) <= 2^-5 = 8 u,
-a few roundings of the largest output. Measured (seed 1): max_rel 0.003-0.010, cosine >= 0.99997.
+a few roundings of the largest output. Measured (seed 1): max_rel 0.003-0.016, cosine >= 0.99995.
 
 Against run_reference(bf16=True) the same bounds hold but not tighter ones: the reference rounds
 after every ONNX node, while the core folds BatchNorm into the weights and rounds a conv + bias +
-activation once, so the compiled run is as far from that reference as from fp32 (measured rms
-relative error 0.3-1.2% either way). What is tighter is the comparison of the two distances: the
-emulator must not be further from fp32 than twice what rounding every tensor to bf16 costs on the
-same graph and inputs (rms_rel(compiled, fp32) <= 2 rms_rel(bf16 reference, fp32)); a wrong
-channel, tap or bias would break it long before the absolute bounds.
+activation once, so the compiled run is about as far from that reference as from fp32 (rms relative
+error 0.2-1.2% either way). What is tighter is the ratio of the two distances to fp32: the emulator
+may be at most STORAGE_FACTOR = 1.5 times as far from fp32 (rms) as rounding every tensor of the same
+graph to bf16 is; measured 0.88-1.23. It is the check with teeth: in ResNet-50 (size 32) one negated
+output channel of 1024 in one conv gives ratio 4.7 (max_rel 0.045, yet cosine 0.99922, which passes
+0.999), one input channel of 256 scaled by 1.25 gives 1.69; both fail it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ SMALL_TRANSFORMER = {"seq": 16, "d_model": 64, "heads": 4, "ffn": 128}
 U = 2.0 ** -8  # bf16's unit roundoff
 COSINE, MAX_REL = 0.999, 8 * U
 RMS_REL = {"transformer": 0.02, "transformer_erf": 0.02}  # networks: 0.05
+STORAGE_FACTOR = 1.5
 
 
 @dataclass
@@ -97,7 +99,7 @@ def test_matches_bf16_reference(case: Case) -> None:
     storage = reference.compare(bf16, case.fp32)
     for out, e in to_ref.items():
         assert e["cosine"] >= COSINE and e["max_rel"] <= MAX_REL, (out, e)
-        assert ours[out]["rms_rel"] <= 2 * storage[out]["rms_rel"], (out, ours[out], storage[out])
+        assert ours[out]["rms_rel"] <= STORAGE_FACTOR * storage[out]["rms_rel"], (out, ours[out], storage[out])
 
 
 def test_segments_are_race_free(case: Case) -> None:
