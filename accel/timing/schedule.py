@@ -69,7 +69,7 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
     append = codes.append
     seen: dict[Any, tuple[int, dict, dict]] = {}
     vec_facts: dict[tuple, int] = {}  # VEC timing facts (accel.timing.vec.timing_facts) -> their number
-    transfers: dict[tuple, tuple[int, ...]] = {}  # DMA rows by the operands with the DRAM patterns' dims
+    shaped: dict[tuple, int] = {}  # DMA and VEC rows by _shape
     halt = -1
     for i, ins in enumerate(instructions):
         # an instruction's cost is a function of its table entry and operands: the assembler gives
@@ -78,17 +78,16 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
         key = src if src is not None else (ins.spec["mnemonic"], *ins.ops.values())
         hit = seen.get(key)
         if hit is None or hit[1] is not ins.spec or hit[2] != ins.ops:
-            if ins.spec["engine"] == "DMA":  # a transfer's cost depends on its DRAM pattern's dims only
-                shape = (id(ins.spec), *[v.dims if type(v) is DramAP else id(v) if type(v) is AP else v
-                                         for v in ins.ops.values()])
-                row = transfers.get(shape)
-                if row is None:
-                    row = transfers[shape] = _static(ins, i, program, config, vec_facts)
+            if ins.spec["engine"] in _SHAPED:
+                shape = _shape(ins)
+                r = shaped.get(shape)
+                if r is None:
+                    r = shaped[shape] = rows.setdefault(_static(ins, i, program, config, vec_facts), len(rows))
             else:
-                row = _static(ins, i, program, config, vec_facts)
-            hit = seen[key] = (rows.setdefault(row, len(rows)), ins.spec, ins.ops)
-            if row[_HALT]:
-                halt = hit[0]
+                r = rows.setdefault(_static(ins, i, program, config, vec_facts), len(rows))
+            hit = seen[key] = (r, ins.spec, ins.ops)
+            if ins.spec["mnemonic"] == "halt":
+                halt = r
         if hit[0] == halt:
             break
         append(hit[0])
@@ -122,6 +121,18 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
                    fixed=fixed, facts=facts, vec_pass=vec_pass)
 
 
+_SHAPED = frozenset({"DMA", "VEC"})  # engines whose lines recur with other DRAM offsets and Philox bases
+
+
+def _shape(ins: Instruction) -> tuple:
+    """A key equal for instructions with equal static rows, coarser than their text: a DRAM pattern
+    by its dims (accel.timing.dma.transfer reads nothing else of it), an on-chip pattern by identity
+    (the assembler shares equal ones), a Philox index base by its phase (accel.timing.vec.philox_facts
+    reads base & 3), every other operand as it is."""
+    return (id(ins.spec), *[v.dims if type(v) is DramAP else id(v) if type(v) is AP else v & 3 if k == "base" else v
+                            for k, v in ins.ops.items()])
+
+
 def _static(ins: Instruction, i: int, program: Program, config: CoreConfig,
             vec_facts: dict[tuple, int]) -> tuple[int, ...]:
     """One row of the static table: everything the schedule needs of `ins` that does not depend on
@@ -130,8 +141,7 @@ def _static(ins: Instruction, i: int, program: Program, config: CoreConfig,
     m = ins.mnemonic
     e = ins.engine
     if m == "halt":
-        row[_ENG], row[_HALT] = -1, 1
-        return tuple(row)
+        return _HALT_ROW
     row[_ENG] = _ENGINE_CODE[e]
     row[_BANKS] = psum_banks(ins, config.psum_bank_bytes)
     if m == "sem.signal" or m == "sem.wait":
@@ -174,6 +184,7 @@ def _static(ins: Instruction, i: int, program: Program, config: CoreConfig,
 
 
 _BLANK = [-1 if k >= _RANGE and (k - _RANGE) % _RANGE_COLS == 0 else 0 for k in range(_COLUMNS)]
+_HALT_ROW = tuple(-1 if k == _ENG else 1 if k == _HALT else v for k, v in enumerate(_BLANK))
 
 
 def psum_banks(ins: Instruction, bank_bytes: int) -> int:

@@ -200,16 +200,18 @@ def test_examples_invariants() -> None:
 
 
 def test_lowering_shares_rows_exactly() -> None:
-    """lower() works a cost out once per distinct line, and once per DRAM shape for transfers (their
-    cost depends on the DRAM pattern's dims only): every instruction's lowered cost is still its own
-    cost function's, for lines that recur, differ in DRAM offset or stride, or differ in dims."""
+    """lower() works a cost out once per distinct line, and once per shape for transfers (their cost
+    depends on the DRAM pattern's dims only) and VEC instructions (on a Philox base's phase only):
+    every instruction's lowered cost is still its own cost function's, for lines that recur, differ
+    in DRAM offset or stride, in dims, or in Philox base."""
     from accel.timing import act, dma
     from accel.timing.schedule import lower
+    from accel.timing.vec import VecTimingState
 
     rng = np.random.default_rng(3)
     lines = [".tensor x fp32[8, 256] in", ".tensor y bf16[8, 256] out"]
     for _ in range(200):
-        k = int(rng.integers(0, 4))
+        k = int(rng.integers(0, 6))
         off, p, n = int(rng.integers(0, 64)), int(rng.integers(1, 5)), int(rng.integers(1, 9))
         if k == 0:
             lines.append(f"dma.load sb[0:{p}, 0]:fp32[{n}], x({off})[{p}@{int(rng.integers(n, 40))}, {n}@1]")
@@ -217,13 +219,36 @@ def test_lowering_shares_rows_exactly() -> None:
             lines.append(f"dma.load sb[0:{p}, 0]:fp32[{n}], x({off})[{p}@64, {n}@{int(rng.integers(1, 3))}]")
         elif k == 2:
             lines.append(f"dma.store y({off})[{p}@32, {n}@1], sb[0:{p}, 64]:bf16[{n}]")
-        else:
+        elif k == 3:
             lines.append(f"act.identity sb[0:{p}, 128]:fp32[{n}], sb[0:{p}, 0]:fp32[{n}], scale={off}")
+        elif k == 4:
+            lines.append(f"vec.dropout sb[0:{p}, 256]:fp32[{n}], sb[0:{p}, 0]:fp32[{n}], p=0.5, base={off}")
+        else:
+            lines.append(f"vec.rng_fill sb[0:{p}, 512]:int32[{n}], base={off}")
     program = assemble("\n".join(lines) + "\n", config=SMALL)
     low = lower(program, SMALL)
+    state = VecTimingState(SMALL)  # the VEC instructions back to back, as lower() times them
     for i, ins in enumerate(program.instructions):
         if ins.engine == "DMA":
             assert (low.latency[i], low.dram_bytes[i]) == dma.transfer(ins, program, SMALL), ins.source
+        elif ins.engine == "VEC":
+            assert low.occupancy[i] == low.latency[i] == state.issue(ins), ins.source
         else:
             assert (low.occupancy[i], low.latency[i]) == act.act_cycles(ins, SMALL), ins.source
-    assert np.unique(low.code).size < 100  # rows shared
+    assert np.unique(low.code).size < len(set(lines)) - 40  # rows shared
+
+
+def test_lowering_keeps_the_philox_phase() -> None:
+    """Dropouts that differ only in base & 3 take different cycles (the lanes' blocks are aligned
+    differently), so lower() must not share them, even where each follows a quiet engine."""
+    from accel.timing.schedule import lower
+    from accel.timing.vec import VecTimingState
+
+    copy = "vec.copy sb[0:4, 512]:fp32[64], sb[0:4, 0]:fp32[64]"
+    lines = [f"vec.dropout sb[0:4, 256]:fp32[8], sb[0:4, 0]:fp32[8], p=0.5, base={b}"
+             for b in (0, 4, 1, 5, 2, 6, 3, 7)]
+    program = assemble("\n".join(f"{d}\n{copy}\n{copy}" for d in lines * 2) + "\n", config=SMALL)
+    state = VecTimingState(SMALL)
+    want = [state.issue(ins) for ins in program.instructions]
+    assert list(lower(program, SMALL).occupancy) == want
+    assert len(set(want[::3])) == 4  # four phases, four costs
