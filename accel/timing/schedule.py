@@ -5,10 +5,11 @@ and vec; sync instructions take sync_cycles), then runs one event simulation of 
 sequencer dispatching into the queues, each engine starting its queue's head when the engine, the
 semaphore and the resources allow. Nothing depends on data, so this is exact without values.
 
-Compiled programs repeat their instructions, so the lowering works out each distinct instruction's
-cost once (`_static`) and gathers the per-instruction arrays from that table; only the PE weight
-shapes (a matmul is timed by the weights loaded before it) and the VEC Philox replay follow the
-program order.
+Compiled programs repeat their instructions, so the lowering works out each distinct line's cost
+once (`_static`; transfers and VEC instructions once per `_shape`, so lines that differ in a DRAM
+offset or a Philox base share it) and gathers the per-instruction arrays from that table; only the
+PE weight shapes (a matmul is timed by the weights loaded before it) and the VEC Philox replay
+(accel.timing.vec.replay) follow the program order.
 """
 
 from __future__ import annotations
@@ -94,9 +95,9 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
     table = np.array(list(rows), dtype=np.int64).reshape(-1, _COLUMNS)
     code = np.fromiter(codes, dtype=np.int64, count=len(codes))
     by_column = np.ascontiguousarray(table.T)
-    col = {name: by_column[k].take(code) for name, k in (("engine", _ENG), ("kind", _KIND), ("occupancy", _OCC),
-                                                ("latency", _LAT), ("sem", _SEM), ("count", _COUNT),
-                                                ("moving", _MOVING), ("banks", _BANKS), ("dram_bytes", _BYTES))}
+    col = {name: by_column[k].take(code) for name, k in (
+        ("engine", _ENG), ("kind", _KIND), ("occupancy", _OCC), ("latency", _LAT), ("sem", _SEM), ("count", _COUNT),
+        ("moving", _MOVING), ("banks", _BANKS), ("dram_bytes", _BYTES))}
     kind = col["kind"]
     on_pe = np.flatnonzero((kind == PE_LOAD) | (kind == PE_MATMUL))
     if on_pe.size:

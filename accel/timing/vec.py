@@ -7,7 +7,8 @@ of 4 words per vec_philox_block_cycles) prefetches one block ahead, the lanes mo
 a core keeps running across instruction boundaries. Their occupancy depends on the lanes' index
 alignment (base, the row stride, the partitions) and on what the cores were doing when the
 instruction started, so `VecTimingState` replays the lanes' Philox control clock for clock (lanes in
-the same state as one group) and carries it from instruction to instruction.
+the same state as one group) and carries it from instruction to instruction. `replay` does that for
+a whole program's VEC instructions, once per stretch the program repeats.
 """
 
 from __future__ import annotations
@@ -291,6 +292,7 @@ class VecTimingState:
         return tuple((*g[:_VC], g[_VC] - a if g[_VC] >= t else None) for g in self._groups), t - a, self._phx
 
     def restore(self, snapshot: tuple, a: int) -> None:
+        """Take the lanes' state of `snapshot`, shifted to clock a."""
         groups, t_rel, phx = snapshot
         self._groups = [[*g[:_VC], -1 if g[_VC] is None else g[_VC] + a] for g in groups]
         self._t, self._phx = a + t_rel, phx
