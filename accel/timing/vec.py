@@ -416,8 +416,13 @@ def replay(config: CoreConfig, instructions: list[Instruction], index: np.ndarra
     setup = config.vec_setup_cycles
     begin = None if starts is None else starts.tolist()
     fx, keys, index_list = fixed.tolist(), facts.tolist(), index.tolist()
-    memo: dict[tuple, tuple] = {}  # (stride, (facts, gap) of each instruction since the quiet accept) -> after
-    stretch: tuple | None = None
+    # The stretches seen, as a tree: memo[(stretch so far, facts, gap)] = that stretch with one more
+    # instruction, an index into `after` (the cycles, state, quiet flag and stride after it); a
+    # stretch's root, before its first instruction, is -1 - stride.
+    memo: dict[tuple[int, int, int], int] = {}
+    after: list[tuple] = []
+    node: int | None = None  # the stretch so far; None: too long to keep
+    depth = 0
     pending = None  # (snapshot, clock, quiet) of the state after a memo hit, not restored yet
     for k in range(k0, n):
         f = fx[k]
@@ -426,14 +431,17 @@ def replay(config: CoreConfig, instructions: list[Instruction], index: np.ndarra
         gaps[k], stride[k] = gap, state.stride
         q = quiet[k] = pending[2] if pending else state.quiet()
         if q:
-            stretch = (state.stride, (keys[k], 0))
-        elif stretch is not None:
-            stretch = (*stretch, (keys[k], gap)) if len(stretch) < _STRETCH_MAX else None
-        hit = memo.get(stretch) if stretch is not None else None
-        if hit is not None:
-            c, after, q_after, state.stride = hit
-            cycles[k], state.ready, pending = c, a + c, (after, a, q_after)
-            continue
+            node, depth, gap = -1 - state.stride, 0, 0
+        elif depth >= _STRETCH_MAX:
+            node = None
+        if node is not None:
+            step = (node, keys[k], gap)
+            child = memo.get(step)
+            if child is not None:
+                c, snapshot, q_after, state.stride = after[child]
+                cycles[k], state.ready, pending = c, a + c, (snapshot, a, q_after)
+                node, depth = child, depth + 1
+                continue
         if pending:
             state.restore(pending[0], pending[1])
             pending = None
@@ -451,8 +459,10 @@ def replay(config: CoreConfig, instructions: list[Instruction], index: np.ndarra
         else:
             c = state.issue(ins, a, f if f >= 0 else None)
         cycles[k] = c
-        if stretch is not None:
-            memo[stretch] = (c, state.snapshot(a), state.quiet(), state.stride)
+        if node is not None:
+            memo[step] = node = len(after)
+            after.append((c, state.snapshot(a), state.quiet(), state.stride))
+            depth += 1
     return Replay(cycles, quiet, gaps, stride)
 
 
