@@ -365,6 +365,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_options(co)
     co.set_defaults(fn=cmd_compile)
 
+    from accel.cli.compile import add_cache_options, cmd_cache
+
+    ca = sub.add_parser("cache", help="the compiler's instruction database: list, clear, stats")
+    ca.add_argument("action", choices=["list", "clear", "stats"])
+    ca.add_argument("--json", action="store_true", help="machine-readable output")
+    add_cache_options(ca, switch=False)
+    ca.set_defaults(fn=cmd_cache)
+
     r = sub.add_parser("run", help="run a program (.s or .bin) or an ONNX model (.onnx) on the emulator")
     r.add_argument("program")
     add_options(r)

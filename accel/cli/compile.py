@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,28 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="an operator the core cannot run is an error, not a host step")
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D0,D1,...",
                    help="shape of an input with dynamic dimensions")
+    add_cache_options(p)
+
+
+def add_cache_options(p: argparse.ArgumentParser, switch: bool = True) -> None:
+    p.add_argument("--cache-dir", help="folder of the instruction database (default: $ACCEL_CACHE_DIR, "
+                                       "else the user's cache folder, ~/.cache/accel)")
+    if switch:
+        p.add_argument("--no-cache", action="store_true", help="lower every node afresh, without the database")
+
+
+def open_cache(args: argparse.Namespace, required: bool = False):
+    """The instruction database the options name (None under --no-cache); CliError when it cannot open."""
+    from accel.cli import CliError
+    from accel.compiler.cache import InstructionCache
+
+    if getattr(args, "no_cache", False) and not required:
+        return None
+    try:
+        return InstructionCache(args.cache_dir)
+    except (OSError, sqlite3.Error) as e:
+        where = args.cache_dir or "(default folder)"
+        raise CliError(f"--cache-dir {where}: cannot open the instruction database: {e}") from None
 
 
 def _shapes(items: list[str]) -> dict[str, tuple[int, ...]]:
@@ -47,8 +71,9 @@ def compiled(args: argparse.Namespace, config: Any):
     from accel.cli import CliError
     from accel.compiler import CompileError, compile_model
 
+    shapes = _shapes(args.input_shape)
     try:
-        return compile_model(args.program, config, strict=args.strict, input_shapes=_shapes(args.input_shape))
+        return compile_model(args.program, config, strict=args.strict, input_shapes=shapes, cache=open_cache(args))
     except CompileError as e:
         raise CliError(f"{args.program}: {e}") from None
 
@@ -87,13 +112,17 @@ def cmd_compile(args: argparse.Namespace) -> int:
     placements = model.placement_report()
     counts = {w: sum(p["where"] == w for p in placements) for w in ("core", "host", "framework")}
     if args.json:
-        print(json.dumps({"model": args.program, "compile_seconds": model.compile_seconds,
+        print(json.dumps({"model": args.program, "compile_seconds": model.compile_seconds, "cache": model.cache_stats,
                           "segments": len(core), "instructions": sum(len(s.program.instructions) for s in core),
                           "placement": placements, "written": written}, indent=2))
         return 0
     print(f"{args.program}: {len(placements)} nodes ({counts['core']} core, {counts['host']} host, "
           f"{counts['framework']} framework), {len(core)} core segment(s), "
           f"{sum(len(s.program.instructions) for s in core):,} instructions, compiled in {model.compile_seconds:.2f} s")
+    st = model.cache_stats
+    if st is not None:
+        print(f"instruction database: {st['hits']} of {st['hits'] + st['misses']} nodes found "
+              f"({st['hit_rate']:.0%}){'; ' + st['disabled'] if st['disabled'] else ''}")
     if args.report:
         for p in placements:
             fused = f" (+{', '.join(p['fused'])})" if p["fused"] else ""
@@ -178,4 +207,26 @@ def run_model(args: argparse.Namespace, config: Any) -> int:
           f"compiled in {model.compile_seconds:.2f} s")
     for what, file in written.items():
         print(f"{what:<14}{file}")
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    """`accel cache list|clear|stats`: the instruction database."""
+    db = open_cache(args, required=True)
+    if args.action == "clear":
+        n = db.clear()
+        out: Any = {"cleared": n, "path": str(db.path)}
+        text = f"{db.path}: {n} entries deleted"
+    elif args.action == "stats":
+        out = db.summary()
+        text = (f"{out['path']}: {out['entries']} entries ({out['current_version']} of this version "
+                f"{out['version']}), {out['hits']} hits recorded, {out['bytes']:,} bytes on disk")
+    else:
+        out = db.entries()
+        rows = [f"{'op':<20} {'version':<16} {'hits':>6} {'bytes':>9}  stored"]
+        rows += [f"{e['op'][:20]:<20} {e['version']:<16} {e['hits']:>6} {e['bytes']:>9,}  "
+                 f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(e['created']))}" for e in out]
+        text = "\n".join(rows)
+    db.close()
+    print(json.dumps(out, indent=2) if args.json else text)
     return 0

@@ -53,7 +53,7 @@ from accel.compiler.builder import Allocator, Builder, Region
 from accel.compiler.segment import Segment
 
 DB_NAME = "instructions.sqlite"
-SMALL_CONST = 64  # constants of at most this many elements are keyed by content (shapes, scalars)
+SMALL_CONST = 16  # constants of at most this many elements are keyed by content (shapes, scalars)
 _NAME = re.compile(r"\bt(\d+)\b")
 _SEG_FIELDS = {"config", "graph", "index", "builder", "dram", "feeds", "consts", "results", "aliases", "nodes",
                "identity_at", "_n"}

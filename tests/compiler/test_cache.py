@@ -1,0 +1,188 @@
+"""The instruction database (accel/compiler/cache.py): a warm compile equals a cold one and one
+without the database (listing, binaries, constants, bindings), repeated blocks hit within one
+compile, two processes compile into one database at once, a version change invalidates, a hash
+collision never shares instructions, an entry whose emit stream differs is not used, the CLI."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from accel.cli import main
+from accel.compiler import cache as cache_mod
+from accel.compiler import compile_model, zoo
+from accel.compiler.cache import InstructionCache
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def blocks(n: int = 6, c: int = 32, hw: int = 8, seed: int = 0) -> onnx.ModelProto:
+    """n repeated residual blocks (Conv 3x3 + Relu, Conv 1x1, Add) with distinct random weights, then
+    a Gemm: the shape of a ResNet stage."""
+    rng = np.random.default_rng(seed)
+    inits, nodes, x = [], [], "x"
+
+    def w(name: str, *shape: int) -> str:
+        inits.append(numpy_helper.from_array((rng.standard_normal(shape) / np.sqrt(np.prod(shape[1:])))
+                                             .astype(np.float32), name))
+        return name
+
+    for k in range(n):
+        nodes += [helper.make_node("Conv", [x, w(f"w{k}a", c, c, 3, 3), w(f"b{k}a", c)], [f"c{k}"], f"conv{k}a",
+                                   pads=[1, 1, 1, 1]),
+                  helper.make_node("Relu", [f"c{k}"], [f"r{k}"], f"relu{k}"),
+                  helper.make_node("Conv", [f"r{k}", w(f"w{k}b", c, c, 1, 1)], [f"d{k}"], f"conv{k}b"),
+                  helper.make_node("Add", [x, f"d{k}"], [f"y{k}"], f"add{k}")]
+        x = f"y{k}"
+    nodes += [helper.make_node("Flatten", [x], ["f"], "flat"),
+              helper.make_node("Gemm", ["f", w("fc", c * hw * hw, 10)], ["out"], "fc")]
+    g = helper.make_graph(nodes, "blocks", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, hw, hw])],
+                          [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 10])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def same(a, b) -> None:
+    """Two compiles give the same programs, listing, constants and bindings."""
+    assert a.listing == b.listing
+    cores = [(s, t) for s, t in zip(a.steps, b.steps, strict=True) if s.kind == "core"]
+    assert cores
+    for s, t in cores:
+        assert s.program.to_bytes() == t.program.to_bytes()
+        assert s.node_of == t.node_of
+        sa, sb = s.segment, t.segment
+        assert (sa.feeds, sa.results, sa.aliases, sa.dram) == (sb.feeds, sb.results, sb.aliases, sb.dram)
+        assert sa.consts.keys() == sb.consts.keys()
+        for k in sa.consts:
+            assert np.array_equal(sa.consts[k], sb.consts[k]) and sa.consts[k].dtype == sb.consts[k].dtype
+        assert sa.builder.semaphores_used == sb.builder.semaphores_used
+        assert (sa.builder.sbuf.peak, sa.builder.psum.peak) == (sb.builder.sbuf.peak, sb.builder.psum.peak)
+
+
+@pytest.fixture(scope="module")
+def models():
+    return {"blocks": blocks(), "transformer": zoo.transformer_layer(seq=16, d_model=64, heads=2, ffn=128)}
+
+
+@pytest.fixture(scope="module")
+def plain(models):
+    return {k: compile_model(m) for k, m in models.items()}
+
+
+@pytest.mark.parametrize("name", ["blocks", "transformer"])
+def test_warm_equals_cold_and_uncached(tmp_path, models, plain, name):
+    cold = compile_model(models[name], cache=tmp_path)
+    warm = compile_model(models[name], cache=tmp_path)
+    same(cold, plain[name])
+    same(warm, plain[name])
+    nodes = sum(p.where == "core" for p in warm.placements)
+    assert warm.cache_stats["hits"] == nodes and warm.cache_stats["misses"] == 0
+    assert cold.cache_stats["misses"] >= 1 and cold.cache_stats["uncacheable"] == 0
+
+
+def test_warm_run_gives_the_same_values(tmp_path, models):
+    m = models["blocks"]
+    x = {"x": np.random.default_rng(1).standard_normal((1, 32, 8, 8)).astype(np.float32)}
+    ref = compile_model(m).run(x, timing=False).outputs["out"]
+    compile_model(m, cache=tmp_path)
+    warm = compile_model(m, cache=tmp_path)
+    assert np.array_equal(warm.run(x, timing=False).outputs["out"], ref)
+
+
+def test_repeated_blocks_hit_within_one_compile(tmp_path, models):
+    cold = compile_model(models["blocks"], cache=tmp_path)
+    # later blocks repeat earlier ones with other weights: where the builder's state and the SBUF
+    # offsets recur, their nodes are found (9 of 20 nodes with today's allocator)
+    assert cold.cache_stats["hits"] >= 3, cold.cache_stats
+    again = InstructionCache(tmp_path / "again")
+    compile_model(models["blocks"], cache=again)
+    found = {op for op, hits in again.db.execute("SELECT op, hits FROM nodes") if hits}
+    assert found and found <= {"Conv", "Add"}
+
+
+def test_version_change_invalidates(tmp_path, models, plain, monkeypatch):
+    compile_model(models["blocks"], cache=tmp_path)
+    monkeypatch.setattr(cache_mod, "_version", "another-version")
+    other = compile_model(models["blocks"], cache=tmp_path)
+    assert other.cache_stats["hits"] == compile_model(models["blocks"], cache=tmp_path / "fresh").cache_stats["hits"]
+    same(other, plain["blocks"])
+    s = InstructionCache(tmp_path).summary()
+    assert s["version"] == "another-version" and 0 < s["current_version"] < s["entries"]
+
+
+def test_collision_never_shares_instructions(tmp_path, models, plain):
+    """Every identifier hashes to the same key: the stored identifier is compared in full."""
+    for _ in range(2):
+        for name in ("blocks", "transformer"):
+            db = InstructionCache(tmp_path, digest=lambda s: "0")
+            same(compile_model(models[name], cache=db), plain[name])
+    keys = {k for (k,) in sqlite3.connect(tmp_path / cache_mod.DB_NAME).execute("SELECT key FROM nodes")}
+    assert keys == {"0"}
+
+
+def test_an_entry_whose_emit_stream_differs_is_not_used(tmp_path, models, plain):
+    """Give every entry the identifier of another node with another emit stream: a lookup finds the
+    entry, the shadow lowering's stream differs, and the node is lowered afresh."""
+    compile_model(models["blocks"], cache=tmp_path)
+    db = sqlite3.connect(tmp_path / cache_mod.DB_NAME)
+    rows = db.execute("SELECT key, ident, stream FROM nodes ORDER BY rowid").fetchall()
+    streams = [r[2] for r in rows]
+    for (key, ident, stream), other in zip(rows, streams[1:] + streams[:1], strict=True):
+        db.execute("UPDATE nodes SET stream = ? WHERE key = ? AND ident = ? AND stream = ?",
+                   (other + "|tampered", key, ident, stream))
+    db.commit()
+    db.close()
+    again = compile_model(models["blocks"], cache=tmp_path)
+    same(again, plain["blocks"])
+    assert again.cache_stats["mismatches"] >= 1
+
+
+def test_two_processes_compile_at_once(tmp_path, models, plain):
+    path = tmp_path / "m.onnx"
+    onnx.save(models["transformer"], str(path))
+    script = ("import sys; from accel.compiler import compile_model; "
+              "m = compile_model(sys.argv[1], cache=sys.argv[2]); print(len(m.listing))")
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(path), str(tmp_path / "db")], cwd=ROOT,
+                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert int(outs[0][0]) == int(outs[1][0]) == len(plain["transformer"].listing)
+    db = sqlite3.connect(tmp_path / "db" / cache_mod.DB_NAME)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    warm = compile_model(models["transformer"], cache=tmp_path / "db")
+    same(warm, plain["transformer"])
+    assert warm.cache_stats["misses"] == 0
+
+
+def test_cli(tmp_path, models, capsys):
+    path = tmp_path / "m.onnx"
+    onnx.save(models["transformer"], str(path))
+    db = str(tmp_path / "db")
+    listings = []
+    for k in range(2):
+        assert main(["compile", str(path), "--cache-dir", db, "--listing", str(tmp_path / f"{k}.s"),
+                     "-o", str(tmp_path / f"{k}.bin")]) == 0
+        listings.append(capsys.readouterr().out)
+    assert "0 of 22 nodes found" not in listings[1] and "22 of 22 nodes found (100%)" in listings[1]
+    assert (tmp_path / "0.s").read_text() == (tmp_path / "1.s").read_text()
+    assert (tmp_path / "0.bin").read_bytes() == (tmp_path / "1.bin").read_bytes()
+    assert main(["compile", str(path), "--no-cache", "--cache-dir", str(tmp_path / "none")]) == 0
+    assert "instruction database" not in capsys.readouterr().out and not (tmp_path / "none").exists()
+    assert main(["cache", "stats", "--cache-dir", db, "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["entries"] >= 1 and stats["hits"] >= 22
+    assert main(["cache", "list", "--cache-dir", db]) == 0
+    assert "MatMul" in capsys.readouterr().out
+    assert main(["cache", "clear", "--cache-dir", db]) == 0
+    assert f"{stats['entries']} entries deleted" in capsys.readouterr().out
+    assert main(["cache", "stats", "--cache-dir", str(tmp_path / "m.onnx" / "x")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot open the instruction database" in err
