@@ -64,9 +64,10 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def geometry(node: Any, graph: Any) -> dict[str, int]:
+def geometry(node: Any, graph: Any) -> dict[str, int] | None:
     """A Conv or Gemm as SCALE-Sim's conv layer: padded IFMAP height and width, filter height and
-    width, channels, filters, stride (a Gemm is a 1 x 1 conv over a 1 x 1 image)."""
+    width, channels, filters, stride (a Gemm is a 1 x 1 conv over a 1 x 1 image); None for what its
+    topology cannot say (grouped convs, unequal strides, auto_pad)."""
     if node.op == "Gemm":
         k = graph.values[node.inputs[0]].shape[-1]
         n = graph.values[node.outputs[0]].shape[-1]
@@ -77,7 +78,7 @@ def geometry(node: Any, graph: Any) -> dict[str, int]:
     strides = node.attr("strides", [1, 1])
     explicit = node.attr("auto_pad", "NOTSET") in ("NOTSET", "VALID")
     if strides[0] != strides[1] or node.attr("group", 1) != 1 or not explicit:
-        raise ValueError(f"{node.name}: SCALE-Sim's topology has one stride, no groups, explicit pads")
+        return None
     return {"ifmap_h": h + pads[0] + pads[2], "ifmap_w": w + pads[1] + pads[3], "filter_h": kh, "filter_w": kw,
             "channels": c, "filters": f, "stride": strides[0]}
 
@@ -108,7 +109,7 @@ def child(folder: Path) -> dict[str, Any]:
             layer = {k: r[k] for k in ("node", "op", "cycles", "pe_busy", "macs", "roofline_cycles", "bound",
                                        "pe_utilization", "dram_bytes")}
             if node.op in ("Conv", "Gemm"):
-                layer.update(geometry(node, cm.graph))
+                layer.update(geometry(node, cm.graph) or {})
             pe_layers.append(layer)
     return {"compile_s": cm.compile_seconds, "run_s": wall, "run_cpu_s": cpu, "peak_mb": peak,
             "instructions": sum(len(s.program.instructions) for s in cm.steps if s.kind == "core"),
