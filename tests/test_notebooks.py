@@ -46,7 +46,8 @@ def _strip_ansi(text: str) -> str:
 
 
 # The public API (docs/architecture.md): the package root's names and these packages and modules.
-PUBLIC = ("accel.model", "accel.timing", "accel.compiler", "accel.tools", "accel.tb", "accel.isa.resources")
+PUBLIC = ("accel.model", "accel.timing", "accel.compiler", "accel.cost", "accel.sweep", "accel.tools", "accel.tb",
+          "accel.isa.resources")
 
 
 def _accel_names(source: str) -> set[str]:
