@@ -9,10 +9,11 @@ CoreConfig, and ResNet-50's conv/fc layers next to SCALE-Sim 3.0's cycle counts.
 Each model is compiled and run in a fresh process, so its peak RSS (resource.getrusage) is that of
 one compile + emulate-and-time alone (imports included, ONNX Runtime not loaded); its outputs go
 back to this process, which compares them with ONNX Runtime (fp32, one thread). Per model: compile
-seconds, the run's wall and CPU seconds, peak RSS, total core cycles, PE utilization over the run
-(MACs / (R x C x cycles)), host-step seconds, nodes on core/host/framework, total cycles over the sum
-of the layers' roofline floors (report.layers: max(MACs / (R x C), DRAM bytes / bandwidth)), and the
-max abs / max rel / cosine error against ONNX Runtime.
+and run wall seconds with their CPU seconds (process time: on a shared machine, what one core
+spent), peak RSS, total core cycles, PE utilization over the run (MACs / (R x C x cycles)),
+host-step seconds, nodes on core/host/framework, total cycles over the sum of the layers' roofline
+floors (report.layers: max(MACs / (R x C), DRAM bytes / bandwidth)), and the max abs / max rel /
+cosine error against ONNX Runtime.
 
 SCALE-Sim: the conv topology of ResNet-50's 53 convolutions and its fc layer (as a 1 x 1 conv),
 IFMAP sizes including the padding, on SCALE-Sim's 128 x 128 weight-stationary array with CALC
@@ -90,7 +91,9 @@ def child(folder: Path) -> dict[str, Any]:
 
     model = onnx.load(str(folder / "model.onnx"))
     inputs = dict(np.load(folder / "inputs.npz"))
+    compile_cpu = time.process_time()
     cm = compile_model(model)
+    compile_cpu = time.process_time() - compile_cpu
     wall, cpu = time.perf_counter(), time.process_time()
     run = cm.run(inputs)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -111,7 +114,8 @@ def child(folder: Path) -> dict[str, Any]:
             if node.op in ("Conv", "Gemm"):
                 layer.update(geometry(node, cm.graph) or {})
             pe_layers.append(layer)
-    return {"compile_s": cm.compile_seconds, "run_s": wall, "run_cpu_s": cpu, "peak_mb": peak,
+    return {"compile_s": cm.compile_seconds, "compile_cpu_s": compile_cpu, "run_s": wall, "run_cpu_s": cpu,
+            "peak_mb": peak,
             "instructions": sum(len(s.program.instructions) for s in cm.steps if s.kind == "core"),
             "cycles": run.total_cycles, "macs": macs,
             "pe_utilization": macs / (c.pe_rows * c.pe_cols * run.total_cycles) if run.total_cycles else 0.0,
@@ -167,13 +171,14 @@ def fmt(x: float | None, spec: str) -> str:
 
 
 def print_models(rows: list[dict[str, Any]]) -> None:
-    print("\n| model | nodes core/host/fw | instructions | compile s | run s (CPU s) | peak RSS MB | cycles "
+    print("\n| model | nodes core/host/fw | instructions | compile s (CPU s) | run s (CPU s) | peak RSS MB | cycles "
           "| PE util | host s | cycles / roofline | max abs | max rel | cosine |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         n = r["nodes"]
         print(f"| {r['model']} | {n.get('core', 0)}/{n.get('host', 0)}/{n.get('framework', 0)} | "
-              f"{r['instructions']:,} | {r['compile_s']:.2f} | {r['run_s']:.2f} ({r['run_cpu_s']:.2f}) | "
+              f"{r['instructions']:,} | {r['compile_s']:.2f} ({r['compile_cpu_s']:.2f}) | "
+              f"{r['run_s']:.2f} ({r['run_cpu_s']:.2f}) | "
               f"{r['peak_mb']:,.0f} | {r['cycles']:,} | {r['pe_utilization']:.1%} | {r['host_s']:.3f} | "
               f"{fmt(r['roofline_ratio'], '.2f')} | {r['max_abs']:.2e} | {r['max_rel']:.2e} | {r['cosine']:.6f} |")
 
