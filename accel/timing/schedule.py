@@ -72,7 +72,7 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
     vec_facts: dict[tuple, int] = {}  # VEC timing facts (accel.timing.vec.timing_facts) -> their number
     shaped: dict[tuple, int] = {}  # DMA and VEC rows by _shape
     halt = -1
-    for i, ins in enumerate(instructions):
+    for ins in instructions:
         # an instruction's cost is a function of its table entry and operands: the assembler gives
         # every recurrence of a line the same operand objects, so the comparison is mostly identities
         src = ins.source
@@ -83,9 +83,10 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
                 shape = _shape(ins)
                 r = shaped.get(shape)
                 if r is None:
-                    r = shaped[shape] = rows.setdefault(_static(ins, i, program, config, vec_facts), len(rows))
+                    r = shaped[shape] = rows.setdefault(_static(ins, len(codes), program, config, vec_facts),
+                                                         len(rows))
             else:
-                r = rows.setdefault(_static(ins, i, program, config, vec_facts), len(rows))
+                r = rows.setdefault(_static(ins, len(codes), program, config, vec_facts), len(rows))
             hit = seen[key] = (r, ins.spec, ins.ops)
             if ins.spec["mnemonic"] == "halt":
                 halt = r
