@@ -26,6 +26,10 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="an operator the core cannot run is an error, not a host step")
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D0,D1,...",
                    help="shape of an input with dynamic dimensions")
+    p.add_argument("--no-row-spread", dest="row_spread", action="store_false",
+                   help="lower convolutions without spreading filter elements over the PE rows")
+    p.add_argument("--no-reorder", dest="reorder", action="store_false",
+                   help="keep each segment's instructions in the order the lowerings emit them")
     add_cache_options(p)
 
 
@@ -70,10 +74,13 @@ def compiled(args: argparse.Namespace, config: Any):
     """The model compiled for `config`; CliError (one line) for a model the compiler rejects."""
     from accel.cli import CliError
     from accel.compiler import CompileError, compile_model
+    from accel.compiler.plan import Options
 
     shapes = _shapes(args.input_shape)
+    options = Options(row_spread=args.row_spread, reorder=args.reorder)
     try:
-        return compile_model(args.program, config, strict=args.strict, input_shapes=shapes, cache=open_cache(args))
+        return compile_model(args.program, config, strict=args.strict, input_shapes=shapes, cache=open_cache(args),
+                             options=options)
     except CompileError as e:
         raise CliError(f"{args.program}: {e}") from None
 
@@ -89,6 +96,18 @@ def layer_table(rows: list[dict[str, Any]]) -> str:
         else:
             lines.append(f"{r['node'][:34]:<34} {r['op'][:18]:<18} {r['where']:<9} {r['seconds'] * 1e3:>7.2f}ms")
     return "\n".join(lines)
+
+
+def lowering_text(notes: dict[str, Any] | None) -> str:
+    """A conv's lowering notes: PE rows per matmul and matmuls, with row spreading beside without."""
+    if not notes:
+        return ""
+    text = f"; {notes['rows']} PE rows, {notes['matmuls']:,} matmuls, {notes['dma_bytes']:,} DRAM bytes loaded"
+    if notes["spread"]:
+        plain = notes["plain"]
+        text += (f" (row spreading {notes['spread']}; without: {plain['rows']} rows, {plain['matmuls']:,} matmuls, "
+                 f"{plain['dma_bytes']:,} bytes)")
+    return text
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -126,7 +145,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.report:
         for p in placements:
             fused = f" (+{', '.join(p['fused'])})" if p["fused"] else ""
-            print(f"  {p['node']}{fused}: {p['op']} -> {p['where']}: {p['why']}")
+            print(f"  {p['node']}{fused}: {p['op']} -> {p['where']}: {p['why']}{lowering_text(p.get('lowering'))}")
+        for k, step in enumerate(core):
+            if step.reorder:
+                r = step.reorder
+                print(f"  segment {k}: {r['before']:,} cycles in emission order, {r['after']:,} reordered"
+                      f"{'' if r['after'] < r['before'] else ' (kept as emitted)'}")
     for what, path in written.items():
         print(f"{what:<14}{path}")
     return 0

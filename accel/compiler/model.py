@@ -13,6 +13,7 @@ import numpy as np
 import onnx
 
 from accel.compiler import plan as planning
+from accel.compiler import reorder
 from accel.compiler.graph import CompileError, Graph, evaluate_node, import_onnx
 from accel.compiler.segment import Segment
 from accel.config import CoreConfig, as_config
@@ -34,6 +35,7 @@ class Step:
     listing: str = ""
     node_of: list[str] = field(default_factory=list)  # per instruction, the ONNX node it lowers
     placement: planning.Placement | None = None
+    reorder: dict[str, int] = field(default_factory=dict)  # core: cycles before and after reorder.py
 
 
 @dataclass
@@ -59,6 +61,7 @@ class CompiledModel:
     placements: list[planning.Placement]
     compile_seconds: float
     cache_stats: dict[str, Any] | None = None  # the instruction database's hits and misses (cache.py)
+    options: planning.Options = field(default_factory=planning.Options)  # the optimizations it was compiled with
 
     @property
     def listing(self) -> str:
@@ -67,7 +70,7 @@ class CompiledModel:
 
     def placement_report(self) -> list[dict[str, Any]]:
         return [{"node": p.node.name, "op": p.node.op, "where": p.where, "why": p.why, "fused": p.fused,
-                 "activation": p.act} for p in self.placements]
+                 "activation": p.act, **({"lowering": p.notes} if p.notes else {})} for p in self.placements]
 
     def run(self, inputs: Mapping[str, Any], *, timing: bool = True) -> ModelRun:
         """Run the plan: core segments on the emulator (fast backend), host steps in NumPy."""
@@ -150,10 +153,12 @@ class CompiledModel:
 
 def compile_model(model: str | Path | bytes | onnx.ModelProto, config: CoreConfig | Mapping[str, Any] | None = None,
                   *, strict: bool = False, input_shapes: Mapping[str, tuple[int, ...]] | None = None,
-                  cache: Any = None) -> CompiledModel:
+                  cache: Any = None, options: planning.Options | None = None) -> CompiledModel:
     """Compile an ONNX model for a core: `accel.compile("resnet50.onnx").run({"data": x})`. `cache`: an
-    accel.compiler.cache.InstructionCache (or its folder) to reuse instructions from; None: none."""
+    accel.compiler.cache.InstructionCache (or its folder) to reuse instructions from; None: none.
+    `options`: which optimizations run (plan.Options; all of them by default)."""
     start = time.perf_counter()
+    options = options or planning.Options()
     if isinstance(cache, str | Path):
         from accel.compiler.cache import InstructionCache
 
@@ -165,7 +170,7 @@ def compile_model(model: str | Path | bytes | onnx.ModelProto, config: CoreConfi
     graph = import_onnx(model, dict(input_shapes or {}))
     from accel.compiler.host import HOST_OPS
 
-    placements = planning.place(graph, config, HOST_OPS, strict)
+    placements = planning.place(graph, config, HOST_OPS, strict, options)
     steps: list[Step] = []
     seg: Segment | None = None
     for p in placements:
@@ -180,22 +185,27 @@ def compile_model(model: str | Path | bytes | onnx.ModelProto, config: CoreConfi
             steps.append(Step(p.where, [p.node.name], placement=p))
     for step in steps:
         if step.kind == "core":
-            _finish(step, config)
+            _finish(step, config, options)
     stats = None
     if cache is not None:
         cache.flush()
         stats = cache.stats.as_dict()
-    return CompiledModel(graph, config, steps, placements, time.perf_counter() - start, stats)
+    return CompiledModel(graph, config, steps, placements, time.perf_counter() - start, stats, options)
 
 
-def _finish(step: Step, config: CoreConfig) -> None:
-    """Assemble a segment's program; every instruction remembers its node."""
+def _finish(step: Step, config: CoreConfig, options: planning.Options) -> None:
+    """Assemble a segment's program, reordered across engines when the timing model says that is
+    faster (reorder.py); every instruction remembers its node."""
     seg = step.segment
     step.listing = seg.program_text()
     try:
         step.program = assemble(step.listing, f"segment{seg.index}.s", config=config)
     except AsmError as e:  # pragma: no cover - a lowering bug, not a user error
         raise CompileError(f"segment {seg.index} ({', '.join(step.nodes)}) does not assemble: {e}") from None
+    if options.reorder:
+        step.program, before, after = reorder.improve(seg, step.program)
+        step.reorder = {"before": before, "after": after}
+        step.listing = seg.program_text()
     step.node_of = list(seg.builder.line_nodes)
 
 

@@ -14,6 +14,7 @@ feature (a partition), and a transposing DMA store writes Y[M, N].
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ import numpy as np
 from accel.compiler.builder import region
 from accel.compiler.graph import CompileError, Graph, Node
 from accel.compiler.segment import Segment
+from accel.timing.dma import descriptors
 
 BF16 = 2  # bytes
 
@@ -84,10 +86,23 @@ def conv_supported(node: Node, graph: Graph, config) -> str | None:
     return None
 
 
-def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, bias: np.ndarray) -> None:
-    """A Conv (weights [Cout, Cin/g, KH, KW] and bias [Cout] already folded with any BatchNorm)."""
+def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, bias: np.ndarray,
+               spread: bool = True) -> dict[str, Any]:
+    """A Conv (weights [Cout, Cin/g, KH, KW] and bias [Cout] already folded with any BatchNorm); with
+    `spread`, row spreading when it is estimated faster (`spread_plan`). Returns the lowering's notes
+    for the report: PE rows per matmul, matmuls and DMA bytes, spread and plain side by side."""
     b, c, graph = seg.builder, seg.config, seg.graph
     p = conv_params(node, graph)
+    plain = _plain_cost(p, c)
+    plan = spread_plan(p, c) if spread else None
+    notes: dict[str, Any] = {"rows": min(p["cin_g"], c.pe_rows), "matmuls": plain.matmuls,
+                             "dma_bytes": plain.dma_bytes, "estimate": plain.estimate, "spread": None}
+    if plan is not None:
+        _lower_conv_spread(seg, node, act, weights, bias, p, plan)
+        notes.update(plain={k: notes[k] for k in ("rows", "matmuls", "dma_bytes", "estimate")},
+                     rows=plan.rows, matmuls=plan.matmuls, dma_bytes=plan.dma_bytes, estimate=plan.estimate,
+                     spread=f"{plan.ah}x{plan.bw} filter elements x {p['cin_g']} channels")
+        return notes
     x_t = seg.value_in(node.inputs[0])
     y_t = seg.value_out(node.outputs[0])
     hp, wp, oh, ow, kh, kw = p["hp"], p["wp"], p["oh"], p["ow"], p["kh"], p["kw"]
@@ -159,6 +174,256 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
             for xa, wa in zip(x_at, w_at, strict=True):
                 b.sbuf.free(xa, plane)
                 b.sbuf.free(wa, kcols * BF16)
+    return notes
+
+
+# Row spreading (../shared/PATENTS.md: US11741350B2, US20230359876A1) is tried for a Conv whose input
+# channels fill at most this many of the PE rows (a fraction of pe_rows): below it the array idles.
+SPREAD_MAX_FILL = 0.5
+SPREAD_BANDS = 8  # the copies load in this many bands of rows, so the matmuls start on the first
+RUN_MAX = 32768  # elements per zero-fill descriptor (a pattern dim holds up to 65535)
+
+
+@dataclass(frozen=True)
+class ConvCost:
+    """What a conv lowering costs by the cost model's counts: matmuls, PE rows per matmul, DRAM bytes
+    and beats of its input loads, and the estimated cycles (PE stream and DMA, overlapped or not)."""
+
+    rows: int
+    matmuls: int
+    dma_bytes: int
+    dma_beats: int
+    pe_cycles: int
+    estimate: int
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A row-spreading plan. Block k = a bw + b (a < ah, b < bw) is a copy of the group's input
+    channels on partitions [k cin, (k + 1) cin), shifted by (a dh, b dw) pixels and with every u-th
+    input row: block[y, x] = padded[y u + a dh, x + b dw], row pitch wq, ny rows. Group (i0, j0) is
+    one matmul over the blocks its kernel elements (i0 + a, j0 + b) use (a prefix of the blocks),
+    reading every block at row i0 dh / u, column j0 dw, with the conv's strides."""
+
+    ah: int
+    bw: int
+    u: int
+    ny: int
+    wq: int
+    groups: tuple[tuple[int, int], ...]
+    rows: int
+    matmuls: int
+    dma_bytes: int
+    estimate: int
+
+    def used(self, i0: int, j0: int, kh: int, kw: int) -> int:
+        """Blocks group (i0, j0) uses: those whose element lies inside the kernel (a prefix)."""
+        return min(self.ah, kh - i0) * min(self.bw, kw - j0)
+
+
+def _chunk_rows(p: dict[str, Any], config) -> int:
+    return max(1, min(p["oh"], (config.psum_bank_bytes // 4) // p["ow"]))
+
+
+def _beats(pcount: int, dims: tuple[tuple[int, int], ...], config) -> tuple[int, int]:
+    """(beats, bytes) of a bf16 transfer of `pcount` partitions with these DRAM dims."""
+    count, run = descriptors(dims)
+    return pcount * count * -(-run * BF16 // config.dma_bytes_per_cycle), pcount * count * run * BF16
+
+
+def _plain_cost(p: dict[str, Any], config) -> ConvCost:
+    """The cost of lower_conv's plain path: a whole padded plane loaded, then kh kw matmuls a chunk."""
+    cin, rows = p["cin_g"], config.pe_rows
+    padded = any((p["pt"], p["pl"], p["pb"], p["pr"]))
+    beats = bytes_ = 0
+    for k0 in range(0, cin, rows):
+        kt = min(rows, cin - k0)
+        if padded:
+            be, by = _beats(kt, ((p["hp"] * p["wp"], 1),), config)
+            beats, bytes_ = beats + be, bytes_ + by
+        be, by = _beats(kt, ((p["h"] * p["w"], 1),), config)
+        beats, bytes_ = beats + be, bytes_ + by
+    cr = _chunk_rows(p, config)
+    chunks, otiles = -(-p["oh"] // cr), -(-p["cout_g"] // config.pe_cols)
+    mm = chunks * otiles * p["kh"] * p["kw"] * -(-cin // rows)
+    pe_ = mm * max(cr * p["ow"], min(cin, rows))
+    return ConvCost(min(cin, rows), mm * p["g"] * p["n"], bytes_ * p["g"] * p["n"], beats, pe_,
+                    (beats + pe_) * p["g"] * p["n"])
+
+
+def _copies(p: dict[str, Any], s: Spread, y0: int, y1: int):
+    """The transfers that fill rows y0..y1-1 of every block: (partition of the block, SBUF element
+    offset in the buffer, SBUF dims, True for input data (else zeros), DRAM element offset within
+    the group's channels, DRAM dims). Data where the shifted pixel lies in the input, zeros over
+    the padding (runs of the flat buffer between the data rectangle's rows)."""
+    cin, wq, u, dh, dw = p["cin_g"], s.wq, s.u, p["dh"], p["dw"]
+    for a in range(s.ah):
+        for bb in range(s.bw):
+            part = (a * s.bw + bb) * cin
+            ylo = max(y0, -(-(p["pt"] - a * dh) // u))
+            yhi = min(y1, (p["pt"] + p["h"] - 1 - a * dh) // u + 1)
+            xlo, xhi = max(0, p["pl"] - bb * dw), min(wq, p["pl"] + p["w"] - bb * dw)
+            zeros = []  # (first flat element, count, length, pitch)
+            if ylo >= yhi or xlo >= xhi:
+                zeros.append((y0 * wq, 1, (y1 - y0) * wq, 0))
+            else:
+                zeros.append((y0 * wq, 1, ylo * wq + xlo - y0 * wq, 0))
+                if yhi - ylo > 1 and wq - xhi + xlo > 0:
+                    zeros.append((ylo * wq + xhi, yhi - ylo - 1, wq - xhi + xlo, wq))
+                zeros.append(((yhi - 1) * wq + xhi, 1, y1 * wq - (yhi - 1) * wq - xhi, 0))
+                nrow, ncol = yhi - ylo, xhi - xlo
+                src = (ylo * u + a * dh - p["pt"]) * p["w"] + xlo + bb * dw - p["pl"]
+                sdims = ((nrow, wq), (ncol, 1)) if nrow > 1 else ((ncol, 1),)
+                ddims = ((nrow, u * p["w"]), (ncol, 1)) if nrow > 1 else ((ncol, 1),)
+                yield part, ylo * wq + xlo, sdims, True, src, ddims
+            for first, count, length, pitch in zeros:
+                if length <= 0:
+                    continue
+                if count > 1:
+                    yield part, first, ((count, pitch), (length, 1)), False, 0, ((count, 0), (length, 1))
+                    continue
+                for k in range(0, length, RUN_MAX):
+                    n = min(RUN_MAX, length - k)
+                    yield part, first + k, ((n, 1),), False, 0, ((n, 1),)
+
+
+def spread_plan(p: dict[str, Any], config) -> Spread | None:
+    """The fastest row-spreading plan of a conv by the cost model's counts, None when none beats the
+    plain lowering (or the input channels fill more than SPREAD_MAX_FILL of the rows, or the kernel
+    has one element). Blocks are a rectangle of whole kernel rows (ah x kw) or part of one row
+    (1 x bw), so every group's blocks are a prefix and no weight is padded with zeros."""
+    cin, kh, kw, rows = p["cin_g"], p["kh"], p["kw"], config.pe_rows
+    if kh * kw == 1 or cin > rows * SPREAD_MAX_FILL:
+        return None
+    plain = _plain_cost(p, config)
+    cr = _chunk_rows(p, config)
+    chunks, otiles = -(-p["oh"] // cr), -(-p["cout_g"] // config.pe_cols)
+    m = cr * p["ow"]
+    shapes = [(ah, kw) for ah in range(1, kh + 1) if ah * kw * cin <= rows]
+    shapes += [(1, bw) for bw in range(2, kw) if bw * cin <= rows]
+    best = None
+    for ah, bw in shapes:
+        if ah * bw == 1:
+            continue
+        i0s, j0s = range(0, kh, ah), range(0, kw, bw)
+        u = p["sh"] if all(i * p["dh"] % p["sh"] == 0 for i in i0s) else 1
+        ny = (p["oh"] - 1) * (p["sh"] // u) + i0s[-1] * p["dh"] // u + 1
+        wq = (p["ow"] - 1) * p["sw"] + j0s[-1] * p["dw"] + 1
+        groups = tuple((i0, j0) for i0 in i0s for j0 in j0s)
+        if ny * wq * BF16 + len(groups) * min(p["cout_g"], config.pe_cols * otiles) * BF16 + 16384 > \
+                config.sbuf_partition_bytes:
+            continue
+        s = Spread(ah, bw, u, ny, wq, groups, 0, 0, 0, 0)
+        beats = bytes_ = 0
+        for _, _, _, _, _, ddims in _copies(p, s, 0, ny):
+            be, by = _beats(cin, ddims, config)
+            beats, bytes_ = beats + be, bytes_ + by
+        used = [s.used(i0, j0, kh, kw) * cin for i0, j0 in groups]
+        pe_ = chunks * otiles * sum(max(m, k) for k in used)
+        est = max(pe_, beats) + min(pe_, beats) // SPREAD_BANDS  # the bands overlap loads with matmuls
+        if best is None or est < best.estimate:
+            best = Spread(ah, bw, u, ny, wq, groups, max(used), chunks * otiles * len(groups) * p["g"] * p["n"],
+                          bytes_ * p["g"] * p["n"], est * p["g"] * p["n"])
+    return best if best is not None and best.estimate < plain.estimate else None
+
+
+def _load_band(b, p: dict[str, Any], s: Spread, band: tuple[int, int, str, str | None], y0: int, y1: int) -> None:
+    """The DMA loads filling rows y0..y1-1 of every block (`_copies`) into the buffer at SBUF offset
+    xa, from the input tensor x_t's group channels at element ch0 and the zeros tensor."""
+    ch0, xa, x_t, zeros_t = band
+    cin = p["cin_g"]
+    for part, off, sdims, data, src, ddims in _copies(p, s, y0, y1):
+        dims = ", ".join(f"{nn}@{st}" for nn, st in sdims)
+        head = f"{x_t}({ch0 + src})[{cin}@{p['h'] * p['w']}, " if data else f"{zeros_t}(0)[{cin}@0, "
+        dram = head + ", ".join(f"{nn}@{st}" for nn, st in ddims) + "]"
+        last = off + sum((nn - 1) * st for nn, st in sdims)
+        b.emit("dma", f"dma.load sb[{part}:{part + cin}, {xa + off * BF16}]:bf16[{dims}], {dram}",
+               writes=(region("sb", part, cin, xa + off * BF16, (last - off + 1) * BF16),))
+
+
+def _lower_conv_spread(seg: Segment, node: Node, act: str | None, weights: np.ndarray, bias: np.ndarray,
+                       p: dict[str, Any], s: Spread) -> None:
+    """A Conv spread over the PE rows (plan `s`): per image and group, the blocks (shifted copies of
+    the input) load band by band into one resident buffer, one band ahead of the matmuls; each chunk
+    of output rows is one matmul per kernel group and output-channel tile, accumulated in a bank."""
+    b, c = seg.builder, seg.config
+    cin, cout_g, kh, kw, oh, ow = p["cin_g"], p["cout_g"], p["kh"], p["kw"], p["oh"], p["ow"]
+    cols, wq, ny, rho = c.pe_cols, s.wq, s.ny, p["sh"] // s.u
+    nblk = s.ah * s.bw
+    ng = len(s.groups)
+    # prepared constants: per group g, W as [block, channel] x [kernel group, output channel]
+    wsp = np.zeros((p["g"], nblk * cin, ng * cout_g), np.float32)
+    wg = weights.reshape(p["g"], cout_g, cin, kh, kw)
+    for q, (i0, j0) in enumerate(s.groups):
+        for a in range(min(s.ah, kh - i0)):
+            for bb in range(min(s.bw, kw - j0)):
+                k = a * s.bw + bb
+                wsp[:, k * cin:(k + 1) * cin, q * cout_g:(q + 1) * cout_g] = \
+                    wg[:, :, :, i0 + a, j0 + bb].transpose(0, 2, 1)
+    w_t = seg.const(wsp, "bf16")
+    b_t = seg.const(bias.astype(np.float32), "fp32")
+    zlen = max((dims[-1][0] for *_, data, _, dims in _copies(p, s, 0, ny) if not data), default=0)
+    zeros_t = seg.const(np.zeros(zlen), "bf16") if zlen else None
+    x_t = seg.value_in(node.inputs[0])
+    y_t = seg.value_out(node.outputs[0])
+    cr = _chunk_rows(p, c)
+    chunks = [(r0, min(cr, oh - r0)) for r0 in range(0, oh, cr)]
+    per_band = -(-len(chunks) // SPREAD_BANDS)
+    bands = [chunks[k:k + per_band] for k in range(0, len(chunks), per_band)]
+    tmax = max(i0 for i0, _ in s.groups) * p["dh"] // s.u
+    ends = [min(ny, (band[-1][0] + band[-1][1] - 1) * rho + tmax + 1) for band in bands]
+    otiles = [(o0, min(cols, cout_g - o0)) for o0 in range(0, cout_g, cols)]
+    buf_bytes, wcols = ny * wq * BF16, ng * cout_g
+    chunk = 0
+    for n in range(p["n"]):
+        for g in range(p["g"]):
+            ch0 = (n * p["cin"] + g * cin) * p["h"] * p["w"]
+            xa = b.sbuf.alloc(buf_bytes, f"node {node.name}: spread input copies")
+            wa = b.sbuf.alloc(wcols * BF16, f"node {node.name}: spread weights")
+            b.emit("dma", f"dma.load sb[0:{nblk * cin}, {wa}]:bf16[{wcols}], "
+                          f"{w_t}({g * nblk * cin * wcols})[{nblk * cin}@{wcols}, {wcols}@1]",
+                   writes=(region("sb", 0, nblk * cin, wa, wcols * BF16),))
+            biases = []
+            for o0, ot in otiles:
+                at = b.sbuf.alloc(4, f"node {node.name}: bias")
+                b.emit("dma", f"dma.load sb[0:{ot}, {at}]:fp32[1], {b_t}({g * cout_g + o0})[{ot}@1, 1@1]",
+                       writes=(region("sb", 0, ot, at, 4),))
+                biases.append(at)
+
+            band = (ch0, xa, x_t, zeros_t)
+            _load_band(b, p, s, band, 0, ends[0])
+            for k, rows in enumerate(bands):
+                if k + 1 < len(bands):
+                    _load_band(b, p, s, band, ends[k], ends[k + 1])
+                for r0, nr in rows:
+                    m = nr * ow
+                    lo = r0 * rho * wq * BF16
+                    hi = min(ny * wq, ((r0 + nr - 1) * rho + tmax + 1) * wq) * BF16
+                    for (o0, ot), bias_at in zip(otiles, biases, strict=True):
+                        bank = (chunk % c.psum_banks) * c.psum_bank_bytes
+                        chunk += 1
+                        out = region("psum", 0, ot, bank, m * 4)
+                        for q, (i0, j0) in enumerate(s.groups):
+                            kt = s.used(i0, j0, kh, kw) * cin
+                            b.emit("pe", f"pe.load_weights sb[0:{kt}, {wa + (q * cout_g + o0) * BF16}]:bf16[{ot}]",
+                                   reads=(region("sb", 0, kt, wa, wcols * BF16),))
+                            e0 = (r0 * rho + i0 * p["dh"] // s.u) * wq + j0 * p["dw"]
+                            dims = f"{nr}@{rho * wq}, {ow}@{p['sw']}" if nr > 1 else f"{ow}@{p['sw']}"
+                            b.emit("pe", f"pe.matmul psum[0:{ot}, {bank}]:fp32[{m}], "
+                                         f"sb[0:{kt}, {xa + e0 * BF16}]:bf16[{dims}], acc={int(q > 0)}",
+                                   reads=(region("sb", 0, kt, xa + lo, hi - lo),), writes=(out,))
+                        ya = b.sbuf.alloc(m * BF16, f"node {node.name}: output rows")
+                        _drain(seg, act, f"sb[0:{ot}, {ya}]:bf16[{m}]", f"psum[0:{ot}, {bank}]:fp32[{m}]",
+                               f"sb[0:{ot}, {bias_at}]:fp32[1]", (out, region("sb", 0, ot, bias_at, 4)),
+                               (region("sb", 0, ot, ya, m * BF16),))
+                        y0 = (n * p["cout"] + g * cout_g + o0) * oh * ow + r0 * ow
+                        b.emit("dma", f"dma.store {y_t}({y0})[{ot}@{oh * ow}, {m}@1], sb[0:{ot}, {ya}]:bf16[{m}]",
+                               reads=(region("sb", 0, ot, ya, m * BF16),))
+                        b.sbuf.free(ya, m * BF16)
+            for at in biases:
+                b.sbuf.free(at, 4)
+            b.sbuf.free(xa, buf_bytes)
+            b.sbuf.free(wa, wcols * BF16)
 
 
 def matmul_supported(node: Node, graph: Graph, config) -> str | None:

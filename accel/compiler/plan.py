@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,16 @@ FUSED_ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Gelu
 LAYOUT = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout")
 
 
+@dataclass(frozen=True)
+class Options:
+    """The compiler's optimizations, each switchable so its gain is measurable side by side
+    (docs/compiler.md, "Optimizations"): row spreading of convolutions that use few PE rows
+    (pe.spread_plan) and reordering each segment's instructions across engines (reorder.py)."""
+
+    row_spread: bool = True
+    reorder: bool = True
+
+
 @dataclass
 class Placement:
     node: Node
@@ -34,6 +45,8 @@ class Placement:
     fused: list[str] = field(default_factory=list)  # names of nodes folded into this one
     weights: np.ndarray | None = None
     bias: np.ndarray | None = None
+    row_spread: bool = True  # Options.row_spread, for pe.lower_conv
+    notes: dict[str, Any] = field(default_factory=dict)  # what the lowering did (pe.lower_conv's notes)
 
 
 def _gemm_operands(node: Node, graph: Graph) -> tuple[np.ndarray | None, np.ndarray, float]:
@@ -88,7 +101,8 @@ def _training(node: Node, graph: Graph) -> bool:
     return False
 
 
-def place(graph: Graph, config: CoreConfig, host_ops: dict[str, Callable], strict: bool = False) -> list[Placement]:
+def place(graph: Graph, config: CoreConfig, host_ops: dict[str, Callable], strict: bool = False,
+          options: Options = Options()) -> list[Placement]:
     """Every node's placement, with BatchNorm folding and activation fusion applied."""
     consumers = graph.consumers()
     producer = graph.producer()
@@ -105,7 +119,7 @@ def place(graph: Graph, config: CoreConfig, host_ops: dict[str, Callable], stric
             continue
         why = _core_reason(node, graph, config)
         if why is None:
-            plan = Placement(node, "core", node.op.lower())
+            plan = Placement(node, "core", node.op.lower(), row_spread=options.row_spread)
             if node.op == "Conv":
                 w = graph.const(node.inputs[1]).astype(np.float64)
                 cout = w.shape[0]
@@ -164,7 +178,7 @@ def lower(plan: Placement, seg: Segment) -> None:
     seg.builder.node = node.name if not plan.fused else f"{node.name} (+{', '.join(plan.fused)})"
     seg.nodes.append(node.name)
     if node.op == "Conv":
-        pe.lower_conv(seg, node, plan.act, plan.weights, plan.bias)
+        plan.notes = pe.lower_conv(seg, node, plan.act, plan.weights, plan.bias, spread=plan.row_spread)
     elif node.op == "Gemm":
         b, bias, alpha = _gemm_operands(node, graph)
         if plan.bias is not None:  # a fused Add after it: Y = alpha A B + beta C + bias

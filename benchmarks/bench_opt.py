@@ -1,0 +1,130 @@
+"""Row spreading and reordering across engines (issue 14, parts 1 and 2), measured side by side.
+
+Every model is compiled four times on the default CoreConfig (plan.Options: both optimizations off,
+row spreading alone, reordering alone, both) and each core segment's program is timed by the timing
+model (accel.timing.schedule: exact without values, no instruction's time depends on data). Per
+model: total core cycles of each variant and the gain of each optimization. Per Conv that row
+spreading changes: PE rows per matmul, matmuls, PE busy cycles (the union of its PE instructions'
+start..end), DMA busy cycles and DRAM bytes of its input loads and copies, and the layer's cycles
+(first start to last end), without and with.
+
+    PYTHONPATH=. python benchmarks/bench_opt.py                       # every model at 224
+    PYTHONPATH=. python benchmarks/bench_opt.py --models resnet50 --size 112 --json out.json
+
+Models: the ImageNet networks of accel.compiler.zoo (seeded random weights) and the BERT-base
+encoder layer (zoo.transformer_layer), as benchmarks/bench_models.py builds them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from accel.compiler import compile_model
+from accel.compiler.model import ModelRun
+from accel.compiler.plan import Options
+from accel.compiler.report import layers
+from accel.timing import schedule
+from accel.timing.report import covered
+from accel.timing.timeline import ENGINES
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_models import build  # noqa: E402
+
+MODELS = ("resnet50", "vgg19", "alexnet", "squeezenet", "inception_v1", "transformer")
+VARIANTS = {"off": Options(row_spread=False, reorder=False), "spread": Options(row_spread=True, reorder=False),
+            "reorder": Options(row_spread=False, reorder=True), "both": Options(row_spread=True, reorder=True)}
+
+
+def timed(model: Any, options: Options) -> tuple[Any, ModelRun, float]:
+    """The compiled model, a ModelRun of its segments' timelines (no values) and the compile seconds."""
+    t0 = time.perf_counter()
+    cm = compile_model(model, options=options)
+    seconds = time.perf_counter() - t0
+    tls = [schedule(s.program, cm.config) for s in cm.steps if s.kind == "core"]
+    return cm, ModelRun({}, tls, 0.0, [{"kind": "core"} for _ in tls]), seconds
+
+
+def conv_rows(cm: Any, run: ModelRun) -> dict[str, dict[str, Any]]:
+    """Per Conv node: its lowering notes, cycles, PE and DMA busy cycles and DRAM bytes."""
+    by_node = {p.node.name: p for p in cm.placements}
+    out = {}
+    steps = [s for s in cm.steps if s.kind == "core"]
+    spans = {}
+    for step, tl in zip(steps, run.timelines, strict=True):
+        names = np.array([n.split(" (+")[0] for n in step.node_of[:len(tl)]], dtype=object)
+        for name in set(names):
+            p = by_node.get(name)
+            if p is None or p.node.op != "Conv":
+                continue
+            mine = names == name
+            pe_ = mine & (tl.engine == ENGINES.index("PE"))
+            dma = mine & (tl.engine == ENGINES.index("DMA"))
+            spans[name] = {"pe_busy": covered(tl.start[pe_], tl.end[pe_]),
+                           "dma_busy": covered(tl.start[dma], tl.end[dma])}
+    for row in layers(cm, run):
+        name = row["node"].split(" (+")[0]
+        if name in spans:
+            notes = by_node[name].notes
+            out[name] = {"cycles": row["cycles"], "dram_bytes": row["dram_bytes"], **spans[name],
+                         "rows": notes["rows"], "matmuls": notes["matmuls"], "spread": notes["spread"]}
+    return out
+
+
+def bench(name: str, size: int) -> dict[str, Any]:
+    model = build(name, size)
+    result: dict[str, Any] = {"model": name, "size": size, "cycles": {}, "compile_seconds": {}, "convs": {}}
+    for label, options in VARIANTS.items():
+        cm, run, seconds = timed(model, options)
+        result["cycles"][label] = run.total_cycles
+        result["compile_seconds"][label] = round(seconds, 2)
+        if label in ("off", "spread"):
+            result["convs"][label] = conv_rows(cm, run)
+        if label == "reorder":
+            result["reorder_segments"] = [s.reorder for s in cm.steps if s.kind == "core"]
+        del cm, run
+        gc.collect()
+    off, spread = result["convs"]["off"], result["convs"]["spread"]
+    result["spread_layers"] = [{"node": k, "off": off[k], "on": v} for k, v in spread.items() if v["spread"]]
+    return result
+
+
+def report(r: dict[str, Any]) -> str:
+    c = r["cycles"]
+    lines = [f"{r['model']} at {r['size']}: cycles off {c['off']:,}, row spreading {c['spread']:,} "
+             f"({c['off'] / c['spread']:.2f}x), reordering {c['reorder']:,} ({c['off'] / c['reorder']:.2f}x), "
+             f"both {c['both']:,} ({c['off'] / c['both']:.2f}x); compile s {r['compile_seconds']}"]
+    for row in r["spread_layers"]:
+        a, b = row["off"], row["on"]
+        lines.append(f"  {row['node']:<10} {b['spread']}: rows {a['rows']} -> {b['rows']}, matmuls {a['matmuls']:,} -> "
+                     f"{b['matmuls']:,}, PE busy {a['pe_busy']:,} -> {b['pe_busy']:,} "
+                     f"({a['pe_busy'] / max(b['pe_busy'], 1):.1f}x), DMA busy {a['dma_busy']:,} -> {b['dma_busy']:,}, "
+                     f"DRAM bytes {a['dram_bytes']:,} -> {b['dram_bytes']:,}, "
+                     f"cycles {a['cycles']:,} -> {b['cycles']:,}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    results = []
+    for name in args.models.split(","):
+        r = bench(name, args.size)
+        print(report(r), flush=True)
+        results.append(r)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
