@@ -40,7 +40,7 @@ from accel.timing.race import operand_accesses
 # the module (accel.timing's package attribute of that name is the function)
 sched = importlib.import_module("accel.timing.schedule")
 SYNC = frozenset({"sem.signal", "sem.wait", "nop", "halt"})
-BUCKET = 2048  # bytes (elements for DRAM) per bucket of the access index
+BUCKET = 8192  # bytes (elements for DRAM) per bucket of the access index
 PE_WEIGHTS = Region("pe weights", 0, 1, 0, 0)
 VEC_RNG = Region("vec rng", 0, 1, 0, 0)
 ACT_TABLES = Region("act tables", 0, 1, 0, 0)
@@ -250,24 +250,33 @@ def _lines(builder: Builder) -> tuple[list[str], list[tuple[int, str]]]:
 
 
 def reordered(builder: Builder, program: Program, config: CoreConfig) -> Builder:
-    """A new Builder holding `program`'s instructions (sync removed) in list-scheduled order, with
-    the semaphores that order needs; a comment stays before the instruction it preceded."""
+    """A new Builder holding `program`'s instructions (sync removed) in list-scheduled order, with a
+    semaphore pair wherever an instruction depends on another engine's instruction that nothing
+    orders it after yet (the builder's vector clocks, as Builder.emit); a comment stays before the
+    instruction it preceded."""
     texts, notes = _lines(builder)
     ops = [i for i, ins in enumerate(program.instructions[:len(texts)]) if ins.mnemonic not in SYNC]
-    preds, prints = dependencies(program, ops)
+    preds, _ = dependencies(program, ops)
     order = list_order(program, config, ops, preds)
     comments: dict[int, list[str]] = {}
     for at, text in notes:
         comments.setdefault(bisect_left(ops, at), []).append(text)
     out = Builder(config)
     out.tensors, out.tensor_names = list(builder.tensors), set(builder.tensor_names)
+    eng = [ENGINES.index(program.instructions[i].engine.lower()) for i in ops]
+    count = [0] * len(ops)  # per instruction placed: its engine's instruction count with it
     for k in order:
-        i = ops[k]
+        i, e = ops[k], eng[k]
         for text in comments.pop(k, ()):
             out.comment(text)
+        needs = [0, 0, 0, 0]
+        for q in preds[k]:
+            needs[eng[q]] = max(needs[eng[q]], count[q])
+        for f in range(4):
+            if f != e and needs[f] > out.clocks[e][f]:
+                out._sync(f, e)
         out.node = builder.line_nodes[i]
-        reads, writes = prints[k]
-        out.emit(program.instructions[i].engine.lower(), texts[i], tuple(reads), tuple(writes))
+        count[k] = out._append(e, texts[i])
     for rest in comments.values():
         for text in rest:
             out.comment(text)
