@@ -149,8 +149,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
         for k, step in enumerate(core):
             if step.reorder:
                 r = step.reorder
-                print(f"  segment {k}: {r['before']:,} cycles in emission order, {r['after']:,} reordered"
-                      f"{'' if r['after'] < r['before'] else ' (kept as emitted)'}")
+                print(f"  segment {k}: {r['before']:,} cycles in emission order, " + (
+                    f"{r['after']:,} reordered" if r["after"] < r["before"] else "no faster order found (kept)"))
     for what, path in written.items():
         print(f"{what:<14}{path}")
     return 0
