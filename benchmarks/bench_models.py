@@ -6,8 +6,8 @@ CoreConfig, and ResNet-50's conv/fc layers next to SCALE-Sim 3.0's cycle counts.
     python benchmarks/bench_models.py                               # every model, then SCALE-Sim
     python benchmarks/bench_models.py --models resnet50,transformer --no-scalesim --json out.json
 
-Each model is compiled and run in a fresh process, so its peak RSS (resource.getrusage) is that of
-one compile + emulate-and-time alone (imports included, ONNX Runtime not loaded); its outputs go
+Each model is compiled and run in a fresh process, so its peak RSS (VmHWM) is that of one
+compile + emulate-and-time alone (imports included, ONNX Runtime not loaded); its outputs go
 back to this process, which compares them with ONNX Runtime (fp32, one thread). Per model: compile
 and run wall seconds with their CPU seconds (process time: on a shared machine, what one core
 spent), peak RSS, total core cycles, PE utilization over the run (MACs / (R x C x cycles)),
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import bench_scalesim
 import numpy as np
 import onnx
 
@@ -59,10 +59,6 @@ def without_unused_dropout_masks(model: onnx.ModelProto) -> onnx.ModelProto:
         if n.op_type == "Dropout" and len(n.output) > 1 and n.output[1] not in used:
             del n.output[1:]
     return model
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def geometry(node: Any, graph: Any) -> dict[str, int] | None:
@@ -97,7 +93,7 @@ def child(folder: Path) -> dict[str, Any]:
     wall, cpu = time.perf_counter(), time.process_time()
     run = cm.run(inputs)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    peak = peak_mb()
+    peak = bench_scalesim.peak_rss_mb()
     np.savez(folder / "outputs.npz", **run.outputs)
     c = cm.config
     rows = report.layers(cm, run)
@@ -153,8 +149,6 @@ def scalesim_topology(layers: list[dict[str, Any]]) -> str:
 
 def side_by_side(row: dict[str, Any]) -> dict[str, Any] | None:
     """SCALE-Sim's cycles for the model's Conv/Gemm layers (None if its venv cannot be made)."""
-    import bench_scalesim
-
     python = bench_scalesim.ensure_scalesim()
     if python is None:
         return None

@@ -18,6 +18,7 @@ Without network access to PyPI the SCALE-Sim columns are skipped with a message.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import os
@@ -86,10 +87,18 @@ InterfaceBandwidth: CALC
 UseRamulatorTrace: False
 """
 
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set in MB: VmHWM, not getrusage's ru_maxrss, which Linux carries
+    over fork and exec (a child of a 2 GB parent would report >= 2 GB)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+
+
 # Runs inside the SCALE-Sim venv: simulate every layer of a topology (GEMM or conv), print each
 # layer's cycles, the wall time and the process's peak RSS as JSON.
-RUNNER = """
-import contextlib, csv, io, json, resource, sys, time
+RUNNER = inspect.getsource(peak_rss_mb) + """
+import contextlib, csv, io, json, sys, time
 from scalesim.scale_sim import scalesim
 d, gemm = sys.argv[1], sys.argv[2] == 'gemm'
 start = time.perf_counter()
@@ -99,8 +108,7 @@ with contextlib.redirect_stdout(io.StringIO()):
     s.run_scale(top_path=d + '/out')
 seconds = time.perf_counter() - start
 rows = list(csv.reader(open(d + '/out/accel_bench/COMPUTE_REPORT.csv')))[1:]
-print(json.dumps({"cycles": [int(r[2]) for r in rows], "seconds": seconds,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"cycles": [int(r[2]) for r in rows], "seconds": seconds, "peak_mb": peak_rss_mb()}))
 """
 
 
