@@ -220,7 +220,7 @@ def run_sweep(spec: Spec, cache: str | Path | None = None, workers: int | None =
     Dask cluster, else a local pool of `workers` processes (default: the CPU count)."""
     resolved = {m: resolve(m) for m in spec.models}
     store = Cache(cache) if cache is not None else None
-    keys, results, todo = [], {}, []
+    keys, results, todo, queued = [], {}, [], set()
     for m, params in spec.points:
         model = resolved[m]
         key = point_key(model, {**spec.base, **params}, spec.cost_model_only)
@@ -228,7 +228,8 @@ def run_sweep(spec: Spec, cache: str | Path | None = None, workers: int | None =
         hit = store.get(key) if store else None
         if hit is not None:
             results[key] = hit
-        elif key not in {k for k, _, _ in todo}:
+        elif key not in queued:  # two spec points can be the same core (a field set to its default)
+            queued.add(key)
             todo.append((key, model, params))
     bar = None
     if progress and todo:

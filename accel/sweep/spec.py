@@ -19,6 +19,7 @@
     dma_bytes_per_cycle = {start = 8, stop = 128, factor = 2}            # a geometric range
     dma_latency_cycles = {random = [16, 256]}                 # uniform integers, one per sample
     pe_cols = {choice = [32, 64, 128]}                        # one of these per sample
+    psum_partitions = "pe_cols"                               # the same value as another varied field
 
 Every mistake is a SpecError naming the file, the line, the field and what is allowed.
 """
@@ -127,6 +128,8 @@ def _check_value(where: _Where, section: str, name: str, v: Any) -> int:
 def _axis(where: _Where, name: str, v: Any) -> tuple[str, list[int]]:
     """('grid', values) or ('random' | 'choice', bounds or choices) of one [vary] entry."""
     check = lambda x: _check_value(where, "vary", name, x)  # noqa: E731
+    if isinstance(v, str):  # the same value as another varied field: pe_cols = "pe_rows" (square arrays)
+        return "tie", [v]
     if isinstance(v, list):
         if not v:
             raise where.error("vary", name, "an empty list; give at least one value")
@@ -252,6 +255,10 @@ def parse_spec(text: str, path: str = "<spec>", folder: Path | None = None) -> S
     models = [_model(where, m, folder, k) for k, m in enumerate(models_in)]
     base = {_check_field(where, "core", k): _check_value(where, "core", k, v) for k, v in d.get("core", {}).items()}
     axes = {_check_field(where, "vary", k): _axis(where, k, v) for k, v in d.get("vary", {}).items()}
+    for k, (kind, vals) in axes.items():
+        if kind == "tie" and (vals[0] not in axes or axes[vals[0]][0] == "tie"):
+            raise where.error("vary", k, f"= {vals[0]!r}: a tie names another varied field that is not itself a tie "
+                                         f"(varied: {', '.join(a for a in axes if axes[a][0] != 'tie') or 'none'})")
     both = set(base) & set(axes)
     if both:
         raise where.error("vary", sorted(both)[0], "also fixed in [core]; give it in one place")
@@ -259,7 +266,7 @@ def parse_spec(text: str, path: str = "<spec>", folder: Path | None = None) -> S
     grid_names = [k for k, (kind, _) in axes.items() if kind == "grid"]
     grid = [dict(zip(grid_names, combo, strict=True))
             for combo in itertools.product(*(axes[k][1] for k in grid_names))]
-    random_names = [k for k, (kind, _) in axes.items() if kind != "grid"]
+    random_names = [k for k, (kind, _) in axes.items() if kind in ("random", "choice")]
     if random_names:
         if samples is None:
             raise where.error("vary", random_names[0], "a random field needs [sweep] samples = N")
@@ -275,6 +282,6 @@ def parse_spec(text: str, path: str = "<spec>", folder: Path | None = None) -> S
         configs = [grid[i] for i in sorted(rng.choice(len(grid), size=samples, replace=False))]
     else:
         configs = grid
-    order = [k for k in axes]
-    configs = [{k: c[k] for k in order} for c in configs]
+    order = list(axes)
+    configs = [{k: c[axes[k][1][0]] if axes[k][0] == "tie" else c[k] for k in order} for c in configs]
     return Spec(path, models, base, order, configs, sweep.get("cost_model_only", False), sweep.get("seed", 0))

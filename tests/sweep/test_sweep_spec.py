@@ -32,6 +32,11 @@ sbuf_partition_bytes = {start = 65536, stop = 196608, step = 65536}
     assert not s.cost_model_only
 
 
+def test_a_tied_field_follows_the_field_it_names() -> None:
+    s = parse_spec(spec('[vary]\npe_rows = [32, 64]\npe_cols = "pe_rows"\ndma_bytes_per_cycle = [8, 16]\n'))
+    assert s.configs == [{"pe_rows": r, "pe_cols": r, "dma_bytes_per_cycle": b} for r in (32, 64) for b in (8, 16)]
+
+
 def test_random_samples_are_seeded_and_in_range() -> None:
     text = spec("""
 [sweep]
@@ -82,6 +87,8 @@ models = ["resnet50", "m.onnx", "{MLP}"]
     ("[core]\npe_rows = 64.5\n", r"s.toml:4: \[core\] pe_rows: 64.5: allowed integers 1..256"),
     ("[core]\npe_rows = 64\n[vary]\npe_rows = [32]\n", r"\[vary\] pe_rows: also fixed in \[core\]"),
     ("[sweep]\nsamples = 0\n", r"s.toml:4: \[sweep\] samples: 0: at least 1"),
+    ('[vary]\npe_rows = [8]\npe_cols = "pe_row"\n', r"s.toml:5: \[vary\] pe_cols: = 'pe_row': a tie names another "
+                                                   r"varied field that is not itself a tie \(varied: pe_rows\)"),
     ("[sweep]\nworkers = 2\n", r"\[sweep\] workers: unknown key; known: cost_model_only, samples, seed"),
     ("[sweep]\ncost_model_only = 1\n", r"cost_model_only: 1: expected bool"),
     ("[vari]\npe_rows = [1]\n", r"s.toml:3: \[vari\]: unknown section \(did you mean \[vary\]\?\)"),
