@@ -33,9 +33,9 @@ GENERIC, SIGNAL, WAIT, PE_LOAD, PE_MATMUL, DMA, ACT_STREAM, ACT_TABLE = range(8)
 _ENGINE_CODE = {e: k for k, e in enumerate(ENGINES)}
 _SPACE_CODE = {"sb": 0, "psum": 1}
 # Columns of the static table, one row per distinct instruction (_static).
-(_ENG, _KIND, _OCC, _LAT, _SEM, _COUNT, _MOVING, _BANKS, _BYTES, _PHILOX, _VECOP, _VECFACTS, _HALT,
- _NEED_K, _NEED_N) = range(15)
-_RANGE = 15  # then the ACT byte ranges: written (dst), read (src), read (bias): 5 columns each
+(_ENG, _KIND, _OCC, _LAT, _SEM, _COUNT, _MOVING, _BANKS, _BYTES, _PHILOX, _VECOP, _VECFACTS, _NEED_K,
+ _NEED_N) = range(14)
+_RANGE = 14  # then the ACT byte ranges: written (dst), read (src), read (bias): 5 columns each
 _RANGE_COLS = 5  # space (-1: none), first partition, partition past the last, first byte, last byte
 _COLUMNS = _RANGE + 3 * _RANGE_COLS
 
@@ -186,7 +186,7 @@ def _static(ins: Instruction, i: int, program: Program, config: CoreConfig,
 
 
 _BLANK = [-1 if k >= _RANGE and (k - _RANGE) % _RANGE_COLS == 0 else 0 for k in range(_COLUMNS)]
-_HALT_ROW = tuple(-1 if k == _ENG else 1 if k == _HALT else v for k, v in enumerate(_BLANK))
+_HALT_ROW = tuple(-1 if k == _ENG else v for k, v in enumerate(_BLANK))  # the only row of engine -1
 
 
 def psum_banks(ins: Instruction, bank_bytes: int) -> int:
