@@ -100,7 +100,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         records = run_sweep(spec, cache=cache, workers=args.workers, scheduler=args.scheduler,
                             progress=not args.no_progress)
-    except (OSError, TimeoutError) as e:
+    except (OSError, TimeoutError, RuntimeError) as e:  # no scheduler there, or Dask not installed
         where = f"scheduler {args.scheduler}: " if args.scheduler else ""
         raise CliError(f"{where}{e}") from None
     except ValueError as e:  # a zoo model's arguments
