@@ -3,6 +3,8 @@ small core; the action counts and energy of a five-instruction program worked ou
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from accel.config import CoreConfig
@@ -116,3 +118,19 @@ def test_actions_and_energy_by_hand() -> None:
     assert energy([tl, tl])["uj"] == pytest.approx(2 * energy(tl)["uj"])
     bigger = CoreConfig(**{**TINY.__dict__, "sbuf_partition_bytes": 1 << 20})
     assert energy(tl, bigger)["components_uj"]["sbuf"] == pytest.approx(448 * 8 * 100 / 64 * 1e-6)
+
+
+def test_macs_match_the_schedule_on_every_directed_case() -> None:
+    """The energy's MAC count (K x N x M from the operands, dense and sparse) is the schedule's own."""
+    from accel.isa.asm import assemble_file
+    from accel.isa.resources import CHECKOUT
+
+    cases = sorted((Path(__file__).resolve().parents[1] / "programs" / "cases").glob("*.s"))
+    if not CHECKOUT or not cases:
+        pytest.skip("needs the checkout's directed cases")
+    with_macs = 0
+    for case in cases:
+        tl = schedule(assemble_file(str(case)), CoreConfig())
+        assert sum(actions(tl)["macs"].values()) == tl.macs, case.name
+        with_macs += tl.macs > 0
+    assert with_macs >= 4  # pe.load_weights, pe.load_sparse, pe.matmul, pe.matmul_sparse
