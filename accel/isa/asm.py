@@ -249,8 +249,42 @@ def _dims(tok: Tok, consts: dict[str, int], what: str, max_dims: int) -> tuple[t
     return tuple((n, d if s is None else s) for n, s, d in zip(counts, strides, defaults, strict=True))
 
 
+_DIM = r"\s*([-\w]+)\s*(?:@\s*([-\w]+)\s*)?"  # N or N@S: a (count, stride) group pair
+
+
+def _dims_re(most: int) -> str:
+    """1..most comma-separated dims, each a (count, stride) group pair (None where left out)."""
+    return _DIM + f"(?:,{_DIM})?" * (most - 1)
+
+
 _AP_RE = re.compile("(" + "|".join(map(re.escape, SPACES)) + r")\[\s*([-\w]+)\s*(?::\s*([-\w]+)\s*)?,\s*([-\w]+)\s*\]"
-                    r"\s*:\s*([A-Za-z0-9_]+)\s*\[([^\[\]()]*)\]\s*")  # sb[P0:P1, OFF]:DTYPE[N@S, ...]
+                    r"\s*:\s*([A-Za-z0-9_]+)\s*\[" + _dims_re(MAX_DIMS) + r"\]\s*")  # sb[P0:P1, OFF]:DTYPE[N@S, ...]
+
+
+def _plain_dims(groups: tuple[str | None, ...], consts: dict[str, int]) -> tuple[tuple[int, int], ...] | None:
+    """The (count, stride) dims of _dims_re's group pairs, each number a plain literal or constant and
+    each count at least 1, a left-out stride the row-major one; None for anything else."""
+    counts, strides = [], []
+    for k in range(0, len(groups), 2):
+        n_text = groups[k]
+        if n_text is None:
+            break
+        n = _simple_int(n_text, consts)
+        if n is None or n < 1:
+            return None
+        s_text = groups[k + 1]
+        if s_text is not None:
+            s = _simple_int(s_text, consts)
+            if s is None:
+                return None
+            strides.append(s)
+        else:
+            strides.append(None)
+        counts.append(n)
+    if None in strides:
+        defaults = default_strides(tuple(counts))
+        return tuple((n, d if s is None else s) for n, s, d in zip(counts, strides, defaults, strict=True))
+    return tuple(zip(counts, strides, strict=True))
 
 
 def _plain_ap(text: str, consts: dict[str, int]) -> AP | None:
@@ -259,27 +293,15 @@ def _plain_ap(text: str, consts: dict[str, int]) -> AP | None:
     m = _AP_RE.fullmatch(text)
     if m is None:
         return None
-    space, a, b, off, dtype, dims_text = m.groups()
+    groups = m.groups()
+    space, a, b, off, dtype = groups[:5]
     p0, offset = _simple_int(a, consts), _simple_int(off, consts)
     p1 = None if p0 is None else p0 + 1 if b is None else _simple_int(b, consts)
     if (p0 is None or p1 is None or offset is None or p1 <= p0 or p0 < 0 or offset < 0 or dtype not in DTYPES
             or offset % DTYPES[dtype]["bytes"]):
         return None
-    items = dims_text.split(",")
-    if len(items) > MAX_DIMS:
-        return None
-    counts, strides = [], []
-    for it in items:
-        n_text, at, s_text = it.partition("@")
-        n = _simple_int(n_text.strip(), consts)
-        s = _simple_int(s_text.strip(), consts) if at else None
-        if n is None or n < 1 or (at and s is None):
-            return None
-        counts.append(n)
-        strides.append(s)
-    defaults = default_strides(tuple(counts))
-    return AP(space, p0, p1 - p0, offset, dtype,
-              tuple((n, d if s is None else s) for n, s, d in zip(counts, strides, defaults, strict=True)))
+    dims = _plain_dims(groups[5:], consts)
+    return None if dims is None else AP(space, p0, p1 - p0, offset, dtype, dims)
 
 
 def parse_ap(tok: Tok, consts: dict[str, int]) -> AP:
@@ -331,7 +353,8 @@ def parse_ap(tok: Tok, consts: dict[str, int]) -> AP:
     return AP(space, p0, p1 - p0, offset, dtype, dims)
 
 
-_DRAM_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\(([-\w]+)\))?\[([^\[\]():]*)\]")  # x(OFF)[N@S, ...]
+# x(OFF)[N@S, ...]
+_DRAM_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\(([-\w]+)\))?\[" + _dims_re(MAX_DIMS + 1) + r"\]")
 
 
 def _plain_dram(text: str, consts: dict[str, int],
@@ -339,24 +362,18 @@ def _plain_dram(text: str, consts: dict[str, int],
     """parse_dram of `NAME(OFF)[N@S, ...]` or `NAME[N@S, ...]` whose numbers are plain literals or
     constants and which breaks no rule; None for anything else, which the general path then parses."""
     m = _DRAM_RE.fullmatch(text)
-    if m is None or m.group(1) not in tensors:
+    if m is None:
         return None
-    name, off_text, dims_text = m.groups()
+    groups = m.groups()
+    name, off_text = groups[0], groups[1]
+    if name not in tensors:
+        return None
     offset = 0 if off_text is None else _simple_int(off_text, consts)
-    items = dims_text.split(",")
-    if offset is None or offset < 0 or len(items) > MAX_DIMS + 1:
+    if offset is None or offset < 0:
         return None
-    counts, strides = [], []
-    for it in items:
-        n_text, at, s_text = it.partition("@")
-        n = _simple_int(n_text.strip(), consts)
-        s = _simple_int(s_text.strip(), consts) if at else None
-        if n is None or n < 1 or (at and s is None):
-            return None
-        counts.append(n)
-        strides.append(s)
-    defaults = default_strides(tuple(counts))
-    dims = tuple((n, d if s is None else s) for n, s, d in zip(counts, strides, defaults, strict=True))
+    dims = _plain_dims(groups[2:], consts)
+    if dims is None:
+        return None
     (pcount, pstride), free = dims[0], dims[1:] or ((1, 1),)
     return DramAP(tensors[name][0], offset, pstride, free, name), pcount
 
@@ -677,11 +694,11 @@ class Assembler:
         if dram is not None and dram != first_ap.pcount:  # the DRAM side's own partition count disagrees
             return False
         spec = plan.spec
+        ins = Instruction(spec, ops, lineno, self.file, line.strip())  # its ops are the parse's: none changes them
         try:
-            encode(Instruction(spec, ops))
+            encode(ins)
         except ValueError:
             return False
-        ins = Instruction(spec, dict(ops), lineno, self.file, line.strip())
         if self.checker is not None:
             try:
                 self.checker.instruction(ins, len(self.instructions))

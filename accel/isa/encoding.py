@@ -235,16 +235,28 @@ def _cached_bits(kind: str, slot: str, v: Any) -> int:
     return _operand_bits(kind, slot, v, "")
 
 
+_ENCODE_PLANS: dict[int, tuple[dict, int, tuple[tuple[str, str, str], ...]]] = {}
+
+
+def _encode_plan(spec: dict) -> tuple[int, tuple[tuple[str, str, str], ...]]:
+    """(opcode bits, (name, kind, slot) of each operand) of a table entry, worked out once per entry."""
+    hit = _ENCODE_PLANS.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        hit = _ENCODE_PLANS[id(spec)] = (spec, _put(0, OPCODE["lsb"], OPCODE["width"], spec["opcode"], False, "opcode"),
+                                         tuple((o["name"], o["kind"], o["slot"]) for o in spec["operands"]))
+    return hit[1], hit[2]
+
+
 def encode(ins: Instruction) -> int:
     """The instruction as an unsigned integer of WORD_BITS bits."""
-    spec = ins.spec
-    word = _put(0, OPCODE["lsb"], OPCODE["width"], spec["opcode"], False, "opcode")
-    for o in spec["operands"]:
-        v, slot, kind = ins.ops[o["name"]], o["slot"], o["kind"]
+    word, operands = _encode_plan(ins.spec)
+    ops = ins.ops
+    for name, kind, slot in operands:
+        v = ops[name]
         try:
             word |= _cached_bits(kind, slot, v)
         except (ValueError, TypeError, KeyError, AttributeError):  # the uncached path raises it, naming the operand
-            word |= _operand_bits(kind, slot, v, f"{spec['mnemonic']} {o['name']}")
+            word |= _operand_bits(kind, slot, v, f"{ins.spec['mnemonic']} {name}")
     return word
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -48,7 +48,7 @@ def _dims_text(dims: tuple[tuple[int, int], ...]) -> str:
     return ", ".join(parts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class AP:
     """An on-chip access pattern: partitions [pstart, pstart+pcount) of SBUF or PSUM, from
     byte `offset` in each partition, elements of `dtype` at element strides `dims`."""
@@ -60,19 +60,27 @@ class AP:
     dtype: str
     dims: tuple[tuple[int, int], ...]  # (count, element stride), outermost first
 
-    # Derived sizes are computed once per pattern (the emulator asks for them on every instruction);
-    # cached_property stores into the instance dict, which a frozen dataclass allows.
-    @cached_property
-    def counts(self) -> tuple[int, ...]:
-        return tuple(n for n, _ in self.dims)
+    if TYPE_CHECKING:  # derived, not fields: set by __init__
+        counts: tuple[int, ...]  # the dims' counts
+        free_size: int  # elements per partition
+        size: int  # elements in all
 
-    @cached_property
-    def free_size(self) -> int:
-        return math.prod(self.counts)
+    def __init__(self, space: str, pstart: int, pcount: int, offset: int, dtype: str,
+                 dims: tuple[tuple[int, int], ...]) -> None:
+        # By hand, with the derived sizes and the hash: the emulator asks for the sizes on every
+        # instruction and the assembler hashes each pattern it reads (to share one object per pattern);
+        # the generated __init__ set each field by object.__setattr__, at about the cost of all of this.
+        counts = tuple([n for n, _ in dims])
+        free = math.prod(counts)
+        self.__dict__.update(space=space, pstart=pstart, pcount=pcount, offset=offset, dtype=dtype, dims=dims,
+                             counts=counts, free_size=free, size=pcount * free,
+                             _hash=hash((space, pstart, pcount, offset, dtype, dims)))
 
-    @cached_property
-    def size(self) -> int:
-        return self.pcount * self.free_size
+    def __hash__(self) -> int:  # the dataclass's own hash (of the fields), computed once
+        return self._hash
+
+    def __reduce__(self) -> tuple:  # pickle and copy rebuild it: a string's hash differs between processes
+        return AP, (self.space, self.pstart, self.pcount, self.offset, self.dtype, self.dims)
 
     def element_offsets(self) -> np.ndarray:
         """Element index (relative to offset) of each free-axis element, row-major."""
@@ -87,7 +95,7 @@ class AP:
         return f"{self.space}[{prange}, {off}]:{self.dtype}[{_dims_text(self.dims)}]"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class DramAP:
     """A DRAM access pattern over tensor number `tensor`: element `offset`, a partition
     stride (the partition count comes from the on-chip side) and free dims."""
@@ -98,9 +106,19 @@ class DramAP:
     dims: tuple[tuple[int, int], ...]
     name: str = field(default="", compare=False)
 
-    @cached_property
-    def free_size(self) -> int:
-        return math.prod(n for n, _ in self.dims)
+    if TYPE_CHECKING:  # derived, not a field: set by __init__
+        free_size: int  # elements per partition
+
+    def __init__(self, tensor: int, offset: int, pstride: int, dims: tuple[tuple[int, int], ...],
+                 name: str = "") -> None:  # by hand, as AP's
+        self.__dict__.update(tensor=tensor, offset=offset, pstride=pstride, dims=dims, name=name,
+                             free_size=math.prod([n for n, _ in dims]), _hash=hash((tensor, offset, pstride, dims)))
+
+    def __hash__(self) -> int:  # the dataclass's own hash (of the compared fields), computed once
+        return self._hash
+
+    def __reduce__(self) -> tuple:
+        return DramAP, (self.tensor, self.offset, self.pstride, self.dims, self.name)
 
     def text(self, name: str, pcount: int) -> str:
         off = f"({self.offset})" if self.offset else ""
