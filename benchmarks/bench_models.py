@@ -178,21 +178,21 @@ def print_models(rows: list[dict[str, Any]]) -> None:
 
 
 def print_side_by_side(name: str, row: dict[str, Any], ss: dict[str, Any]) -> None:
-    print(f"\n{name}: {len(ss['layers'])} conv/fc layers, ours (report.layers: the span of each node's "
-          "instructions) next to SCALE-Sim 3.0 (128 x 128 ws, CALC bandwidth)\n")
-    print("| layer | IFMAP (padded) | filter | C | K | stride | MACs | ours | ours: PE busy | roofline | bound "
-          "| PE util | SCALE-Sim | SCALE-Sim / ours |")
+    print(f"\n{name}: {len(ss['layers'])} conv/fc layers on our core (report.layers: span = first start to "
+          "last end of the node's instructions, PE busy = its PE instructions' cycles) next to SCALE-Sim 3.0 "
+          "(128 x 128 ws, CALC bandwidth: compute cycles only)\n")
+    print("| layer | IFMAP (padded) | filter | C | K | stride | MACs | ours: span | ours: PE busy | roofline | bound "
+          "| PE util | SCALE-Sim | SCALE-Sim / PE busy |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in ss["layers"]:
         print(f"| {r['node']} | {r['ifmap_h']}x{r['ifmap_w']} | {r['filter_h']}x{r['filter_w']} | {r['channels']} | "
               f"{r['filters']} | {r['stride']} | {r['macs']:,} | {r['cycles']:,} | {r['pe_busy']:,} | "
               f"{r['roofline_cycles']:,} | {r['bound']} | {r['pe_utilization']:.1%} | {r['scalesim_cycles']:,} | "
-              f"{r['scalesim_cycles'] / r['cycles']:.2f} |")
-    ours = sum(r["cycles"] for r in ss["layers"])
-    theirs = sum(r["scalesim_cycles"] for r in ss["layers"])
-    print(f"| total | | | | | | {sum(r['macs'] for r in ss['layers']):,} | {ours:,} | "
-          f"{sum(r['pe_busy'] for r in ss['layers']):,} | {sum(r['roofline_cycles'] for r in ss['layers']):,} | | | "
-          f"{theirs:,} | {theirs / ours:.2f} |")
+              f"{r['scalesim_cycles'] / r['pe_busy']:.2f} |")
+    total = {k: sum(r[k] for r in ss["layers"]) for k in ("macs", "cycles", "pe_busy", "roofline_cycles")}
+    ours, theirs = total["pe_busy"], sum(r["scalesim_cycles"] for r in ss["layers"])
+    print(f"| total | | | | | | {total['macs']:,} | {total['cycles']:,} | {ours:,} | {total['roofline_cycles']:,} "
+          f"| | | {theirs:,} | {theirs / ours:.2f} |")
     print(f"\nwall time and peak RSS: ours {row['compile_s']:.2f} s compile + {row['run_s']:.2f} s emulate and "
           f"time (values and cycles of the whole network), {row['peak_mb']:,.0f} MB; SCALE-Sim "
           f"{ss['seconds']:.1f} s, {ss['peak_mb']:,.0f} MB (cycles of these layers alone)")
