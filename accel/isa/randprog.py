@@ -169,14 +169,16 @@ def random_program(rng: np.random.Generator, n: int, n_tensors: int = 4) -> list
 
 
 def random_pipeline(rng: np.random.Generator, chains: int = 3, stages: int = 4, partitions: int = 4,
-                    elements: int = 16, semaphores: int = 32) -> str:
+                    elements: int = 16, semaphores: int = 32, engines: tuple[str, ...] = ("pe", "act", "vec")) -> str:
     """Assembly text of a runnable program: `chains` independent chains, each a DMA load, `stages`
     steps on random engines (PE matmuls, ACT and VEC ops) and a DMA store, every hand-off between
     engines ordered by the chain's own semaphore, the chains' instructions interleaved at random in
     the stream. Every chain writes its own SBUF/PSUM regions and every hand-off has its own
     semaphore, so the program is race-free and its result is the same in every order the semaphores
     allow; deleting a sem.wait or sem.signal of it breaks that (a race or a deadlock). Fits
-    `partitions` partitions and a PE array of that size; ValueError if it needs more semaphores."""
+    `partitions` partitions and a PE array of that size; ValueError if it needs more semaphores.
+    `engines` are those the steps may use (a subset of pe, act, vec: e.g. ("vec",) for a core without
+    the others)."""
     p, f = partitions, elements
     region = 4 * f  # bytes of one fp32 [p, f] operand per partition
     head = [f".tensor w bf16[{p}, {p}] in"]
@@ -199,7 +201,7 @@ def random_pipeline(rng: np.random.Generator, chains: int = 3, stages: int = 4, 
                  f"dma.load sb[0:{p}, {wsb}]:bf16[{p}], w"]
         engine, cur = "dma", f"sb[0:{p}, {at[0]}]:fp32[{f}]"
         for k in range(stages):
-            nxt_engine = _pick(rng, ("pe", "act", "vec"))
+            nxt_engine = _pick(rng, engines)
             if nxt_engine != engine:
                 lines += handoff(engine, nxt_engine)
             dst = f"sb[0:{p}, {at[k + 1] if k else at[stages + 1]}]:fp32[{f}]"

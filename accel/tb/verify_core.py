@@ -1,0 +1,367 @@
+"""`accel verify core`: rtl/core.v runs whole programs against accel.Core and accel.timing.schedule.
+
+Runs sim/test_core.py through sim/core_tb.v (the core's DRAM, loader, trace recorder and image dumper).
+For every program the bench compares, after the core is done, the final DRAM, SBUF and PSUM images with
+those accel.Core ends with, byte for byte, and every instruction's start and end cycle (from the core's
+trace port) with the schedule's, exactly. Programs:
+
+* directed: the DMA-bound table of docs/timing.md, strided and transposing transfers (several
+  descriptors, several beats), semaphores with counts, nops and a full VEC queue, on the configuration;
+* cases: every tests/programs/cases/*.s that the core runs (see UNSUPPORTED) and that fits;
+* examples: isa/examples/*.s likewise (today they all use the PE array, so they are skipped and listed);
+* random: --programs programs of accel.isa.randprog.random_pipeline over the engines the core has
+  (DMA loads and stores, VEC steps, a semaphore per hand-off; chains interleaved at random).
+
+A program the core does not run (it uses an engine the core lacks, or does not fit the configuration)
+is skipped and listed with the reason. A mismatch names the program, the instruction (file:line), its
+engine and the cycle or the byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from accel.config import CoreConfig
+from accel.isa import resources
+from accel.isa.asm import AsmError, assemble
+from accel.isa.encoding import WORD_BITS, Program, encode
+from accel.isa.memfile import read_memh, write_memh
+from accel.isa.operands import AP, NP_STORAGE, dtype_bytes
+from accel.isa.randprog import random_pipeline
+from accel.machine import Core
+from accel.tb.modules import sources
+from accel.tb.plan import run_planned
+from accel.tb.runner import BenchFailure
+from accel.timing import schedule
+from accel.timing.timeline import ENGINES
+
+TOPLEVEL = "core_tb"
+SOURCES = sources(TOPLEVEL)
+TEST_MODULE = "test_core"
+PLAN_ENV, REPORT_ENV = "ACCEL_CORE_PLAN", "ACCEL_CORE_REPORT"
+PROG_DEPTH = 1024
+DRAM_BYTES = 1 << 16
+TENSOR_ALIGN = 64  # DRAM bytes: each tensor starts at a multiple
+# Instructions of engines the core does not have yet (docs/RTL.md "The core"): programs using them are skipped.
+UNSUPPORTED = frozenset({"pe.load_weights", "pe.matmul", "pe.load_sparse", "pe.matmul_sparse", "act.identity",
+                         "act.relu", "act.func", "act.lut.load"})
+DEFAULT_PROGRAMS = {"icarus": 4, "verilator": 40}
+FAULTS = {"sem_early": 1, "dma_stride": 2}  # the RTL's FAULT parameter: planted faults (mutation tests)
+
+
+def config(partitions: int, **fields: int) -> CoreConfig:
+    """The model's configuration for a core of `partitions` partitions (PE array of that size, 4 KiB of
+    SBUF and PSUM per partition), with any CoreConfig fields changed."""
+    base = dict(pe_rows=partitions, pe_cols=partitions, sbuf_partitions=partitions, sbuf_partition_bytes=4096,
+                psum_partitions=partitions, psum_partition_bytes=4096, psum_banks=1)
+    return CoreConfig(**{**base, **fields})
+
+
+def parameters(cfg: CoreConfig, fault: int = 0, queue_depth: int | None = None) -> dict[str, int]:
+    """rtl/core.v's parameters (through sim/core_tb.v) for `cfg`; `queue_depth` overrides the queue depth
+    the RTL gets (a mutation test: the model keeps cfg's)."""
+    if cfg.psum_partitions != cfg.sbuf_partitions:
+        raise ValueError("the core's vector engine has one lane per partition: psum_partitions must equal "
+                         f"sbuf_partitions ({cfg.psum_partitions} != {cfg.sbuf_partitions})")
+    return {"PARTITIONS": cfg.sbuf_partitions, "SB_BYTES": cfg.sbuf_partition_bytes,
+            "PS_BYTES": cfg.psum_partition_bytes, "SEMAPHORES": cfg.semaphores,
+            "QUEUE_DEPTH": cfg.queue_depth if queue_depth is None else queue_depth,
+            "DISPATCH_CYCLES": cfg.dispatch_cycles, "SYNC_CYCLES": cfg.sync_cycles, "DMA_QUEUES": cfg.dma_queues,
+            "DMA_LATENCY": cfg.dma_latency_cycles, "DMA_BEAT": cfg.dma_bytes_per_cycle, "PROG_DEPTH": PROG_DEPTH,
+            "DRAM_BYTES": DRAM_BYTES, "FAULT": fault}
+
+
+@dataclass
+class Case:
+    """One program to play: its name, the assembled program and its DRAM inputs by tensor name."""
+
+    name: str
+    program: Program
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------- programs
+
+DIRECTED = {
+    # docs/timing.md "DMA-bound": four contiguous 4 x 512 bf16 loads, the DRAM port sets the pace (total 321)
+    "dma-bound": """
+        .tensor a bf16[4, 512] in
+        dma.load sb[0:4, 0]:bf16[512], a
+        dma.load sb[0:4, 1024]:bf16[512], a
+        dma.load sb[0:4, 2048]:bf16[512], a
+        dma.load sb[0:4, 3072]:bf16[512], a
+        halt
+    """,
+    # descriptors: a transposing load (one beat per element), a strided DRAM side with runs of 3, a strided
+    # SBUF side, a store through negative strides, a 1-partition run longer than a beat
+    "dma-patterns": """
+        .tensor x bf16[8, 24] in
+        .tensor t fp32[4, 40] in
+        .tensor y bf16[4, 24] out
+        .tensor z fp32[2, 40] out
+        dma.load sb[0:4, 0]:bf16[8], x(0)[4@1, 8@24]
+        dma.load sb[0:4, 64]:fp32[2, 3], t(1)[4@40, 2@7, 3@1]
+        dma.load sb[0:2, 128]:bf16[6@2], x(48)[2@24, 6@1]
+        dma.load sb[0:1, 256]:fp32[40], t(80)[1@0, 40@1]
+        sem.signal dma, s0
+        sem.wait dma, s0
+        dma.store y(23)[4@24, 3@-1, 8@-2], sb[0:4, 0]:bf16[24]
+        dma.store z, sb[0:2, 256]:fp32[40]
+        halt
+    """,
+    # semaphores with counts, waits on several engines' queues, nops; the VEC queue fills (16 VEC
+    # instructions of 4 + 2 * 8 cycles each behind a wait) and stalls the sequencer before the last store
+    "sync-and-queues": """
+        .tensor a fp32[4, 8] in
+        .tensor y fp32[4, 8] out
+        dma.load sb[0:4, 0]:fp32[8], a
+        dma.load sb[0:4, 32]:fp32[8], a
+        sem.signal dma, s1, count=3
+        nop pe
+        sem.wait pe, s1, count=2
+        sem.signal pe, s2
+        sem.wait act, s1
+        sem.signal act, s2, count=2
+        sem.wait vec, s2, count=3
+        vec.adds sb[0:4, 64]:fp32[8], sb[0:4, 0]:fp32[8], 1.0
+        vec.muls sb[0:4, 64]:fp32[8], sb[0:4, 64]:fp32[8], 0.5
+        vec.adds sb[0:4, 64]:fp32[8], sb[0:4, 64]:fp32[8], 1.0
+        vec.muls sb[0:4, 64]:fp32[8], sb[0:4, 64]:fp32[8], 0.5
+        vec.adds sb[0:4, 64]:fp32[8], sb[0:4, 64]:fp32[8], 1.0
+        vec.muls sb[0:4, 64]:fp32[8], sb[0:4, 64]:fp32[8], 0.5
+        vec.adds sb[0:4, 64]:fp32[8], sb[0:4, 64]:fp32[8], 1.0
+        vec.muls sb[0:4, 64]:fp32[8], sb[0:4, 64]:fp32[8], 0.5
+        vec.adds sb[0:4, 64]:fp32[8], sb[0:4, 64]:fp32[8], 1.0
+        vec.muls sb[0:4, 64]:fp32[8], sb[0:4, 64]:fp32[8], 0.5
+        vec.adds sb[0:4, 64]:fp32[8], sb[0:4, 64]:fp32[8], 1.0
+        vec.muls sb[0:4, 64]:fp32[8], sb[0:4, 64]:fp32[8], 0.5
+        vec.adds sb[0:4, 64]:fp32[8], sb[0:4, 64]:fp32[8], 1.0
+        vec.muls sb[0:4, 64]:fp32[8], sb[0:4, 64]:fp32[8], 0.5
+        vec.add sb[0:4, 96]:fp32[8], sb[0:4, 64]:fp32[8], sb[0:4, 32]:fp32[8]
+        vec.copy psum[0:4, 0]:fp32[8], sb[0:4, 96]:fp32[8]
+        vec.max sb[0:4, 128]:fp32[8], psum[0:4, 0]:fp32[8], sb[0:4, 0]:fp32[8]
+        sem.signal vec, s3
+        sem.wait dma, s3
+        dma.store y, sb[0:4, 128]:fp32[8]
+        halt
+    """,
+}
+
+
+def random_inputs(r: np.random.Generator, program: Program) -> dict[str, np.ndarray]:
+    """Random values for every in/inout tensor: normal floats, full-range integers."""
+    out = {}
+    for t in program.tensors:
+        if t.role not in ("in", "inout"):
+            continue
+        if t.dtype in ("fp32", "bf16"):
+            out[t.name] = r.standard_normal(t.shape).astype(np.float32)
+        else:
+            info = np.iinfo(NP_STORAGE[t.dtype])
+            out[t.name] = r.integers(info.min, info.max, t.shape, endpoint=True).astype(NP_STORAGE[t.dtype])
+    return out
+
+
+def _assemble(text: str, name: str, cfg: CoreConfig) -> Program | str:
+    try:
+        return assemble(text, name, cfg)
+    except AsmError as e:
+        return str(e).splitlines()[0]
+
+
+def programs(cfg: CoreConfig, n_random: int, seed: int) -> tuple[list[Case], list[tuple[str, str]]]:
+    """The programs to play on `cfg` and the (name, reason) of those skipped."""
+    r = np.random.default_rng([seed, 15])
+    cases: list[Case] = []
+    skipped: list[tuple[str, str]] = []
+
+    def add(name: str, prog: Program | str, inputs: dict | None = None) -> None:
+        why = prog if isinstance(prog, str) else skip_reason(prog, cfg)
+        if why:
+            skipped.append((name, why))
+        else:
+            cases.append(Case(name, prog, inputs if inputs is not None else random_inputs(r, prog)))
+
+    for name, text in DIRECTED.items():
+        add(name, _assemble(text, name, cfg))
+    for path in sorted(resources.CASES_DIR.glob("*.s")):
+        prog = _assemble(path.read_text(), path.name, cfg)
+        data = np.load(path.with_suffix(".npz")) if path.with_suffix(".npz").is_file() else {}
+        add(path.stem, prog, {k[3:]: data[k] for k in data if k.startswith("in.")})
+    for path in sorted(resources.EXAMPLES_DIR.glob("*.s")):
+        add(path.name, _assemble(path.read_text(), path.name, cfg))
+    p = cfg.sbuf_partitions
+    for k in range(n_random):
+        text = random_pipeline(r, chains=int(r.integers(1, 4)), stages=int(r.integers(1, 5)), partitions=p,
+                               elements=int(r.choice([4, 8, 16, 24])), semaphores=cfg.semaphores, engines=("vec",))
+        add(f"random {k}", _assemble(text, f"random{k}.s", cfg))
+    return cases, skipped
+
+
+def skip_reason(program: Program, cfg: CoreConfig) -> str:
+    """Why the core cannot run `program` on `cfg` (empty when it can)."""
+    body = program.instructions
+    halt = next((k for k, i in enumerate(body) if i.mnemonic == "halt"), len(body))
+    missing = sorted({i.mnemonic for i in body[:halt]} & UNSUPPORTED)
+    if missing:
+        return f"uses {', '.join(missing)} (no PE/ACT engine in the core yet)"
+    if halt >= PROG_DEPTH:
+        return f"{halt} instructions: the bench holds {PROG_DEPTH - 1} and halt"
+    if dram_layout(program)[1] > DRAM_BYTES:
+        return f"its tensors need more than the bench's {DRAM_BYTES} DRAM bytes"
+    return ""
+
+
+def dram_layout(program: Program) -> tuple[list[int], int]:
+    """Base byte address of every tensor (in declaration order, each aligned to TENSOR_ALIGN) and the
+    bytes they take."""
+    bases, at = [], 0
+    for t in program.tensors:
+        bases.append(at)
+        at += -(-t.size * dtype_bytes(t.dtype) // TENSOR_ALIGN) * TENSOR_ALIGN
+    return bases, at
+
+
+def _dram_image(program: Program, dram: dict[str, np.ndarray]) -> np.ndarray:
+    img = np.zeros(DRAM_BYTES, dtype=np.uint8)
+    for t, base in zip(program.tensors, dram_layout(program)[0], strict=True):
+        raw = np.ascontiguousarray(dram[t.name]).view(np.uint8).reshape(-1)
+        img[base:base + raw.size] = raw
+    return img
+
+
+# --------------------------------------------------------------------------------------------- comparing
+
+
+def _ins_text(program: Program, i: int) -> str:
+    ins = program.instructions[i]
+    where = ins.where() or f"instruction {i}"
+    return f"{where}: {ins.source.strip() if ins.source else ins.mnemonic}"
+
+
+def _writer(program: Program, n: int, space: str, part: int, byte: int) -> str:
+    """The last instruction (of the first n) whose destination pattern's span covers the byte."""
+    from accel.timing.schedule import byte_span
+
+    for i in range(n - 1, -1, -1):
+        dst = program.instructions[i].ops.get("dst")
+        if isinstance(dst, AP) and dst.space == space and dst.pstart <= part < dst.pstart + dst.pcount:
+            lo, hi = byte_span(dst)
+            if lo <= byte <= hi:
+                return _ins_text(program, i)
+    return "none"
+
+
+def compare(case: Case, cfg: CoreConfig, folder: Path, expected: dict) -> list[str]:
+    """Every difference between the core's results in `folder` and the model's (`expected`), in words:
+    the first differing byte of each memory and every instruction whose start or end differs."""
+    prog = case.program
+    out = []
+    n = len(expected["start"])
+    got_dram = read_memh(folder / "core_dram_final.hex", 8).astype(np.uint8)
+    bad = np.flatnonzero(got_dram != expected["dram"])
+    if bad.size:
+        b = int(bad[0])
+        bases = dram_layout(prog)[0]
+        t = max((k for k, base in enumerate(bases) if base <= b), default=0)
+        tensor = prog.tensors[t]
+        writer = next((_ins_text(prog, i) for i in range(n - 1, -1, -1)
+                       if prog.instructions[i].mnemonic == "dma.store"
+                       and prog.instructions[i].ops["dst"].tensor == t), "none")
+        out.append(f"DRAM: {bad.size} bytes differ; first: byte {b - bases[t]} of tensor {tensor.name}: core "
+                   f"{got_dram[b]:#04x}, model {expected['dram'][b]:#04x} (last store to it: {writer})")
+    for space, fname, nbytes in (("sb", "core_sb_final.hex", cfg.sbuf_partition_bytes),
+                                 ("psum", "core_ps_final.hex", cfg.psum_partition_bytes)):
+        got = read_memh(folder / fname, 8).astype(np.uint8).reshape(-1, nbytes)
+        want = expected[space]
+        bad = np.argwhere(got != want)
+        if bad.size:
+            part, byte = (int(v) for v in bad[0])
+            out.append(f"{space.upper()}: {len(bad)} bytes differ; first: partition {part} byte {byte}: core "
+                       f"{got[part, byte]:#04x}, model {want[part, byte]:#04x} (last written by "
+                       f"{_writer(prog, n, space, part, byte)})")
+    start = read_memh(folder / "core_start.hex", 32)[:n]
+    end = read_memh(folder / "core_end.hex", 32)[:n]
+    for i in np.flatnonzero((start != expected["start"]) | (end != expected["end"])):
+        eng = ENGINES[expected["engine"][i]]
+        out.append(f"cycle: {_ins_text(prog, int(i))} on {eng}: core start {_cyc(start[i])} end {_cyc(end[i])}, "
+                   f"model start {expected['start'][i]} end {expected['end'][i]}")
+    return out
+
+
+def _cyc(v: int) -> str:
+    return "never" if v == 0xFFFFFFFF else str(int(v))
+
+
+# --------------------------------------------------------------------------------------------- running
+
+
+def bench(sim: str, cfg: CoreConfig, cases: list[Case], fault: int = 0, queue_depth: int | None = None) -> dict:
+    """Play `cases` on rtl/core.v built for `cfg` (with a planted `fault` / RTL `queue_depth`, see
+    parameters); returns {"results": [per program: name, cycles, seconds, mismatches (texts)], "seconds",
+    "build_seconds"}."""
+    with tempfile.TemporaryDirectory(prefix="accel-core-") as tmp:
+        plan, expected = [], []
+        for k, case in enumerate(cases):
+            core = Core(cfg, backend="model")
+            core.load(case.program, case.inputs)
+            dram0 = _dram_image(case.program, core.dram)
+            result = core.run()
+            tl = result.timeline
+            expected.append({"dram": _dram_image(case.program, core.dram), "sb": core.sbuf.copy(),
+                             "psum": core.psum.copy(), "start": tl.start, "end": tl.end, "engine": tl.engine})
+            folder = Path(tmp) / f"p{k}"
+            folder.mkdir()
+            body = [encode(i) for i in case.program.instructions]
+            write_memh(folder / "core_prog.hex", body or [0], WORD_BITS)
+            bases = dram_layout(case.program)[0]
+            write_memh(folder / "core_ttab.hex", np.array(bases + [0] * (256 - len(bases)), dtype=np.uint32), 32)
+            write_memh(folder / "core_dram.hex", dram0, 8)
+            plan.append({"name": case.name, "dir": str(folder), "nprog": len(body),
+                         "max_cycles": 10 * tl.total + 20_000})
+        run = run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, {"programs": plan}, PLAN_ENV, REPORT_ENV,
+                          parameters=parameters(cfg, fault, queue_depth))
+        results = run.report or []
+        for res, case, entry, want in zip(results, cases, plan, expected, strict=False):
+            res["instructions"] = len(want["start"])
+            if not res["finished"]:
+                res["mismatches"] = [f"did not finish within {entry['max_cycles']} cycles"]
+            elif res["err"]:
+                res["mismatches"] = [f"the core stopped at {_ins_text(case.program, res['err_pc'])}: not supported"]
+            else:
+                res["mismatches"] = compare(case, cfg, Path(entry["dir"]), want)
+        if run.error and not results:
+            raise BenchFailure(run.error)
+        return {"results": results, "seconds": run.seconds, "build_seconds": run.build_seconds,
+                "error": run.error if len(results) < len(cases) else None}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """--programs (random pipelines), --partitions."""
+    parser.add_argument("--programs", type=int, default=None,
+                        help="random multi-engine programs (default: 4 icarus, 40 verilator)")
+    parser.add_argument("--partitions", type=int, default=4, help="partitions (= VEC lanes; default 4)")
+
+
+def run(args: argparse.Namespace) -> dict:
+    """`accel verify core` on args.sim."""
+    cfg = config(args.partitions)
+    n = DEFAULT_PROGRAMS[args.sim] if args.programs is None else args.programs
+    cases, skipped = programs(cfg, n, args.seed)
+    out = bench(args.sim, cfg, cases)
+    results = out["results"]
+    bad = [r for r in results if r["mismatches"]]
+    instrs = sum(r["instructions"] for r in results)
+    sim_s = sum(r["seconds"] for r in results)
+    first = f"{bad[0]['name']}: {bad[0]['mismatches'][0]}" if bad else None
+    return {"unit": "core", "sim": args.sim, "partitions": args.partitions, "vectors": instrs,
+            "mismatches": sum(len(r["mismatches"]) for r in results) + len(cases) - len(results),
+            "vectors_per_s": round(instrs / sim_s) if sim_s else 0, "seconds": round(out["seconds"], 1),
+            "programs": len(results), "cycles": sum(r["cycles"] for r in results),
+            "skipped": [f"{name}: {why}" for name, why in skipped], "first": first, "error": out["error"]}
+

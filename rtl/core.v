@@ -1,0 +1,377 @@
+`timescale 1ns/1ps
+// core: the accel core in RTL (docs/RTL.md "The core"; the cycle contract is docs/timing.md). It holds the
+// instruction memory and the DRAM tensor table (written through the load port), the generated decoder
+// (rtl/decoder.v), the sequencer that dispatches one instruction per DISPATCH_CYCLES in program order into
+// one in-order queue per engine (rtl/core_queue.v, QUEUE_DEPTH entries; a full queue stalls it), the
+// counting semaphores, SBUF and PSUM, the DMA engine (rtl/dma_engine.v) in front of the DRAM port and the
+// vector engine (rtl/vec_engine.v). sem.signal / sem.wait / nop run in their engine's queue for
+// SYNC_CYCLES: a signal starts once every earlier instruction of its engine has ended and its units are
+// there from its end; a wait starts when the units are there and takes them at its start; when several
+// waits could take the same units in one cycle, PE, ACT, VEC, DMA is the order.
+//
+// Not in this core yet (the sequencer stops at the first such instruction, raising err with its index):
+// the PE array's and the ACT engine's instructions (pe.*, act.*); so nothing arbitrates the PSUM banks
+// and there is no ACT interlock (no two engines of this core touch PSUM). The PE and ACT queues exist and
+// run their sync instructions.
+//
+// Use: hold rst for a clock (it clears SBUF, PSUM and the semaphores and resets the engines; the vector
+// engine then seeds its lanes), write the program (ld_sel 0: word ld_addr) and the tensor table (ld_sel 1:
+// base byte address of tensor ld_addr in ld_data[31:0]) through the load port, set nprog and raise run.
+// Cycle 0 is the first cycle after run is high with the vector engine ready: the cycle of the first
+// dispatch; `cycle` counts on until done.
+// `done` rises when the sequencer has stopped (halt, nprog words, or err) and every queue and engine is
+// empty. The trace port pulses, per engine, in the cycle an instruction starts (tr_start, with its
+// instruction index) and in the last cycle it occupies (tr_end: channels PE, ACT, VEC, DMA for the queues'
+// own instructions, and a fifth for DMA transfers, whose end is their last beat's); an instruction's
+// start is `cycle` at its start pulse, its end `cycle` + 1 at its end pulse. dbg_* reads SBUF or PSUM, one
+// 32-bit word of every partition, the next cycle (for a bench's final image).
+//
+// FAULT (planted faults for the mutation tests; 0 in a real core): 1 makes a signal's units visible to a
+// wait in the signal's own last cycle, one cycle early; 2 is passed to the DMA engine.
+module core #(
+    parameter PARTITIONS = 4,
+    parameter SB_BYTES = 8192,
+    parameter PS_BYTES = 8192,
+    parameter SEMAPHORES = 32,
+    parameter QUEUE_DEPTH = 16,
+    parameter DISPATCH_CYCLES = 1,
+    parameter SYNC_CYCLES = 1,
+    parameter DMA_QUEUES = 4,
+    parameter DMA_LATENCY = 64,
+    parameter DMA_BEAT = 64,
+    parameter PROG_DEPTH = 4096,
+    parameter FAULT = 0
+) (
+    input  wire                          clk,
+    input  wire                          rst,
+    input  wire                          run,
+    input  wire [31:0]                   nprog,
+    // load port
+    input  wire                          ld_we,
+    input  wire                          ld_sel,
+    input  wire [15:0]                   ld_addr,
+    input  wire [511:0]                  ld_data,
+    // status
+    output reg  [31:0]                   cycle,
+    output wire                          done,
+    output reg                           err,
+    output reg  [31:0]                   err_pc,
+    // trace port
+    output wire [3:0]                    tr_start,
+    output wire [4*PCW-1:0]              tr_start_pc,
+    output wire [4:0]                    tr_end,
+    output wire [5*PCW-1:0]              tr_end_pc,
+    // DRAM port (rtl/dma_engine.v): a read and a write channel
+    output wire                          dram_rd_en,
+    output wire [31:0]                   dram_rd_addr,
+    input  wire [DMA_BEAT*8-1:0]         dram_rdata,
+    output wire                          dram_wr_en,
+    output wire [31:0]                   dram_wr_addr,
+    output wire [$clog2(DMA_BEAT + 1)-1:0] dram_wr_len,
+    output wire [DMA_BEAT*8-1:0]         dram_wr_data,
+    // debug read port
+    input  wire                          dbg_space,
+    input  wire [17:0]                   dbg_addr,
+    output reg  [PARTITIONS*32-1:0]      dbg_data
+);
+`include "accel_isa.vh"
+    localparam PCW = $clog2(PROG_DEPTH);
+    localparam QW = 512 + PCW;
+    localparam SW = $clog2(SYNC_CYCLES + 1);
+    localparam P = PARTITIONS;
+    localparam [1:0] E_PE = 2'd0, E_ACT = 2'd1, E_VEC = 2'd2, E_DMA = 2'd3;
+
+    // ------------------------------------------------------------------ program and tensor table
+    reg [511:0] imem [0:PROG_DEPTH-1];
+    reg [31:0]  ttab [0:255];
+    always @(posedge clk) begin
+        if (ld_we && !ld_sel) imem[ld_addr[PCW-1:0]] <= ld_data;
+        if (ld_we && ld_sel) ttab[ld_addr[7:0]] <= ld_data[31:0];
+    end
+
+    // ------------------------------------------------------------------ start and cycle count
+    wire vec_ready;
+    reg  started;
+    always @(posedge clk) begin
+        if (rst) begin
+            started <= 1'b0;
+            cycle <= 32'd0;
+        end else begin
+            if (run && vec_ready) started <= 1'b1;
+            if (started && !done) cycle <= cycle + 32'd1;
+        end
+    end
+
+    // ------------------------------------------------------------------ sequencer
+    reg  [31:0] pc;
+    reg         stopped;
+    reg  [15:0] dwait;
+    wire [511:0] word = imem[pc[PCW-1:0]];
+    wire        d_valid;
+    wire [7:0]  d_op;
+    wire [2:0]  d_engine;
+    /* verilator lint_off PINCONNECTEMPTY */
+    decoder u_dec (.instr(word), .valid(d_valid), .opcode(d_op), .engine(d_engine), .slots(),
+        .eng(), .flag(), .sem(), .imm0(), .imm1(),
+        .ap0_space(), .ap0_pstart(), .ap0_pcount(), .ap0_offset(), .ap0_dtype(), .ap0_n0(), .ap0_s0(),
+        .ap0_n1(), .ap0_s1(), .ap0_n2(), .ap0_s2(),
+        .ap1_space(), .ap1_pstart(), .ap1_pcount(), .ap1_offset(), .ap1_dtype(), .ap1_n0(), .ap1_s0(),
+        .ap1_n1(), .ap1_s1(), .ap1_n2(), .ap1_s2(),
+        .ap2_space(), .ap2_pstart(), .ap2_pcount(), .ap2_offset(), .ap2_dtype(), .ap2_n0(), .ap2_s0(),
+        .ap2_n1(), .ap2_s1(), .ap2_n2(), .ap2_s2(),
+        .dram_tensor(), .dram_offset(), .dram_pstride(), .dram_n0(), .dram_s0(), .dram_n1(), .dram_s1(),
+        .dram_n2(), .dram_s2());
+    /* verilator lint_on PINCONNECTEMPTY */
+    wire d_sync = d_op == `ACCEL_OP_NOP || d_op == `ACCEL_OP_SEM_SIGNAL || d_op == `ACCEL_OP_SEM_WAIT;
+    wire d_halt = d_valid && d_op == `ACCEL_OP_HALT;
+    wire d_runs = d_valid && (d_sync || d_engine == {1'b0, E_VEC} || d_engine == {1'b0, E_DMA});
+    wire [1:0] d_q = d_engine[1:0];
+    wire [3:0] q_full;
+    wire seq_go = started && !stopped && pc < nprog && dwait == 16'd0;
+    wire [3:0] push;
+    genvar e;
+    generate
+        for (e = 0; e < 4; e = e + 1) begin : g_push
+            assign push[e] = seq_go && d_runs && d_q == e && !q_full[e];
+        end
+    endgenerate
+    always @(posedge clk) begin
+        if (rst) begin
+            pc <= 32'd0;
+            stopped <= 1'b0;
+            dwait <= 16'd0;
+            err <= 1'b0;
+            err_pc <= 32'd0;
+        end else if (started) begin
+            if (dwait != 16'd0) dwait <= dwait - 16'd1;
+            if (seq_go) begin
+                if (d_halt) begin
+                    stopped <= 1'b1;
+                end else if (!d_runs) begin
+                    stopped <= 1'b1;
+                    err <= 1'b1;
+                    err_pc <= pc;
+                end else if (!q_full[d_q]) begin
+                    pc <= pc + 32'd1;
+                    dwait <= DISPATCH_CYCLES[15:0] - 16'd1;
+                end
+            end
+        end
+    end
+
+    // ------------------------------------------------------------------ queues and their heads
+    wire [QW-1:0]  h [0:3];
+    wire [3:0]     h_valid, start;
+    wire [PCW-1:0] h_pc [0:3];
+    wire [7:0]     h_op [0:3];
+    wire [7:0]     h_sem [0:3];
+    wire [31:0]    h_cnt [0:3];
+    wire [3:0]     h_sync, h_sig, h_wait, free, ended;
+    generate
+        for (e = 0; e < 4; e = e + 1) begin : g_q
+            core_queue #(.DEPTH(QUEUE_DEPTH), .W(QW)) u_q (.clk(clk), .rst(rst), .push(push[e]),
+                .din({pc[PCW-1:0], word}), .pop(start[e]), .head(h[e]), .valid(h_valid[e]), .full(q_full[e]));
+            assign h_pc[e] = h[e][512 +: PCW];
+            assign h_op[e] = h[e][`ACCEL_OPCODE_LSB +: `ACCEL_OPCODE_W];
+            assign h_sem[e] = h[e][`ACCEL_F_SEM_LSB +: `ACCEL_F_SEM_W];
+            assign h_cnt[e] = h[e][`ACCEL_F_IMM0_LSB +: `ACCEL_F_IMM0_W];
+            assign h_sig[e] = h_op[e] == `ACCEL_OP_SEM_SIGNAL;
+            assign h_wait[e] = h_op[e] == `ACCEL_OP_SEM_WAIT;
+            assign h_sync[e] = h_sig[e] || h_wait[e] || h_op[e] == `ACCEL_OP_NOP;
+        end
+    endgenerate
+
+    // ------------------------------------------------------------------ sync instructions
+    reg [SW-1:0]  sync_left [0:3];
+    reg [PCW-1:0] sync_pc [0:3];
+    reg [3:0]     sync_sig;
+    reg [7:0]     sync_sem [0:3];
+    reg [31:0]    sync_cnt [0:3];
+    wire [3:0]    sync_start, sync_end, rel;
+    wire [PCW-1:0] sync_end_pc [0:3];
+    wire [7:0]    rel_sem [0:3];
+    wire [31:0]   rel_cnt [0:3];
+    generate
+        for (e = 0; e < 4; e = e + 1) begin : g_sync
+            assign sync_start[e] = start[e] && h_sync[e];
+            if (SYNC_CYCLES == 1) begin : g_one
+                assign sync_end[e] = sync_start[e];
+                assign sync_end_pc[e] = h_pc[e];
+                assign rel[e] = sync_start[e] && h_sig[e];
+                assign rel_sem[e] = h_sem[e];
+                assign rel_cnt[e] = h_cnt[e];
+            end else begin : g_many
+                assign sync_end[e] = sync_left[e] == {{(SW - 1){1'b0}}, 1'b1};
+                assign sync_end_pc[e] = sync_pc[e];
+                assign rel[e] = sync_end[e] && sync_sig[e];
+                assign rel_sem[e] = sync_sem[e];
+                assign rel_cnt[e] = sync_cnt[e];
+            end
+            always @(posedge clk) begin
+                if (rst) begin
+                    sync_left[e] <= {SW{1'b0}};
+                end else if (sync_start[e]) begin
+                    sync_left[e] <= SYNC_CYCLES[SW-1:0] - {{(SW - 1){1'b0}}, 1'b1};
+                    sync_pc[e] <= h_pc[e];
+                    sync_sig[e] <= h_sig[e];
+                    sync_sem[e] <= h_sem[e];
+                    sync_cnt[e] <= h_cnt[e];
+                end else if (sync_left[e] != {SW{1'b0}}) begin
+                    sync_left[e] <= sync_left[e] - {{(SW - 1){1'b0}}, 1'b1};
+                end
+            end
+        end
+    endgenerate
+
+    // ------------------------------------------------------------------ semaphores
+    // a wait sees the units of signals that ended before this cycle, less those the waits of the
+    // engines before it in the tie order take in this cycle
+    wire [SEMAPHORES*32-1:0] sem_val;
+    wire [3:0] take;
+    wire [32:0] avail [0:3];
+    genvar s;
+    generate
+        for (e = 0; e < 4; e = e + 1) begin : g_avail
+            wire [32:0] prior =
+                ((e > 0 && take[0] && h_sem[0] == h_sem[e]) ? {1'b0, h_cnt[0]} : 33'd0) +
+                ((e > 1 && take[1] && h_sem[1] == h_sem[e]) ? {1'b0, h_cnt[1]} : 33'd0) +
+                ((e > 2 && take[2] && h_sem[2] == h_sem[e]) ? {1'b0, h_cnt[2]} : 33'd0);
+            wire [32:0] early = (FAULT == 1) ?
+                ((rel[0] && rel_sem[0] == h_sem[e]) ? {1'b0, rel_cnt[0]} : 33'd0) +
+                ((rel[1] && rel_sem[1] == h_sem[e]) ? {1'b0, rel_cnt[1]} : 33'd0) +
+                ((rel[2] && rel_sem[2] == h_sem[e]) ? {1'b0, rel_cnt[2]} : 33'd0) +
+                ((rel[3] && rel_sem[3] == h_sem[e]) ? {1'b0, rel_cnt[3]} : 33'd0) : 33'd0;
+            assign avail[e] = {1'b0, sem_val[h_sem[e] * 32 +: 32]} + early - prior;
+            assign take[e] = start[e] && h_wait[e];
+        end
+        for (s = 0; s < SEMAPHORES; s = s + 1) begin : g_sem
+            reg [31:0] v;
+            wire [31:0] inc = ((rel[0] && rel_sem[0] == s) ? rel_cnt[0] : 32'd0) +
+                              ((rel[1] && rel_sem[1] == s) ? rel_cnt[1] : 32'd0) +
+                              ((rel[2] && rel_sem[2] == s) ? rel_cnt[2] : 32'd0) +
+                              ((rel[3] && rel_sem[3] == s) ? rel_cnt[3] : 32'd0);
+            wire [31:0] dec = ((take[0] && h_sem[0] == s) ? h_cnt[0] : 32'd0) +
+                              ((take[1] && h_sem[1] == s) ? h_cnt[1] : 32'd0) +
+                              ((take[2] && h_sem[2] == s) ? h_cnt[2] : 32'd0) +
+                              ((take[3] && h_sem[3] == s) ? h_cnt[3] : 32'd0);
+            always @(posedge clk) begin
+                if (rst) v <= 32'd0;
+                else v <= v + inc - dec;
+            end
+            assign sem_val[s * 32 +: 32] = v;
+        end
+    endgenerate
+
+    // ------------------------------------------------------------------ the engines' starts
+    // free: the engine can start its next instruction; ended: every earlier instruction of it has ended
+    wire [$clog2(DMA_QUEUES + 1)-1:0] dma_inflight;
+    reg  vec_inflight;
+    reg  [PCW-1:0] vec_pc;
+    assign free[E_PE] = sync_left[E_PE] == {SW{1'b0}};
+    assign free[E_ACT] = sync_left[E_ACT] == {SW{1'b0}};
+    assign free[E_VEC] = sync_left[E_VEC] == {SW{1'b0}} && vec_ready;
+    assign free[E_DMA] = sync_left[E_DMA] == {SW{1'b0}};
+    assign ended[E_PE] = 1'b1;
+    assign ended[E_ACT] = 1'b1;
+    assign ended[E_VEC] = !vec_inflight;
+    assign ended[E_DMA] = dma_inflight == 0;
+    wire dma_room = dma_inflight < DMA_QUEUES;
+    generate
+        for (e = 0; e < 4; e = e + 1) begin : g_start
+            wire op_ok = (e == E_VEC) ? 1'b1 : (e == E_DMA) ? dma_room : 1'b0;
+            assign start[e] = started && h_valid[e] && free[e] &&
+                (h_sig[e] ? ended[e] : h_wait[e] ? avail[e] >= {1'b0, h_cnt[e]} : h_sync[e] ? 1'b1 : op_ok);
+        end
+    endgenerate
+
+    // ------------------------------------------------------------------ SBUF and PSUM (bytes)
+    reg [7:0] sbm [0:P*SB_BYTES-1];
+    reg [7:0] psm [0:P*PS_BYTES-1];
+
+    // vector engine ports
+    wire             v_rd_space, v_wr_space;
+    wire [17:0]      v_rd_addr, v_wr_addr;
+    wire [P-1:0]     v_rd_en, v_wr_en;
+    reg  [P*32-1:0]  v_rd_data;
+    wire [P*32-1:0]  v_wr_data;
+    wire [3:0]       v_wr_be;
+    wire             v_busy_unused, v_halted_unused, v_retire;
+    wire             vec_go = started && h_valid[E_VEC] && !h_sync[E_VEC] && sync_left[E_VEC] == {SW{1'b0}};
+    vec_engine #(.LANES(P)) u_vec (.clk(clk), .rst(rst), .in_valid(vec_go), .in_ready(vec_ready),
+        .in_word(h[E_VEC][511:0]), .busy(v_busy_unused), .halted(v_halted_unused), .retire(v_retire),
+        .rd_space(v_rd_space), .rd_addr(v_rd_addr), .rd_en(v_rd_en), .rd_data(v_rd_data),
+        .wr_space(v_wr_space), .wr_addr(v_wr_addr), .wr_be(v_wr_be), .wr_en(v_wr_en), .wr_data(v_wr_data));
+    always @(posedge clk) begin
+        if (rst) begin
+            vec_inflight <= 1'b0;
+        end else if (start[E_VEC] && !h_sync[E_VEC]) begin
+            vec_inflight <= 1'b1;
+            vec_pc <= h_pc[E_VEC];
+        end else if (v_retire) begin
+            vec_inflight <= 1'b0;
+        end
+    end
+    wire vec_end = v_retire && vec_inflight;
+
+    // DMA engine
+    wire             dma_done;
+    wire [PCW-1:0]   dma_done_pc;
+    wire [7:0]       d_part;
+    wire [DMA_BEAT-1:0]    d_sb_we;
+    wire [DMA_BEAT*20-1:0] d_sb_addr;
+    wire [DMA_BEAT*8-1:0]  d_sb_wdata;
+    reg  [DMA_BEAT*8-1:0]  d_sb_rdata;
+    wire [7:0]       h_tensor = h[E_DMA][`ACCEL_F_DRAM_TENSOR_LSB +: `ACCEL_F_DRAM_TENSOR_W];
+    dma_engine #(.QUEUES(DMA_QUEUES), .LATENCY(DMA_LATENCY), .BEAT(DMA_BEAT), .PCW(PCW), .FAULT(FAULT)) u_dma (
+        .clk(clk), .rst(rst), .cycle(cycle), .issue(start[E_DMA] && !h_sync[E_DMA]), .issue_word(h[E_DMA][511:0]),
+        .issue_pc(h_pc[E_DMA]), .issue_base(ttab[h_tensor]), .inflight(dma_inflight), .done(dma_done),
+        .done_pc(dma_done_pc), .dram_rd_en(dram_rd_en), .dram_rd_addr(dram_rd_addr), .dram_rdata(dram_rdata),
+        .dram_wr_en(dram_wr_en), .dram_wr_addr(dram_wr_addr), .dram_wr_len(dram_wr_len), .dram_wr_data(dram_wr_data), .sb_part(d_part), .sb_we(d_sb_we), .sb_addr(d_sb_addr),
+        .sb_wdata(d_sb_wdata), .sb_rdata(d_sb_rdata));
+
+    // memory ports: vector engine (per lane, a 32-bit word with byte enables), DMA (up to a beat of bytes of
+    // one partition), debug; every read is synchronous (data the next cycle). Reset clears both memories
+    // (the emulator's memories start at zero).
+    integer q, b, m, i;
+    always @(posedge clk) begin
+        for (m = 0; m < DMA_BEAT; m = m + 1)
+            d_sb_rdata[m*8 +: 8] <= sbm[d_part * SB_BYTES + d_sb_addr[m*20 +: 20]];
+        for (q = 0; q < P; q = q + 1)
+            for (b = 0; b < 4; b = b + 1)
+                dbg_data[q*32 + b*8 +: 8] <= dbg_space ? psm[q * PS_BYTES + dbg_addr * 4 + b]
+                                                       : sbm[q * SB_BYTES + dbg_addr * 4 + b];
+        if (rst) begin
+            for (i = 0; i < P * SB_BYTES; i = i + 1) sbm[i] <= 8'd0;
+            for (i = 0; i < P * PS_BYTES; i = i + 1) psm[i] <= 8'd0;
+        end else begin
+            for (q = 0; q < P; q = q + 1) begin
+                if (v_rd_en[q])
+                    for (b = 0; b < 4; b = b + 1)
+                        v_rd_data[q*32 + b*8 +: 8] <= v_rd_space ? psm[q * PS_BYTES + v_rd_addr * 4 + b]
+                                                                 : sbm[q * SB_BYTES + v_rd_addr * 4 + b];
+                if (v_wr_en[q])
+                    for (b = 0; b < 4; b = b + 1)
+                        if (v_wr_be[b]) begin
+                            if (v_wr_space) psm[q * PS_BYTES + v_wr_addr * 4 + b] <= v_wr_data[q*32 + b*8 +: 8];
+                            else sbm[q * SB_BYTES + v_wr_addr * 4 + b] <= v_wr_data[q*32 + b*8 +: 8];
+                        end
+            end
+            for (m = 0; m < DMA_BEAT; m = m + 1)
+                if (d_sb_we[m]) sbm[d_part * SB_BYTES + d_sb_addr[m*20 +: 20]] <= d_sb_wdata[m*8 +: 8];
+        end
+    end
+
+    // ------------------------------------------------------------------ trace and end of program
+    generate
+        for (e = 0; e < 4; e = e + 1) begin : g_trace
+            assign tr_start[e] = start[e];
+            assign tr_start_pc[e*PCW +: PCW] = h_pc[e];
+        end
+    endgenerate
+    assign tr_end = {dma_done, sync_end[E_DMA], sync_end[E_VEC] || vec_end, sync_end[E_ACT], sync_end[E_PE]};
+    assign tr_end_pc = {dma_done_pc, sync_end_pc[E_DMA], vec_end ? vec_pc : sync_end_pc[E_VEC],
+                        sync_end_pc[E_ACT], sync_end_pc[E_PE]};
+    wire idle = h_valid == 4'd0 && sync_left[0] == {SW{1'b0}} && sync_left[1] == {SW{1'b0}} &&
+                sync_left[2] == {SW{1'b0}} && sync_left[3] == {SW{1'b0}} && !vec_inflight && dma_inflight == 0;
+    assign done = started && (stopped || pc >= nprog) && idle;
+endmodule
