@@ -45,20 +45,7 @@ HERE = Path(__file__).resolve().parent
 
 def build(name: str, size: int = 224) -> onnx.ModelProto:
     """The benchmark's model: an ImageNet network at `size` x `size`, or the BERT-base encoder layer."""
-    model = zoo.transformer_layer() if name == "transformer" else zoo.imagenet(name, size, seed=0)
-    return without_unused_dropout_masks(model)
-
-
-def without_unused_dropout_masks(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Drop the mask output of each Dropout when nothing reads it (the same model). The compiler
-    rejects a model whose opset-9 Dropout names a mask output, because shape inference gives that
-    output no shape (accel.compiler.graph.import_onnx wants every output static); the wheel's
-    VGG-19, AlexNet, SqueezeNet and Inception-v1 all have one."""
-    used = {i for n in model.graph.node for i in n.input} | {o.name for o in model.graph.output}
-    for n in model.graph.node:
-        if n.op_type == "Dropout" and len(n.output) > 1 and n.output[1] not in used:
-            del n.output[1:]
-    return model
+    return zoo.transformer_layer() if name == "transformer" else zoo.imagenet(name, size, seed=0)
 
 
 def geometry(node: Any, graph: Any) -> dict[str, int] | None:

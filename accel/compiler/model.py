@@ -128,19 +128,28 @@ class CompiledModel:
         return ModelRun({o: values[o] if o in values else get(o) for o in g.outputs}, timelines, host, reports)
 
     def layer_report(self, run: ModelRun) -> list[dict[str, Any]]:
-        """Per ONNX node on the core: first start and last end of its instructions, cycles (the span),
-        busy cycles per engine, MACs and DRAM bytes; host nodes with their wall time."""
+        """Per ONNX node on the core: first start and last end of its instructions (`span`), its
+        `cycles` (the cycles of the run it accounts for: walking the instructions in start order,
+        each is given the cycles it extends the busy time by, so nodes whose instructions overlap,
+        as reordering interleaves them, are not counted twice and the rows add up to the run's busy
+        cycles), busy cycles per engine and DRAM bytes; host nodes with their wall time."""
         rows: list[dict[str, Any]] = []
         core_steps = [s for s in self.steps if s.kind == "core"]
         for step, tl in zip(core_steps, run.timelines, strict=True):
             names = np.array(step.node_of[:len(tl)], dtype=object)
+            order = np.argsort(tl.start, kind="stable")
+            reach = np.maximum.accumulate(tl.end[order])
+            before = np.concatenate([[0], reach[:-1]])
+            share = np.zeros(len(tl), dtype=np.int64)
+            share[order] = np.maximum(0, tl.end[order] - np.maximum(tl.start[order], before))
             for node in dict.fromkeys(step.node_of):
                 mine = names == node
                 if not mine.any():
                     continue
                 row = {"node": node, "where": "core", "start": int(tl.start[mine].min()),
                        "end": int(tl.end[mine].max()), "dram_bytes": int(tl.dram_bytes[mine].sum())}
-                row["cycles"] = row["end"] - row["start"]
+                row["span"] = row["end"] - row["start"]
+                row["cycles"] = int(share[mine].sum())
                 for code, eng in enumerate(ENGINES):
                     sel = mine & (tl.engine == code)
                     row[f"{eng.lower()}_busy"] = int((tl.end[sel] - tl.start[sel]).sum())

@@ -235,6 +235,8 @@ class _Accesses:
             v = ops[name]
             if isinstance(v, AP):
                 key, value = id(v), v
+            elif self.program.tensors[v.tensor].role in ("in", "inout"):
+                continue  # only DMA touches DRAM (so no race there) and an input is initialised
             else:
                 pcount = next(x.pcount for x in ops.values() if isinstance(x, AP))
                 key, value = (id(v), pcount), (v, pcount)

@@ -56,16 +56,6 @@ class Case:
     fp32: dict[str, np.ndarray]
 
 
-def without_unused_dropout_masks(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Drop the mask output of each Dropout nothing reads (the same model): the compiler rejects an
-    opset-9 Dropout that names one, as shape inference leaves it without a shape."""
-    used = {i for n in model.graph.node for i in n.input} | {o.name for o in model.graph.output}
-    for n in model.graph.node:
-        if n.op_type == "Dropout" and len(n.output) > 1 and n.output[1] not in used:
-            del n.output[1:]
-    return model
-
-
 # VGG-19 and AlexNet keep their 4096-wide fc layers at any input size: ~10 s each in check_races
 # (the DRAM footprints of the 16-32 MB weight tensors), ~25 s each in all; marked slow.
 SLOW = {"vgg19", "alexnet"}
@@ -77,7 +67,7 @@ def case(request: pytest.FixtureRequest) -> Case:
     """One model compiled and run (pytest keeps one at a time: the fixture is module-scoped)."""
     name = request.param
     if name in SIZES:
-        model = without_unused_dropout_masks(zoo.imagenet(name, SIZES[name], seed=0))
+        model = zoo.imagenet(name, SIZES[name], seed=0)
     else:
         model = zoo.transformer_layer(**SMALL_TRANSFORMER, **TRANSFORMERS[name])
     inputs = reference.random_inputs(model, seed=1)
