@@ -49,7 +49,9 @@ module core #(
     // load port
     input  wire                          ld_we,
     input  wire                          ld_sel,
-    input  wire [15:0]                   ld_addr,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [15:0]                   ld_addr,  // the low bits the memory and the table use
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire [511:0]                  ld_data,
     // status
     output reg  [31:0]                   cycle,
@@ -183,10 +185,6 @@ module core #(
 
     // ------------------------------------------------------------------ sync instructions
     reg [SW-1:0]  sync_left [0:3];
-    reg [PCW-1:0] sync_pc [0:3];
-    reg [3:0]     sync_sig;
-    reg [7:0]     sync_sem [0:3];
-    reg [31:0]    sync_cnt [0:3];
     wire [3:0]    sync_start, sync_end, rel;
     wire [PCW-1:0] sync_end_pc [0:3];
     wire [7:0]    rel_sem [0:3];
@@ -200,22 +198,30 @@ module core #(
                 assign rel[e] = sync_start[e] && h_sig[e];
                 assign rel_sem[e] = h_sem[e];
                 assign rel_cnt[e] = h_cnt[e];
-            end else begin : g_many
+            end else begin : g_many  // the instruction's index and units, for its last cycle
+                reg [PCW-1:0] pc_q;
+                reg           sig_q;
+                reg [7:0]     sem_q;
+                reg [31:0]    cnt_q;
+                always @(posedge clk) begin
+                    if (sync_start[e]) begin
+                        pc_q <= h_pc[e];
+                        sig_q <= h_sig[e];
+                        sem_q <= h_sem[e];
+                        cnt_q <= h_cnt[e];
+                    end
+                end
                 assign sync_end[e] = sync_left[e] == {{(SW - 1){1'b0}}, 1'b1};
-                assign sync_end_pc[e] = sync_pc[e];
-                assign rel[e] = sync_end[e] && sync_sig[e];
-                assign rel_sem[e] = sync_sem[e];
-                assign rel_cnt[e] = sync_cnt[e];
+                assign sync_end_pc[e] = pc_q;
+                assign rel[e] = sync_end[e] && sig_q;
+                assign rel_sem[e] = sem_q;
+                assign rel_cnt[e] = cnt_q;
             end
             always @(posedge clk) begin
                 if (rst) begin
                     sync_left[e] <= {SW{1'b0}};
                 end else if (sync_start[e]) begin
                     sync_left[e] <= SYNC_CYCLES[SW-1:0] - {{(SW - 1){1'b0}}, 1'b1};
-                    sync_pc[e] <= h_pc[e];
-                    sync_sig[e] <= h_sig[e];
-                    sync_sem[e] <= h_sem[e];
-                    sync_cnt[e] <= h_cnt[e];
                 end else if (sync_left[e] != {SW{1'b0}}) begin
                     sync_left[e] <= sync_left[e] - {{(SW - 1){1'b0}}, 1'b1};
                 end

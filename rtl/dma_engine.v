@@ -115,7 +115,6 @@ module dma_engine #(
     wire [19:0] ss0 = {{4{w[`ACCEL_F_AP0_S0_LSB + 15]}}, w[`ACCEL_F_AP0_S0_LSB +: 16]};
     wire [19:0] ss1 = {{4{w[`ACCEL_F_AP0_S1_LSB + 15]}}, w[`ACCEL_F_AP0_S1_LSB +: 16]};
     wire [19:0] ss2 = {{4{w[`ACCEL_F_AP0_S2_LSB + 15]}}, w[`ACCEL_F_AP0_S2_LSB +: 16]};
-    wire [15:0] ta = sn1 == 0 ? 16'd1 : sn2 == 0 ? 16'd1 : sn0;
     wire [15:0] tb = sn1 == 0 ? 16'd1 : sn2 == 0 ? sn0 : sn1;
     wire [15:0] tc = sn1 == 0 ? sn0 : sn2 == 0 ? sn1 : sn2;
     wire [19:0] ua = sn1 == 0 ? 20'd0 : sn2 == 0 ? 20'd0 : ss0;
@@ -148,7 +147,9 @@ module dma_engine #(
 
     wire [31:0] elem = doffset + poff + da + db + dc + rpos;
     wire [31:0] addr = h_base + (elem << shift);
-    wire [31:0] nbytes = k << shift;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] nbytes = k << shift;  // at most BEAT
+    /* verilator lint_on UNUSEDSIGNAL */
     assign dram_rd_en = go && !store;
     assign dram_rd_addr = addr;
     reg  [BEAT-1:0] wr_mask;  // the store beat's bytes (zeros above its length)
@@ -177,6 +178,7 @@ module dma_engine #(
         ka = active ? r_ka : 16'd0;
         oa = active ? r_oa : 20'd0; ob = active ? r_ob : 20'd0; oc = active ? r_oc : 20'd0;
         nka = ka; nkb = kb; nkc = kc; noa = oa; nob = ob; noc = oc;
+        ea = 20'd0;
         sb_we = {BEAT{1'b0}};
         sb_we_any = {BEAT{1'b0}};
         sb_addr = {BEAT*20{1'b0}};

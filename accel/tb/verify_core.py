@@ -37,7 +37,7 @@ from accel.machine import Core
 from accel.tb.modules import sources
 from accel.tb.plan import run_planned
 from accel.tb.runner import BenchFailure
-from accel.timing import schedule
+from accel.timing.schedule import byte_span
 from accel.timing.timeline import ENGINES
 
 TOPLEVEL = "core_tb"
@@ -246,8 +246,6 @@ def _ins_text(program: Program, i: int) -> str:
 
 def _writer(program: Program, n: int, space: str, part: int, byte: int) -> str:
     """The last instruction (of the first n) whose destination pattern's span covers the byte."""
-    from accel.timing.schedule import byte_span
-
     for i in range(n - 1, -1, -1):
         dst = program.instructions[i].ops.get("dst")
         if isinstance(dst, AP) and dst.space == space and dst.pstart <= part < dst.pstart + dst.pcount:

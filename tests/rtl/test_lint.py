@@ -20,6 +20,7 @@ PARAMETERS: dict[str, list[dict[str, int]]] = {
     "pe_array": [{"R": 1, "C": 1}, {"R": 4, "C": 8}, {"R": 16, "C": 16}],
     "pe_array_tb": [{"R": 3, "C": 5}, {"R": 4, "C": 3, "SPARSE": 1, "N": 2, "M": 8, "IW": 3}],
     "pe": [{"M": 4, "IW": 2}, {"M": 16, "IW": 4}],
+    "core": [{"SYNC_CYCLES": 2, "DISPATCH_CYCLES": 2, "QUEUE_DEPTH": 1, "DMA_QUEUES": 1, "DMA_BEAT": 16}],
     "sparse_array": [{"R": 4, "C": 4, "N": 2, "M": 4, "IW": 2}, {"R": 3, "C": 1, "N": 1, "M": 2, "IW": 1},
                      {"R": 8, "C": 8, "N": 4, "M": 16, "IW": 4}],
 }
