@@ -6,6 +6,7 @@ content hash, so an interrupted sweep resumes where it stopped (docs/sweep.md)."
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -60,11 +61,27 @@ def resolve(m: ModelSpec) -> Model:
     return Model(m.label, kind, data, Path(m.what).name, shapes, hashlib.sha256(data).hexdigest())
 
 
+@functools.cache
+def accel_digest() -> str:
+    """accel's version and a hash of its sources (every module and the ISA table), so a cached point
+    is redone after any change to the compiler, the cost model or the ISA, released or not."""
+    from accel.isa.resources import ISA_TOML
+
+    h = hashlib.sha256(__version__.encode())
+    root = Path(__file__).resolve().parents[1]
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode())
+        h.update(f.read_bytes())
+    h.update(Path(ISA_TOML).read_bytes())
+    return f"{__version__}+{h.hexdigest()[:16]}"
+
+
 def point_key(model: Model, config: dict[str, int], cost_model_only: bool) -> str:
-    """Content hash of a point: the model's bytes, every CoreConfig field, the mode and accel's version."""
+    """Content hash of a point: the model's bytes, every CoreConfig field, the mode and accel's
+    version and sources (accel_digest)."""
     full = {**_DEFAULTS, **config}
     text = json.dumps({"model": model.digest, "shapes": model.input_shapes, "config": full,
-                       "cost_model_only": cost_model_only, "accel": __version__}, sort_keys=True)
+                       "cost_model_only": cost_model_only, "accel": accel_digest()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
