@@ -91,8 +91,9 @@ def sram_bits(config: CoreConfig) -> dict[str, int]:
 
 def area(config: CoreConfig) -> dict[str, Any]:
     """The core's area in mm^2 at 45 nm: logic per component (pe_array, psum_logic, vec, act,
-    control), SRAM per memory (sbuf, psum, act_tables), and the total. The DMA engine has no RTL yet
-    and is not counted."""
+    control), SRAM per memory (sbuf, psum, act_tables), and the total. The DMA engine and the core's
+    sequencer and queues (rtl/dma_engine.v, rtl/core_queue.v, rtl/core.v: newer than cells.py) are not
+    counted yet."""
     mm2: dict[str, float] = dict.fromkeys(("pe_array", "psum_logic", "vec", "act", "control"), 0.0)
     for name, n in block_counts(config).items():
         mm2[_COMPONENT[name]] += n * block_um2(name) * 1e-6
