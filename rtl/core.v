@@ -234,22 +234,16 @@ module core #(
     // engines before it in the tie order take in this cycle
     wire [SEMAPHORES*32-1:0] sem_val;
     wire [3:0] take;
-    wire [32:0] avail [0:3];
+    function [32:0] units_if;  // cnt when a take on the same semaphore happens
+        input       same;
+        input       tk;
+        input [31:0] cnt;
+        begin
+            units_if = (same && tk) ? {1'b0, cnt} : 33'd0;
+        end
+    endfunction
     genvar s;
     generate
-        for (e = 0; e < 4; e = e + 1) begin : g_avail
-            wire [32:0] prior =
-                ((e > 0 && take[0] && h_sem[0] == h_sem[e]) ? {1'b0, h_cnt[0]} : 33'd0) +
-                ((e > 1 && take[1] && h_sem[1] == h_sem[e]) ? {1'b0, h_cnt[1]} : 33'd0) +
-                ((e > 2 && take[2] && h_sem[2] == h_sem[e]) ? {1'b0, h_cnt[2]} : 33'd0);
-            wire [32:0] early = (FAULT == 1) ?
-                ((rel[0] && rel_sem[0] == h_sem[e]) ? {1'b0, rel_cnt[0]} : 33'd0) +
-                ((rel[1] && rel_sem[1] == h_sem[e]) ? {1'b0, rel_cnt[1]} : 33'd0) +
-                ((rel[2] && rel_sem[2] == h_sem[e]) ? {1'b0, rel_cnt[2]} : 33'd0) +
-                ((rel[3] && rel_sem[3] == h_sem[e]) ? {1'b0, rel_cnt[3]} : 33'd0) : 33'd0;
-            assign avail[e] = {1'b0, sem_val[h_sem[e] * 32 +: 32]} + early - prior;
-            assign take[e] = start[e] && h_wait[e];
-        end
         for (s = 0; s < SEMAPHORES; s = s + 1) begin : g_sem
             reg [31:0] v;
             wire [31:0] inc = ((rel[0] && rel_sem[0] == s) ? rel_cnt[0] : 32'd0) +
@@ -281,12 +275,36 @@ module core #(
     assign ended[E_ACT] = 1'b1;
     assign ended[E_VEC] = !vec_inflight;
     assign ended[E_DMA] = dma_inflight == 0;
-    wire dma_room = dma_inflight < DMA_QUEUES;
+    localparam [$clog2(DMA_QUEUES + 1)-1:0] DQ = DMA_QUEUES;
+    wire dma_room = dma_inflight < DQ;
+    // one block per engine, in the tie order; each sees the takes of the blocks before it
     generate
-        for (e = 0; e < 4; e = e + 1) begin : g_start
+        for (e = 0; e < 4; e = e + 1) begin : g_eng
+            wire tk, st;
+            wire [32:0] prior;
+            if (e == 0) begin : g_p0
+                assign prior = 33'd0;
+            end else if (e == 1) begin : g_p1
+                assign prior = units_if(h_sem[0] == h_sem[e], g_eng[0].tk, h_cnt[0]);
+            end else if (e == 2) begin : g_p2
+                assign prior = units_if(h_sem[0] == h_sem[e], g_eng[0].tk, h_cnt[0]) +
+                               units_if(h_sem[1] == h_sem[e], g_eng[1].tk, h_cnt[1]);
+            end else begin : g_p3
+                assign prior = units_if(h_sem[0] == h_sem[e], g_eng[0].tk, h_cnt[0]) +
+                               units_if(h_sem[1] == h_sem[e], g_eng[1].tk, h_cnt[1]) +
+                               units_if(h_sem[2] == h_sem[e], g_eng[2].tk, h_cnt[2]);
+            end
+            wire [32:0] early = (FAULT == 1) ?
+                units_if(rel_sem[0] == h_sem[e], rel[0], rel_cnt[0]) + units_if(rel_sem[1] == h_sem[e], rel[1], rel_cnt[1]) +
+                units_if(rel_sem[2] == h_sem[e], rel[2], rel_cnt[2]) + units_if(rel_sem[3] == h_sem[e], rel[3], rel_cnt[3])
+                : 33'd0;
+            wire [32:0] avail = {1'b0, sem_val[h_sem[e] * 32 +: 32]} + early - prior;
             wire op_ok = (e == E_VEC) ? 1'b1 : (e == E_DMA) ? dma_room : 1'b0;
-            assign start[e] = started && h_valid[e] && free[e] &&
-                (h_sig[e] ? ended[e] : h_wait[e] ? avail[e] >= {1'b0, h_cnt[e]} : h_sync[e] ? 1'b1 : op_ok);
+            assign st = started && h_valid[e] && free[e] &&
+                (h_sig[e] ? ended[e] : h_wait[e] ? avail >= {1'b0, h_cnt[e]} : h_sync[e] ? 1'b1 : op_ok);
+            assign tk = st && h_wait[e];
+            assign start[e] = st;
+            assign take[e] = tk;
         end
     endgenerate
 
@@ -341,7 +359,7 @@ module core #(
     integer q, b, m, i;
     always @(posedge clk) begin
         for (m = 0; m < DMA_BEAT; m = m + 1)
-            d_sb_rdata[m*8 +: 8] <= sbm[d_part * SB_BYTES + d_sb_addr[m*20 +: 20]];
+            d_sb_rdata[m*8 +: 8] <= sbm[d_part * SB_BYTES + {12'd0, d_sb_addr[m*20 +: 20]}];
         for (q = 0; q < P; q = q + 1)
             for (b = 0; b < 4; b = b + 1)
                 dbg_data[q*32 + b*8 +: 8] <= dbg_space ? psm[q * PS_BYTES + dbg_addr * 4 + b]
@@ -363,7 +381,7 @@ module core #(
                         end
             end
             for (m = 0; m < DMA_BEAT; m = m + 1)
-                if (d_sb_we[m]) sbm[d_part * SB_BYTES + d_sb_addr[m*20 +: 20]] <= d_sb_wdata[m*8 +: 8];
+                if (d_sb_we[m]) sbm[d_part * SB_BYTES + {12'd0, d_sb_addr[m*20 +: 20]}] <= d_sb_wdata[m*8 +: 8];
         end
     end
 

@@ -82,8 +82,9 @@ module dma_engine #(
 
     // ------------------------------------------------------------------ the patterns, normalized
     // dims a (outer), b, c (inner); a missing outer dim is (1, 0), as rtl/vec_ap_walk.v
-    wire [15:0] dn0 = w[`ACCEL_F_DRAM_N0_LSB +: 16], dn1 = w[`ACCEL_F_DRAM_N1_LSB +: 16],
-                dn2 = w[`ACCEL_F_DRAM_N2_LSB +: 16];
+    wire [15:0] dn0 = w[`ACCEL_F_DRAM_N0_LSB +: 16];
+    wire [15:0] dn1 = w[`ACCEL_F_DRAM_N1_LSB +: 16];
+    wire [15:0] dn2 = w[`ACCEL_F_DRAM_N2_LSB +: 16];
     wire [31:0] ds0 = {{8{w[`ACCEL_F_DRAM_S0_LSB + 23]}}, w[`ACCEL_F_DRAM_S0_LSB +: 24]};
     wire [31:0] ds1 = {{8{w[`ACCEL_F_DRAM_S1_LSB + 23]}}, w[`ACCEL_F_DRAM_S1_LSB +: 24]};
     wire [31:0] ds2 = {{8{w[`ACCEL_F_DRAM_S2_LSB + 23]}}, w[`ACCEL_F_DRAM_S2_LSB +: 24]};
@@ -103,15 +104,18 @@ module dma_engine #(
     wire [31:0] rb = mb ? rc * {16'd0, nb} : rc;
     wire        ma = mb && (na == 16'd1 || sa == rb);
     wire [31:0] run = ma ? rb * {16'd0, na} : rb;
-    wire [15:0] qa = ma ? 16'd1 : na, qb = mb ? 16'd1 : nb, qc = mc ? 16'd1 : nc;  // descriptor walk
+    wire [15:0] qa = ma ? 16'd1 : na;  // the descriptor walk's dims
+    wire [15:0] qb = mb ? 16'd1 : nb;
+    wire [15:0] qc = mc ? 16'd1 : nc;
 
     wire [2:0]  dt = w[`ACCEL_F_AP0_DTYPE_LSB +: 3];
     wire [1:0]  shift = (dt == `ACCEL_DTYPE_BF16) ? 2'd1 : (dt == `ACCEL_DTYPE_INT8) ? 2'd0 : 2'd2;
     wire [7:0]  pstart = w[`ACCEL_F_AP0_PSTART_LSB +: 8];
     wire [8:0]  pcount = w[`ACCEL_F_AP0_PCOUNT_LSB +: 9];
     wire [19:0] soffset = w[`ACCEL_F_AP0_OFFSET_LSB +: 20];
-    wire [15:0] sn0 = w[`ACCEL_F_AP0_N0_LSB +: 16], sn1 = w[`ACCEL_F_AP0_N1_LSB +: 16],
-                sn2 = w[`ACCEL_F_AP0_N2_LSB +: 16];
+    wire [15:0] sn0 = w[`ACCEL_F_AP0_N0_LSB +: 16];
+    wire [15:0] sn1 = w[`ACCEL_F_AP0_N1_LSB +: 16];
+    wire [15:0] sn2 = w[`ACCEL_F_AP0_N2_LSB +: 16];
     wire [19:0] ss0 = {{4{w[`ACCEL_F_AP0_S0_LSB + 15]}}, w[`ACCEL_F_AP0_S0_LSB +: 16]};
     wire [19:0] ss1 = {{4{w[`ACCEL_F_AP0_S1_LSB + 15]}}, w[`ACCEL_F_AP0_S1_LSB +: 16]};
     wire [19:0] ss2 = {{4{w[`ACCEL_F_AP0_S2_LSB + 15]}}, w[`ACCEL_F_AP0_S2_LSB +: 16]};
@@ -129,9 +133,14 @@ module dma_engine #(
     reg  [15:0] r_ka, r_kb, r_kc;                  // SBUF pattern indices
     reg  [19:0] r_oa, r_ob, r_oc;                  // SBUF pattern element offsets
     wire [8:0]  p = active ? r_p : 9'd0;
-    wire [31:0] poff = active ? r_poff : 32'd0, rpos = active ? r_rpos : 32'd0;
-    wire [31:0] da = active ? r_da : 32'd0, db = active ? r_db : 32'd0, dc = active ? r_dc : 32'd0;
-    wire [15:0] ia = active ? r_ia : 16'd0, ib = active ? r_ib : 16'd0, ic = active ? r_ic : 16'd0;
+    wire [31:0] poff = active ? r_poff : 32'd0;
+    wire [31:0] rpos = active ? r_rpos : 32'd0;
+    wire [31:0] da = active ? r_da : 32'd0;
+    wire [31:0] db = active ? r_db : 32'd0;
+    wire [31:0] dc = active ? r_dc : 32'd0;
+    wire [15:0] ia = active ? r_ia : 16'd0;
+    wire [15:0] ib = active ? r_ib : 16'd0;
+    wire [15:0] ic = active ? r_ic : 16'd0;
 
     wire        go = head_valid && (active || cycle >= h_at);
     wire [31:0] left = run - rpos;
