@@ -130,20 +130,13 @@ _BINOPS = {
 }
 
 
-_LITERALS: dict[str, int] = {}  # integer literal text -> its value (numbers recur across lines and programs)
-
-
 def _simple_int(text: str, consts: dict[str, int]) -> int | None:
     """The value of a plain integer literal or a defined constant's name, exactly as eval_int's
     general path would give it; None for anything else (which then takes that path)."""
-    value = _LITERALS.get(text)
-    if value is not None:
-        return value
+    if text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1):  # decimal, the usual case
+        return int(text)
     if INT_LITERAL_RE.fullmatch(text):
-        value = int(text, 0)
-        if len(_LITERALS) < 1 << 16:
-            _LITERALS[text] = value
-        return value
+        return int(text, 0)
     if text in consts and not keyword.iskeyword(text):
         return consts[text]
     return None
@@ -272,18 +265,20 @@ def _plain_dims(groups: tuple[str | None, ...], consts: dict[str, int]) -> tuple
         n = _simple_int(n_text, consts)
         if n is None or n < 1:
             return None
+        counts.append(n)
         s_text = groups[k + 1]
-        if s_text is not None:
+        if s_text is None:
+            strides.append(None)
+        else:
             s = _simple_int(s_text, consts)
             if s is None:
                 return None
             strides.append(s)
-        else:
-            strides.append(None)
-        counts.append(n)
-    if None in strides:
-        defaults = default_strides(tuple(counts))
-        return tuple((n, d if s is None else s) for n, s, d in zip(counts, strides, defaults, strict=True))
+    run = 1  # the row-major stride of dim k: the product of the counts inside it
+    for k in range(len(counts) - 1, -1, -1):
+        if strides[k] is None:
+            strides[k] = run
+        run *= counts[k]
     return tuple(zip(counts, strides, strict=True))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +22,7 @@ SPACE_BY_CODE = {v: k for k, v in SPACES.items()}
 ENGINES: dict[str, int] = TABLE["engines"]
 ENGINE_BY_CODE = {v: k for k, v in ENGINES.items()}
 MAX_DIMS = 3
+_first = itemgetter(0)
 
 # NumPy storage type of each element type (bf16 is kept as its raw uint16 bits).
 NP_STORAGE = {"fp32": np.uint32, "bf16": np.uint16, "int8": np.int8, "int32": np.int32}
@@ -70,7 +72,7 @@ class AP:
         # By hand, with the derived sizes and the hash: the emulator asks for the sizes on every
         # instruction and the assembler hashes each pattern it reads (to share one object per pattern);
         # the generated __init__ set each field by object.__setattr__, at about the cost of all of this.
-        counts = tuple([n for n, _ in dims])
+        counts = tuple(map(_first, dims))
         free = math.prod(counts)
         self.__dict__.update(space=space, pstart=pstart, pcount=pcount, offset=offset, dtype=dtype, dims=dims,
                              counts=counts, free_size=free, size=pcount * free,
@@ -112,7 +114,7 @@ class DramAP:
     def __init__(self, tensor: int, offset: int, pstride: int, dims: tuple[tuple[int, int], ...],
                  name: str = "") -> None:  # by hand, as AP's
         self.__dict__.update(tensor=tensor, offset=offset, pstride=pstride, dims=dims, name=name,
-                             free_size=math.prod([n for n, _ in dims]), _hash=hash((tensor, offset, pstride, dims)))
+                             free_size=math.prod(map(_first, dims)), _hash=hash((tensor, offset, pstride, dims)))
 
     def __hash__(self) -> int:  # the dataclass's own hash (of the compared fields), computed once
         return self._hash
