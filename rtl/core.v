@@ -275,8 +275,8 @@ module core #(
     assign ended[E_ACT] = 1'b1;
     assign ended[E_VEC] = !vec_inflight;
     assign ended[E_DMA] = dma_inflight == 0;
-    localparam [$clog2(DMA_QUEUES + 1)-1:0] DQ = DMA_QUEUES;
-    wire dma_room = dma_inflight < DQ;
+    localparam DQW = $clog2(DMA_QUEUES + 1);
+    wire dma_room = {{(32 - DQW){1'b0}}, dma_inflight} < DMA_QUEUES;
     // one block per engine, in the tie order; each sees the takes of the blocks before it
     generate
         for (e = 0; e < 4; e = e + 1) begin : g_eng
