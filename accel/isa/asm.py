@@ -715,10 +715,11 @@ class Assembler:
             self._f32s[text] = bits
         return bits
 
-    def emit(self, parsed: tuple[dict, dict[str, Any], dict[str, Tok]], line: str, lineno: int,
+    def emit(self, parsed: tuple[dict, dict[str, Any], dict[str, Tok] | None], line: str, lineno: int,
              again: bool = False) -> None:
         """Append the instruction of a parsed line after the program-order checks (accel.isa.check);
-        `again`: an equal line passed them earlier, so it passes again (Checker.repeat)."""
+        `again`: an equal line passed them earlier, so it passes again (Checker.repeat). The operand
+        tokens (None from fast_instruction) place the caret of a first emit's error."""
         spec, ops, given = parsed
         ins = Instruction(spec, dict(ops), lineno, self.file, line.strip())
         if again:
