@@ -30,6 +30,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
                    help="lower convolutions without spreading filter elements over the PE rows")
     p.add_argument("--no-reorder", dest="reorder", action="store_false",
                    help="keep each segment's instructions in the order the lowerings emit them")
+    p.add_argument("--no-residency", dest="residency", action="store_false",
+                   help="store every layer's output to DRAM and load it back (no tensor kept in SBUF)")
     add_cache_options(p)
 
 
@@ -77,7 +79,7 @@ def compiled(args: argparse.Namespace, config: Any):
     from accel.compiler.plan import Options
 
     shapes = _shapes(args.input_shape)
-    options = Options(row_spread=args.row_spread, reorder=args.reorder)
+    options = Options(row_spread=args.row_spread, reorder=args.reorder, residency=getattr(args, "residency", True))
     try:
         return compile_model(args.program, config, strict=args.strict, input_shapes=shapes, cache=open_cache(args),
                              options=options)

@@ -30,10 +30,13 @@ LAYOUT = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout")
 class Options:
     """The compiler's optimizations, each switchable so its gain is measurable side by side
     (docs/compiler.md, "Optimizations"): row spreading of convolutions that use few PE rows
-    (pe.spread_plan) and reordering each segment's instructions across engines (reorder.py)."""
+    (pe.spread_plan), reordering each segment's instructions across engines (reorder.py), and
+    keeping a tensor in SBUF between the layers of a segment instead of a DRAM round trip (residency,
+    accel.compiler.resident)."""
 
     row_spread: bool = True
     reorder: bool = True
+    residency: bool = True
 
 
 @dataclass
