@@ -32,11 +32,15 @@ class Options:
     (docs/compiler.md, "Optimizations"): row spreading of convolutions that use few PE rows
     (pe.spread_plan), reordering each segment's instructions across engines (reorder.py), and
     keeping a tensor in SBUF between the layers of a segment instead of a DRAM round trip (residency,
-    accel.compiler.resident)."""
+    accel.compiler.resident). `sparsity`: N:M patterns ((2, 4), (4, 8)) for Gemm/MatMul/Conv weights
+    (accel.compiler.sparse; empty: dense), pruned to `sparsity_target` zeros by the mixed-ratio
+    planner (None: only weights that already meet a pattern run sparse, losslessly)."""
 
     row_spread: bool = True
     reorder: bool = True
     residency: bool = True
+    sparsity: tuple[tuple[int, int], ...] = ()
+    sparsity_target: float | None = None
 
 
 @dataclass
