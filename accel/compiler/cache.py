@@ -56,7 +56,7 @@ DB_NAME = "instructions.sqlite"
 SMALL_CONST = 16  # constants of at most this many elements are keyed by content (shapes, scalars)
 _NAME = re.compile(r"\bt(\d+)\b")
 _SEG_FIELDS = {"config", "graph", "index", "builder", "dram", "feeds", "consts", "results", "aliases", "nodes",
-               "identity_at", "_n"}
+               "identity_at", "_n", "keep", "resident"}
 _BUILDER_FIELDS = {"config", "lines", "tensors", "tensor_names", "counts", "clocks", "accesses",
                    "semaphores_used", "node", "line_nodes"}
 _version: str | None = None
@@ -131,8 +131,10 @@ def identifier(plan: planning.Placement, seg: Segment, state: dict[str, Any]) ->
             continue
         t = seg.dram.get(name)
         where = "absent" if t is None else "result" if t in seg.results else "feed"
-        inputs.append({"shape": list(v.shape), "dtype": str(v.dtype), "const": _array(v.data, False), "dram": where})
-    outputs = [list(g.values[o].shape) if o in g.values else None for o in node.outputs]
+        inputs.append({"shape": list(v.shape), "dtype": str(v.dtype), "const": _array(v.data, False), "dram": where,
+                       "sbuf": seg.resident.get(name), "kept": repr(seg.keep.get(name))})
+    # an output kept in SBUF (accel.compiler.resident) is drained into its consumer's planes, not stored
+    outputs = [[list(g.values[o].shape), repr(seg.keep.get(o))] if o in g.values else None for o in node.outputs]
     extra = {f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)
              if f.name not in ("node", "fused", "weights", "bias")}
     ident = {"version": version(), "config": dataclasses.asdict(seg.config), "opset": g.opset, "op": node.op,
@@ -217,6 +219,7 @@ def _shadow(seg: Segment) -> Segment:
     s.dram, s.feeds, s.results = dict(seg.dram), dict(seg.feeds), {k: list(v) for k, v in seg.results.items()}
     s.aliases, s.consts, s.nodes = dict(seg.aliases), {}, list(seg.nodes)
     s.identity_at, s._n = seg.identity_at, seg._n
+    s.keep, s.resident = seg.keep, {k: list(v) for k, v in seg.resident.items()}
     real, b = seg.builder, Builder(seg.config)
     b.tensor_names, b.semaphores_used = set(real.tensor_names), real.semaphores_used
     b.counts, b.clocks, b.accesses = list(real.counts), [list(c) for c in real.clocks], dict(real.accesses)
@@ -346,6 +349,7 @@ class InstructionCache:
         seg.dram, seg.feeds, seg.results, seg.aliases = shadow.dram, shadow.feeds, shadow.results, shadow.aliases
         seg.consts.update(shadow.consts)
         seg.nodes, seg.identity_at, seg._n = shadow.nodes, shadow.identity_at, shadow._n
+        seg.resident = shadow.resident
         b.tensors.extend(sb.tensors)
         b.tensor_names = sb.tensor_names
         b.sbuf, b.psum, b.node = sb.sbuf, sb.psum, sb.node

@@ -3,6 +3,7 @@ report; CompiledModel.run(inputs) runs it on the emulator with timing (docs/comp
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import numpy as np
 import onnx
 
 from accel.compiler import plan as planning
-from accel.compiler import reorder
+from accel.compiler import reorder, resident
 from accel.compiler.graph import CompileError, Graph, evaluate_node, import_onnx
 from accel.compiler.segment import Segment
 from accel.config import CoreConfig, as_config
@@ -40,12 +41,14 @@ class Step:
 
 @dataclass
 class ModelRun:
-    """Outputs of a run, each core segment's timeline, and the host steps' wall time."""
+    """Outputs of a run, each core segment's timeline, and the host steps' wall time; with
+    `run(keep_values=True)` every graph value it computed (for per-layer comparisons)."""
 
     outputs: dict[str, np.ndarray]
     timelines: list[Timeline]
     host_seconds: float
     steps: list[dict[str, Any]]
+    values: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def total_cycles(self) -> int:
@@ -70,9 +73,10 @@ class CompiledModel:
 
     def placement_report(self) -> list[dict[str, Any]]:
         return [{"node": p.node.name, "op": p.node.op, "where": p.where, "why": p.why, "fused": p.fused,
-                 "activation": p.act, **({"lowering": p.notes} if p.notes else {})} for p in self.placements]
+                 "activation": p.act, **({"lowering": p.notes} if p.notes else {}),
+                 **({"sparse": p.sparse} if p.sparse else {})} for p in self.placements]
 
-    def run(self, inputs: Mapping[str, Any], *, timing: bool = True) -> ModelRun:
+    def run(self, inputs: Mapping[str, Any], *, timing: bool = True, keep_values: bool = False) -> ModelRun:
         """Run the plan: core segments on the emulator (fast backend), host steps in NumPy."""
         g = self.graph
         values: dict[str, np.ndarray] = {}
@@ -125,7 +129,8 @@ class CompiledModel:
                 for name, out in zip([o for o in node.outputs if o], outs, strict=False):
                     values[name] = np.asarray(out)
                 reports.append({"kind": step.kind, "nodes": step.nodes, "seconds": seconds})
-        return ModelRun({o: values[o] if o in values else get(o) for o in g.outputs}, timelines, host, reports)
+        return ModelRun({o: values[o] if o in values else get(o) for o in g.outputs}, timelines, host, reports,
+                        values if keep_values else {})
 
     def layer_report(self, run: ModelRun) -> list[dict[str, Any]]:
         """Per ONNX node on the core: first start and last end of its instructions (`span`), its
@@ -180,13 +185,20 @@ def compile_model(model: str | Path | bytes | onnx.ModelProto, config: CoreConfi
     from accel.compiler.host import HOST_OPS
 
     placements = planning.place(graph, config, HOST_OPS, strict, options)
+    users: dict[str, list[str]] = {}  # value -> the placed nodes that read it
+    for p in placements:
+        for v in p.node.inputs:
+            users.setdefault(v, []).append(p.node.name)
     steps: list[Step] = []
     seg: Segment | None = None
-    for p in placements:
+    for k, p in enumerate(placements):
         if p.where == "core":
             if seg is None:
                 seg = Segment(config, graph, len(steps))
                 steps.append(Step("core", [], seg))
+                if options.residency:
+                    run = list(itertools.takewhile(lambda q: q.where == "core", placements[k:]))
+                    seg.keep = resident.layouts([(q.node, q.row_spread) for q in run], graph, config, users)
             lower(p, seg)
             steps[-1].nodes.append(p.node.name)
         else:

@@ -21,7 +21,7 @@ import numpy as np
 
 from accel.compiler.builder import region
 from accel.compiler.graph import CompileError, Graph, Node
-from accel.compiler.segment import Segment
+from accel.compiler.segment import Planes, Segment
 from accel.timing.dma import descriptors
 
 BF16 = 2  # bytes
@@ -98,13 +98,16 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
     notes: dict[str, Any] = {"rows": min(p["cin_g"], c.pe_rows), "matmuls": plain.matmuls,
                              "dma_bytes": plain.dma_bytes, "estimate": plain.estimate, "spread": None}
     if plan is not None:
+        if node.inputs[0] in seg.resident:  # pragma: no cover - resident.layouts keeps no input of a spread conv
+            raise CompileError(f"node {node.name} (Conv): a row-spread conv cannot read a tensor kept in SBUF")
         _lower_conv_spread(seg, node, act, weights, bias, p, plan)
         notes.update(plain={k: notes[k] for k in ("rows", "matmuls", "dma_bytes", "estimate")},
                      rows=plan.rows, matmuls=plan.matmuls, dma_bytes=plan.dma_bytes, estimate=plan.estimate,
                      spread=f"{plan.ah}x{plan.bw} filter elements x {p['cin_g']} channels")
         return notes
-    x_t = seg.value_in(node.inputs[0])
-    y_t = seg.value_out(node.outputs[0])
+    kept = seg.resident.get(node.inputs[0])  # the input planes, drained into SBUF by the producer
+    x_t = seg.value_in(node.inputs[0]) if kept is None else ""
+    y_t = _conv_output(seg, node)
     hp, wp, oh, ow, kh, kw = p["hp"], p["wp"], p["oh"], p["ow"], p["kh"], p["kw"]
     cin_g, cout_g = p["cin_g"], p["cout_g"]
     rows, cols = c.pe_rows, c.pe_cols
@@ -123,6 +126,13 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
             cin_tiles = [(k0, min(rows, cin_g - k0)) for k0 in range(0, cin_g, rows)]
             x_at, w_at = [], []
             for k0, kt in cin_tiles:  # the group's input channels k0.. and their weights, resident
+                if kept is not None:
+                    x_at.append(kept[seg.keep[node.inputs[0]].index(n, g * cin_g + k0)])
+                    w_at.append(b.sbuf.alloc(kcols * BF16, f"node {node.name}: weights"))
+                    b.emit("dma", f"dma.load sb[0:{kt}, {w_at[-1]}]:bf16[{kcols}], "
+                                  f"{w_t}({(g * cin_g + k0) * kcols})[{kt}@{kcols}, {kcols}@1]",
+                           writes=(region("sb", 0, kt, w_at[-1], kcols * BF16),))
+                    continue
                 xa = b.sbuf.alloc(plane, f"node {node.name}: input plane")
                 wa = b.sbuf.alloc(kcols * BF16, f"node {node.name}: weights")
                 ch = n * p["cin"] + g * cin_g + k0
@@ -162,19 +172,59 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
                         b.emit("pe", f"pe.matmul psum[0:{ot}, {bank}]:fp32[{m}], "
                                      f"sb[0:{kt}, {x_at[t] + e0 * BF16}]:bf16[{dims}], acc={int(s_i > 0)}",
                                reads=(region("sb", 0, kt, x_at[t], plane),), writes=(out,))
-                    ya = b.sbuf.alloc(m * BF16, f"node {node.name}: output rows")
-                    _drain(seg, act, f"sb[0:{ot}, {ya}]:bf16[{m}]", f"psum[0:{ot}, {bank}]:fp32[{m}]",
-                           f"sb[0:{ot}, {bias_at}]:fp32[1]", (out, region("sb", 0, ot, bias_at, 4)),
-                           (region("sb", 0, ot, ya, m * BF16),))
-                    y0 = (n * p["cout"] + co) * oh * ow + r0 * ow
-                    b.emit("dma", f"dma.store {y_t}({y0})[{ot}@{oh * ow}, {m}@1], sb[0:{ot}, {ya}]:bf16[{m}]",
-                           reads=(region("sb", 0, ot, ya, m * BF16),))
-                    b.sbuf.free(ya, m * BF16)
+                    _conv_out(seg, node, act, y_t, p, (n, co, ot), (r0, nr), bank, bias_at)
                 b.sbuf.free(bias_at, 4)
             for xa, wa in zip(x_at, w_at, strict=True):
                 b.sbuf.free(xa, plane)
                 b.sbuf.free(wa, kcols * BF16)
     return notes
+
+
+def _conv_output(seg: Segment, node: Node) -> str | Planes:
+    """Where a conv's output goes: a new DRAM tensor, or (accel.compiler.resident) the SBUF planes its
+    consumer reads, allocated now, their border zero-filled first when the consumer pads."""
+    v = node.outputs[0]
+    lay = seg.keep.get(v)
+    if lay is None:
+        return seg.value_out(v)
+    b, hw = seg.builder, lay.hp * lay.wp
+    zeros = seg.const(np.zeros(hw), "bf16") if lay.padded else None
+    offsets = []
+    for _ in range(lay.n):
+        for _, ct in lay.tiles:
+            at = b.sbuf.alloc(lay.plane_bytes, f"node {node.name}: output kept in SBUF")
+            if zeros:
+                b.emit("dma", f"dma.load sb[0:{ct}, {at}]:bf16[{hw}], {zeros}(0)[{ct}@0, {hw}@1]",
+                       writes=(region("sb", 0, ct, at, lay.plane_bytes),))
+            offsets.append(at)
+    seg.resident[v] = offsets
+    return lay
+
+
+def _conv_out(seg: Segment, node: Node, act: str | None, y: str | Planes, p: dict[str, Any],
+              tile: tuple[int, int, int], rows: tuple[int, int], bank: int, bias_at: int) -> None:
+    """Drain one PSUM chunk (output channels co..co+ot of image n, output rows r0..r0+nr-1) through ACT
+    (bias, activation) to bf16: into rows of SBUF and a DMA store to DRAM tensor `y`, or straight into
+    the kept planes `y` at the consumer's padding offset."""
+    b = seg.builder
+    (n, co, ot), (r0, nr) = tile, rows
+    oh, ow = p["oh"], p["ow"]
+    m = nr * ow
+    src, bias = f"psum[0:{ot}, {bank}]:fp32[{m}]", f"sb[0:{ot}, {bias_at}]:fp32[1]"
+    reads = (region("psum", 0, ot, bank, m * 4), region("sb", 0, ot, bias_at, 4))
+    if isinstance(y, Planes):
+        at = seg.resident[node.outputs[0]][y.index(n, co)]
+        e0 = at + ((y.pt + r0) * y.wp + y.pl) * BF16
+        dims = f"{nr}@{y.wp}, {ow}@1" if nr > 1 and y.wp != ow else f"{m}"
+        _drain(seg, act, f"sb[0:{ot}, {e0}]:bf16[{dims}]", src, bias, reads,
+               (region("sb", 0, ot, at, y.plane_bytes),))
+        return
+    ya = b.sbuf.alloc(m * BF16, f"node {node.name}: output rows")
+    _drain(seg, act, f"sb[0:{ot}, {ya}]:bf16[{m}]", src, bias, reads, (region("sb", 0, ot, ya, m * BF16),))
+    y0 = (n * p["cout"] + co) * oh * ow + r0 * ow
+    b.emit("dma", f"dma.store {y}({y0})[{ot}@{oh * ow}, {m}@1], sb[0:{ot}, {ya}]:bf16[{m}]",
+           reads=(region("sb", 0, ot, ya, m * BF16),))
+    b.sbuf.free(ya, m * BF16)
 
 
 # Row spreading (../shared/PATENTS.md: US11741350B2, US20230359876A1) is tried for a Conv whose input
@@ -365,7 +415,7 @@ def _lower_conv_spread(seg: Segment, node: Node, act: str | None, weights: np.nd
     zlen = max((dims[-1][0] for *_, data, _, dims in _copies(p, s, 0, ny) if not data), default=0)
     zeros_t = seg.const(np.zeros(zlen), "bf16") if zlen else None
     x_t = seg.value_in(node.inputs[0])
-    y_t = seg.value_out(node.outputs[0])
+    y_t = _conv_output(seg, node)
     cr = _chunk_rows(p, c)
     chunks = [(r0, min(cr, oh - r0)) for r0 in range(0, oh, cr)]
     per_band = -(-len(chunks) // SPREAD_BANDS)
@@ -412,14 +462,7 @@ def _lower_conv_spread(seg: Segment, node: Node, act: str | None, weights: np.nd
                             b.emit("pe", f"pe.matmul psum[0:{ot}, {bank}]:fp32[{m}], "
                                          f"sb[0:{kt}, {xa + e0 * BF16}]:bf16[{dims}], acc={int(q > 0)}",
                                    reads=(region("sb", 0, kt, xa + lo, hi - lo),), writes=(out,))
-                        ya = b.sbuf.alloc(m * BF16, f"node {node.name}: output rows")
-                        _drain(seg, act, f"sb[0:{ot}, {ya}]:bf16[{m}]", f"psum[0:{ot}, {bank}]:fp32[{m}]",
-                               f"sb[0:{ot}, {bias_at}]:fp32[1]", (out, region("sb", 0, ot, bias_at, 4)),
-                               (region("sb", 0, ot, ya, m * BF16),))
-                        y0 = (n * p["cout"] + g * cout_g + o0) * oh * ow + r0 * ow
-                        b.emit("dma", f"dma.store {y_t}({y0})[{ot}@{oh * ow}, {m}@1], sb[0:{ot}, {ya}]:bf16[{m}]",
-                               reads=(region("sb", 0, ot, ya, m * BF16),))
-                        b.sbuf.free(ya, m * BF16)
+                        _conv_out(seg, node, act, y_t, p, (n, g * cout_g + o0, ot), (r0, nr), bank, bias_at)
             for at in biases:
                 b.sbuf.free(at, 4)
             b.sbuf.free(xa, buf_bytes)

@@ -15,6 +15,30 @@ from accel.config import CoreConfig
 ACT_DTYPE = "bf16"
 
 
+@dataclass(frozen=True)
+class Planes:
+    """How a kept tensor [N, C, H, W] lies in SBUF: per image n and channel tile t (channels
+    tiles[t][0].. of count tiles[t][1], on partitions 0..count-1) a bf16 plane of hp x wp with the
+    data at row pt, column pl; `padded`: the border must be zero-filled before the data arrive."""
+
+    n: int
+    hp: int
+    wp: int
+    pt: int
+    pl: int
+    tiles: tuple[tuple[int, int], ...]
+    padded: bool
+
+    @property
+    def plane_bytes(self) -> int:
+        return self.hp * self.wp * 2  # bf16
+
+    def index(self, n: int, channel: int) -> int:
+        """Position of image n's tile that starts at `channel` in the list of offsets."""
+        t = next(k for k, (c0, _) in enumerate(self.tiles) if c0 == channel)
+        return n * len(self.tiles) + t
+
+
 @dataclass
 class Segment:
     """The state of lowering one segment; `program_text()` is its assembly."""
@@ -30,6 +54,8 @@ class Segment:
     aliases: dict[str, str] = field(default_factory=dict)  # graph value -> the input value it reshapes
     nodes: list[str] = field(default_factory=list)
     identity_at: int | None = None  # SBUF offset of the identity for PE transposes, once loaded (pe.py)
+    keep: dict[str, Planes] = field(default_factory=dict)  # graph values to keep in SBUF (accel.compiler.resident)
+    resident: dict[str, list[int]] = field(default_factory=dict)  # kept value -> SBUF offset of each plane
     _n: int = 0
 
     def __post_init__(self) -> None:

@@ -1,0 +1,72 @@
+"""Residency: tensors kept in SBUF between the layers of a core segment (docs/compiler.md, "Residency").
+
+Without it every layer round-trips through DRAM: its lowering stores its output and the next layer's
+loads it back. A Conv's output whose only consumer is a plain (not row-spread) Conv of the same
+segment, in the same channel tiling, is instead drained by ACT straight into the buffers the consumer
+reads: per image and input-channel tile of the consumer, its padded plane [channels, Hp x Wp] (the
+border filled with zeros first, as the consumer would). The store and the consumer's loads disappear;
+the consumer frees the planes when it is done (the allocator's delayed reuse as for any tile), and
+the builder derives the semaphores from the regions as for any other buffer. The arithmetic is the
+same instructions on the same values, so results are bit-identical to the spilled program.
+
+A tensor that is a model output, has another consumer (a host step, a residual Add, two convs) or
+does not fit SBUF beside both layers' own buffers spills to DRAM as before.
+"""
+
+from __future__ import annotations
+
+from accel.compiler import pe
+from accel.compiler.graph import Graph, Node
+from accel.compiler.segment import Planes
+from accel.config import CoreConfig
+
+BF16 = pe.BF16
+SLACK = 8192  # bytes per partition left for tiles the estimates below do not count (bias, output rows)
+
+
+def _tiles(channels: int, size: int) -> tuple[tuple[int, int], ...]:
+    return tuple((c0, min(size, channels - c0)) for c0 in range(0, channels, size))
+
+
+def _conv_bytes(p: dict, config: CoreConfig, spread: pe.Spread | None) -> int:
+    """SBUF bytes per partition a conv lowering holds at once (input buffers and weights)."""
+    if spread is not None:
+        return spread.ny * spread.wq * BF16 + len(spread.groups) * p["cout_g"] * BF16
+    tiles = -(-p["cin_g"] // config.pe_rows)
+    return tiles * (p["hp"] * p["wp"] * BF16 + p["kh"] * p["kw"] * p["cout_g"] * BF16)
+
+
+def _spread(p: dict, config: CoreConfig, row_spread: bool) -> pe.Spread | None:
+    return pe.spread_plan(p, config) if row_spread else None
+
+
+def layouts(nodes: list[tuple[Node, bool]], graph: Graph, config: CoreConfig, consumers: dict[str, list[str]]
+            ) -> dict[str, Planes]:
+    """The values of one segment to keep in SBUF, with their layout. `nodes`: the segment's core nodes
+    in order with their row-spread option; `consumers`: every placed node reading a value (any step)."""
+    by_name = {n.name: (n, spread) for n, spread in nodes}
+    outputs = set(graph.outputs)
+    keep: dict[str, Planes] = {}
+    for node, spread in nodes:
+        if node.op != "Conv" or node.attr("group", 1) != 1:
+            continue
+        v = node.outputs[0]
+        users = consumers.get(v, [])
+        if v in outputs or len(users) != 1 or users[0] not in by_name:
+            continue
+        user, user_spread = by_name[users[0]]
+        if user.op != "Conv" or user.attr("group", 1) != 1 or user.inputs[0] != v or v in user.inputs[1:]:
+            continue
+        pp, pc = pe.conv_params(node, graph), pe.conv_params(user, graph)
+        if _spread(pc, config, user_spread) is not None:  # a spread consumer loads shifted copies
+            continue
+        tiles = _tiles(pc["cin"], config.pe_rows)
+        if _tiles(pp["cout"], config.pe_cols) != tiles:
+            continue
+        lay = Planes(pc["n"], pc["hp"], pc["wp"], pc["pt"], pc["pl"], tiles,
+                     any((pc["pt"], pc["pl"], pc["pb"], pc["pr"])))
+        held = lay.n * len(tiles) * lay.plane_bytes
+        need = held + _conv_bytes(pp, config, _spread(pp, config, spread)) + _conv_bytes(pc, config, None)
+        if need + SLACK <= config.sbuf_partition_bytes:
+            keep[v] = lay
+    return keep

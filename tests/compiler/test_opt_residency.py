@@ -1,0 +1,118 @@
+"""Residency (accel/compiler/resident.py): a Conv's output read only by a plain Conv of the same
+segment stays in SBUF (no store, no load); the values are bit-identical to the spilled program, the
+race checker finds nothing; a tensor with two consumers, a model output or one that does not fit
+spills; the instruction database never hands one placement's instructions to the other; the switch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from accel import CoreConfig
+from accel.cli import main
+from accel.compiler import compile_model
+from accel.compiler.cache import InstructionCache
+from accel.compiler.plan import Options
+from accel.timing import check_races
+
+SMALL = CoreConfig(pe_rows=16, pe_cols=16, sbuf_partitions=16, psum_partitions=16)
+OFF, ON = Options(residency=False), Options(residency=True)
+RNG = np.random.default_rng(3)
+
+
+def w(*shape):
+    return (RNG.standard_normal(shape) / np.sqrt(np.prod(shape[1:]))).astype(np.float32)
+
+
+def chain():
+    """A: 3x3 (2 output tiles on 16 columns) + Relu, read by B and by the Add (spills); B: 3x3 padded,
+    read by C only (kept, zero border); C: 1x1 stride 1, read by the Add only (spills); D: stride 2 with
+    uneven pads, read by E only (kept); E: dilation 2, the model output (spills). Two images."""
+    conv = helper.make_node
+    nodes = [conv("Conv", ["x", "wa", "ba"], ["a"], "A", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             conv("Relu", ["a"], ["ra"], "relu"),
+             conv("Conv", ["ra", "wb", "bb"], ["b"], "B", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             conv("Conv", ["b", "wc"], ["c"], "C", kernel_shape=[1, 1]),
+             conv("Add", ["c", "ra"], ["s"], "add"),
+             conv("Conv", ["s", "wd", "bd"], ["d"], "D", kernel_shape=[3, 3], strides=[2, 2], pads=[0, 1, 1, 0]),
+             conv("Conv", ["d", "we", "be"], ["y"], "E", kernel_shape=[3, 3], dilations=[2, 2], pads=[2, 2, 2, 2])]
+    inits = {"wa": w(24, 8, 3, 3), "ba": w(24), "wb": w(20, 24, 3, 3), "bb": w(20), "wc": w(24, 20, 1, 1),
+             "wd": w(18, 24, 3, 3), "bd": w(18), "we": w(12, 18, 3, 3), "be": w(12)}
+    g = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8, 12, 12])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(a, n) for n, a in inits.items()])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def stores(cm) -> int:
+    return sum(line.split(";")[0].strip().startswith("dma.store") for line in cm.listing.splitlines())
+
+
+@pytest.fixture(scope="module")
+def model():
+    return chain()
+
+
+@pytest.fixture(scope="module")
+def feeds():
+    return {"x": RNG.standard_normal((2, 8, 12, 12)).astype(np.float32)}
+
+
+@pytest.fixture(scope="module")
+def spilled(model, feeds):
+    cm = compile_model(model, SMALL, options=OFF)
+    return cm, cm.run(feeds)
+
+
+@pytest.mark.parametrize("reorder", [False, True])
+def test_kept_tensors_give_the_same_bits_race_free(model, feeds, spilled, reorder) -> None:
+    base, ref = spilled
+    cm = compile_model(model, SMALL, options=Options(residency=True, reorder=reorder))
+    seg = next(s.segment for s in cm.steps if s.kind == "core")
+    assert set(seg.keep) == {"b", "d"}  # ra: two consumers; c: read by an Add; y: the model output
+    assert not {"b", "d"} & set(seg.dram)  # no DRAM tensor for a kept value
+    run = cm.run(feeds)
+    assert np.array_equal(run.outputs["y"].view(np.uint32), ref.outputs["y"].view(np.uint32))
+    for tl in run.timelines:
+        assert not check_races(tl)
+    assert stores(cm) < stores(base)
+    dram = [sum(int(t.dram_bytes.sum()) for t in r.timelines) for r in (ref, run)]
+    # each kept tensor saves its store and its load: 2 images x 20 x 12 x 12 and 2 x 18 x 6 x 6, bf16, twice
+    assert dram[0] - dram[1] >= 2 * 2 * (2 * 20 * 12 * 12 + 2 * 18 * 6 * 6)
+    assert base.options.residency is False and cm.options.residency is True
+
+
+def test_a_tensor_that_does_not_fit_spills(model, feeds, spilled) -> None:
+    """11 KiB per partition: every conv fits, the kept planes beside both convs' buffers do not."""
+    cfg = CoreConfig(pe_rows=16, pe_cols=16, sbuf_partitions=16, psum_partitions=16, sbuf_partition_bytes=11264)
+    cm = compile_model(model, cfg, options=ON)
+    assert [p.where for p in cm.placements] == ["core"] * len(cm.placements)
+    kept = next(s.segment for s in cm.steps if s.kind == "core").keep
+    assert set(kept) < {"b", "d"}
+    assert np.array_equal(cm.run(feeds, timing=False).outputs["y"], spilled[1].outputs["y"])
+
+
+def test_the_database_keeps_placements_apart(tmp_path, model, feeds, spilled) -> None:
+    """A database filled by the spilled compile, then the resident one, then both again: every compile
+    equals a fresh one of its placement (a hit never returns the other placement's instructions)."""
+    fresh = {False: spilled[0], True: compile_model(model, SMALL, options=ON)}
+    db = InstructionCache(tmp_path)
+    for res in (False, True, False, True):
+        cm = compile_model(model, SMALL, options=Options(residency=res), cache=db)
+        assert cm.listing == fresh[res].listing
+    assert cm.cache_stats["hits"] >= 1
+
+
+def test_cli_switch(tmp_path, model, capsys) -> None:
+    import onnx
+
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    texts = []
+    for flag in ([], ["--no-residency"]):
+        assert main(["compile", str(path), "--no-cache", "--listing", str(tmp_path / "m.s"), *flag]) == 0
+        texts.append((tmp_path / "m.s").read_text())
+    capsys.readouterr()
+    count = [sum(ln.split(";")[0].strip().startswith("dma.store") for ln in t.splitlines()) for t in texts]
+    assert count[0] < count[1]
