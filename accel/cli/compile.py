@@ -32,7 +32,30 @@ def add_options(p: argparse.ArgumentParser) -> None:
                    help="keep each segment's instructions in the order the lowerings emit them")
     p.add_argument("--no-residency", dest="residency", action="store_false",
                    help="store every layer's output to DRAM and load it back (no tensor kept in SBUF)")
+    p.add_argument("--sparsity", metavar="N:M[,N:M...]",
+                   help="run Conv/Gemm/MatMul weights on the sparse array with these N:M patterns (default: dense)")
+    p.add_argument("--target", type=float, metavar="FRACTION",
+                   help="with --sparsity: prune weights to this fraction of zeros (mixed-ratio planner)")
     add_cache_options(p)
+
+
+def sparsity_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Options' sparsity fields from --sparsity/--target; CliError (one line) for bad text."""
+    from accel.cli import CliError
+    from accel.compiler.sparse import FORM, parse_patterns
+
+    text, target = getattr(args, "sparsity", None), getattr(args, "target", None)
+    if text is None:
+        if target is not None:
+            raise CliError("--target: needs --sparsity N:M[,N:M...] (the patterns to prune to)")
+        return {}
+    try:
+        patterns = parse_patterns(text)
+    except ValueError:
+        raise CliError(f"--sparsity {text!r}: expected {FORM}") from None
+    if target is not None and not 0 <= target <= 1:
+        raise CliError(f"--target {target}: expected a fraction of zero weights in 0..1")
+    return {"sparsity": patterns, "sparsity_target": target}
 
 
 def add_cache_options(p: argparse.ArgumentParser, switch: bool = True) -> None:
@@ -79,7 +102,8 @@ def compiled(args: argparse.Namespace, config: Any):
     from accel.compiler.plan import Options
 
     shapes = _shapes(args.input_shape)
-    options = Options(row_spread=args.row_spread, reorder=args.reorder, residency=getattr(args, "residency", True))
+    options = Options(row_spread=args.row_spread, reorder=args.reorder, residency=getattr(args, "residency", True),
+                      **sparsity_options(args))
     try:
         return compile_model(args.program, config, strict=args.strict, input_shapes=shapes, cache=open_cache(args),
                              options=options)
@@ -110,6 +134,29 @@ def lowering_text(notes: dict[str, Any] | None) -> str:
         text += (f" (row spreading {notes['spread']}; without: {plain['rows']} rows, {plain['matmuls']:,} matmuls, "
                  f"{plain['dma_bytes']:,} bytes)")
     return text
+
+
+def sparse_text(decision: dict[str, Any] | None) -> str:
+    """A layer's N:M decision (sparse.prepare) for --report: the pattern or why it stays dense."""
+    if not decision:
+        return ""
+    how = (f"pruned to {decision['sparsity']:.0%} zeros, weight error {decision['weight_error']:.3g}"
+           if decision.get("pruned") else "lossless")
+    if decision["pattern"]:
+        return (f"; sparse {decision['pattern']} ({how}; estimated PE cycles {decision['estimate']:,}, "
+                f"dense {decision['dense_estimate']:,})")
+    return f"; dense ({decision['why']})"
+
+
+def sparse_table(r: dict[str, Any]) -> str:
+    """`accel run --sparsity`: per layer pattern, cycles sparse and dense, output error; the speed-up."""
+    lines = [f"{'layer':<34} {'pattern':<8} {'cycles':>9} {'dense':>9} {'out err':>8} {'w err':>7}"]
+    for row in r["layers"]:
+        err = f"{row['output_error']:.2e}" if row["output_error"] is not None else "-"
+        lines.append(f"{row['node'][:34]:<34} {row['pattern'] or 'dense':<8} {row['cycles'] or 0:>9,} "
+                     f"{row['dense_cycles'] or 0:>9,} {err:>8} {row['weight_error']:>7.3f}")
+    lines.append(f"sparse {r['total_cycles']:,} core cycles, dense {r['dense_cycles']:,}: {r['speedup']:.2f}x")
+    return "\n".join(lines)
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -147,7 +194,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.report:
         for p in placements:
             fused = f" (+{', '.join(p['fused'])})" if p["fused"] else ""
-            print(f"  {p['node']}{fused}: {p['op']} -> {p['where']}: {p['why']}{lowering_text(p.get('lowering'))}")
+            print(f"  {p['node']}{fused}: {p['op']} -> {p['where']}: {p['why']}{lowering_text(p.get('lowering'))}"
+                  f"{sparse_text(p.get('sparse'))}")
         for k, step in enumerate(core):
             if step.reorder:
                 r = step.reorder
@@ -185,8 +233,19 @@ def run_model(args: argparse.Namespace, config: Any) -> int:
                            f"(--in {name}=x.npy or --random-inputs)")
     if given:
         raise CliError(f"--in {', '.join(given)}: not inputs of the model (it has {', '.join(g.inputs)})")
+    sparse_vs_dense = None
     try:
-        run = model.run(inputs)
+        run = model.run(inputs, keep_values=bool(model.options.sparsity))
+        if model.options.sparsity:  # the dense compile beside it: speed-up and per-layer output errors
+            from dataclasses import replace
+
+            from accel.compiler import compile_model
+            from accel.compiler.sparse import compare
+
+            dense = compile_model(args.program, config, strict=args.strict, input_shapes=_shapes(args.input_shape),
+                                  options=replace(model.options, sparsity=(), sparsity_target=None))
+            sparse_vs_dense = compare(model, run, dense, dense.run(inputs, keep_values=True))
+            run.values.clear()
     except CompileError as e:
         raise CliError(str(e)) from None
     if getattr(args, "race_check", True):
@@ -223,7 +282,7 @@ def run_model(args: argparse.Namespace, config: Any) -> int:
               "roofline_cycles": floor, "roofline_ratio": run.total_cycles / floor if floor else None,
               **cost_dict(run.timelines, c), "layers": rows, "placement": model.placement_report(),
               "outputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in run.outputs.items()},
-              **written}
+              **({"sparsity": sparse_vs_dense} if sparse_vs_dense else {}), **written}
     if args.json:
         print(json.dumps(report, indent=2, default=float))
         return 0
@@ -231,6 +290,8 @@ def run_model(args: argparse.Namespace, config: Any) -> int:
     print(f"total {run.total_cycles:,} core cycles (roofline {floor:,}, {report['roofline_ratio'] or 0:.2f}x), "
           f"PE utilization {report['pe_utilization']:.1%}, host {run.host_seconds * 1e3:.1f} ms, "
           f"compiled in {model.compile_seconds:.2f} s")
+    if sparse_vs_dense:
+        print(sparse_table(sparse_vs_dense))
     for what, file in written.items():
         print(f"{what:<14}{file}")
     return 0

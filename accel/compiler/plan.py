@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from accel.compiler import pe, vector
+from accel.compiler import pe, sparse, vector
 from accel.compiler.graph import CompileError, Graph, Node
 from accel.compiler.segment import Segment
 from accel.config import CoreConfig
@@ -54,6 +54,7 @@ class Placement:
     bias: np.ndarray | None = None
     row_spread: bool = True  # Options.row_spread, for pe.lower_conv
     notes: dict[str, Any] = field(default_factory=dict)  # what the lowering did (pe.lower_conv's notes)
+    sparse: dict[str, Any] | None = None  # the N:M decision of sparse.prepare (Options.sparsity)
 
 
 def _gemm_operands(node: Node, graph: Graph) -> tuple[np.ndarray | None, np.ndarray, float]:
@@ -162,6 +163,8 @@ def place(graph: Graph, config: CoreConfig, host_ops: dict[str, Callable], stric
                     folded.add(nxt.name)
                     plan.fused.append(nxt.name)
                     _rename_output(node, nxt)
+            if options.sparsity and node.op in ("Conv", "Gemm", "MatMul"):
+                sparse.prepare(plan, graph, config, options)
             plans[node.name] = plan
         elif strict:
             raise CompileError(f"node {node.name} ({node.op}): not supported on the core ({why}); without --strict "
@@ -185,16 +188,19 @@ def lower(plan: Placement, seg: Segment) -> None:
     seg.builder.node = node.name if not plan.fused else f"{node.name} (+{', '.join(plan.fused)})"
     seg.nodes.append(node.name)
     if node.op == "Conv":
-        plan.notes = pe.lower_conv(seg, node, plan.act, plan.weights, plan.bias, spread=plan.row_spread)
+        if not sparse.lower(plan, seg):
+            plan.notes = pe.lower_conv(seg, node, plan.act, plan.weights, plan.bias, spread=plan.row_spread)
     elif node.op == "Gemm":
         b, bias, alpha = _gemm_operands(node, graph)
         if plan.bias is not None:  # a fused Add after it: Y = alpha A B + beta C + bias
             bias = bias + plan.bias
-        pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], b, bias, alpha)
+        if not sparse.lower(plan, seg, bias, alpha):
+            pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], b, bias, alpha)
     elif node.op == "MatMul":
         n = graph.values[node.outputs[0]].shape[-1]
         bias = plan.bias if plan.bias is not None else np.zeros(n, np.float32)
-        pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], graph.const(node.inputs[1]), bias)
+        if not sparse.lower(plan, seg, bias):
+            pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], graph.const(node.inputs[1]), bias)
     elif node.op == "Dropout" and _training(node, graph):
         vector.lower_dropout(seg, node)
     elif node.op in LAYOUT:
