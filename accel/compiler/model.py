@@ -41,12 +41,14 @@ class Step:
 
 @dataclass
 class ModelRun:
-    """Outputs of a run, each core segment's timeline, and the host steps' wall time."""
+    """Outputs of a run, each core segment's timeline, and the host steps' wall time; with
+    `run(keep_values=True)` every graph value it computed (for per-layer comparisons)."""
 
     outputs: dict[str, np.ndarray]
     timelines: list[Timeline]
     host_seconds: float
     steps: list[dict[str, Any]]
+    values: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def total_cycles(self) -> int:
@@ -71,9 +73,10 @@ class CompiledModel:
 
     def placement_report(self) -> list[dict[str, Any]]:
         return [{"node": p.node.name, "op": p.node.op, "where": p.where, "why": p.why, "fused": p.fused,
-                 "activation": p.act, **({"lowering": p.notes} if p.notes else {})} for p in self.placements]
+                 "activation": p.act, **({"lowering": p.notes} if p.notes else {}),
+                 **({"sparse": p.sparse} if p.sparse else {})} for p in self.placements]
 
-    def run(self, inputs: Mapping[str, Any], *, timing: bool = True) -> ModelRun:
+    def run(self, inputs: Mapping[str, Any], *, timing: bool = True, keep_values: bool = False) -> ModelRun:
         """Run the plan: core segments on the emulator (fast backend), host steps in NumPy."""
         g = self.graph
         values: dict[str, np.ndarray] = {}
@@ -126,7 +129,8 @@ class CompiledModel:
                 for name, out in zip([o for o in node.outputs if o], outs, strict=False):
                     values[name] = np.asarray(out)
                 reports.append({"kind": step.kind, "nodes": step.nodes, "seconds": seconds})
-        return ModelRun({o: values[o] if o in values else get(o) for o in g.outputs}, timelines, host, reports)
+        return ModelRun({o: values[o] if o in values else get(o) for o in g.outputs}, timelines, host, reports,
+                        values if keep_values else {})
 
     def layer_report(self, run: ModelRun) -> list[dict[str, Any]]:
         """Per ONNX node on the core: first start and last end of its instructions (`span`), its
