@@ -21,7 +21,7 @@ import numpy as np
 
 from accel.compiler.builder import region
 from accel.compiler.graph import CompileError, Graph, Node
-from accel.compiler.segment import Planes, Segment
+from accel.compiler.segment import Planes, Rows, Segment
 from accel.timing.dma import descriptors
 
 BF16 = 2  # bytes
@@ -484,6 +484,25 @@ def matmul_supported(node: Node, graph: Graph, config) -> str | None:
 ROWS_LAYOUT_MIN = 64
 
 
+def rows_layout(m: int, config) -> bool:
+    """Whether a MatMul with M rows of A runs with the rows of Y on partitions (`_matmul_rows`)."""
+    return m >= ROWS_LAYOUT_MIN and min(config.pe_rows, config.pe_cols) >= 16
+
+
+def _matmul_output(seg: Segment, node: Node) -> str | Rows:
+    """Where a MatMul's output goes: a new DRAM tensor, or (accel.compiler.resident) the SBUF row
+    blocks its consumer reads as its A operand, allocated now."""
+    v = node.outputs[0]
+    lay = seg.keep.get(v)
+    if lay is None:
+        return seg.value_out(v)
+    assert isinstance(lay, Rows)
+    n = lay.batch * -(-lay.m // lay.q)
+    seg.resident[v] = [seg.builder.sbuf.alloc(lay.block_bytes, f"node {node.name}: output kept in SBUF")
+                       for _ in range(n)]
+    return lay
+
+
 def _identity(seg: Segment) -> int:
     """SBUF offset of a bf16 identity [q, q] (q = the PE array's smaller side), loaded once per segment."""
     if seg.identity_at is None:
@@ -497,7 +516,7 @@ def _identity(seg: Segment) -> int:
     return seg.identity_at
 
 
-def _matmul_rows(seg: Segment, node: Node, act: str | None, a_t: str, b_t: str, y_t: str, bias_t: str,
+def _matmul_rows(seg: Segment, node: Node, act: str | None, a_t: str, b_t: str, y_t: str | Rows, bias_t: str,
                  bias: np.ndarray, dims: tuple[int, int, int, int], b_batched: bool, alpha: float) -> None:
     """Y[M, N] with M on partitions: for each block of <= q rows of A, A^T tiles [K tile, rows] by PE
     transposes (A block [rows, K tile] stationary, the identity streamed: out[k, m] = A[m, k], exact
@@ -507,6 +526,7 @@ def _matmul_rows(seg: Segment, node: Node, act: str | None, a_t: str, b_t: str, 
     b, c = seg.builder, seg.config
     batch, m_, k_, n_ = dims
     q = min(c.pe_rows, c.pe_cols)
+    kept, a_lay = seg.resident.get(node.inputs[0]), seg.keep.get(node.inputs[0])
     ident = _identity(seg)
     nc_max = c.psum_bank_bytes // 4
     k_tiles = [(k0, min(q, k_ - k0)) for k0 in range(0, k_, q)]
@@ -523,21 +543,29 @@ def _matmul_rows(seg: Segment, node: Node, act: str | None, a_t: str, b_t: str, 
         for m0 in range(0, m_, q):
             mb = min(q, m_ - m0)
             at_tiles = []
+            if kept is not None:  # the rows of A, drained into SBUF by the producer
+                base = kept[a_lay.index(bi, m0)]
             for k0, kt in k_tiles:  # A^T [kt, mb] for this row block
-                blk = b.sbuf.alloc(kt * BF16, f"node {node.name}: A block")
-                blk_r = region("sb", 0, mb, blk, kt * BF16)
-                b.emit("dma", f"dma.load sb[0:{mb}, {blk}]:bf16[{kt}], {a_t}({a0 + m0 * k_ + k0})[{mb}@{k_}, {kt}@1]",
-                       writes=(blk_r,))
+                if kept is not None:
+                    blk, blk_r = base + k0 * BF16, region("sb", 0, mb, base, a_lay.block_bytes)
+                else:
+                    blk = b.sbuf.alloc(kt * BF16, f"node {node.name}: A block")
+                    blk_r = region("sb", 0, mb, blk, kt * BF16)
+                    b.emit("dma", f"dma.load sb[0:{mb}, {blk}]:bf16[{kt}], "
+                                  f"{a_t}({a0 + m0 * k_ + k0})[{mb}@{k_}, {kt}@1]", writes=(blk_r,))
                 b.emit("pe", f"pe.load_weights sb[0:{mb}, {blk}]:bf16[{kt}]", reads=(blk_r,))
                 tb = bank()
                 tr = region("psum", 0, kt, tb, mb * 4)
                 b.emit("pe", f"pe.matmul psum[0:{kt}, {tb}]:fp32[{mb}], sb[0:{mb}, {ident}]:bf16[{mb}]",
                        reads=(region("sb", 0, mb, ident, q * BF16),), writes=(tr,))
-                b.sbuf.free(blk, kt * BF16)
+                if kept is None:
+                    b.sbuf.free(blk, kt * BF16)
                 att = b.sbuf.alloc(mb * BF16, f"node {node.name}: A^T tile")
                 b.emit("act", f"act.identity sb[0:{kt}, {att}]:bf16[{mb}], psum[0:{kt}, {tb}]:fp32[{mb}]",
                        reads=(tr,), writes=(region("sb", 0, kt, att, mb * BF16),))
                 at_tiles.append(att)
+            if kept is not None:
+                b.sbuf.free(base, a_lay.block_bytes)
             for n0 in range(0, n_, nc_max):
                 nc = min(nc_max, n_ - n0)
                 ob = bank()
@@ -552,8 +580,12 @@ def _matmul_rows(seg: Segment, node: Node, act: str | None, a_t: str, b_t: str, 
                     b.emit("pe", f"pe.matmul psum[0:{mb}, {ob}]:fp32[{nc}], sb[0:{kt}, {bt}]:bf16[{nc}], "
                                  f"acc={int(t > 0)}", reads=(bt_r,), writes=(out,))
                     b.sbuf.free(bt, nc * BF16)
-                ya = b.sbuf.alloc(nc * BF16, f"node {node.name}: output rows")
-                y_ap, y_r = f"sb[0:{mb}, {ya}]:bf16[{nc}]", region("sb", 0, mb, ya, nc * BF16)
+                if isinstance(y_t, Rows):  # into the row block its consumer reads
+                    ya = seg.resident[node.outputs[0]][y_t.index(bi, m0)]
+                    y_ap, y_r = f"sb[0:{mb}, {ya + n0 * BF16}]:bf16[{nc}]", region("sb", 0, mb, ya, y_t.block_bytes)
+                else:
+                    ya = b.sbuf.alloc(nc * BF16, f"node {node.name}: output rows")
+                    y_ap, y_r = f"sb[0:{mb}, {ya}]:bf16[{nc}]", region("sb", 0, mb, ya, nc * BF16)
                 src, src_r, temps = f"psum[0:{mb}, {ob}]:fp32[{nc}]", out, []
                 if alpha != 1.0 or (has_bias and act is not None):
                     tmp = b.sbuf.alloc(nc * 4, f"node {node.name}: fp32 rows")
@@ -577,8 +609,9 @@ def _matmul_rows(seg: Segment, node: Node, act: str | None, a_t: str, b_t: str, 
                     src, src_r = dst, dst_r
                 if src != y_ap:
                     _drain(seg, act, y_ap, src, "0.0", (src_r,), (y_r,))
-                b.emit("dma", f"dma.store {y_t}({y0 + m0 * n_ + n0})[{mb}@{n_}, {nc}@1], {y_ap}", reads=(y_r,))
-                b.sbuf.free(ya, nc * BF16)
+                if not isinstance(y_t, Rows):
+                    b.emit("dma", f"dma.store {y_t}({y0 + m0 * n_ + n0})[{mb}@{n_}, {nc}@1], {y_ap}", reads=(y_r,))
+                    b.sbuf.free(ya, nc * BF16)
                 for tmp in temps:
                     b.sbuf.free(tmp, nc * 4)
             for att in at_tiles:
@@ -601,13 +634,15 @@ def lower_matmul(seg: Segment, node: Node, act: str | None, a_name: str, b_name:
         n_ = bshape[-1]
         b_t = seg.value_in(b_name)
         b_batched = len(bshape) > 2
-    a_t = seg.value_in(a_name)
-    y_t = seg.value_out(node.outputs[0])
+    a_t = seg.value_in(a_name) if a_name not in seg.resident else ""
+    y_t = _matmul_output(seg, node)
     bias_t = seg.const(np.broadcast_to(np.asarray(bias, np.float32), (n_,)), "fp32")
     rows, cols = c.pe_rows, c.pe_cols
-    if m_ >= ROWS_LAYOUT_MIN and min(rows, cols) >= 16:
+    if rows_layout(m_, c):
         _matmul_rows(seg, node, act, a_t, b_t, y_t, bias_t, bias, (batch, m_, k_, n_), b_batched, alpha)
         return
+    if a_name in seg.resident or isinstance(y_t, Rows):  # pragma: no cover - resident.layouts keeps rows layouts only
+        raise CompileError(f"node {node.name} ({node.op}): an operand kept in SBUF needs the rows layout")
     mc = min(m_, c.psum_bank_bytes // 4)
     k_tiles = [(k0, min(rows, k_ - k0)) for k0 in range(0, k_, rows)]
     chunk = 0

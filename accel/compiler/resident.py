@@ -9,18 +9,26 @@ the consumer frees the planes when it is done (the allocator's delayed reuse as 
 the builder derives the semaphores from the regions as for any other buffer. The arithmetic is the
 same instructions on the same values, so results are bit-identical to the spilled program.
 
+Likewise a MatMul/Gemm output read only as the A operand of the next MatMul/Gemm, both with the
+rows of the output on partitions (pe.rows_layout): the producer's drain writes each chunk of its
+output rows into one SBUF block per block of rows, [rows, K] bf16, and the consumer's PE transposes
+read that block where they would have loaded it from DRAM.
+
 A tensor that is a model output, has another consumer (a host step, a residual Add, two convs) or
 does not fit SBUF beside both layers' own buffers spills to DRAM as before.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from accel.compiler import pe
 from accel.compiler.graph import Graph, Node
-from accel.compiler.segment import Planes
+from accel.compiler.segment import Planes, Rows
 from accel.config import CoreConfig
 
 BF16 = pe.BF16
+MATMULS = ("MatMul", "Gemm")
 SLACK = 8192  # bytes per partition left for tiles the estimates below do not count (bias, output rows)
 
 
@@ -36,26 +44,48 @@ def _conv_bytes(p: dict, config: CoreConfig, spread: pe.Spread | None) -> int:
     return tiles * (p["hp"] * p["wp"] * BF16 + p["kh"] * p["kw"] * p["cout_g"] * BF16)
 
 
+def _rows(node: Node, graph: Graph, config: CoreConfig) -> Rows | None:
+    """The row blocks of a MatMul/Gemm output [..., M, N] read as the A operand of the next one,
+    when both run with rows on partitions (pe.rows_layout: the same M) and the blocks fit beside
+    both layers' tiles (A^T tiles of one block, B and output chunks), else None."""
+    shape = graph.values[node.outputs[0]].shape
+    if len(shape) < 2 or not pe.rows_layout(shape[-2], config):
+        return None
+    m, n = shape[-2], shape[-1]
+    batch = int(np.prod(shape[:-2], dtype=np.int64)) if len(shape) > 2 else 1
+    q = min(config.pe_rows, config.pe_cols)
+    lay = Rows(batch, m, n, q)
+    k_in = graph.values[node.inputs[0]].shape[-1]
+    tiles = (-(-k_in // q) + -(-n // q)) * q * BF16 + 3 * (config.psum_bank_bytes // 4) * (BF16 + 4 + 4)
+    held = batch * -(-m // q) * lay.block_bytes
+    return lay if held + tiles + SLACK <= config.sbuf_partition_bytes else None
+
+
 def _spread(p: dict, config: CoreConfig, row_spread: bool) -> pe.Spread | None:
     return pe.spread_plan(p, config) if row_spread else None
 
 
 def layouts(nodes: list[tuple[Node, bool]], graph: Graph, config: CoreConfig, consumers: dict[str, list[str]]
-            ) -> dict[str, Planes]:
+            ) -> dict[str, Planes | Rows]:
     """The values of one segment to keep in SBUF, with their layout. `nodes`: the segment's core nodes
     in order with their row-spread option; `consumers`: every placed node reading a value (any step)."""
     by_name = {n.name: (n, spread) for n, spread in nodes}
     outputs = set(graph.outputs)
-    keep: dict[str, Planes] = {}
+    keep: dict[str, Planes | Rows] = {}
     for node, spread in nodes:
-        if node.op != "Conv" or node.attr("group", 1) != 1:
-            continue
         v = node.outputs[0]
         users = consumers.get(v, [])
         if v in outputs or len(users) != 1 or users[0] not in by_name:
             continue
         user, user_spread = by_name[users[0]]
-        if user.op != "Conv" or user.attr("group", 1) != 1 or user.inputs[0] != v or v in user.inputs[1:]:
+        if user.inputs[0] != v or v in user.inputs[1:]:
+            continue
+        if node.op in MATMULS and user.op in MATMULS:
+            lay = _rows(node, graph, config)
+            if lay is not None:
+                keep[v] = lay
+            continue
+        if node.op != "Conv" or user.op != "Conv" or node.attr("group", 1) != 1 or user.attr("group", 1) != 1:
             continue
         pp, pc = pe.conv_params(node, graph), pe.conv_params(user, graph)
         if _spread(pc, config, user_spread) is not None:  # a spread consumer loads shifted copies

@@ -39,6 +39,26 @@ class Planes:
         return n * len(self.tiles) + t
 
 
+@dataclass(frozen=True)
+class Rows:
+    """How a kept matrix [batch, M, K] lies in SBUF as a MatMul with the rows of its output on
+    partitions reads its A operand: per batch and block of q rows (on partitions 0..rows-1) the
+    block's K bf16 columns, contiguous."""
+
+    batch: int
+    m: int
+    k: int
+    q: int
+
+    @property
+    def block_bytes(self) -> int:
+        return self.k * 2  # bf16
+
+    def index(self, batch: int, m0: int) -> int:
+        """Position of the block of rows from m0 of `batch` in the list of offsets."""
+        return batch * -(-self.m // self.q) + m0 // self.q
+
+
 @dataclass
 class Segment:
     """The state of lowering one segment; `program_text()` is its assembly."""
@@ -54,8 +74,8 @@ class Segment:
     aliases: dict[str, str] = field(default_factory=dict)  # graph value -> the input value it reshapes
     nodes: list[str] = field(default_factory=list)
     identity_at: int | None = None  # SBUF offset of the identity for PE transposes, once loaded (pe.py)
-    keep: dict[str, Planes] = field(default_factory=dict)  # graph values to keep in SBUF (accel.compiler.resident)
-    resident: dict[str, list[int]] = field(default_factory=dict)  # kept value -> SBUF offset of each plane
+    keep: dict[str, Planes | Rows] = field(default_factory=dict)  # values kept in SBUF (accel.compiler.resident)
+    resident: dict[str, list[int]] = field(default_factory=dict)  # kept value -> SBUF offset of each plane/block
     _n: int = 0
 
     def __post_init__(self) -> None:
