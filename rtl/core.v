@@ -32,6 +32,9 @@ module core #(
     parameter PARTITIONS = 4,
     parameter SB_BYTES = 8192,
     parameter PS_BYTES = 8192,
+    parameter PSUM_BANKS = 1,
+    parameter PE_ROWS = 4,
+    parameter PE_COLS = 4,
     parameter SEMAPHORES = 32,
     parameter QUEUE_DEPTH = 16,
     parameter DISPATCH_CYCLES = 1,
@@ -61,8 +64,8 @@ module core #(
     // trace port
     output wire [3:0]                    tr_start,
     output wire [4*PCW-1:0]              tr_start_pc,
-    output wire [4:0]                    tr_end,
-    output wire [5*PCW-1:0]              tr_end_pc,
+    output wire [6:0]                    tr_end,
+    output wire [7*PCW-1:0]              tr_end_pc,
     // DRAM port (rtl/dma_engine.v): a read and a write channel
     output wire                          dram_rd_en,
     output wire [31:0]                   dram_rd_addr,
@@ -126,7 +129,8 @@ module core #(
     /* verilator lint_on PINCONNECTEMPTY */
     wire d_sync = d_op == `ACCEL_OP_NOP || d_op == `ACCEL_OP_SEM_SIGNAL || d_op == `ACCEL_OP_SEM_WAIT;
     wire d_halt = d_valid && d_op == `ACCEL_OP_HALT;
-    wire d_runs = d_valid && (d_sync || d_engine == {1'b0, E_VEC} || d_engine == {1'b0, E_DMA});
+    wire d_pe = d_op == `ACCEL_OP_PE_LOAD_WEIGHTS || d_op == `ACCEL_OP_PE_MATMUL;
+    wire d_runs = d_valid && (d_sync || d_pe || d_engine == {1'b0, E_VEC} || d_engine == {1'b0, E_DMA});
     wire [1:0] d_q = d_engine[1:0];
     wire [3:0] q_full;
     wire seq_go = started && !stopped && pc < nprog && dwait == 16'd0;
@@ -242,7 +246,7 @@ module core #(
             units_if = (same && tk) ? {1'b0, cnt} : 33'd0;
         end
     endfunction
-    genvar s;
+    genvar s, g;
     generate
         for (s = 0; s < SEMAPHORES; s = s + 1) begin : g_sem
             reg [31:0] v;
@@ -265,13 +269,14 @@ module core #(
     // ------------------------------------------------------------------ the engines' starts
     // free: the engine can start its next instruction; ended: every earlier instruction of it has ended
     wire [$clog2(DMA_QUEUES + 1)-1:0] dma_inflight;
+    wire pe_idle, pe_ready, pe_bank_ok, vec_bank_ok;
     reg  vec_inflight;
     reg  [PCW-1:0] vec_pc;
     assign free[E_PE] = sync_left[E_PE] == {SW{1'b0}};
     assign free[E_ACT] = sync_left[E_ACT] == {SW{1'b0}};
     assign free[E_VEC] = sync_left[E_VEC] == {SW{1'b0}} && vec_ready;
     assign free[E_DMA] = sync_left[E_DMA] == {SW{1'b0}};
-    assign ended[E_PE] = 1'b1;
+    assign ended[E_PE] = pe_idle;
     assign ended[E_ACT] = 1'b1;
     assign ended[E_VEC] = !vec_inflight;
     assign ended[E_DMA] = dma_inflight == 0;
@@ -299,7 +304,8 @@ module core #(
                 units_if(rel_sem[2] == h_sem[e], rel[2], rel_cnt[2]) + units_if(rel_sem[3] == h_sem[e], rel[3], rel_cnt[3])
                 : 33'd0;
             wire [32:0] avail = {1'b0, sem_val[h_sem[e] * 32 +: 32]} + early - prior;
-            wire op_ok = (e == E_VEC) ? 1'b1 : (e == E_DMA) ? dma_room : 1'b0;
+            wire op_ok = (e == E_PE) ? pe_ready && pe_bank_ok : (e == E_VEC) ? vec_bank_ok :
+                         (e == E_DMA) ? dma_room : 1'b0;
             assign st = started && h_valid[e] && free[e] &&
                 (h_sig[e] ? ended[e] : h_wait[e] ? avail >= {1'b0, h_cnt[e]} : h_sync[e] ? 1'b1 : op_ok);
             assign tk = st && h_wait[e];
@@ -320,7 +326,8 @@ module core #(
     wire [P*32-1:0]  v_wr_data;
     wire [3:0]       v_wr_be;
     wire             v_busy_unused, v_halted_unused, v_retire;
-    wire             vec_go = started && h_valid[E_VEC] && !h_sync[E_VEC] && sync_left[E_VEC] == {SW{1'b0}};
+    wire             vec_go = started && h_valid[E_VEC] && !h_sync[E_VEC] && sync_left[E_VEC] == {SW{1'b0}} &&
+                              vec_bank_ok;
     vec_engine #(.LANES(P)) u_vec (.clk(clk), .rst(rst), .in_valid(vec_go), .in_ready(vec_ready),
         .in_word(h[E_VEC][511:0]), .busy(v_busy_unused), .halted(v_halted_unused), .retire(v_retire),
         .rd_space(v_rd_space), .rd_addr(v_rd_addr), .rd_en(v_rd_en), .rd_data(v_rd_data),
@@ -353,6 +360,121 @@ module core #(
         .dram_wr_en(dram_wr_en), .dram_wr_addr(dram_wr_addr), .dram_wr_len(dram_wr_len), .dram_wr_data(dram_wr_data), .sb_part(d_part), .sb_we(d_sb_we), .sb_addr(d_sb_addr),
         .sb_wdata(d_sb_wdata), .sb_rdata(d_sb_rdata));
 
+    // PE engine (rtl/pe_engine.v): the array, its SBUF walkers and the PSUM stage
+    localparam PNW = $clog2(PE_COLS + 1);
+    wire [31:0]          pe_hold_end;
+    wire [7:0]           pe_w_part, pe_x_part, pe_ps_rpart, pe_ps_wpart;
+    wire [PE_COLS*20-1:0] pe_w_addr;
+    wire [19:0]          pe_x_addr, pe_ps_raddr, pe_ps_waddr;
+    wire [PE_COLS*16-1:0] pe_w_rdata;
+    wire [PE_ROWS*16-1:0] pe_x_rdata;
+    wire [PE_COLS*32-1:0] pe_ps_old, pe_ps_wdata;
+    wire                 pe_ps_we, pe_ld_end, pe_mm_end;
+    wire [PNW-1:0]       pe_ps_n;
+    wire [PCW-1:0]       pe_ld_end_pc, pe_mm_end_pc;
+    pe_engine #(.R(PE_ROWS), .C(PE_COLS), .PCW(PCW), .FAULT(FAULT)) u_pe (.clk(clk), .rst(rst), .cycle(cycle),
+        .word(h[E_PE][511:0]), .pc(h_pc[E_PE]), .ready(pe_ready), .hold_end(pe_hold_end),
+        .issue(start[E_PE] && !h_sync[E_PE]), .idle(pe_idle),
+        .w_part(pe_w_part), .w_addr(pe_w_addr), .w_rdata(pe_w_rdata), .x_part(pe_x_part), .x_addr(pe_x_addr),
+        .x_rdata(pe_x_rdata), .ps_rpart(pe_ps_rpart), .ps_raddr(pe_ps_raddr), .ps_old(pe_ps_old),
+        .ps_we(pe_ps_we), .ps_wpart(pe_ps_wpart), .ps_waddr(pe_ps_waddr), .ps_n(pe_ps_n), .ps_wdata(pe_ps_wdata),
+        .ld_end(pe_ld_end), .ld_end_pc(pe_ld_end_pc), .mm_end(pe_mm_end), .mm_end_pc(pe_mm_end_pc));
+
+    // PSUM banks (docs/timing.md "PSUM banks"): an instruction touching a bank holds it from its start to its
+    // end; an instruction of the other engine touching it starts after that end. PE wins a tie (PE, ACT, VEC,
+    // DMA). Only PE matmuls and VEC instructions touch PSUM in this core.
+    localparam BANK_BYTES = PS_BYTES / PSUM_BANKS;
+    function [PSUM_BANKS-1:0] ap_banks;  // the banks of one pattern's byte span (accel.timing.schedule.byte_span)
+        input [1:0]  space;
+        input [19:0] offset;
+        input [2:0]  dtype;
+        input [15:0] n0, s0, n1, s1, n2, s2;
+        integer sh, lo, hi, b;
+        begin
+            sh = (dtype == `ACCEL_DTYPE_BF16) ? 1 : (dtype == `ACCEL_DTYPE_INT8) ? 0 : 2;
+            lo = {12'd0, offset} >> sh;
+            hi = lo;
+            if (n0 != 16'd0) begin
+                if (s0[15]) lo = lo + ({16'd0, n0} - 1) * {{16{s0[15]}}, s0};
+                else hi = hi + ({16'd0, n0} - 1) * {16'd0, s0};
+            end
+            if (n1 != 16'd0) begin
+                if (s1[15]) lo = lo + ({16'd0, n1} - 1) * {{16{s1[15]}}, s1};
+                else hi = hi + ({16'd0, n1} - 1) * {16'd0, s1};
+            end
+            if (n2 != 16'd0) begin
+                if (s2[15]) lo = lo + ({16'd0, n2} - 1) * {{16{s2[15]}}, s2};
+                else hi = hi + ({16'd0, n2} - 1) * {16'd0, s2};
+            end
+            lo = lo << sh;
+            hi = ((hi + 1) << sh) - 1;
+            for (b = 0; b < PSUM_BANKS; b = b + 1)
+                ap_banks[b] = space == `ACCEL_SPACE_PSUM && b * BANK_BYTES <= hi && (b + 1) * BANK_BYTES > lo;
+        end
+    endfunction
+    /* verilator lint_off UNUSEDSIGNAL */  // the word's other fields
+    function [PSUM_BANKS-1:0] word_banks;  // the banks of an instruction's three pattern slots
+        input [511:0] w;
+        begin
+            word_banks =
+                ap_banks(w[`ACCEL_F_AP0_SPACE_LSB +: 2], w[`ACCEL_F_AP0_OFFSET_LSB +: 20], w[`ACCEL_F_AP0_DTYPE_LSB +: 3],
+                         w[`ACCEL_F_AP0_N0_LSB +: 16], w[`ACCEL_F_AP0_S0_LSB +: 16], w[`ACCEL_F_AP0_N1_LSB +: 16],
+                         w[`ACCEL_F_AP0_S1_LSB +: 16], w[`ACCEL_F_AP0_N2_LSB +: 16], w[`ACCEL_F_AP0_S2_LSB +: 16]) |
+                ap_banks(w[`ACCEL_F_AP1_SPACE_LSB +: 2], w[`ACCEL_F_AP1_OFFSET_LSB +: 20], w[`ACCEL_F_AP1_DTYPE_LSB +: 3],
+                         w[`ACCEL_F_AP1_N0_LSB +: 16], w[`ACCEL_F_AP1_S0_LSB +: 16], w[`ACCEL_F_AP1_N1_LSB +: 16],
+                         w[`ACCEL_F_AP1_S1_LSB +: 16], w[`ACCEL_F_AP1_N2_LSB +: 16], w[`ACCEL_F_AP1_S2_LSB +: 16]) |
+                ap_banks(w[`ACCEL_F_AP2_SPACE_LSB +: 2], w[`ACCEL_F_AP2_OFFSET_LSB +: 20], w[`ACCEL_F_AP2_DTYPE_LSB +: 3],
+                         w[`ACCEL_F_AP2_N0_LSB +: 16], w[`ACCEL_F_AP2_S0_LSB +: 16], w[`ACCEL_F_AP2_N1_LSB +: 16],
+                         w[`ACCEL_F_AP2_S1_LSB +: 16], w[`ACCEL_F_AP2_N2_LSB +: 16], w[`ACCEL_F_AP2_S2_LSB +: 16]);
+        end
+    endfunction
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [PSUM_BANKS-1:0] pe_banks = word_banks(h[E_PE][511:0]);
+    wire [PSUM_BANKS-1:0] vec_banks = word_banks(h[E_VEC][511:0]);
+    wire [PSUM_BANKS-1:0] pe_held;
+    reg  [PSUM_BANKS-1:0] vec_held;  // the banks of the VEC instruction in flight
+    wire pe_mm_start = start[E_PE] && h_op[E_PE] == `ACCEL_OP_PE_MATMUL;
+    generate
+        for (e = 0; e < PSUM_BANKS; e = e + 1) begin : g_bank
+            reg [31:0] hold_to;  // end of the last PE matmul on the bank
+            always @(posedge clk) begin
+                if (rst) hold_to <= 32'd0;
+                else if (pe_mm_start && pe_banks[e]) hold_to <= pe_hold_end;
+            end
+            assign pe_held[e] = hold_to > cycle;
+        end
+    endgenerate
+    always @(posedge clk) if (start[E_VEC] && !h_sync[E_VEC]) vec_held <= vec_banks;
+    assign pe_bank_ok = !vec_inflight || (vec_held & pe_banks) == {PSUM_BANKS{1'b0}};
+    assign vec_bank_ok = ((pe_held | (pe_mm_start ? pe_banks : {PSUM_BANKS{1'b0}})) & vec_banks) == {PSUM_BANKS{1'b0}};
+
+    // the PE engine's ports: combinational reads (a byte outside the memory reads 0), lane write enables
+    wire [PE_COLS-1:0]    pe_wen;
+    wire [PE_COLS*32-1:0] pe_wbase;
+    generate
+        for (e = 0; e < PE_COLS; e = e + 1) begin : g_pe_col
+            wire [31:0] wa = {12'd0, pe_w_addr[e*20 +: 20]};
+            wire [31:0] wb = pe_w_part * SB_BYTES + wa;
+            wire        wok = pe_w_part < P;
+            assign pe_w_rdata[e*16 +: 8] = (wok && wa < SB_BYTES) ? sbm[wb] : 8'd0;
+            assign pe_w_rdata[e*16 + 8 +: 8] = (wok && wa + 1 < SB_BYTES) ? sbm[wb + 1] : 8'd0;
+            wire [31:0] wp = {24'd0, pe_ps_wpart} + e;  // the write lane's partition and first byte
+            assign pe_wen[e] = pe_ps_we && e < pe_ps_n && wp < P;
+            assign pe_wbase[e*32 +: 32] = wp * PS_BYTES + {12'd0, pe_ps_waddr};
+            wire [31:0] rp = {24'd0, pe_ps_rpart} + e;
+            wire [31:0] ra = {12'd0, pe_ps_raddr};
+            for (g = 0; g < 4; g = g + 1) begin : g_byte
+                assign pe_ps_old[e*32 + g*8 +: 8] = (rp < P && ra + g < PS_BYTES) ? psm[rp * PS_BYTES + ra + g] : 8'd0;
+            end
+        end
+        for (e = 0; e < PE_ROWS; e = e + 1) begin : g_pe_row
+            wire [31:0] xp = {24'd0, pe_x_part} + e;
+            wire [31:0] xa = {12'd0, pe_x_addr};
+            assign pe_x_rdata[e*16 +: 8] = (xp < P && xa < SB_BYTES) ? sbm[xp * SB_BYTES + xa] : 8'd0;
+            assign pe_x_rdata[e*16 + 8 +: 8] = (xp < P && xa + 1 < SB_BYTES) ? sbm[xp * SB_BYTES + xa + 1] : 8'd0;
+        end
+    endgenerate
+
     // memory ports: vector engine (per lane, a 32-bit word with byte enables), DMA (up to a beat of bytes of
     // one partition), debug; every read is synchronous (data the next cycle). Reset clears both memories
     // (the emulator's memories start at zero).
@@ -382,6 +504,10 @@ module core #(
             end
             for (m = 0; m < DMA_BEAT; m = m + 1)
                 if (d_sb_we[m]) sbm[d_part * SB_BYTES + {12'd0, d_sb_addr[m*20 +: 20]}] <= d_sb_wdata[m*8 +: 8];
+            for (q = 0; q < PE_COLS; q = q + 1)
+                if (pe_wen[q])
+                    for (b = 0; b < 4; b = b + 1)
+                        psm[pe_wbase[q*32 +: 32] + b] <= pe_ps_wdata[q*32 + b*8 +: 8];
         end
     end
 
@@ -392,10 +518,12 @@ module core #(
             assign tr_start_pc[e*PCW +: PCW] = h_pc[e];
         end
     endgenerate
-    assign tr_end = {dma_done, sync_end[E_DMA], sync_end[E_VEC] || vec_end, sync_end[E_ACT], sync_end[E_PE]};
-    assign tr_end_pc = {dma_done_pc, sync_end_pc[E_DMA], vec_end ? vec_pc : sync_end_pc[E_VEC],
+    assign tr_end = {pe_mm_end, pe_ld_end, dma_done, sync_end[E_DMA], sync_end[E_VEC] || vec_end, sync_end[E_ACT],
+                     sync_end[E_PE]};
+    assign tr_end_pc = {pe_mm_end_pc, pe_ld_end_pc, dma_done_pc, sync_end_pc[E_DMA], vec_end ? vec_pc : sync_end_pc[E_VEC],
                         sync_end_pc[E_ACT], sync_end_pc[E_PE]};
     wire idle = h_valid == 4'd0 && sync_left[0] == {SW{1'b0}} && sync_left[1] == {SW{1'b0}} &&
-                sync_left[2] == {SW{1'b0}} && sync_left[3] == {SW{1'b0}} && !vec_inflight && dma_inflight == 0;
+                sync_left[2] == {SW{1'b0}} && sync_left[3] == {SW{1'b0}} && !vec_inflight && dma_inflight == 0 &&
+                pe_idle;
     assign done = started && (stopped || pc >= nprog) && idle;
 endmodule

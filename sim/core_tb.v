@@ -15,6 +15,9 @@ module core_tb #(
     parameter PARTITIONS = 4,
     parameter SB_BYTES = 4096,
     parameter PS_BYTES = 4096,
+    parameter PSUM_BANKS = 1,
+    parameter PE_ROWS = 4,
+    parameter PE_COLS = 4,
     parameter SEMAPHORES = 32,
     parameter QUEUE_DEPTH = 16,
     parameter DISPATCH_CYCLES = 1,
@@ -56,8 +59,8 @@ module core_tb #(
     wire       done;
     wire [3:0] tr_start;
     wire [4*PCW-1:0] tr_start_pc;
-    wire [4:0] tr_end;
-    wire [5*PCW-1:0] tr_end_pc;
+    wire [6:0] tr_end;
+    wire [7*PCW-1:0] tr_end_pc;
     wire       dram_rd_en, dram_wr_en;
     wire [31:0] dram_rd_addr, dram_wr_addr;
     wire [LW-1:0] dram_wr_len;
@@ -66,7 +69,8 @@ module core_tb #(
     wire [PARTITIONS*32-1:0] sb_row, ps_row;
     reg  dbg_space;
 
-    core #(.PARTITIONS(PARTITIONS), .SB_BYTES(SB_BYTES), .PS_BYTES(PS_BYTES), .SEMAPHORES(SEMAPHORES),
+    core #(.PARTITIONS(PARTITIONS), .SB_BYTES(SB_BYTES), .PS_BYTES(PS_BYTES), .PSUM_BANKS(PSUM_BANKS),
+           .PE_ROWS(PE_ROWS), .PE_COLS(PE_COLS), .SEMAPHORES(SEMAPHORES),
            .QUEUE_DEPTH(QUEUE_DEPTH), .DISPATCH_CYCLES(DISPATCH_CYCLES), .SYNC_CYCLES(SYNC_CYCLES),
            .DMA_QUEUES(DMA_QUEUES), .DMA_LATENCY(DMA_LATENCY), .DMA_BEAT(DMA_BEAT), .PROG_DEPTH(PROG_DEPTH),
            .FAULT(FAULT)) u_core (
@@ -134,7 +138,7 @@ module core_tb #(
             if (phase == B_RUN) begin
                 for (q = 0; q < 4; q = q + 1)
                     if (tr_start[q]) t_start[tr_start_pc[q*PCW +: PCW]] <= cycles;
-                for (q = 0; q < 5; q = q + 1)
+                for (q = 0; q < 7; q = q + 1)
                     if (tr_end[q]) t_end[tr_end_pc[q*PCW +: PCW]] <= cycles + 32'd1;
                 if (dram_wr_en)
                     for (m = 0; m < DMA_BEAT; m = m + 1)

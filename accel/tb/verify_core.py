@@ -47,18 +47,12 @@ PLAN_ENV, REPORT_ENV = "ACCEL_CORE_PLAN", "ACCEL_CORE_REPORT"
 PROG_DEPTH = 1024
 DRAM_BYTES = 1 << 16
 TENSOR_ALIGN = 64  # DRAM bytes: each tensor starts at a multiple
-# Instructions of engines the core does not have yet (docs/RTL.md "The core"): programs using them are skipped.
-UNSUPPORTED = frozenset({"pe.load_weights", "pe.matmul", "pe.load_sparse", "pe.matmul_sparse", "act.identity",
-                         "act.relu", "act.func", "act.lut.load"})
-_PHILOX = frozenset({"vec.rng_fill", "vec.dropout", "vec.dropout_mask"})  # with gen=0
-# accel.timing.vec and rtl/vec_engine.v disagree (the engine's own bench, sim/vec_engine_tb.v, agrees with
-# the core): tests/programs/cases/vec.rng_set_stride.s at 8 lanes, the Philox vec.rng_fill after vec.rng_seed
-# and vec.rng_set_offset takes 184 clocks on the engine, 193 in the model. Until the model's Philox replay is
-# fixed, programs with a Philox form after a vec.rng_seed are skipped with this reason.
-PHILOX_AFTER_SEED = ("a Philox form after vec.rng_seed: accel.timing.vec disagrees with rtl/vec_engine.v "
-                     "(docs/RTL.md, 'The core')")
+# Instructions the core does not run yet (docs/core.md "What runs"): programs using them are skipped.
+UNSUPPORTED = frozenset({"pe.load_sparse", "pe.matmul_sparse", "act.identity", "act.relu", "act.func",
+                         "act.lut.load"})
+RANDOM_ENGINES = ("pe", "vec")  # the random pipelines' step engines: those the core has
 DEFAULT_PROGRAMS = {"icarus": 4, "verilator": 40}
-FAULTS = {"sem_early": 1, "dma_stride": 2}  # the RTL's FAULT parameter: planted faults (mutation tests)
+FAULTS = {"sem_early": 1, "dma_stride": 2, "psum_late": 3}  # the RTL's FAULT parameter: planted faults (mutation tests)
 
 
 def config(partitions: int, **fields: int) -> CoreConfig:
@@ -76,7 +70,8 @@ def parameters(cfg: CoreConfig, fault: int = 0, queue_depth: int | None = None) 
         raise ValueError("the core's vector engine has one lane per partition: psum_partitions must equal "
                          f"sbuf_partitions ({cfg.psum_partitions} != {cfg.sbuf_partitions})")
     return {"PARTITIONS": cfg.sbuf_partitions, "SB_BYTES": cfg.sbuf_partition_bytes,
-            "PS_BYTES": cfg.psum_partition_bytes, "SEMAPHORES": cfg.semaphores,
+            "PS_BYTES": cfg.psum_partition_bytes, "PSUM_BANKS": cfg.psum_banks, "PE_ROWS": cfg.pe_rows,
+            "PE_COLS": cfg.pe_cols, "SEMAPHORES": cfg.semaphores,
             "QUEUE_DEPTH": cfg.queue_depth if queue_depth is None else queue_depth,
             "DISPATCH_CYCLES": cfg.dispatch_cycles, "SYNC_CYCLES": cfg.sync_cycles, "DMA_QUEUES": cfg.dma_queues,
             "DMA_LATENCY": cfg.dma_latency_cycles, "DMA_BEAT": cfg.dma_bytes_per_cycle, "PROG_DEPTH": PROG_DEPTH,
@@ -163,6 +158,58 @@ DIRECTED = {
         dma.store y, sb[0:4, 128]:fp32[8]
         halt
     """,
+    # docs/timing.md "Serial chain": two loads, a signal, PE's wait, a load of weights, a matmul (ends 93)
+    "pe-serial-chain": """
+        .tensor x bf16[4, 8] in
+        .tensor w bf16[4, 4] in
+        dma.load sb[0:4, 0]:bf16[8], x
+        dma.load sb[0:4, 64]:bf16[4], w
+        sem.signal dma, s0
+        sem.wait pe, s0
+        pe.load_weights sb[0:4, 64]:bf16[4]
+        pe.matmul psum[0:4, 0]:fp32[8], sb[0:4, 0]:bf16[8]
+        sem.signal pe, s1
+        halt
+    """,
+    # the PE array's rules: int8 weights K = 3 from partition 1 through a strided pattern, a transposing
+    # moving pattern, a matmul reusing the active weights (acc=1 through a strided destination) while the
+    # next load (bf16, N = 3) starts at the swap's S + N; back-to-back M = 1 accumulations into one PSUM
+    # word (a PSUM write a cycle late reads a stale word), a negative-stride destination; VEC writing and
+    # reading PSUM beside the matmuls (one bank: PSUM-bank waits both ways; two banks: none), a PE signal
+    # after the matmuls' ends, VEC copying their results to SBUF
+    "pe-overlap": """
+        .tensor wa int8[3, 4] in
+        .tensor xa int8[3, 12] in
+        .tensor wb bf16[4, 3] in
+        .tensor xb bf16[4, 20] in
+        .tensor s fp32[4, 6] in
+        dma.load sb[1:4, 0]:int8[4], wa
+        dma.load sb[1:4, 16]:int8[12], xa
+        dma.load sb[0:4, 64]:bf16[3], wb
+        dma.load sb[0:4, 128]:bf16[20], xb
+        dma.load sb[0:4, 256]:fp32[6], s
+        sem.signal dma, s0, count=2
+        sem.wait pe, s0
+        pe.load_weights sb[1:4, 0]:int8[2@1, 2@2]
+        pe.matmul psum[0:4, 0]:int32[12], sb[1:4, 16]:int8[4@1, 3@4]
+        pe.matmul psum[0:4, 0]:int32[6@2], sb[1:4, 16]:int8[6], acc=1
+        pe.load_weights sb[0:4, 64]:bf16[3]
+        pe.matmul psum[1:4, 512]:fp32[20], sb[0:4, 128]:bf16[20]
+        pe.matmul psum[1:4, 512]:fp32[1], sb[0:4, 130]:bf16[1], acc=1
+        pe.matmul psum[1:4, 512]:fp32[1], sb[0:4, 132]:bf16[1], acc=1
+        nop pe
+        pe.matmul psum[1:4, 600]:fp32[4@-1], sb[0:4, 128]:bf16[4@2], acc=1
+        sem.signal pe, s1
+        sem.wait vec, s0
+        vec.copy psum[0:4, 2048]:fp32[6], sb[0:4, 256]:fp32[6]
+        vec.adds psum[0:4, 2048]:fp32[6], psum[0:4, 2048]:fp32[6], 1.0
+        pe.load_weights sb[1:4, 0]:int8[4]
+        pe.matmul psum[0:4, 2560]:int32[2], sb[1:4, 16]:int8[2], acc=1
+        sem.wait vec, s1
+        vec.copy sb[0:4, 1024]:int32[12], psum[0:4, 0]:int32[12]
+        vec.copy sb[1:4, 1088]:fp32[20], psum[1:4, 512]:fp32[20]
+        halt
+    """,
 }
 
 
@@ -211,7 +258,8 @@ def programs(cfg: CoreConfig, n_random: int, seed: int) -> tuple[list[Case], lis
     p = cfg.sbuf_partitions
     for k in range(n_random):
         text = random_pipeline(r, chains=int(r.integers(1, 4)), stages=int(r.integers(1, 5)), partitions=p,
-                               elements=int(r.choice([4, 8, 16, 24])), semaphores=cfg.semaphores, engines=("vec",))
+                               elements=int(r.choice([4, 8, 16, 24])), semaphores=cfg.semaphores,
+                               engines=RANDOM_ENGINES)
         add(f"random {k}", _assemble(text, f"random{k}.s", cfg))
     return cases, skipped
 
@@ -222,12 +270,7 @@ def skip_reason(program: Program, cfg: CoreConfig) -> str:
     halt = next((k for k, i in enumerate(body) if i.mnemonic == "halt"), len(body))
     missing = sorted({i.mnemonic for i in body[:halt]} & UNSUPPORTED)
     if missing:
-        return f"uses {', '.join(missing)} (no PE/ACT engine in the core yet)"
-    seeded = False
-    for i in body[:halt]:
-        seeded = seeded or i.mnemonic == "vec.rng_seed"
-        if seeded and i.mnemonic in _PHILOX and not i.ops["gen"]:
-            return PHILOX_AFTER_SEED
+        return f"uses {', '.join(missing)} (not in the core yet: sparse PE forms, the ACT engine)"
     if halt >= PROG_DEPTH:
         return f"{halt} instructions: the bench holds {PROG_DEPTH - 1} and halt"
     if dram_layout(program)[1] > DRAM_BYTES:
