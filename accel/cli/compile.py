@@ -36,6 +36,10 @@ def add_options(p: argparse.ArgumentParser) -> None:
                    help="run Conv/Gemm/MatMul weights on the sparse array with these N:M patterns (default: dense)")
     p.add_argument("--target", type=float, metavar="FRACTION",
                    help="with --sparsity: prune weights to this fraction of zeros (mixed-ratio planner)")
+    p.add_argument("--tune", action="store_true",
+                   help="choose each layer's lowering by simulated cycles (accel.compiler.tune), cached")
+    p.add_argument("--tune-seconds", type=float, default=None, metavar="S",
+                   help="with --tune: the most seconds spent simulating layers (default 120)")
     add_cache_options(p)
 
 
@@ -104,7 +108,19 @@ def compiled(args: argparse.Namespace, config: Any):
     shapes = _shapes(args.input_shape)
     options = Options(row_spread=args.row_spread, reorder=args.reorder, residency=getattr(args, "residency", True),
                       **sparsity_options(args))
+    seconds = getattr(args, "tune_seconds", None)
+    if seconds is not None and not getattr(args, "tune", False):
+        raise CliError("--tune-seconds: needs --tune")
+    if seconds is not None and not seconds > 0:
+        raise CliError(f"--tune-seconds {seconds}: expected a positive number of seconds")
     try:
+        if getattr(args, "tune", False):
+            from accel.compiler.tune import DEFAULT_SECONDS, compile_tuned
+
+            model, args.tune_report = compile_tuned(
+                args.program, config, strict=args.strict, input_shapes=shapes, cache=open_cache(args),
+                options=options, seconds=seconds or DEFAULT_SECONDS, progress=not getattr(args, "json", False))
+            return model
         return compile_model(args.program, config, strict=args.strict, input_shapes=shapes, cache=open_cache(args),
                              options=options)
     except CompileError as e:
@@ -159,6 +175,21 @@ def sparse_table(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def tune_text(r: dict[str, Any]) -> str:
+    """`--tune`'s report: per tuned layer the cycles of each alternative and the choice, the totals."""
+    lines = []
+    for row in r["layers"]:
+        cyc = ", ".join(f"{a} {c:,}" for a, c in row["cycles"].items())
+        lines.append(f"  tune {row['node']} ({row['op']}): {cyc} -> {row['choice']}"
+                     f"{' (database)' if row['cached'] else ''}")
+    gain = r["default_cycles"] / r["tuned_cycles"] if r["tuned_cycles"] else 1.0
+    lines.append(f"tuning: {len(r['layers'])} layers with a choice, {len(r['changed'])} changed "
+                 f"({r['cached']} from the database, {r['over_budget']} past the {r['budget_seconds']:g} s budget, "
+                 f"{r['simulated_seconds']:.1f} s simulating); whole model {r['default_cycles']:,} cycles by the "
+                 f"heuristics, {r['tuned_cycles']:,} tuned ({gain:.3f}x); kept {r['kept']}")
+    return "\n".join(lines)
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
     from accel.cli import CliError, _config
 
@@ -182,7 +213,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"model": args.program, "compile_seconds": model.compile_seconds, "cache": model.cache_stats,
                           "segments": len(core), "instructions": sum(len(s.program.instructions) for s in core),
-                          "placement": placements, "written": written}, indent=2))
+                          "placement": placements, "written": written,
+                          **({"tuning": args.tune_report} if getattr(args, "tune_report", None) else {})}, indent=2))
         return 0
     print(f"{args.program}: {len(placements)} nodes ({counts['core']} core, {counts['host']} host, "
           f"{counts['framework']} framework), {len(core)} core segment(s), "
@@ -201,6 +233,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
                 r = step.reorder
                 print(f"  segment {k}: {r['before']:,} cycles in emission order, " + (
                     f"{r['after']:,} reordered" if r["after"] < r["before"] else "no faster order found (kept)"))
+    if getattr(args, "tune_report", None):
+        print(tune_text(args.tune_report))
     for what, path in written.items():
         print(f"{what:<14}{path}")
     return 0
@@ -282,7 +316,8 @@ def run_model(args: argparse.Namespace, config: Any) -> int:
               "roofline_cycles": floor, "roofline_ratio": run.total_cycles / floor if floor else None,
               **cost_dict(run.timelines, c), "layers": rows, "placement": model.placement_report(),
               "outputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in run.outputs.items()},
-              **({"sparsity": sparse_vs_dense} if sparse_vs_dense else {}), **written}
+              **({"sparsity": sparse_vs_dense} if sparse_vs_dense else {}),
+              **({"tuning": args.tune_report} if getattr(args, "tune_report", None) else {}), **written}
     if args.json:
         print(json.dumps(report, indent=2, default=float))
         return 0
@@ -292,6 +327,8 @@ def run_model(args: argparse.Namespace, config: Any) -> int:
           f"compiled in {model.compile_seconds:.2f} s")
     if sparse_vs_dense:
         print(sparse_table(sparse_vs_dense))
+    if getattr(args, "tune_report", None):
+        print(tune_text(args.tune_report))
     for what, file in written.items():
         print(f"{what:<14}{file}")
     return 0

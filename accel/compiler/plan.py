@@ -41,6 +41,7 @@ class Options:
     residency: bool = True
     sparsity: tuple[tuple[int, int], ...] = ()
     sparsity_target: float | None = None
+    tuned: tuple[tuple[str, str], ...] = ()  # (node, "plain" | "spread" | "dense" | "sparse"): accel.compiler.tune
 
 
 @dataclass
@@ -127,7 +128,8 @@ def place(graph: Graph, config: CoreConfig, host_ops: dict[str, Callable], stric
             continue
         why = _core_reason(node, graph, config)
         if why is None:
-            plan = Placement(node, "core", node.op.lower(), row_spread=options.row_spread)
+            choice = dict(options.tuned).get(node.name)  # tuning's choice (tune.py) over the heuristics
+            plan = Placement(node, "core", node.op.lower(), row_spread=options.row_spread and choice != "plain")
             if node.op == "Conv":
                 w = graph.const(node.inputs[1]).astype(np.float64)
                 cout = w.shape[0]

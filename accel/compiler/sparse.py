@@ -148,6 +148,9 @@ def prepare(plan, graph: Graph, config, options) -> None:
     if asked and needed, pick the pattern by the cost model, and record the decision in
     `plan.sparse` (pattern None: the layer stays dense, with the reason)."""
     check_options(options)
+    if dict(options.tuned).get(plan.node.name) == "dense":
+        plan.sparse = {"pattern": None, "why": "tuning: dense is faster by simulation"}
+        return
     got = _layer(plan, graph, config)
     if isinstance(got, str):
         plan.sparse = {"pattern": None, "why": got}
@@ -178,9 +181,9 @@ def prepare(plan, graph: Graph, config, options) -> None:
     est, n, m, blocks = best
     passes = max(len(parts) for per_pos in blocks for tiles in per_pos for parts in tiles)
     info.update(estimate=est, dense_estimate=dense, lossless=not info["pruned"], max_passes=passes)
-    if est >= dense:
+    if est >= dense:  # the weights stay as they are (unpruned)
         plan.sparse = {"pattern": None, "why": f"no pattern beats dense ({est:,} vs {dense:,} estimated PE cycles)",
-                       **info}
+                       "estimate": est, "dense_estimate": dense}
         return
     if plan.node.op != "Conv":
         plan.weights = w3[0]

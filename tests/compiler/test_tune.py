@@ -1,0 +1,87 @@
+"""Tuning by simulation (accel.compiler.tune, issue 14 part 5): each layer's alternatives timed
+alone, the faster kept only when the whole model's timed run confirms it, its values those of the
+chosen lowering, choices cached in the instruction database, the budget, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from test_opt_rowspread import SMALL, conv_model
+from test_opt_sparse import gemm_model
+
+from accel.cli import main
+from accel.compiler import compile_model, tune
+from accel.compiler.cache import InstructionCache
+from accel.compiler.plan import Options
+from accel.timing import check_races
+
+OPT = Options(reorder=False)
+
+
+def test_tuning_picks_plain_where_spreading_loses_and_confirms_it(tmp_path) -> None:
+    """16 channels of a 3 x 3 conv on 32 rows: the heuristic spreads it, the timing model says the
+    plain lowering is faster; the tuned model is the plain program (same values, bit for bit),
+    race-free, and faster in the whole timed run."""
+    m, _, _ = conv_model(1, 16, 8, 10, 10, 3, 1, [1, 1, 1, 1])
+    cm, rep = tune.compile_tuned(m, SMALL, cache=InstructionCache(tmp_path), options=OPT, progress=False)
+    (row,) = rep["layers"]
+    assert row["default"] == "spread" and row["cycles"]["plain"] < row["cycles"]["spread"]
+    assert rep["changed"] == {"Conv_0": "plain"} and rep["kept"] == "tuned"
+    assert rep["tuned_cycles"] < rep["default_cycles"]
+    assert cm.placements[0].notes["spread"] is None
+    x = {"x": np.random.default_rng(0).standard_normal((1, 16, 10, 10)).astype(np.float32)}
+    got = cm.run(x)
+    assert not any(check_races(tl) for tl in got.timelines)
+    plain = compile_model(m, SMALL, options=Options(reorder=False, row_spread=False)).run(x)
+    assert np.array_equal(got.outputs["z"].view(np.uint32), plain.outputs["z"].view(np.uint32))
+    assert got.total_cycles == rep["tuned_cycles"]
+
+
+def test_a_faster_default_is_kept_and_choices_come_from_the_database(tmp_path, monkeypatch) -> None:
+    """ResNet's stem: spreading wins, so the default compile is kept unchanged; a second tuning with
+    the same database simulates nothing (every choice is a hit)."""
+    m, _, _ = conv_model(1, 3, 16, 20, 20, 7, 2, [3, 3, 3, 3])
+    cache = InstructionCache(tmp_path)
+    cm, rep = tune.compile_tuned(m, SMALL, cache=cache, options=OPT, progress=False)
+    assert rep["changed"] == {} and rep["kept"].startswith("default") and rep["cached"] == 0
+    assert cm.listing == compile_model(m, SMALL, options=OPT).listing
+
+    def boom(*_a, **_k):
+        raise AssertionError("simulated a cached layer")
+
+    monkeypatch.setattr(tune, "layer_cycles", boom)
+    _, again = tune.compile_tuned(m, SMALL, cache=cache, options=OPT, progress=False)
+    assert again["cached"] == 1 and again["layers"][0]["cycles"] == rep["layers"][0]["cycles"]
+
+
+def test_sparse_or_dense_and_the_budget() -> None:
+    """A layer on the sparse array has dense as its alternative; past the budget a layer keeps its
+    default without being simulated."""
+    model, _, _ = gemm_model(4, 64, 40)
+    opts = Options(reorder=False, sparsity=((2, 4),), sparsity_target=0.5)
+    _, rep = tune.compile_tuned(model, SMALL, options=opts, progress=False)
+    (row,) = rep["layers"]
+    assert set(row["cycles"]) == {"sparse", "dense"} and row["choice"] == min(row["cycles"], key=row["cycles"].get)
+    _, rep = tune.compile_tuned(model, SMALL, options=opts, seconds=1e-9, progress=False)
+    assert rep["layers"] == [] and rep["over_budget"] == 1 and rep["kept"].startswith("default")
+    with pytest.raises(Exception, match="budget"):
+        tune.compile_tuned(model, SMALL, options=opts, seconds=0, progress=False)
+
+
+def test_cli(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("ACCEL_CACHE_DIR", str(tmp_path / "cache"))
+    m, _, _ = conv_model(1, 16, 8, 10, 10, 3, 1, [1, 1, 1, 1])
+    path = tmp_path / "conv.onnx"
+    path.write_bytes(m.SerializeToString())
+    assert main(["compile", str(path), "--tune", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)["tuning"]
+    assert rep["layers"] and rep["tuned_cycles"] <= rep["default_cycles"]
+    assert main(["compile", str(path), "--tune", "--report"]) == 0
+    assert "tuning: 1 layers with a choice" in capsys.readouterr().out
+    for args, words in ((["--tune-seconds", "5"], ("--tune-seconds", "--tune")),
+                        (["--tune", "--tune-seconds", "0"], ("--tune-seconds", "positive"))):
+        assert main(["compile", str(path), *args]) != 0
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and all(w in err for w in words), err
