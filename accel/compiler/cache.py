@@ -219,7 +219,7 @@ def _shadow(seg: Segment) -> Segment:
     s.dram, s.feeds, s.results = dict(seg.dram), dict(seg.feeds), {k: list(v) for k, v in seg.results.items()}
     s.aliases, s.consts, s.nodes = dict(seg.aliases), {}, list(seg.nodes)
     s.identity_at, s._n = seg.identity_at, seg._n
-    s.keep, s.resident = seg.keep, {k: list(v) for k, v in seg.resident.items()}
+    s.keep, s.resident = dict(seg.keep), {k: list(v) for k, v in seg.resident.items()}
     real, b = seg.builder, Builder(seg.config)
     b.tensor_names, b.semaphores_used = set(real.tensor_names), real.semaphores_used
     b.counts, b.clocks, b.accesses = list(real.counts), [list(c) for c in real.clocks], dict(real.accesses)
@@ -262,7 +262,8 @@ class InstructionCache:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(
             "CREATE TABLE IF NOT EXISTS nodes (key TEXT, ident TEXT, stream TEXT, op TEXT, version TEXT, "
-            "payload BLOB, created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident, stream));")
+            "payload BLOB, created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident, stream));"
+            "CREATE TABLE IF NOT EXISTS tuning (key TEXT PRIMARY KEY, choice TEXT, created REAL);")
         self.digest = digest or (lambda s: hashlib.sha256(s.encode()).hexdigest())
         self.stats = CacheStats()
         self._writes: list[tuple[str, tuple]] = []
@@ -349,7 +350,7 @@ class InstructionCache:
         seg.dram, seg.feeds, seg.results, seg.aliases = shadow.dram, shadow.feeds, shadow.results, shadow.aliases
         seg.consts.update(shadow.consts)
         seg.nodes, seg.identity_at, seg._n = shadow.nodes, shadow.identity_at, shadow._n
-        seg.resident = shadow.resident
+        seg.keep, seg.resident = shadow.keep, shadow.resident
         b.tensors.extend(sb.tensors)
         b.tensor_names = sb.tensor_names
         b.sbuf, b.psum, b.node = sb.sbuf, sb.psum, sb.node
@@ -367,6 +368,17 @@ class InstructionCache:
         b.semaphores_used = max(b.semaphores_used, payload["semaphores"])
 
     # ------------------------------------------------------------------ housekeeping
+    # ------------------------------------------------------------------ tuning (accel.compiler.tune)
+    def tuned(self, key: str) -> dict[str, Any] | None:
+        """The choice tuning stored for a layer key (its cycles per alternative and the pick), or None."""
+        row = self.db.execute("SELECT choice FROM tuning WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def store_tuned(self, key: str, choice: dict[str, Any]) -> None:
+        """Store a layer's tuning choice (written now: tuning runs before the compile's own flush)."""
+        self.db.execute("INSERT OR REPLACE INTO tuning (key, choice, created) VALUES (?, ?, ?)",
+                        (key, json.dumps(choice, sort_keys=True), time.time()))
+
     def flush(self) -> None:
         """Write what this compile found and made, in one transaction."""
         if not self._writes:
@@ -405,6 +417,7 @@ class InstructionCache:
         """Delete every entry; the number deleted."""
         self.db.execute("BEGIN IMMEDIATE")
         n = self.db.execute("DELETE FROM nodes").rowcount
+        self.db.execute("DELETE FROM tuning")
         self.db.execute("COMMIT")
         self.db.execute("VACUUM")
         return n
