@@ -14,6 +14,11 @@ rows of the output on partitions (pe.rows_layout): the producer's drain writes e
 output rows into one SBUF block per block of rows, [rows, K] bf16, and the consumer's PE transposes
 read that block where they would have loaded it from DRAM.
 
+And an element-wise node's output (vector.lower_binary / lower_unary: a residual Add, a Relu) read
+only by another element-wise node, neither broadcasting: the producer's tiles stay in SBUF (one
+bf16 tile per tile of its layout, when they take at most half of the free SBUF; else it spills) and
+the consumer runs over the same tiles, reading them where it would have loaded them.
+
 A tensor that is a model output, has another consumer (a host step, a residual Add, two convs) or
 does not fit SBUF beside both layers' own buffers spills to DRAM as before.
 """
@@ -22,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from accel.compiler import pe
+from accel.compiler import pe, vector
 from accel.compiler.graph import Graph, Node
-from accel.compiler.segment import Planes, Rows
+from accel.compiler.segment import Flat, Planes, Rows
 from accel.config import CoreConfig
 
 BF16 = pe.BF16
@@ -42,6 +47,24 @@ def _conv_bytes(p: dict, config: CoreConfig, spread: pe.Spread | None) -> int:
         return spread.ny * spread.wq * BF16 + len(spread.groups) * p["cout_g"] * BF16
     tiles = -(-p["cin_g"] // config.pe_rows)
     return tiles * (p["hp"] * p["wp"] * BF16 + p["kh"] * p["kw"] * p["cout_g"] * BF16)
+
+
+def _flat(node: Node, graph: Graph) -> bool:
+    """An element-wise node (vector.lower_binary / lower_unary) whose tensor operands all have its
+    output's shape (no broadcasting: every operand row-major over the same axes, so its tiles can be
+    another such node's)."""
+    if vector.LOWERINGS.get(node.op, (None, None))[1] not in (vector.lower_binary, vector.lower_unary):
+        return False
+    shape = graph.values[node.outputs[0]].shape
+    for k, i in enumerate(node.inputs):
+        if not i or (node.op == "Clip" and k > 0):
+            continue
+        c = graph.const(i)
+        if c is not None and c.size == 1 and not (node.op == "Div" and k == 0):
+            continue  # an immediate
+        if graph.values[i].shape != shape:
+            return False
+    return True
 
 
 def _rows(node: Node, graph: Graph, config: CoreConfig) -> Rows | None:
@@ -66,12 +89,12 @@ def _spread(p: dict, config: CoreConfig, row_spread: bool) -> pe.Spread | None:
 
 
 def layouts(nodes: list[tuple[Node, bool]], graph: Graph, config: CoreConfig, consumers: dict[str, list[str]]
-            ) -> dict[str, Planes | Rows]:
+            ) -> dict[str, Planes | Rows | Flat]:
     """The values of one segment to keep in SBUF, with their layout. `nodes`: the segment's core nodes
     in order with their row-spread option; `consumers`: every placed node reading a value (any step)."""
     by_name = {n.name: (n, spread) for n, spread in nodes}
     outputs = set(graph.outputs)
-    keep: dict[str, Planes | Rows] = {}
+    keep: dict[str, Planes | Rows | Flat] = {}
     for node, spread in nodes:
         v = node.outputs[0]
         users = consumers.get(v, [])
@@ -79,6 +102,9 @@ def layouts(nodes: list[tuple[Node, bool]], graph: Graph, config: CoreConfig, co
             continue
         user, user_spread = by_name[users[0]]
         if user.inputs[0] != v or v in user.inputs[1:]:
+            continue
+        if _flat(node, graph) and _flat(user, graph) and not any(i in keep for i in user.inputs):
+            keep[v] = Flat(tuple(graph.values[v].shape))  # elementwise() checks it fits when it lowers
             continue
         if node.op in MATMULS and user.op in MATMULS:
             lay = _rows(node, graph, config)

@@ -59,6 +59,16 @@ class Rows:
         return batch * -(-self.m // self.q) + m0 // self.q
 
 
+@dataclass(frozen=True)
+class Flat:
+    """How a kept element-wise tensor lies in SBUF: one bf16 tile [p, free] (row-major) per tile of
+    the producer's layout (`plan`, a tiles.Plan over the tensor's axes, set when the producer is
+    lowered); its consumer runs over the same tiles."""
+
+    shape: tuple[int, ...]
+    plan: object | None = None
+
+
 @dataclass
 class Segment:
     """The state of lowering one segment; `program_text()` is its assembly."""
@@ -74,7 +84,7 @@ class Segment:
     aliases: dict[str, str] = field(default_factory=dict)  # graph value -> the input value it reshapes
     nodes: list[str] = field(default_factory=list)
     identity_at: int | None = None  # SBUF offset of the identity for PE transposes, once loaded (pe.py)
-    keep: dict[str, Planes | Rows] = field(default_factory=dict)  # values kept in SBUF (accel.compiler.resident)
+    keep: dict[str, Planes | Rows | Flat] = field(default_factory=dict)  # values kept in SBUF (accel.compiler.resident)
     resident: dict[str, list[int]] = field(default_factory=dict)  # kept value -> SBUF offset of each plane/block
     _n: int = 0
 

@@ -31,12 +31,13 @@ from accel.timing.dma import descriptors
 @dataclass(frozen=True)
 class Access:
     """One operand's DRAM side: tensor, element offset, its DRAM element type, element strides per
-    axis of the iteration space (0: broadcast along that axis)."""
+    axis of the iteration space (0: broadcast along that axis); or a tensor kept in SBUF."""
 
     tensor: str
     offset: int
     strides: tuple[int, ...]
     dtype: str = "bf16"
+    kept: str = ""  # the graph value, when it is kept in SBUF instead (accel.compiler.resident; tensor "")
 
 
 @dataclass(frozen=True)

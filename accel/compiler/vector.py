@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from accel.compiler import pool, reduce
 from accel.compiler import tiles as tl
+from accel.compiler.builder import region
 from accel.compiler.graph import Graph, Node
-from accel.compiler.segment import ACT_DTYPE, Segment
+from accel.compiler.segment import ACT_DTYPE, Flat, Segment
 from accel.compiler.tiles import Chip, Opnd, dram, imm
 from accel.config import CoreConfig
 
@@ -32,27 +34,71 @@ Body = Callable[[Chip, tl.Tile, list[Opnd], Opnd], None]
 
 
 def elementwise(seg: Segment, node: Node, shape: Sequence[int], out: tl.Access, ins: Sequence[tl.Access],
-                body: Body, ops: int = 1) -> None:
+                 body: Body, ops: int = 1) -> None:
     """Run `body` over every tile of `shape`: each input loaded (only its non-broadcast axes), the
-    result tile (row-major [p, free]) stored to `out`'s strides."""
+    result tile (row-major [p, free]) stored to `out`'s strides. An input kept in SBUF
+    (accel.compiler.resident: every operand row-major over `shape`) is read from the producer's tiles,
+    in the producer's layout; a kept output stays in its tiles (no store) when they fit."""
     accs = [out, *ins]
-    plan = tl.plan(shape, [a.strides for a in accs], [tl.esize(a.dtype) for a in accs], ops, seg.config,
-                   tl.free_max(seg.config))
+    b = seg.builder
+    kept_in = next((a.kept for a in ins if a.kept), "")
+    if kept_in:  # the producer's layout, its strides (all row-major, equal) for each of our operands
+        made = seg.keep[kept_in].plan
+        plan = tl.Plan(tuple((n, (st[0],) * len(accs)) for n, st in made.axes), made.part, made.free, made.chunk,
+                       made.loops)
+    else:
+        plan = tl.plan(shape, [a.strides for a in accs], [tl.esize(a.dtype) for a in accs], ops, seg.config,
+                       tl.free_max(seg.config))
+    tiles = list(tl.tiles(plan, [a.offset for a in accs], seg.config.sbuf_partitions))
+    held = None
+    if out.kept:
+        held = _keep_output(seg, node, out, plan, tiles)
+        if held is None:
+            out = tl.Access(seg.value_out(out.kept), out.offset, out.strides, out.dtype)
     chip = Chip(seg, node.name)
-    for t in tl.tiles(plan, [a.offset for a in accs], seg.config.sbuf_partitions):
+    for n, t in enumerate(tiles):
         srcs = []
         for k, a in enumerate(ins, start=1):
-            keep = [(n, s) for n, s in zip(t.dims, t.fstrides[k], strict=True) if s != 0]
-            tile = chip.alloc(t.p, a.dtype, [n for n, _ in keep])
+            if a.kept:
+                at = seg.resident[a.kept][n]
+                srcs.append(Opnd(tl.pattern("sb", t.p, at, ACT_DTYPE, list(zip(t.dims, tl.row_major(t.dims),
+                                                                                  strict=True))),
+                                 region("sb", 0, t.p, at, t.free * tl.esize(ACT_DTYPE))))
+                continue
+            keep = [(n_, s) for n_, s in zip(t.dims, t.fstrides[k], strict=True) if s != 0]
+            tile = chip.alloc(t.p, a.dtype, [n_ for n_, _ in keep])
             chip.load(tile, dram(a.tensor, t.offsets[k], t.p, t.pstrides[k], keep))
-            compact = iter(tl.row_major([n for n, _ in keep]))
-            dims = [(n, next(compact) if s != 0 else 0) for n, s in zip(t.dims, t.fstrides[k], strict=True)]
+            compact = iter(tl.row_major([n_ for n_, _ in keep]))
+            dims = [(n_, next(compact) if s != 0 else 0) for n_, s in zip(t.dims, t.fstrides[k], strict=True)]
             srcs.append(chip.view(tile, a.dtype, dims))
-        dst = chip.alloc(t.p, ACT_DTYPE, t.dims)
+        if held is not None:
+            dst = Opnd(tl.pattern("sb", t.p, held[n], ACT_DTYPE, list(zip(t.dims, tl.row_major(t.dims), strict=True))),
+                       region("sb", 0, t.p, held[n], t.free * tl.esize(ACT_DTYPE)))
+        else:
+            dst = chip.alloc(t.p, ACT_DTYPE, t.dims)
         body(chip, t, srcs, dst)
-        chip.store(dram(out.tensor, t.offsets[0], t.p, t.pstrides[0], list(zip(t.dims, t.fstrides[0], strict=True))),
-                   dst)
+        if held is None:
+            chip.store(dram(out.tensor, t.offsets[0], t.p, t.pstrides[0],
+                            list(zip(t.dims, t.fstrides[0], strict=True))), dst)
+        for a in ins:
+            if a.kept:
+                b.sbuf.free(seg.resident[a.kept][n], t.free * tl.esize(ACT_DTYPE))
         chip.release()
+
+
+def _keep_output(seg: Segment, node: Node, out: tl.Access, plan: tl.Plan, tiles: list[tl.Tile]) -> list[int] | None:
+    """SBUF tiles for an output kept for its consumer (accel.compiler.resident), or None (it spills)
+    when they would take more than half of what is free now."""
+    b = seg.builder
+    need = sum(t.free * tl.esize(ACT_DTYPE) for t in tiles)
+    free = sum(e - s for s, e in b.sbuf.free_list)
+    if need > free // 2:
+        del seg.keep[out.kept]
+        return None
+    seg.keep[out.kept] = replace(seg.keep[out.kept], plan=plan)
+    held = [b.sbuf.alloc(t.free * tl.esize(ACT_DTYPE), f"node {node.name}: output kept in SBUF") for t in tiles]
+    seg.resident[out.kept] = held
+    return held
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -62,16 +108,24 @@ def _scalar(graph: Graph, name: str) -> float | None:
 
 
 def _source(seg: Segment, name: str, shape: Sequence[int]) -> tl.Access:
-    """The DRAM side of graph value `name` read at every index of `shape` (broadcast)."""
+    """The DRAM side of graph value `name` read at every index of `shape` (broadcast), or its SBUF
+    tiles when it is kept there (accel.compiler.resident)."""
     g = seg.graph
+    if name in seg.resident and isinstance(seg.keep.get(name), Flat):
+        return tl.Access("", 0, tl.row_major(shape), ACT_DTYPE, kept=name)
     c = g.const(name)
     t = seg.const(c.astype(np.float32), "fp32") if c is not None else seg.value_in(name)
     return tl.Access(t, 0, tl.broadcast_strides(g.values[name].shape, shape), "fp32" if c is not None else ACT_DTYPE)
 
 
-def _out(seg: Segment, node: Node) -> tuple[tuple[int, ...], tl.Access]:
-    shape = seg.graph.values[node.outputs[0]].shape
-    return shape, tl.Access(seg.value_out(node.outputs[0]), 0, tl.row_major(shape))
+def _out(seg: Segment, node: Node, keep: bool = False) -> tuple[tuple[int, ...], tl.Access]:
+    """The output's shape and DRAM side; with `keep` (element-wise lowerings) a value to keep in SBUF
+    is left without a DRAM tensor, for `elementwise` to place."""
+    v = node.outputs[0]
+    shape = seg.graph.values[v].shape
+    if keep and v in seg.keep:
+        return shape, tl.Access("", 0, tl.row_major(shape), kept=v)
+    return shape, tl.Access(seg.value_out(v), 0, tl.row_major(shape))
 
 
 # ----------------------------------------------------------------------------------- binary and n-ary
@@ -95,7 +149,7 @@ def lower_binary(seg: Segment, node: Node) -> None:
     is within 1 binary32 ulp); of a tensor, act.func reciprocal (<= 0.98 ulp, docs/act.md) and then
     vec.mul (<= 1.5 ulp in all, both far below the bf16 rounding of the result)."""
     g, op = seg.graph, node.op
-    shape, out = _out(seg, node)
+    shape, out = _out(seg, node, keep=True)
     names = [i for i in node.inputs if i]
     tensor_op, scalar_op = BINARY[op]
     imms: list[tuple[int, float]] = []  # (position, value) of scalar-constant operands
@@ -185,7 +239,7 @@ def lower_unary(seg: Segment, node: Node) -> None:
     (vec.muls then vec.max, or vec.min for alpha > 1), Clip (vec.maxs, vec.mins). Layout: the tensor
     flat, as tiles.plan cuts it (partitions x contiguous runs)."""
     op = node.op
-    shape, out = _out(seg, node)
+    shape, out = _out(seg, node, keep=True)
     src = _source(seg, node.inputs[0], shape)
     if op == "Clip":
         lo, hi = _clip_bounds(node, seg.graph)
