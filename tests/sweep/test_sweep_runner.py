@@ -113,3 +113,32 @@ def test_dask_local_cluster_equals_the_local_pool(tmp_path: Path) -> None:
         remote = run_sweep(spec, cache=tmp_path / "c", scheduler=cluster.scheduler_address, progress=False)
     assert len(local) == 12 and stable(remote) == stable(local)
     assert sum(bool(r["error"]) for r in local) == 3
+
+
+def test_points_share_a_lowering_only_where_the_compile_agrees() -> None:
+    """Points that differ in timing constants reuse the worker's kept lowering (the fields it read are
+    sizes and DMA bandwidth, no timing constant), and each gives exactly compile_model's program; a
+    point with another PE array is lowered anew."""
+    from accel.compiler import compile_model
+    from accel.config import CoreConfig
+    from accel.sweep import runner
+
+    m = resolve(parse_spec(TINY_LAYER).models[0])
+    runner._LOWERED.clear()
+    configs = [CoreConfig(pe_rows=64, pe_cols=64), CoreConfig(pe_rows=64, pe_cols=64, dma_latency_cycles=500,
+                                                             dma_queues=1, queue_depth=2, act_setup_cycles=40),
+               CoreConfig(pe_rows=32, pe_cols=64)]
+    kept, reorders = [], []
+    for cfg in configs:
+        got, ref = runner._compiled(m, cfg), compile_model(m.data, cfg)
+        kept.append(runner._LOWERED[0][2])
+        reorders.append([s.reorder for s in got.steps])
+        assert got.config == cfg and [s.listing for s in got.steps] == [s.listing for s in ref.steps]
+        assert [s.program.to_bytes() for s in got.steps if s.program] == \
+            [s.program.to_bytes() for s in ref.steps if s.program]
+        assert [s.reorder for s in got.steps] == [s.reorder for s in ref.steps]
+    read = runner._LOWERED[0][1]
+    assert {"pe_rows", "pe_cols", "dma_bytes_per_cycle"} <= set(read)
+    assert not set(read) & {"dma_latency_cycles", "dma_queues", "queue_depth", "act_setup_cycles"}
+    assert kept[0] is kept[1] and kept[2] is not kept[0] and len(runner._LOWERED) == 2
+    assert reorders[0] != reorders[1]  # the same lowering, reordered by each point's own timing constants
