@@ -81,7 +81,20 @@ def conv_rows(cm: Any, run: ModelRun) -> dict[str, dict[str, Any]]:
     return out
 
 
-def bench(name: str, size: int) -> dict[str, Any]:
+# the sparse column (issue 14 part 4): both optimizations on, Conv/Gemm/MatMul weights pruned to half
+# zeros over 2:4 and 4:8 by the mixed-ratio planner (accel.compiler.sparse); compared with "both"
+SPARSE = Options(row_spread=True, reorder=True, residency=False, sparsity=((2, 4), (4, 8)), sparsity_target=0.5)
+
+
+def sparse_rows(cm: Any, run: ModelRun) -> dict[str, dict[str, Any]]:
+    """Per Conv/Gemm/MatMul node: its N:M decision (pattern or why dense) and its cycles."""
+    cycles = {row["node"].split(" (+")[0]: row["cycles"] for row in layers(cm, run) if row["where"] == "core"}
+    return {p.node.name: {"op": p.node.op, "pattern": p.sparse["pattern"], "why": p.sparse.get("why"),
+                          "weight_error": p.sparse.get("weight_error", 0.0), "cycles": cycles.get(p.node.name)}
+            for p in cm.placements if p.sparse}
+
+
+def bench(name: str, size: int, sparse: bool = False) -> dict[str, Any]:
     model = build(name, size)
     result: dict[str, Any] = {"model": name, "size": size, "cycles": {}, "compile_seconds": {}, "convs": {}}
     for label, options in VARIANTS.items():
@@ -92,6 +105,18 @@ def bench(name: str, size: int) -> dict[str, Any]:
             result["convs"][label] = conv_rows(cm, run)
         if label == "reorder":
             result["reorder_segments"] = [s.reorder for s in cm.steps if s.kind == "core"]
+        if label == "both" and sparse:
+            both_cycles = {row["node"].split(" (+")[0]: row["cycles"] for row in layers(cm, run)
+                           if row["where"] == "core"}
+        del cm, run
+        gc.collect()
+    if sparse:
+        cm, run, seconds = timed(model, SPARSE)
+        result["cycles"]["sparse"] = run.total_cycles
+        result["compile_seconds"]["sparse"] = round(seconds, 2)
+        result["sparse_layers"] = sparse_rows(cm, run)
+        for node, row in result["sparse_layers"].items():
+            row["dense_cycles"] = both_cycles.get(node)
         del cm, run
         gc.collect()
     off, spread = result["convs"]["off"], result["convs"]["spread"]
@@ -104,6 +129,18 @@ def report(r: dict[str, Any]) -> str:
     lines = [f"{r['model']} at {r['size']}: cycles off {c['off']:,}, row spreading {c['spread']:,} "
              f"({c['off'] / c['spread']:.2f}x), reordering {c['reorder']:,} ({c['off'] / c['reorder']:.2f}x), "
              f"both {c['both']:,} ({c['off'] / c['both']:.2f}x); compile s {r['compile_seconds']}"]
+    if "sparse" in c:
+        rows = r["sparse_layers"].values()
+        pats = {}
+        for row in rows:
+            pats[row["pattern"] or "dense"] = pats.get(row["pattern"] or "dense", 0) + 1
+        lines.append(f"  sparse (2:4,4:8 to 50% zeros, both on) {c['sparse']:,} ({c['both'] / c['sparse']:.2f}x "
+                     f"over both, {c['off'] / c['sparse']:.2f}x over off); layers per pattern {pats}")
+        for node, row in r["sparse_layers"].items():
+            lines.append(f"    {node:<10} {row['op']:<6} {row['pattern'] or 'dense':<6} "
+                         f"cycles {row['dense_cycles'] or 0:>9,} -> {row['cycles'] or 0:>9,} "
+                         f"weight error {row['weight_error']:.3f}"
+                         f"{'' if row['pattern'] else '  (' + row['why'] + ')'}")
     for row in r["spread_layers"]:
         a, b = row["off"], row["on"]
         lines.append(f"  {row['node']:<10} {b['spread']}: rows {a['rows']} -> {b['rows']}, matmuls {a['matmuls']:,} -> "
@@ -119,10 +156,11 @@ def main() -> None:
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--json")
+    ap.add_argument("--sparse", action="store_true", help="also the sparse column (accel.compiler.sparse)")
     args = ap.parse_args()
     results = []
     for name in args.models.split(","):
-        r = bench(name, args.size)
+        r = bench(name, args.size, args.sparse)
         print(report(r), flush=True)
         results.append(r)
     if args.json:

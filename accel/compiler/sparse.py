@@ -128,17 +128,30 @@ def _blocks(bits: np.ndarray, n: int, m: int, config) -> list[list[list[list[spa
     return out
 
 
-def _estimate(chunks: list[int], k: int, positions: int, n_out: int, config, blocks=None, n: int = 1) -> int:
+def _passes_per_block(bits: np.ndarray, n: int, m: int, config) -> list[tuple[int, int, int]]:
+    """(physical rows, decomposed matrices T, columns) of every block `_blocks` would make, from the
+    group counts alone (T = ceil(densest group / n), at least 1), without decomposing."""
+    nz = (bits & 0x7FFF) != 0
+    out = []
+    for k0, kt, _, _ in _passes(bits.shape[1], n, m, config):
+        counts = nz[:, k0:k0 + kt].reshape(bits.shape[0], kt // m, m, bits.shape[2]).sum(axis=2)  # [pos, G, N]
+        for o0 in range(0, bits.shape[2], config.pe_cols):
+            worst = counts[:, :, o0:o0 + config.pe_cols].max(axis=(1, 2))  # per position
+            cols = min(config.pe_cols, bits.shape[2] - o0)
+            out += [((kt // m) * n, max(1, -(-int(c) // n)), cols) for c in worst]
+    return out
+
+
+def _estimate(chunks: list[int], k: int, positions: int, n_out: int, config, blocks=None) -> int:
     """PE cycles by the cost model's counts: per chunk of moving vectors, every matmul streams them
     while the next weights load behind it, so each costs max(vectors, rows loaded). Dense (blocks
-    None): a matmul per 128 rows of K, kernel position and column tile; sparse: one per decomposed
-    matrix of every block, G * N rows each."""
+    None): a matmul per 128 rows of K, kernel position and column tile; sparse (`_passes_per_block`):
+    one per decomposed matrix of every block, G * N rows each."""
     rows, cols = config.pe_rows, config.pe_cols
     if blocks is None:
         loads = [min(rows, k - k0) for k0 in range(0, k, rows)] * positions * -(-n_out // cols)
     else:
-        loads = [part.values.shape[0] for per_pos in blocks for tiles in per_pos for parts in tiles
-                 for part in parts]
+        loads = [r for r, t, _ in blocks for _ in range(t)]
     loads_arr = np.asarray(loads, np.int64)
     return int(sum(np.maximum(mv, loads_arr).sum() for mv in chunks))
 
@@ -174,12 +187,12 @@ def prepare(plan, graph: Graph, config, options) -> None:
     dense = _estimate(chunks, k, positions, n_out, config)
     best = None
     for n, m in fits:
-        blocks = _blocks(bits, n, m, config)
+        blocks = _passes_per_block(bits, n, m, config)
         est = _estimate(chunks, k, positions, n_out, config, blocks)
         if best is None or est < best[0]:
             best = (est, n, m, blocks)
     est, n, m, blocks = best
-    passes = max(len(parts) for per_pos in blocks for tiles in per_pos for parts in tiles)
+    passes = max(t for _, t, _ in blocks)
     info.update(estimate=est, dense_estimate=dense, lossless=not info["pruned"], max_passes=passes)
     if est >= dense:  # the weights stay as they are (unpruned)
         plan.sparse = {"pattern": None, "why": f"no pattern beats dense ({est:,} vs {dense:,} estimated PE cycles)",
@@ -204,8 +217,7 @@ def _room(plan, graph: Graph, config, blocks, n: int, m: int) -> str | None:
     p = pe.conv_params(plan.node, graph)
     passes = _passes(p["cin"], n, m, config)
     planes = sum(j for _, _, j, _ in passes) * p["hp"] * p["wp"] * BF16
-    parts = [part for per_pos in blocks for tiles in per_pos for parts in tiles for part in parts]
-    weights = sum(part.cols * BF16 + -(-part.cols * sparsity.index_bits(m) // 8) for part in parts)
+    weights = sum(t * (cols * BF16 + -(-cols * sparsity.index_bits(m) // 8)) for _, t, cols in blocks)
     need = planes + weights + 8192  # + bias and output rows, as pe.conv_supported counts
     if need > config.sbuf_partition_bytes:
         return f"input planes and sparse weights need {need} bytes per SBUF partition"
