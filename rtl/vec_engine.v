@@ -332,6 +332,9 @@ module vec_engine #(
         rlo_q <= rd_byte[1:0];
         if (rst) begin
             state <= S_RST;
+            // no instruction's controls after a reset: the last one's opcode would keep the lanes'
+            // Philox cores prefetching for it through the reset and the seeding (docs/vec.md "Reset")
+            ins[`ACCEL_OPCODE_LSB +: `ACCEL_OPCODE_W] <= `ACCEL_OP_NOP;
             halted <= 1'b0;
             seed <= 64'd0;
             offset <= 64'd0;

@@ -146,5 +146,15 @@ module vec_lane (
         end
         if (acc_clr) acc <= 32'd0;
         if (mask_clr) mask <= 32'd0;
+        // reset (last, so it wins over the strobes above): the index and the cache flags cleared (the
+        // core, u_ph, resets itself), so the first Philox instruction after a reset finds every cache and
+        // core output empty, as accel.timing.vec assumes, on every simulator and whatever the lane
+        // held before (docs/vec.md "Cycles", "Reset")
+        if (rst) begin
+            idx <= 64'd0;
+            cval <= 1'b0;
+            nval <= 1'b0;
+            nstale <= 1'b0;
+        end
     end
 endmodule
