@@ -3,16 +3,17 @@
 // instruction memory and the DRAM tensor table (written through the load port), the generated decoder
 // (rtl/decoder.v), the sequencer that dispatches one instruction per DISPATCH_CYCLES in program order into
 // one in-order queue per engine (rtl/core_queue.v, QUEUE_DEPTH entries; a full queue stalls it), the
-// counting semaphores, SBUF and PSUM, the DMA engine (rtl/dma_engine.v) in front of the DRAM port and the
-// vector engine (rtl/vec_engine.v). sem.signal / sem.wait / nop run in their engine's queue for
+// counting semaphores, SBUF and PSUM, the DMA engine (rtl/dma_engine.v) in front of the DRAM port, the
+// PE engine (rtl/pe_engine.v: the PE_ROWS x PE_COLS array) and the vector engine (rtl/vec_engine.v). PSUM
+// has PSUM_BANKS banks; an instruction touching a bank holds it from its start to its end, and one of the
+// other engine touching it starts after that end (PE wins a tie). sem.signal / sem.wait / nop run in their engine's queue for
 // SYNC_CYCLES: a signal starts once every earlier instruction of its engine has ended and its units are
 // there from its end; a wait starts when the units are there and takes them at its start; when several
 // waits could take the same units in one cycle, PE, ACT, VEC, DMA is the order.
 //
 // Not in this core yet (the sequencer stops at the first such instruction, raising err with its index):
-// the PE array's and the ACT engine's instructions (pe.*, act.*); so nothing arbitrates the PSUM banks
-// and there is no ACT interlock (no two engines of this core touch PSUM). The PE and ACT queues exist and
-// run their sync instructions.
+// the sparse PE forms (pe.load_sparse, pe.matmul_sparse) and the ACT engine's instructions (act.*), so
+// there is no ACT interlock. The ACT queue exists and runs its sync instructions.
 //
 // Use: hold rst for a clock (it clears SBUF, PSUM and the semaphores and resets the engines; the vector
 // engine then seeds its lanes), write the program (ld_sel 0: word ld_addr) and the tensor table (ld_sel 1:
@@ -22,12 +23,13 @@
 // `done` rises when the sequencer has stopped (halt, nprog words, or err) and every queue and engine is
 // empty. The trace port pulses, per engine, in the cycle an instruction starts (tr_start, with its
 // instruction index) and in the last cycle it occupies (tr_end: channels PE, ACT, VEC, DMA for the queues'
-// own instructions, and a fifth for DMA transfers, whose end is their last beat's); an instruction's
+// own instructions, a fifth for DMA transfers, whose end is their last beat's, a sixth for PE weight loads
+// and a seventh for PE matmuls, whose end is their last PSUM write's); an instruction's
 // start is `cycle` at its start pulse, its end `cycle` + 1 at its end pulse. dbg_* reads SBUF or PSUM, one
 // 32-bit word of every partition, the next cycle (for a bench's final image).
 //
 // FAULT (planted faults for the mutation tests; 0 in a real core): 1 makes a signal's units visible to a
-// wait in the signal's own last cycle, one cycle early; 2 is passed to the DMA engine.
+// wait in the signal's own last cycle, one cycle early; 2 is passed to the DMA engine, 3 to the PE engine.
 module core #(
     parameter PARTITIONS = 4,
     parameter SB_BYTES = 8192,
@@ -374,7 +376,7 @@ module core #(
     wire [PCW-1:0]       pe_ld_end_pc, pe_mm_end_pc;
     pe_engine #(.R(PE_ROWS), .C(PE_COLS), .PCW(PCW), .FAULT(FAULT)) u_pe (.clk(clk), .rst(rst), .cycle(cycle),
         .word(h[E_PE][511:0]), .pc(h_pc[E_PE]), .ready(pe_ready), .hold_end(pe_hold_end),
-        .issue(start[E_PE] && !h_sync[E_PE]), .idle(pe_idle),
+        .issue(g_eng[E_PE].st && !h_sync[E_PE]), .idle(pe_idle),
         .w_part(pe_w_part), .w_addr(pe_w_addr), .w_rdata(pe_w_rdata), .x_part(pe_x_part), .x_addr(pe_x_addr),
         .x_rdata(pe_x_rdata), .ps_rpart(pe_ps_rpart), .ps_raddr(pe_ps_raddr), .ps_old(pe_ps_old),
         .ps_we(pe_ps_we), .ps_wpart(pe_ps_wpart), .ps_waddr(pe_ps_waddr), .ps_n(pe_ps_n), .ps_wdata(pe_ps_wdata),
@@ -433,7 +435,7 @@ module core #(
     wire [PSUM_BANKS-1:0] vec_banks = word_banks(h[E_VEC][511:0]);
     wire [PSUM_BANKS-1:0] pe_held;
     reg  [PSUM_BANKS-1:0] vec_held;  // the banks of the VEC instruction in flight
-    wire pe_mm_start = start[E_PE] && h_op[E_PE] == `ACCEL_OP_PE_MATMUL;
+    wire pe_mm_start = g_eng[E_PE].st && h_op[E_PE] == `ACCEL_OP_PE_MATMUL;  // not start[]: one vector, no loop
     generate
         for (e = 0; e < PSUM_BANKS; e = e + 1) begin : g_bank
             reg [31:0] hold_to;  // end of the last PE matmul on the bank
@@ -455,7 +457,7 @@ module core #(
         for (e = 0; e < PE_COLS; e = e + 1) begin : g_pe_col
             wire [31:0] wa = {12'd0, pe_w_addr[e*20 +: 20]};
             wire [31:0] wb = pe_w_part * SB_BYTES + wa;
-            wire        wok = pe_w_part < P;
+            wire        wok = {24'd0, pe_w_part} < P;
             assign pe_w_rdata[e*16 +: 8] = (wok && wa < SB_BYTES) ? sbm[wb] : 8'd0;
             assign pe_w_rdata[e*16 + 8 +: 8] = (wok && wa + 1 < SB_BYTES) ? sbm[wb + 1] : 8'd0;
             wire [31:0] wp = {24'd0, pe_ps_wpart} + e;  // the write lane's partition and first byte
