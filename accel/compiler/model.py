@@ -15,6 +15,7 @@ import onnx
 
 from accel.compiler import plan as planning
 from accel.compiler import reorder, resident
+from accel.compiler.fuse import fuse_gelu
 from accel.compiler.graph import CompileError, Graph, evaluate_node, import_onnx
 from accel.compiler.segment import Segment
 from accel.config import CoreConfig, as_config
@@ -182,9 +183,13 @@ def compile_model(model: str | Path | bytes | onnx.ModelProto, config: CoreConfi
     lower = cache.lower if cache is not None else planning.lower
     config = as_config(config)
     graph = import_onnx(model, dict(input_shapes or {}))
+    gelus = dict(fuse_gelu(graph))
     from accel.compiler.host import HOST_OPS
 
     placements = planning.place(graph, config, HOST_OPS, strict, options)
+    for p in placements:
+        if p.node.name in gelus:
+            p.why += f" (erf-form GELU fused from {', '.join(gelus[p.node.name])})"
     users: dict[str, list[str]] = {}  # value -> the placed nodes that read it
     for p in placements:
         for v in p.node.inputs:
