@@ -5,12 +5,15 @@ For every program the bench compares, after the core is done, the final DRAM, SB
 those accel.Core ends with, byte for byte, and every instruction's start and end cycle (from the core's
 trace port) with the schedule's, exactly. Programs:
 
-* directed: the DMA-bound table of docs/timing.md, strided and transposing transfers (several
-  descriptors, several beats), semaphores with counts, nops and a full VEC queue, on the configuration;
+* directed: the DMA-bound table and the serial chain of docs/timing.md, strided and transposing
+  transfers (several descriptors, several beats), semaphores with counts, nops and a full VEC queue,
+  the PE array's overlap rules (int8 and bf16, strided patterns, swaps, loads beside streams,
+  accumulation chains) with PSUM-bank waits against VEC, on the configuration;
 * cases: every tests/programs/cases/*.s that the core runs (see UNSUPPORTED) and that fits;
-* examples: isa/examples/*.s likewise (today they all use the PE array, so they are skipped and listed);
+* examples: isa/examples/*.s likewise (today they need 128 partitions, so they are skipped and listed);
 * random: --programs programs of accel.isa.randprog.random_pipeline over the engines the core has
-  (DMA loads and stores, VEC steps, a semaphore per hand-off; chains interleaved at random).
+  (DMA loads and stores, PE matmuls and VEC steps, a semaphore per hand-off; chains interleaved at
+  random).
 
 A program the core does not run (it uses an engine the core lacks, or does not fit the configuration)
 is skipped and listed with the reason. A mismatch names the program, the instruction (file:line), its
