@@ -13,7 +13,9 @@ trace port) with the schedule's, exactly. Programs:
 * examples: isa/examples/*.s likewise (today they need 128 partitions, so they are skipped and listed);
 * random: --programs programs of accel.isa.randprog.random_pipeline over the engines the core has
   (DMA loads and stores, PE matmuls and VEC steps, a semaphore per hand-off; chains interleaved at
-  random).
+  random);
+* compiled: the core segments of small ONNX graphs compiled by accel.compiler (`compiled`; the CLI
+  only, as the compiler's import and compile take seconds).
 
 A program the core does not run (it uses an engine the core lacks, or does not fit the configuration)
 is skipped and listed with the reason. A mismatch names the program, the instruction (file:line), its
@@ -267,6 +269,44 @@ def programs(cfg: CoreConfig, n_random: int, seed: int) -> tuple[list[Case], lis
     return cases, skipped
 
 
+def compiled(cfg: CoreConfig, seed: int) -> tuple[list[Case], list[tuple[str, str]]]:
+    """Small ONNX graphs compiled by accel.compiler for `cfg`, every core segment a program (inputs: the
+    graph's random inputs and the segment's constants), and the (name, reason) of those skipped. Today
+    the compiler drains every matmul's PSUM through act.identity, so only the PE-free graph runs."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from accel.compiler import compile_model
+
+    r = np.random.default_rng([seed, 16])
+    p = cfg.sbuf_partitions
+    graphs = {  # name: (nodes, inputs and their shapes, initializers)
+        "matmul": ([helper.make_node("MatMul", ["x", "w"], ["y"])], {"x": [p, 2 * p]},
+                   {"w": r.standard_normal((2 * p, p))}),
+        "mul-add-maxpool": ([helper.make_node("Mul", ["x", "x"], ["h"]), helper.make_node("Add", ["h", "z"], ["s"]),
+                             helper.make_node("MaxPool", ["s"], ["y"], kernel_shape=[2, 2], strides=[2, 2])],
+                            {"x": [1, p, 6, 6], "z": [1, p, 6, 6]}, {}),
+    }
+    cases: list[Case] = []
+    skipped: list[tuple[str, str]] = []
+    for name, (nodes, shapes, inits) in graphs.items():
+        g = helper.make_graph(nodes, name, [helper.make_tensor_value_info(n, TensorProto.FLOAT, v)
+                                            for n, v in shapes.items()],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(np.asarray(a, np.float32), n) for n, a in inits.items()])
+        model = compile_model(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), cfg)
+        values = {n: r.standard_normal(v).astype(np.float32) for n, v in shapes.items()}
+        for k, step in enumerate(st for st in model.steps if st.kind == "core"):
+            label = f"compiled {name} segment {k}"
+            why = skip_reason(step.program, cfg)
+            if why:
+                skipped.append((label, why))
+                continue
+            seg = step.segment
+            inputs = {t: values[v].reshape(-1) for t, v in seg.feeds.items()}
+            cases.append(Case(label, step.program, {**inputs, **seg.consts}))
+    return cases, skipped
+
+
 def skip_reason(program: Program, cfg: CoreConfig) -> str:
     """Why the core cannot run `program` on `cfg` (empty when it can)."""
     body = program.instructions
@@ -415,6 +455,8 @@ def run(args: argparse.Namespace) -> dict:
     cfg = config(args.partitions)
     n = DEFAULT_PROGRAMS[args.sim] if args.programs is None else args.programs
     cases, skipped = programs(cfg, n, args.seed)
+    more, more_skipped = compiled(cfg, args.seed)
+    cases, skipped = cases + more, skipped + more_skipped
     out = bench(args.sim, cfg, cases)
     results = out["results"]
     bad = [r for r in results if r["mismatches"]]
