@@ -13,6 +13,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from test_opt_rowspread import SMALL, conv64, conv_model
 
+from accel import CoreConfig
 from accel.cli import main
 from accel.compiler import CompileError, compile_model
 from accel.compiler.plan import Options
@@ -21,6 +22,7 @@ from accel.compiler.sparse import parse_patterns
 from accel.timing import check_races
 from accel.tools.sparsity import group_counts
 
+SQUARE = CoreConfig(pe_rows=32, pe_cols=32, sbuf_partitions=32, psum_partitions=32)
 DENSE = Options(reorder=False, row_spread=False)
 LOSSLESS = Options(reorder=False, row_spread=False, sparsity=((2, 4), (4, 8)))
 PRUNE = Options(reorder=False, row_spread=False, sparsity=((2, 4), (4, 8)), sparsity_target=0.5)
@@ -47,8 +49,8 @@ def gemm_model(m: int, k: int, n: int, b: np.ndarray | None = None, alpha: float
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), b, c
 
 
-def run(model, options, feeds):
-    cm = compile_model(model, SMALL, options=options)
+def run(model, options, feeds, config=SMALL):
+    cm = compile_model(model, config, options=options)
     r = cm.run(feeds)
     for tl in r.timelines:
         assert not check_races(tl)
@@ -174,3 +176,27 @@ def test_cli(tmp_path, capsys, monkeypatch) -> None:
             assert main(["compile", str(path), *args, *extra]) != 0
             err = capsys.readouterr().err.strip()
             assert len(err.splitlines()) == 1 and all(w in err for w in words), err
+
+
+def test_residency_leaves_sparse_layers_to_dram() -> None:
+    """Two convs in a row, both meeting 2:4, on a square array (equal channel tiles): residency would
+    keep the first's output in SBUF for the second, but a layer on the sparse array reads and writes
+    DRAM, so residency does not offer it and both run sparse, with the values of the same program
+    without residency, race-free."""
+    rng = np.random.default_rng(7)
+    w1 = keep_n_of_m((rng.standard_normal((64, 64, 3, 3)) / 24).astype(np.float32), 2, 4, axis=1)
+    w2 = keep_n_of_m((rng.standard_normal((16, 64, 1, 1)) / 8).astype(np.float32), 2, 4, axis=1)
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["y", "w2"], ["z"], kernel_shape=[1, 1])]
+    g = helper.make_graph(nodes, "two", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64, 6, 6])],
+                          [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    x = {"x": rng.standard_normal((1, 64, 6, 6)).astype(np.float32)}
+    outs = []
+    for residency in (True, False):
+        cm, r = run(model, Options(reorder=False, row_spread=False, residency=residency, sparsity=((2, 4),)), x,
+                    SQUARE)
+        assert [p.sparse["pattern"] for p in cm.placements] == ["2:4", "2:4"]
+        outs.append(r.outputs["z"])
+    assert np.array_equal(outs[0].view(np.uint32), outs[1].view(np.uint32))
