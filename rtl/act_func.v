@@ -42,7 +42,15 @@
 // lo < hi inside the table's binades, at most 2**WORDS_LOG2 = MAX_WORDS words); the unit's results
 // are then undefined (the ACT engine raises the error). Truncation is the loader's check (it knows
 // the word count).
+//
+// Inside the ACT engine (rtl/act_engine.v, EXT_IMAGE = 1) the image is not in the unit: the engine's
+// one image memory (rtl/act_image_mem.v), shared by the lanes, answers the unit's stage-9 row read
+// (ext_raddr out, ext_row in one clock later), and the engine loads the header in parallel: words
+// 0..15 on hdr_we, then table 2's descriptor (at t2_desc, an output) on d2_we. `mode` selects the
+// exact forms without a table: 1 act.identity (u itself), 2 act.relu (max(u, +0), NaN canonical),
+// carried with each element so the mode may change between elements; 0 is the function.
 module act_func #(
+    parameter EXT_IMAGE = 0,               // 1: image rows and header from outside (the ACT engine)
     parameter WORDS_LOG2 = 14,             // image RAM: 2**WORDS_LOG2 words
     parameter EXP_WORDS_LOG2 = 9,          // exp ROM: 2**EXP_WORDS_LOG2 words
     parameter EXP_WORDS = 376,             // words in EXP_HEX (the length of rtl/mem/lut_exp.hex's image)
@@ -52,6 +60,14 @@ module act_func #(
     input  wire                  we,       // image write (act.lut.load)
     input  wire [WORDS_LOG2-1:0] waddr,
     input  wire [31:0]           wdata,
+    input  wire                  hdr_we,   // EXT_IMAGE: load header words 0..15 from hdr
+    input  wire [16*32-1:0]      hdr,
+    input  wire                  d2_we,    // EXT_IMAGE: load table 2's descriptor from d2_words
+    input  wire [4*32-1:0]       d2_words,
+    output wire [WORDS_LOG2-1:0] t2_desc,  // where table 2's descriptor lies in the image
+    output wire [WORDS_LOG2-1:0] ext_raddr, // EXT_IMAGE: the coefficient row read (stage 9)
+    input  wire [9*32-1:0]       ext_row,  // EXT_IMAGE: that row, one clock later
+    input  wire [1:0]            mode,     // 0 function, 1 identity, 2 relu
     input  wire                  in_valid,
     input  wire [31:0]           x,        // binary32 (to_f32 of the source element)
     input  wire [31:0]           scale,
@@ -83,23 +99,33 @@ module act_func #(
 
     wire [AW-1:0] segs1 = ({{(AW - 9){1'b0}}, {1'b0, d1[1][7:0]} - {1'b0, d1[0][7:0]} + 9'd1} << d1[2][3:0])
                           + {{(AW - 1){1'b0}}, 1'b1};
-    wire [AW-1:0] t2_desc = HEAD + (segs1 << 1) * ({{(AW - 4){1'b0}}, d1[3][3:0]} + 1'b1);
+    assign t2_desc = HEAD + (segs1 << 1) * ({{(AW - 4){1'b0}}, d1[3][3:0]} + 1'b1);
     wire [AW-1:0] t2_base = t2_desc + {{(AW - 3){1'b0}}, 3'd4};
+    // header word k arrives through the write port (snooped) or all at once (hdr_we)
+    wire [8:0]  hw_en;
+    wire [31:0] hw [0:8];
+    genvar hk;
+    generate
+        for (hk = 0; hk < 9; hk = hk + 1) begin : g_hw
+            assign hw_en[hk] = hdr_we || (we && waddr == hk);
+            assign hw[hk] = hdr_we ? hdr[32 * hk +: 32] : wdata;
+        end
+    endgenerate
     integer i;
-    always @(posedge clk) if (we) begin
-        case (waddr)
-            0: magic_ok <= wdata == MAGIC;
-            1: begin kind <= wdata[2:0]; kind_ok <= wdata < 32'd8; end
-            2: begin two <= wdata == 32'd2; ntab_one_or_two <= wdata == 32'd1 || wdata == 32'd2; end
-            3: lo <= wdata;
-            4: hi <= wdata;
-            5: begin lo_rule <= wdata[1:0]; lo_rule_ok <= wdata < 32'd4; end
-            6: lo_val <= wdata;
-            7: begin hi_rule <= wdata[1:0]; hi_rule_ok <= wdata < 32'd4; end
-            8: hi_val <= wdata;
-            default: ;
-        endcase
-        for (i = 0; i < 4; i = i + 1) if (waddr == t2_desc + i[AW-1:0]) d2[i] <= wdata;
+    always @(posedge clk) begin
+        if (hw_en[0]) magic_ok <= hw[0] == MAGIC;
+        if (hw_en[1]) begin kind <= hw[1][2:0]; kind_ok <= hw[1] < 32'd8; end
+        if (hw_en[2]) begin two <= hw[2] == 32'd2; ntab_one_or_two <= hw[2] == 32'd1 || hw[2] == 32'd2; end
+        if (hw_en[3]) lo <= hw[3];
+        if (hw_en[4]) hi <= hw[4];
+        if (hw_en[5]) begin lo_rule <= hw[5][1:0]; lo_rule_ok <= hw[5] < 32'd4; end
+        if (hw_en[6]) lo_val <= hw[6];
+        if (hw_en[7]) begin hi_rule <= hw[7][1:0]; hi_rule_ok <= hw[7] < 32'd4; end
+        if (hw_en[8]) hi_val <= hw[8];
+        for (i = 0; i < 4; i = i + 1) begin
+            if (we && waddr == t2_desc + i[AW-1:0]) d2[i] <= wdata;
+            if (d2_we) d2[i] <= d2_words[32 * i +: 32];
+        end
     end
 
     function desc_ok;  // 1 <= emin <= emax <= 254, mbits <= 8, degree <= MAX_DEGREE = 8
@@ -139,13 +165,14 @@ module act_func #(
 
     // ---------------------------------------------------------------- 1, 2: affine
     reg         v1, o1, v2, o2;
+    reg  [1:0]  md1, md2;
     reg  [31:0] a1, b1, u2;
     wire [31:0] a_now, u_now;
     fp32_mul u_mul_scale (.a(x), .b(scale), .y(a_now));
     fp32_add u_add_bias (.a(a1), .b(b1), .sub(1'b0), .y(u_now));
     always @(posedge clk) begin
-        v1 <= in_valid; o1 <= bf16; a1 <= a_now; b1 <= bias;
-        v2 <= v1; o2 <= o1; u2 <= u_now;
+        v1 <= in_valid; o1 <= bf16; md1 <= mode; a1 <= a_now; b1 <= bias;
+        v2 <= v1; o2 <= o1; md2 <= md1; u2 <= u_now;
     end
 
     // ---------------------------------------------------------------- 3: classify, shared multiply
@@ -169,14 +196,15 @@ module act_func #(
     wire [1:0]  rule = le_hi ? hi_rule : lo_rule;
     wire        rule_path = is_direct & outside & rule[1];  // exp or xexp rule
     wire        exp_path = is_exp | rule_path;
-    wire        spec = is_direct ? nan | (outside & ~rule[1]) :
+    wire        spec = (md2 != 2'd0) ? 1'b1 :
+                       is_direct ? nan | (outside & ~rule[1]) :
                        is_exp ? nan :
                        is_log ? nan | zero | neg_nonzero | pos_inf :
                        is_recip ? nan | zero | inf :
                        is_root ? nan | zero | neg_nonzero | pos_inf : ~trig_ok;
     wire        spec_nan = is_direct ? nan : is_exp ? nan : is_log ? nan | neg_nonzero :
                            is_recip ? nan : is_root ? nan | neg_nonzero : 1'b1;
-    wire [31:0] spec_val = spec_nan ? NAN :
+    wire [31:0] spec_val = (md2 == 2'd1) ? u2 : (md2 == 2'd2) ? (nan ? NAN : neg ? 32'd0 : u2) : spec_nan ? NAN :
                            is_direct ? (rule[0] ? u2 : (le_hi ? hi_val : lo_val)) :
                            is_log ? (zero ? 32'hFF800000 : INF) :
                            is_recip ? (zero ? {neg, INF[30:0]} : {neg, 31'd0}) :
@@ -302,8 +330,25 @@ module act_func #(
     wire [31:0]   t_now;
     fp32_add u_sub_base (.a(z8), .b(base), .sub(1'b1), .y(t_now));
     wire [ROW*32-1:0] ram_row, rom_row;
-    lut_mem #(.AW(AW), .ROW(ROW)) u_ram (.clk(clk), .we(we), .waddr(waddr), .wdata(wdata), .raddr(raddr),
-                                         .row(ram_row), .desc(d1_words));
+    assign ext_raddr = raddr;
+    generate
+        if (EXT_IMAGE != 0) begin : g_ext
+            reg [127:0] d1_q;  // table 1's descriptor, words 12..15 of the header
+            always @(posedge clk) if (hdr_we) d1_q <= hdr[32 * 12 +: 128];
+            assign d1_words = d1_q;
+            assign ram_row = ext_row;
+            initial d1_q = 128'd0;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_hdr = |hdr[32 * 9 +: 96];
+            /* verilator lint_on UNUSEDSIGNAL */
+        end else begin : g_ram
+            lut_mem #(.AW(AW), .ROW(ROW)) u_ram (.clk(clk), .we(we), .waddr(waddr), .wdata(wdata), .raddr(raddr),
+                                                 .row(ram_row), .desc(d1_words));
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_ext = |{ext_row, hdr[32 * 9 +: 96], hdr[32 * 12 +: 128]};
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
     lut_mem #(.AW(EXP_WORDS_LOG2), .ROW(ROW), .ROM(1), .INIT(EXP_HEX), .INIT_WORDS(EXP_WORDS)) u_exp_rom (
         .clk(clk), .we(1'b0), .waddr({EXP_WORDS_LOG2{1'b0}}), .wdata(32'd0), .raddr(raddr[EXP_WORDS_LOG2-1:0]),
         .row(rom_row), .desc(exp_words));
@@ -450,7 +495,7 @@ module act_func #(
     end
 
     initial begin
-        v1 = 1'b0; v2 = 1'b0; v3 = 1'b0; v4 = 1'b0; out_valid = 1'b0; y = 32'd0;
+        v1 = 1'b0; v2 = 1'b0; md1 = 2'd0; md2 = 2'd0; v3 = 1'b0; v4 = 1'b0; out_valid = 1'b0; y = 32'd0;
         ctl5 = {CW{1'b0}}; ctl6 = {CW{1'b0}}; ctl7 = {CW{1'b0}}; ctl8 = {CW{1'b0}}; ctl9 = {CW{1'b0}};
         ctl18 = {CW{1'b0}}; ctl19 = {CW{1'b0}}; ctl20 = {CW{1'b0}}; ctl21 = {CW{1'b0}};
         for (i = 0; i < 8; i = i + 1) hctl[i] = {CW{1'b0}};

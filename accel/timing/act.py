@@ -1,10 +1,12 @@
-"""ACT engine cycle costs: the engine issue 15 builds around rtl/act_func.v (docs/act.md "Cycles").
+"""ACT engine cycle costs: rtl/act_engine.v around rtl/act_func.v (docs/act.md "Cycles"), clock for clock.
 
 Every lane has its own function unit, a pipeline of act_latency_cycles stages taking one element per
 act_element_cycles and never stalling, so an instruction occupies the engine for its set-up and its
 elements and its last result lands act_latency_cycles after the last element entered. act.lut.load
-writes its image words one per act_lut_word_cycles into every lane's table RAM (rtl/lut_mem.v's write
-port) and has no pipeline behind it.
+writes its image words one per act_lut_word_cycles into the engine's image memory shared by the lanes
+(rtl/act_image_mem.v) and has no pipeline behind it. When an instruction may start (the interlocks: a read of bytes
+in flight, act.lut.load and a function switch after every earlier ACT instruction) is
+accel.timing.schedule's.
 """
 
 from __future__ import annotations

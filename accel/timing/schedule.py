@@ -29,7 +29,7 @@ from accel.timing import act, dma, pe, vec
 from accel.timing.timeline import DMA_QUEUE, ENGINE, ENGINES, INTERLOCK, PSUM_BANK, READY, SEMAPHORE, Timeline
 
 # How the event simulation treats an instruction.
-GENERIC, SIGNAL, WAIT, PE_LOAD, PE_MATMUL, DMA, ACT_STREAM, ACT_TABLE = range(8)
+GENERIC, SIGNAL, WAIT, PE_LOAD, PE_MATMUL, DMA, ACT_STREAM, ACT_TABLE, ACT_SWITCH = range(9)
 _ENGINE_CODE = {e: k for k, e in enumerate(ENGINES)}
 _SPACE_CODE = {"sb": 0, "psum": 1}
 # Columns of the static table, one row per distinct instruction (_static).
@@ -45,7 +45,7 @@ class Lowered:
     """Per-instruction static costs, the event simulation's input (arrays of length n)."""
 
     engine: np.ndarray  # engine code
-    kind: np.ndarray  # GENERIC .. ACT_TABLE
+    kind: np.ndarray  # GENERIC .. ACT_SWITCH
     occupancy: np.ndarray  # GENERIC: cycles until the engine's next instruction may start
     latency: np.ndarray  # GENERIC: end - start; DMA: data-phase cycles (beats on the DRAM port)
     sem: np.ndarray  # SIGNAL/WAIT: semaphore; PE: K rows
@@ -100,6 +100,7 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
         ("engine", _ENG), ("kind", _KIND), ("occupancy", _OCC), ("latency", _LAT), ("sem", _SEM), ("count", _COUNT),
         ("moving", _MOVING), ("banks", _BANKS), ("dram_bytes", _BYTES))}
     kind = col["kind"]
+    _function_switches(instructions, col["engine"], kind)
     on_pe = np.flatnonzero((kind == PE_LOAD) | (kind == PE_MATMUL))
     if on_pe.size:
         k, n, bad, why = pe.weights(kind[on_pe] == PE_LOAD, col["sem"][on_pe], col["count"][on_pe],
@@ -121,6 +122,24 @@ def lower(program: Program, config: CoreConfig) -> Lowered:
         occ[replay] = lat[replay] = vec_pass.cycles
     return Lowered(**col, code=code, ranges=np.ascontiguousarray(table[:, _RANGE:]), replay=replay,
                    fixed=fixed, facts=facts, vec_pass=vec_pass)
+
+
+def _function_switches(instructions: list[Instruction], engine: np.ndarray, kind: np.ndarray) -> None:
+    """Mark ACT_SWITCH every act.func whose function is not the one the ACT units hold: the previous
+    act.func's, unless an act.lut.load rewrote that slot since (none after reset). Such an instruction
+    loads the new function's header into the units, so it starts when every earlier ACT instruction
+    has ended (docs/timing.md "ACT interlock"; rtl/act_engine.v)."""
+    current = -1
+    for i in np.flatnonzero(engine == _ENGINE_CODE["ACT"]).tolist():
+        ins = instructions[i]
+        m = ins.spec["mnemonic"]
+        if m == "act.func":
+            fn = ins.ops["fn"]
+            if fn != current:
+                kind[i] = ACT_SWITCH
+                current = fn
+        elif m == "act.lut.load" and ins.ops["fn"] == current:
+            current = -1
 
 
 _SHAPED = frozenset({"DMA", "VEC"})  # engines whose lines recur with other DRAM offsets and Philox bases
@@ -447,8 +466,8 @@ def _simulate(engine, kind, occ, lat, sem, count, moving, banks, code, ranges, d
                         b = a
                         break
                     q -= 1
-            elif k == ACT_TABLE:
-                if edone[e] > t:  # rewrites the tables the pipeline's elements may still read
+            elif k == ACT_TABLE or k == ACT_SWITCH:
+                if edone[e] > t:  # rewrites the tables (or the header) the pipeline's elements may still read
                     t = edone[e]
                     r = INTERLOCK
                     b = edone_by[e]
@@ -490,7 +509,7 @@ def _simulate(engine, kind, occ, lat, sem, count, moving, banks, code, ranges, d
         nxt = t + occ[i]
         if k == GENERIC or k == ACT_TABLE:
             end[i] = t + lat[i]
-        elif k == ACT_STREAM:
+        elif k == ACT_STREAM or k == ACT_SWITCH:
             end[i] = t + lat[i]
             streams[nstreams] = i
             nstreams += 1

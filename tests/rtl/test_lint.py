@@ -24,13 +24,14 @@ PARAMETERS: dict[str, list[dict[str, int]]] = {
     "sparse_array": [{"R": 4, "C": 4, "N": 2, "M": 4, "IW": 2}, {"R": 3, "C": 1, "N": 1, "M": 2, "IW": 1},
                      {"R": 8, "C": 8, "N": 4, "M": 16, "IW": 4}],
 }
-DEFAULT_OVERRIDES = {"vec_engine": {"LANES": 16}, "vec_engine_tb": {"LANES": 16}}
+DEFAULT_OVERRIDES = {"vec_engine": {"LANES": 16}, "vec_engine_tb": {"LANES": 16}, "act_engine": {"LANES": 8}}
 CASES = [(m, DEFAULT_OVERRIDES.get(m, {})) for m in rtl_modules()] + \
         [(m, p) for m, sets in PARAMETERS.items() for p in sets]
 LATENCY_STATED = [*sorted((RTL_DIR / "fp").glob("*.v")),
                   *(RTL_DIR / f"{n}.v" for n in ("rng_philox", "rng_philox_iter", "rng_xoroshiro", "simd_lane",
                                                   "dropout_threshold", "dropout_scale", "splitmix64_seeder",
-                                                  "vec_engine", "vec_lane", "vec_ap_walk", "act_func", "lut_unit"))]
+                                                  "vec_engine", "vec_lane", "vec_ap_walk", "act_func", "lut_unit",
+                                                  "act_engine", "act_lane", "act_image_mem"))]
 
 
 @pytest.mark.rtl

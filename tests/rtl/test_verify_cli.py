@@ -20,4 +20,4 @@ def test_verify_decoder_json(sim: str, capsys):
 def test_verify_bad_unit_is_one_line(argv: list[str], capsys):
     assert main(argv) != 0
     out = capsys.readouterr()
-    assert "Traceback" not in out.err and "units: act, core, decoder" in out.out + out.err
+    assert "Traceback" not in out.err and "units: act, act_engine, core, decoder" in out.out + out.err
