@@ -2,6 +2,8 @@
 # or with sudo available). PYTHON may point at any Python >= 3.11.
 PYTHON ?= python3
 PIP = $(PYTHON) -m pip
+# pytest-xdist workers for `make test` (auto: one per core); each test file runs whole on one worker
+JOBS ?= auto
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test deps-core deps deps-rtl lint gen clean
@@ -21,7 +23,7 @@ demo: deps-core
 
 test: deps-rtl
 	$(PYTHON) -m ruff check .
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n $(JOBS) --dist loadfile
 
 gen:
 	$(PYTHON) -m accel.cli isa gen
