@@ -126,7 +126,24 @@ class _Index:
 
 def dependencies(program: Program, ops: list[int]) -> tuple[list[list[int]], list[tuple[list[Region], list[Region]]]]:
     """For each of the instructions `ops` (program indices, sync removed): the positions in `ops` it
-    must follow, and its footprint."""
+    must follow, and its footprint. They follow from the program alone, so the last few programs'
+    are kept (the Program object itself, held here so it is never another one at the same address;
+    programs are not changed once assembled): a sweep reorders one lowering for many timing configs.
+    Callers must not change the lists."""
+    for prog, kept_ops, out in _DEPENDENCIES:
+        if prog is program and kept_ops == ops:
+            return out
+    out = _dependencies(program, ops)
+    _DEPENDENCIES.insert(0, (program, list(ops), out))
+    del _DEPENDENCIES[DEPENDENCIES_KEPT:]
+    return out
+
+
+DEPENDENCIES_KEPT = 3
+_DEPENDENCIES: list[tuple[Program, list[int], tuple[list[list[int]], list[tuple[list[Region], list[Region]]]]]] = []
+
+
+def _dependencies(program: Program, ops: list[int]) -> tuple[list[list[int]], list[tuple[list[Region], list[Region]]]]:
     index = _Index()
     preds: list[list[int]] = []
     prints = []

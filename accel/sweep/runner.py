@@ -142,13 +142,14 @@ _LOWERED: list[tuple[str, dict[str, Any], Any]] = []  # (model digest, fields re
 
 def _compiled(model: Model, config: CoreConfig) -> Any:
     """compile_model(model, config), sharing the lowering with earlier points of this worker: the
-    model is lowered without the reordering pass on a config that records the fields it reads (sizes,
-    DMA bandwidth; the timing constants only steer reorder.py), and kept; a later point whose config
-    has the same values of those fields takes the kept lowering, and each point then runs the same
-    finishing step compile_model runs (assembly, reorder.py with its own timing constants). The result
-    is the program compile_model gives (tests/sweep/test_sweep_runner.py)."""
+    model is compiled without the reordering pass on a config that records the fields it reads (sizes,
+    DMA bandwidth, what the assembler checks; the timing constants only steer reorder.py), and kept; a
+    later point whose config has the same values of those fields takes the kept segments and their
+    assembled programs, and reorder.improve runs on them with the point's own timing constants, as
+    compile_model's last step does. The result is the program compile_model gives
+    (tests/sweep/test_sweep_runner.py)."""
     from accel.compiler import model as compiler
-    from accel.compiler import plan
+    from accel.compiler import plan, reorder
 
     start = time.perf_counter()
     base = next((cm for digest, read, cm in _LOWERED if digest == model.digest
@@ -164,8 +165,9 @@ def _compiled(model: Model, config: CoreConfig) -> Any:
         if s.kind == "core":
             seg = dataclasses.replace(s.segment, config=config)  # the builder is carried over, not rebuilt
             seg.builder = s.segment.builder
-            s = dataclasses.replace(s, segment=seg)
-            compiler._finish(s, config, plan.Options())
+            program, before, after = reorder.improve(seg, s.program)
+            s = dataclasses.replace(s, segment=seg, program=program, listing=seg.program_text(),
+                                    node_of=list(seg.builder.line_nodes), reorder={"before": before, "after": after})
         steps.append(s)
     return dataclasses.replace(base, config=config, steps=steps, options=plan.Options(),
                                compile_seconds=time.perf_counter() - start)
