@@ -29,7 +29,8 @@
 // 32-bit word of every partition, the next cycle (for a bench's final image).
 //
 // FAULT (planted faults for the mutation tests; 0 in a real core): 1 makes a signal's units visible to a
-// wait in the signal's own last cycle, one cycle early; 2 is passed to the DMA engine, 3 to the PE engine.
+// wait in the signal's own last cycle, one cycle early; 2 is passed to the DMA engine, 3 to the PE engine;
+// 4 lets a PE matmul start on a PSUM bank a VEC instruction in flight holds.
 module core #(
     parameter PARTITIONS = 4,
     parameter SB_BYTES = 8192,
@@ -447,7 +448,7 @@ module core #(
         end
     endgenerate
     always @(posedge clk) if (start[E_VEC] && !h_sync[E_VEC]) vec_held <= vec_banks;
-    assign pe_bank_ok = !vec_inflight || (vec_held & pe_banks) == {PSUM_BANKS{1'b0}};
+    assign pe_bank_ok = FAULT == 4 || !vec_inflight || (vec_held & pe_banks) == {PSUM_BANKS{1'b0}};
     assign vec_bank_ok = ((pe_held | (pe_mm_start ? pe_banks : {PSUM_BANKS{1'b0}})) & vec_banks) == {PSUM_BANKS{1'b0}};
 
     // the PE engine's ports: combinational reads (a byte outside the memory reads 0), lane write enables

@@ -57,7 +57,8 @@ UNSUPPORTED = frozenset({"pe.load_sparse", "pe.matmul_sparse", "act.identity", "
                          "act.lut.load"})
 RANDOM_ENGINES = ("pe", "vec")  # the random pipelines' step engines: those the core has
 DEFAULT_PROGRAMS = {"icarus": 4, "verilator": 40}
-FAULTS = {"sem_early": 1, "dma_stride": 2, "psum_late": 3}  # the RTL's FAULT parameter: planted faults (mutation tests)
+# the RTL's FAULT parameter: planted faults (mutation tests)
+FAULTS = {"sem_early": 1, "dma_stride": 2, "psum_late": 3, "no_bank_wait": 4}
 
 
 def config(partitions: int, **fields: int) -> CoreConfig:

@@ -4,9 +4,10 @@ Two configurations: 4 partitions (a 4 x 4 PE array, one PSUM bank) with the defa
 partitions (8 x 8, two PSUM banks) with every timing field the core takes changed (queue depth, dispatch
 and sync cycles, DMA queues, latency and beat). Each runs the directed programs (DMA, sync, the PE
 array's overlap rules, PSUM-bank waits), the cases that fit and random DMA/PE/VEC pipelines; every final
-DRAM/SBUF/PSUM byte and every instruction's start and end cycle must equal the model's. Four planted
+DRAM/SBUF/PSUM byte and every instruction's start and end cycle must equal the model's. Five planted
 faults (RTL parameters, not edits) must each be caught: a semaphore's units one cycle early, a DMA
-partition stride off by one, a queue one entry deeper than the model's, a PSUM write a cycle late.
+partition stride off by one, a queue one entry deeper than the model's, a PSUM write a cycle late, a
+PE matmul that ignores the PSUM bank a VEC instruction holds.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def _mutant_run(fault: int = 0, queue_depth: int | None = None, only: str | None
     (vc.FAULTS["dma_stride"], None, None, "DRAM: "),
     (0, CONFIGS["4p"].queue_depth + 1, None, "cycle: "),
     (vc.FAULTS["psum_late"], None, "pe-overlap", "PSUM: "),  # its back-to-back accumulations read a stale word
-], ids=["semaphore-one-cycle-early", "dma-stride-off-by-one", "queue-depth-off-by-one", "psum-write-one-cycle-late"])
+    (vc.FAULTS["no_bank_wait"], None, "pe-overlap", "cycle: "),  # two of its matmuls wait for VEC's PSUM bank
+], ids=["semaphore-one-cycle-early", "dma-stride-off-by-one", "queue-depth-off-by-one", "psum-write-one-cycle-late",
+        "pe-ignores-psum-bank"])
 def test_planted_faults_are_caught(icarus, fault, queue_depth, only, kind):
     found = _mutant_run(fault, queue_depth, only)
     assert any(m.startswith(kind) for m in found), found[:5]
