@@ -21,7 +21,7 @@ import numpy as np
 
 from accel.compiler.builder import region
 from accel.compiler.graph import CompileError, Graph, Node
-from accel.compiler.segment import Planes, Rows, Segment
+from accel.compiler.segment import Flat, Planes, Rows, Segment
 from accel.timing.dma import descriptors
 
 BF16 = 2  # bytes
@@ -180,14 +180,23 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
     return notes
 
 
-def _conv_output(seg: Segment, node: Node) -> str | Planes:
+def _conv_output(seg: Segment, node: Node) -> str | Planes | Flat:
     """Where a conv's output goes: a new DRAM tensor, or (accel.compiler.resident) the SBUF planes its
-    consumer reads, allocated now, their border zero-filled first when the consumer pads."""
+    consumer conv reads, allocated now, their border zero-filled first when the consumer pads, or the
+    [channels, H x W] tiles an element-wise consumer reads."""
     v = node.outputs[0]
     lay = seg.keep.get(v)
+    b = seg.builder
     if lay is None:
         return seg.value_out(v)
-    b, hw = seg.builder, lay.hp * lay.wp
+    if isinstance(lay, Flat):
+        p = conv_params(node, seg.graph)
+        tiles = -(-p["cout"] // seg.config.sbuf_partitions) * p["n"]
+        seg.resident[v] = [b.sbuf.alloc(p["oh"] * p["ow"] * BF16, f"node {node.name}: output kept in SBUF")
+                           for _ in range(tiles)]
+        return lay
+    assert isinstance(lay, Planes)
+    hw = lay.hp * lay.wp
     zeros = seg.const(np.zeros(hw), "bf16") if lay.padded else None
     offsets = []
     for _ in range(lay.n):
@@ -201,17 +210,23 @@ def _conv_output(seg: Segment, node: Node) -> str | Planes:
     return lay
 
 
-def _conv_out(seg: Segment, node: Node, act: str | None, y: str | Planes, p: dict[str, Any],
+def _conv_out(seg: Segment, node: Node, act: str | None, y: str | Planes | Flat, p: dict[str, Any],
               tile: tuple[int, int, int], rows: tuple[int, int], bank: int, bias_at: int) -> None:
     """Drain one PSUM chunk (output channels co..co+ot of image n, output rows r0..r0+nr-1) through ACT
     (bias, activation) to bf16: into rows of SBUF and a DMA store to DRAM tensor `y`, or straight into
-    the kept planes `y` at the consumer's padding offset."""
+    the kept planes at the consumer's padding offset, or into the kept [channels, H x W] tile."""
     b = seg.builder
     (n, co, ot), (r0, nr) = tile, rows
     oh, ow = p["oh"], p["ow"]
     m = nr * ow
     src, bias = f"psum[0:{ot}, {bank}]:fp32[{m}]", f"sb[0:{ot}, {bias_at}]:fp32[1]"
     reads = (region("psum", 0, ot, bank, m * 4), region("sb", 0, ot, bias_at, 4))
+    if isinstance(y, Flat):  # tile (image n, channels co..) of the element-wise consumer's layout
+        lanes = seg.config.sbuf_partitions
+        at = seg.resident[node.outputs[0]][n * -(-p["cout"] // lanes) + co // lanes]
+        _drain(seg, act, f"sb[0:{ot}, {at + r0 * ow * BF16}]:bf16[{m}]", src, bias, reads,
+               (region("sb", 0, ot, at, oh * ow * BF16),))
+        return
     if isinstance(y, Planes):
         at = seg.resident[node.outputs[0]][y.index(n, co)]
         e0 = at + ((y.pt + r0) * y.wp + y.pl) * BF16

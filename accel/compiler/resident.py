@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from accel.compiler import pe, vector
+from accel.compiler import tiles as tl
 from accel.compiler.graph import Graph, Node
 from accel.compiler.segment import Flat, Planes, Rows
 from accel.config import CoreConfig
@@ -67,6 +68,24 @@ def _flat(node: Node, graph: Graph) -> bool:
     return True
 
 
+def _conv_flat(node: Node, graph: Graph, config: CoreConfig, spread: bool) -> Flat | None:
+    """A Conv's output [N, C, H, W] read by an element-wise node, kept as one tile per image and tile
+    of channels (on partitions) by the whole plane H x W (free): the layout the conv's drain writes,
+    given to the element-wise consumer as its tiles.plan. None when the conv's output-channel tiles
+    are not the partition chunks (pe_cols != sbuf_partitions and more channels than either), for
+    grouped convs, or when the planes do not fit beside both layers' tiles."""
+    p = pe.conv_params(node, graph)
+    lanes = config.sbuf_partitions
+    if p["g"] != 1 or (config.pe_cols != lanes and p["cout"] > min(config.pe_cols, lanes)):
+        return None
+    n, c, hw = p["n"], p["cout"], p["oh"] * p["ow"]
+    plan = tl.Plan(((n, (c * hw,)), (c, (hw,)), (hw, (1,))), 1, (2,), hw, (0,))
+    held = n * -(-c // lanes) * hw * BF16
+    need = held + _conv_bytes(p, config, _spread(p, config, spread)) + hw * (3 * BF16 + 2 * 4)
+    return Flat(tuple(graph.values[node.outputs[0]].shape), plan) if need + SLACK <= config.sbuf_partition_bytes \
+        else None
+
+
 def _rows(node: Node, graph: Graph, config: CoreConfig) -> Rows | None:
     """The row blocks of a MatMul/Gemm output [..., M, N] read as the A operand of the next one,
     when both run with rows on partitions (pe.rows_layout: the same M) and the blocks fit beside
@@ -101,10 +120,19 @@ def layouts(nodes: list[tuple[Node, bool]], graph: Graph, config: CoreConfig, co
         if v in outputs or len(users) != 1 or users[0] not in by_name:
             continue
         user, user_spread = by_name[users[0]]
-        if user.inputs[0] != v or v in user.inputs[1:]:
+        if user.inputs.count(v) != 1:
             continue
-        if _flat(node, graph) and _flat(user, graph) and not any(i in keep for i in user.inputs):
-            keep[v] = Flat(tuple(graph.values[v].shape))  # elementwise() checks it fits when it lowers
+        if _flat(user, graph):  # an element-wise consumer: one kept input, read in the kept tiles' layout
+            if any(i in keep for i in user.inputs):
+                continue
+            if _flat(node, graph):
+                keep[v] = Flat(tuple(graph.values[v].shape))  # elementwise() checks it fits when it lowers
+            elif node.op == "Conv":
+                lay = _conv_flat(node, graph, config, spread)
+                if lay is not None:
+                    keep[v] = lay
+            continue
+        if user.inputs[0] != v:
             continue
         if node.op in MATMULS and user.op in MATMULS:
             lay = _rows(node, graph, config)
