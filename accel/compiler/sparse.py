@@ -198,14 +198,14 @@ def prepare(plan, graph: Graph, config, options) -> None:
         plan.sparse = {"pattern": None, "why": f"no pattern beats dense ({est:,} vs {dense:,} estimated PE cycles)",
                        "estimate": est, "dense_estimate": dense}
         return
+    room = _room(plan, graph, config, blocks, n, m)
+    if room:  # dense, unpruned
+        plan.sparse = {"pattern": None, "why": room, "estimate": est, "dense_estimate": dense}
+        return
     if plan.node.op != "Conv":
         plan.weights = w3[0]
     else:
         plan.weights = w3.reshape(plan.weights.shape[2], plan.weights.shape[3], k, n_out).transpose(3, 2, 0, 1)
-    room = _room(plan, graph, config, blocks, n, m)
-    if room:
-        plan.sparse = {"pattern": None, "why": room, **info}
-        return
     plan.sparse = {"pattern": f"{n}:{m}", "n": n, "m": m, **info}
 
 

@@ -200,3 +200,16 @@ def test_residency_leaves_sparse_layers_to_dram() -> None:
         assert [p.sparse["pattern"] for p in cm.placements] == ["2:4", "2:4"]
         outs.append(r.outputs["z"])
     assert np.array_equal(outs[0].view(np.uint32), outs[1].view(np.uint32))
+
+
+def test_a_layer_whose_sparse_form_does_not_fit_sbuf_stays_dense_and_unpruned() -> None:
+    """An SBUF partition that holds the dense conv (input plane, weights, 8 KiB for the rest) but
+    not its two input planes side by side with the sparse weights: dense, with the reason, and the
+    weights not pruned."""
+    model, wt, _ = conv_model(1, 64, 24, 9, 9, 3, 1, [1, 1, 1, 1])
+    tight = CoreConfig(pe_rows=32, pe_cols=16, sbuf_partitions=32, psum_partitions=32, sbuf_partition_bytes=9000)
+    cm = compile_model(model, tight, options=PRUNE)
+    p = cm.placements[0]
+    assert p.where == "core" and p.sparse["pattern"] is None and "bytes per SBUF partition" in p.sparse["why"]
+    assert np.array_equal(p.weights, wt) and "sparse" not in cm.listing
+    assert compile_model(model, SMALL, options=PRUNE).placements[0].sparse["pattern"]
