@@ -94,8 +94,9 @@ def _program(model: Model, config: CoreConfig):
     return assemble(model.data, model.name, config)
 
 
-def _timelines(model: Model, config: CoreConfig, cost_model_only: bool) -> tuple[list, float, float]:
-    """The run's core timelines, compile (or assemble) seconds and run (or schedule) seconds."""
+def _timelines(model: Model, config: CoreConfig, cost_model_only: bool) -> tuple[list, float, float, bool]:
+    """The run's core timelines, compile (or assemble) seconds, run (or schedule) seconds and whether
+    the compile reused a kept lowering (_compiled)."""
     from accel.timing.schedule import schedule
 
     t0 = time.perf_counter()
@@ -109,8 +110,8 @@ def _timelines(model: Model, config: CoreConfig, cost_model_only: bool) -> tuple
 
             inputs = _random_inputs([(t.name, t.shape, t.dtype) for t in prog.tensors if t.role in ("in", "inout")])
             tls = [Core(config).run(prog, inputs).timeline]
-        return tls, t1 - t0, time.perf_counter() - t1
-    cm = _compiled(model, config)
+        return tls, t1 - t0, time.perf_counter() - t1, False
+    cm, reused = _compiled(model, config)
     t1 = time.perf_counter()
     if cost_model_only:  # the core segments' programs, scheduled without values; host steps take no core time
         tls = [schedule(s.program, config) for s in cm.steps if s.kind == "core"]
@@ -118,7 +119,7 @@ def _timelines(model: Model, config: CoreConfig, cost_model_only: bool) -> tuple
         g = cm.graph
         inputs = _random_inputs([(n, g.values[n].shape, "fp32") for n in g.inputs])
         tls = cm.run(inputs).timelines
-    return tls, t1 - t0, time.perf_counter() - t1
+    return tls, t1 - t0, time.perf_counter() - t1, reused
 
 
 class _Reads(CoreConfig):
@@ -140,20 +141,21 @@ LOWERINGS_KEPT = 3  # per worker: each holds a compiled model (ResNet-50: its gr
 _LOWERED: list[tuple[str, dict[str, Any], Any]] = []  # (model digest, fields read and their values, compiled)
 
 
-def _compiled(model: Model, config: CoreConfig) -> Any:
+def _compiled(model: Model, config: CoreConfig) -> tuple[Any, bool]:
     """compile_model(model, config), sharing the lowering with earlier points of this worker: the
     model is compiled without the reordering pass on a config that records the fields it reads (sizes,
     DMA bandwidth, what the assembler checks; the timing constants only steer reorder.py), and kept; a
     later point whose config has the same values of those fields takes the kept segments and their
     assembled programs, and reorder.improve runs on them with the point's own timing constants, as
     compile_model's last step does. The result is the program compile_model gives
-    (tests/sweep/test_sweep_runner.py)."""
+    (tests/sweep/test_sweep_runner.py). Returns it and whether a kept lowering was used."""
     from accel.compiler import model as compiler
     from accel.compiler import plan, reorder
 
     start = time.perf_counter()
     base = next((cm for digest, read, cm in _LOWERED if digest == model.digest
                  and all(getattr(config, k) == v for k, v in read.items())), None)
+    reused = base is not None
     if base is None:
         rec = _Reads(**{f: getattr(config, f) for f in _DEFAULTS})
         base = compiler.compile_model(model.data, rec, input_shapes=dict(model.input_shapes),
@@ -170,7 +172,7 @@ def _compiled(model: Model, config: CoreConfig) -> Any:
                                     node_of=list(seg.builder.line_nodes), reorder={"before": before, "after": after})
         steps.append(s)
     return dataclasses.replace(base, config=config, steps=steps, options=plan.Options(),
-                               compile_seconds=time.perf_counter() - start)
+                               compile_seconds=time.perf_counter() - start), reused
 
 
 def _random_inputs(tensors: list[tuple[str, tuple[int, ...], str]]) -> dict[str, np.ndarray]:
@@ -210,9 +212,9 @@ def run_point(model: Model | str, base: dict[str, int], params: dict[str, int],
     start = time.perf_counter()
     try:
         config = CoreConfig(**base, **params)
-        tls, compile_s, run_s = _timelines(model, config, cost_model_only)
+        tls, compile_s, run_s, reused = _timelines(model, config, cost_model_only)
         rec.update(measure(tls, config))
-        rec.update(compile_seconds=compile_s, run_seconds=run_s)
+        rec.update(compile_seconds=compile_s, run_seconds=run_s, lowering_reused=reused)
     except Exception as e:  # noqa: BLE001 - a point's failure is data: recorded, and the sweep goes on
         rec["error"] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
     rec["seconds"] = time.perf_counter() - start

@@ -14,7 +14,7 @@ from accel.sweep.runner import resolve
 
 MLP = str(Path(__file__).resolve().parents[2] / "isa" / "examples" / "mlp.s")
 TINY_LAYER = '[[models]]\nzoo = "transformer_layer"\nseq = 8\nd_model = 32\nheads = 2\nffn = 64\n'
-VOLATILE = ("seconds", "compile_seconds", "run_seconds")
+VOLATILE = ("seconds", "compile_seconds", "run_seconds", "lowering_reused")
 
 
 def mlp_spec(rows: str = "[64, 128]", banks: str = "[16, 64]") -> str:
@@ -130,9 +130,10 @@ def test_points_share_a_lowering_only_where_the_compile_agrees() -> None:
                CoreConfig(pe_rows=32, pe_cols=64)]
     kept, reorders = [], []
     for cfg in configs:
-        got, ref = runner._compiled(m, cfg), compile_model(m.data, cfg)
+        (got, reused), ref = runner._compiled(m, cfg), compile_model(m.data, cfg)
         kept.append(runner._LOWERED[0][2])
         reorders.append([s.reorder for s in got.steps])
+        assert reused == (cfg is configs[1])
         assert got.config == cfg and [s.listing for s in got.steps] == [s.listing for s in ref.steps]
         assert [s.program.to_bytes() for s in got.steps if s.program] == \
             [s.program.to_bytes() for s in ref.steps if s.program]
