@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import accel
+from accel.config import ConfigError
 from accel.isa import resources
 from accel.isa.encoding import WORD_BITS, Instruction, Program, encode
 from accel.isa.memfile import read_memh, write_memh
@@ -277,7 +278,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     """`accel verify act_engine` on args.sim."""
-    lanes = args.lanes or DEFAULT_LANES[args.sim]
+    lanes = DEFAULT_LANES[args.sim] if args.lanes is None else args.lanes
+    if not 1 <= lanes <= 128:
+        raise ConfigError(f"--lanes {lanes}: the engine has 1 to 128 lanes (one per partition)")
     n = DEFAULT_PROGRAMS[args.sim] if args.programs is None else args.programs
     length = DEFAULT_LENGTH[args.sim] if args.vectors is None else args.vectors
     programs, skipped = plan_programs(lanes, n, length, args.seed, not getattr(args, "no_directed", False))

@@ -69,3 +69,12 @@ def test_image_memory_word_counts():
     assert [names[str(k)] for k in range(len(lut.BUILTINS))] == list(lut.BUILTINS)
     assert {names[k]: int(w) for k, w in words.items()} == {n: int(lut.builtin(n).image().size) for n in lut.BUILTINS}
     assert np.all([int(w) <= lut.MAX_WORDS for w in words.values()])
+
+
+def test_bad_lane_count_is_one_line(sim, capsys):
+    from accel.cli import main
+
+    assert main(["verify", "act_engine", "--sim", sim, "--lanes", "200"]) != 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip() == "accel: error: --lanes 200: the engine has 1 to 128 lanes " \
+        "(one per partition)"
