@@ -276,9 +276,15 @@ def run_model(args: argparse.Namespace, config: Any) -> int:
             from accel.compiler import compile_model
             from accel.compiler.sparse import compare
 
-            dense = compile_model(args.program, config, strict=args.strict, input_shapes=_shapes(args.input_shape),
-                                  options=replace(model.options, sparsity=(), sparsity_target=None))
-            sparse_vs_dense = compare(model, run, dense, dense.run(inputs, keep_values=True))
+            plain = replace(model.options, sparsity=(), sparsity_target=None)
+            shapes = _shapes(args.input_shape)
+            dense = compile_model(args.program, config, strict=args.strict, input_shapes=shapes, options=plain)
+            dense_run = dense.run(inputs, keep_values=not plain.residency)
+            reference = None
+            if plain.residency:  # residency keeps some outputs off DRAM; without it the same bits are all there
+                reference = compile_model(args.program, config, strict=args.strict, input_shapes=shapes,
+                                          options=replace(plain, residency=False)).run(inputs, keep_values=True)
+            sparse_vs_dense = compare(model, run, dense, dense_run, reference)
             run.values.clear()
     except CompileError as e:
         raise CliError(str(e)) from None

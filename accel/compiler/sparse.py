@@ -456,12 +456,15 @@ def check_options(options) -> None:
         raise CompileError(f"Options.sparsity_target {t!r}: expected a fraction of zero weights in 0..1")
 
 
-def compare(model, run, dense_model, dense_run) -> dict[str, Any]:
-    """A sparse compile's run beside the dense compile's on the same inputs (both runs with
+def compare(model, run, dense_model, dense_run, reference=None) -> dict[str, Any]:
+    """A sparse compile's run beside the dense compile's on the same inputs (runs with
     keep_values=True): per layer with a decision, its pattern, cycles sparse and dense (the layer
     report's cycles), the rms relative error of its output against the dense model's output (the
-    errors of the pruned layers before it included) and the weights' relative error; the network's
-    total cycles and speed-up."""
+    errors of the pruned layers before it included; None for an output that stayed resident in SBUF
+    and so has no value to read) and the weights' relative error; the network's total cycles and
+    speed-up. `reference`: the run whose values are the dense outputs (default `dense_run`; with
+    residency, a dense run without it, whose values are the same bits and all in DRAM)."""
+    ref = reference if reference is not None else dense_run
     def cycles(m, r) -> dict[str, int]:
         return {row["node"].split(" (+")[0]: row["cycles"] for row in m.layer_report(r) if row["where"] == "core"}
 
@@ -471,7 +474,7 @@ def compare(model, run, dense_model, dense_run) -> dict[str, Any]:
         if not p.sparse:
             continue
         name, out = p.node.name, p.node.outputs[0]
-        ys, yd = run.values.get(out), dense_run.values.get(out)
+        ys, yd = run.values.get(out), ref.values.get(out)
         err = None
         if ys is not None and yd is not None:
             d64 = yd.astype(np.float64)
