@@ -106,6 +106,8 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
                      spread=f"{plan.ah}x{plan.bw} filter elements x {p['cin_g']} channels")
         return notes
     kept = seg.resident.get(node.inputs[0])  # the input planes, drained into SBUF by the producer
+    lay_in = seg.keep.get(node.inputs[0])
+    frees = kept is None or not isinstance(lay_in, Flat) or lay_in.frees(node.name)  # the last reader frees
     x_t = seg.value_in(node.inputs[0]) if kept is None else ""
     y_t = _conv_output(seg, node)
     hp, wp, oh, ow, kh, kw = p["hp"], p["wp"], p["oh"], p["ow"], p["kh"], p["kw"]
@@ -127,7 +129,8 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
             x_at, w_at = [], []
             for k0, kt in cin_tiles:  # the group's input channels k0.. and their weights, resident
                 if kept is not None:
-                    x_at.append(kept[seg.keep[node.inputs[0]].index(n, g * cin_g + k0)])
+                    x_at.append(kept[lay_in.index(n, g * cin_g + k0) if isinstance(lay_in, Planes) else
+                                     lay_in.index(n, k0, p["cin"], c.sbuf_partitions)])
                     w_at.append(b.sbuf.alloc(kcols * BF16, f"node {node.name}: weights"))
                     b.emit("dma", f"dma.load sb[0:{kt}, {w_at[-1]}]:bf16[{kcols}], "
                                   f"{w_t}({(g * cin_g + k0) * kcols})[{kt}@{kcols}, {kcols}@1]",
@@ -175,7 +178,8 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
                     _conv_out(seg, node, act, y_t, p, (n, co, ot), (r0, nr), bank, bias_at)
                 b.sbuf.free(bias_at, 4)
             for xa, wa in zip(x_at, w_at, strict=True):
-                b.sbuf.free(xa, plane)
+                if frees:
+                    b.sbuf.free(xa, plane)
                 b.sbuf.free(wa, kcols * BF16)
     return notes
 

@@ -79,11 +79,77 @@ def _conv_flat(node: Node, graph: Graph, config: CoreConfig, spread: bool) -> Fl
     if p["g"] != 1 or (config.pe_cols != lanes and p["cout"] > min(config.pe_cols, lanes)):
         return None
     n, c, hw = p["n"], p["cout"], p["oh"] * p["ow"]
-    plan = tl.Plan(((n, (c * hw,)), (c, (hw,)), (hw, (1,))), 1, (2,), hw, (0,))
+    plan = _channel_plan(tuple(graph.values[node.outputs[0]].shape))
     held = n * -(-c // lanes) * hw * BF16
     need = held + _conv_bytes(p, config, _spread(p, config, spread)) + hw * (3 * BF16 + 2 * 4)
     return Flat(tuple(graph.values[node.outputs[0]].shape), plan) if need + SLACK <= config.sbuf_partition_bytes \
         else None
+
+
+def _channel_plan(shape: tuple[int, ...]) -> tl.Plan:
+    """[N, C, H, W] as tiles of channels (on partitions) by whole planes H x W: the layout a conv's
+    drain writes and a 1 x 1 unpadded conv reads."""
+    n, c, h, w = shape
+    return tl.Plan(((n, (c * h * w,)), (c, (h * w,)), (h * w, (1,))), 1, (2,), h * w, (0,))
+
+
+def _shared(node: Node, spread: bool, users: list[tuple[Node, bool]], graph: Graph, config: CoreConfig,
+            keep: dict, producer: dict[str, Node]) -> None:
+    """Keep a value read by several nodes of the segment (ResNet's block outputs: the next block's
+    first conv and the residual Add or the downsample conv) as channel tiles by whole planes
+    (`_channel_plan`), when every consumer reads that layout: an element-wise node (whose other kept
+    inputs have the same layout) or a plain 1 x 1-like conv (no padding, not spread, one group, its
+    input-channel tiles the partition chunks); the producer a Conv (`_conv_flat`) or an element-wise
+    node, whose kept inputs then get the same layout (back along a chain of element-wise nodes, as
+    long as none has another). The tiles are freed by the last consumer; they take at most an eighth
+    of SBUF, as they live across several layers."""
+    v = node.outputs[0]
+    shape = tuple(graph.values[v].shape)
+    lanes = config.sbuf_partitions
+    if len(shape) != 4 or not (config.pe_rows == lanes or shape[1] <= min(config.pe_rows, lanes)):
+        return
+    plan = _channel_plan(shape)
+    held = shape[0] * -(-shape[1] // lanes) * -(-shape[2] * shape[3] * BF16 // 64) * 64
+    if held * 8 > config.sbuf_partition_bytes:
+        return
+    for user, user_spread in users:
+        if user.inputs.count(v) != 1:
+            return
+        if _flat(user, graph):
+            if any(i in keep and getattr(keep[i], "plan", None) != plan for i in user.inputs if i != v):
+                return
+            continue
+        if user.op != "Conv" or user.inputs[0] != v or user.attr("group", 1) != 1:
+            return
+        pc = pe.conv_params(user, graph)
+        if any((pc["pt"], pc["pl"], pc["pb"], pc["pr"])) or _spread(pc, config, user_spread) is not None:
+            return
+    if node.op == "Conv":
+        lay = _conv_flat(node, graph, config, spread)
+        if lay is None or lay.plan != plan:
+            return
+    elif not _flat(node, graph) or not _reshape(node, plan, keep, producer, graph, check=True):
+        return
+    else:
+        _reshape(node, plan, keep, producer, graph, check=False)
+    keep[v] = Flat(shape, plan, last=users[-1][0].name)
+
+
+def _reshape(node: Node, plan: tl.Plan, keep: dict, producer: dict[str, Node], graph: Graph, check: bool) -> bool:
+    """Give element-wise `node`'s kept inputs layout `plan` (and theirs, back along the chain); with
+    `check`, only whether that is possible (none has another layout already)."""
+    for i in node.inputs:
+        lay = keep.get(i)
+        if not isinstance(lay, Flat):
+            continue
+        if lay.plan is not None and lay.plan != plan:
+            return False
+        src = producer.get(i)
+        if lay.plan is None and src is not None and not _reshape(src, plan, keep, producer, graph, check):
+            return False
+        if not check and lay.plan is None:
+            keep[i] = Flat(lay.shape, plan, lay.last)
+    return True
 
 
 def _rows(node: Node, graph: Graph, config: CoreConfig) -> Rows | None:
@@ -112,24 +178,27 @@ def layouts(nodes: list[tuple[Node, bool]], graph: Graph, config: CoreConfig, co
     """The values of one segment to keep in SBUF, with their layout. `nodes`: the segment's core nodes
     in order with their row-spread option; `consumers`: every placed node reading a value (any step)."""
     by_name = {n.name: (n, spread) for n, spread in nodes}
+    producer = {n.outputs[0]: n for n, _ in nodes}
     outputs = set(graph.outputs)
     keep: dict[str, Planes | Rows | Flat] = {}
     for node, spread in nodes:
         v = node.outputs[0]
         users = consumers.get(v, [])
-        if v in outputs or len(users) != 1 or users[0] not in by_name:
+        if v in outputs or not users or any(u not in by_name for u in users):
+            continue
+        if len(users) > 1:
+            _shared(node, spread, [by_name[u] for u in users], graph, config, keep, producer)
             continue
         user, user_spread = by_name[users[0]]
         if user.inputs.count(v) != 1:
             continue
-        if _flat(user, graph):  # an element-wise consumer: one kept input, read in the kept tiles' layout
-            if any(i in keep for i in user.inputs):
-                continue
-            if _flat(node, graph):
+        if _flat(user, graph):  # an element-wise consumer: its kept inputs all in one layout
+            others = [keep[i] for i in user.inputs if i in keep]
+            if _flat(node, graph) and not others:
                 keep[v] = Flat(tuple(graph.values[v].shape))  # elementwise() checks it fits when it lowers
             elif node.op == "Conv":
                 lay = _conv_flat(node, graph, config, spread)
-                if lay is not None:
+                if lay is not None and all(getattr(o, "plan", None) == lay.plan for o in others):
                     keep[v] = lay
             continue
         if user.inputs[0] != v:

@@ -62,11 +62,21 @@ class Rows:
 @dataclass(frozen=True)
 class Flat:
     """How a kept element-wise tensor lies in SBUF: one bf16 tile [p, free] (row-major) per tile of
-    the producer's layout (`plan`, a tiles.Plan over the tensor's axes, set when the producer is
-    lowered); its consumer runs over the same tiles."""
+    a layout (`plan`, a tiles.Plan over the tensor's axes: set when the producer is lowered, or given
+    beforehand as channels on partitions by whole planes, which convs read too); its consumers run
+    over the same tiles."""
 
     shape: tuple[int, ...]
     plan: object | None = None
+    last: str = ""  # with several consumers: the one that frees the tiles ("": the only consumer)
+
+    def frees(self, node: str) -> bool:
+        """Whether consumer `node` is the one that frees the tiles after its last read."""
+        return self.last in ("", node)
+
+    def index(self, n: int, channel: int, channels: int, lanes: int) -> int:
+        """For a [N, C, H x W] layout in tiles of `lanes` channels: the tile of image n from `channel`."""
+        return n * -(-channels // lanes) + channel // lanes
 
 
 @dataclass

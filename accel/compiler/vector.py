@@ -42,8 +42,9 @@ def elementwise(seg: Segment, node: Node, shape: Sequence[int], out: tl.Access, 
     accs = [out, *ins]
     b = seg.builder
     kept_in = next((a.kept for a in ins if a.kept), "")
-    if kept_in:  # the producer's layout, its strides (all row-major, equal) for each of our operands
-        made = seg.keep[kept_in].plan
+    lay_out = seg.keep.get(out.kept) if out.kept else None
+    made = seg.keep[kept_in].plan if kept_in else getattr(lay_out, "plan", None)
+    if made is not None:  # the kept tiles' layout, its strides (all row-major, equal) for each of our operands
         plan = tl.Plan(tuple((n, (st[0],) * len(accs)) for n, st in made.axes), made.part, made.free, made.chunk,
                        made.loops)
     else:
@@ -81,7 +82,7 @@ def elementwise(seg: Segment, node: Node, shape: Sequence[int], out: tl.Access, 
             chip.store(dram(out.tensor, t.offsets[0], t.p, t.pstrides[0],
                             list(zip(t.dims, t.fstrides[0], strict=True))), dst)
         for a in ins:
-            if a.kept:
+            if a.kept and seg.keep[a.kept].frees(node.name):
                 b.sbuf.free(seg.resident[a.kept][n], t.free * tl.esize(ACT_DTYPE))
         chip.release()
 

@@ -128,6 +128,42 @@ def test_kept_elementwise_tiles_give_the_same_bits_race_free(tmp_path) -> None:
     assert np.array_equal(spill.run(x, timing=False).outputs["y"], want)
 
 
+def blocks():
+    """Two ResNet bottleneck-like blocks, 24 channels (2 tiles of 16), two images. Block outputs r0
+    (a conv's) and r1 (a Relu's) are read by a 1 x 1 conv and by the residual Add or the downsample
+    conv: kept once as channel tiles by whole planes, freed by the last reader."""
+    mk = helper.make_node
+    nodes = [mk("Conv", ["x", "w0"], ["h0"], "c0", kernel_shape=[1, 1]), mk("Relu", ["h0"], ["r0"], "relu0"),
+             mk("Conv", ["r0", "wa1"], ["ha1"], "a1", kernel_shape=[1, 1]), mk("Relu", ["ha1"], ["a1r"], "relua1"),
+             mk("Conv", ["a1r", "wb1"], ["hb1"], "b1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             mk("Relu", ["hb1"], ["b1r"], "relub1"),
+             mk("Conv", ["b1r", "wc1"], ["c1"], "c1", kernel_shape=[1, 1]), mk("Add", ["c1", "r0"], ["s1"], "add1"),
+             mk("Relu", ["s1"], ["r1"], "relu1"),
+             mk("Conv", ["r1", "wa2"], ["ha2"], "a2", kernel_shape=[1, 1]), mk("Relu", ["ha2"], ["a2r"], "relua2"),
+             mk("Conv", ["a2r", "wc2"], ["c2"], "c2", kernel_shape=[1, 1], strides=[2, 2]),
+             mk("Conv", ["r1", "wd2"], ["d2"], "d2", kernel_shape=[1, 1], strides=[2, 2]),
+             mk("Add", ["d2", "c2"], ["s2"], "add2"), mk("Relu", ["s2"], ["y"], "relu2")]
+    inits = {"w0": w(24, 8, 1, 1), "wa1": w(12, 24, 1, 1), "wb1": w(12, 12, 3, 3), "wc1": w(24, 12, 1, 1),
+             "wa2": w(12, 24, 1, 1), "wc2": w(24, 12, 1, 1), "wd2": w(24, 24, 1, 1)}
+    return model_of(nodes, [2, 8, 8, 8], inits)
+
+
+def test_shared_block_outputs_give_the_same_bits_race_free(tmp_path) -> None:
+    m = blocks()
+    x = {"x": RNG.standard_normal((2, 8, 8, 8)).astype(np.float32)}
+    base, cm = compile_model(m, SMALL, options=OFF), compile_model(m, SMALL, options=ON)
+    seg = next(s.segment for s in cm.steps if s.kind == "core")
+    assert set(seg.keep) == {"r0", "a1r", "b1r", "c1", "s1", "r1", "a2r", "c2", "d2", "s2"}
+    assert (seg.keep["r0"].last, seg.keep["r1"].last) == ("add1", "d2")
+    a, b = base.run(x), cm.run(x)
+    assert np.array_equal(a.outputs["y"].view(np.uint32), b.outputs["y"].view(np.uint32))
+    for tl in b.timelines:
+        assert not check_races(tl)
+    assert stores(cm) == 2 * 2 * 1  # only the output: per image, 2 channel tiles, 1 chunk
+    for _ in range(2):
+        assert compile_model(m, SMALL, options=ON, cache=tmp_path).listing == cm.listing
+
+
 def stores(cm) -> int:
     return sum(line.split(";")[0].strip().startswith("dma.store") for line in cm.listing.splitlines())
 
