@@ -434,9 +434,11 @@ class Core:
             raise self.error(f"{ap}: writing {values.shape} values into [{ap.pcount} x {a.elements}]")
         self._views[a.view][a.rows, a.cols] = values
 
-    def check_stream_order(self, dst: AP, sources: dict[str, AP], disjoint: dict[str, AP] | None = None) -> None:
+    def check_stream_order(self, dst: AP, sources: dict[str, AP], disjoint: dict[str, AP] | None = None,
+                           engine: str = "vector") -> None:
         """The vector engine streams (docs/emulator.md): at free-axis step f it reads element f of
-        every source, then writes element f of dst, in every partition at once. So dst may share
+        every source, then writes element f of dst, in every partition at once (the ACT engine too,
+        its writes 23 clocks behind its reads: the same rule is safe for it, `engine` names it). So dst may share
         bytes with a source only where each shared byte is read no later than the step that first
         writes it (element for element in place is fine); `disjoint` operands (a dropout mask) may
         share no byte with dst or the sources. Otherwise the hardware's result would differ from
@@ -460,7 +462,7 @@ class Core:
             if late:
                 b, w, r = late
                 raise self.error(f"dst writes byte {b} at element {w} before {name} reads it at element {r}; "
-                                 f"the vector engine streams element by element, so dst must not overlap {name} "
+                                 f"the {engine} engine streams element by element, so dst must not overlap {name} "
                                  f"except element for element")
         for (name, other), o in zip((disjoint or {}).items(), others, strict=True):
             for (oname, ap), x in zip((("dst", dst), *sources.items()), (d, *facts), strict=True):
@@ -653,8 +655,7 @@ def _fused_semantics(model: Mapping[str, Any]) -> dict[str, Any]:
                 bias_mem, pb, cb, value = v[b.view], b.pstart, b.first, _f32(0)
             else:
                 bias_mem, pb, cb, value = v["sb", "fp32"], -1, 0, _f32(bias)
-            if d.problem is not None or x.problem is not None or not (d.run and x.run) or (
-                    d.pcount, d.elements) != (x.pcount, x.elements):
+            if not _plain(d, x):  # faults, byte maps and overlaps out of stream order: the model's path
                 return general(core, ins)
             kact.affine_in_memory(v[d.view], d.pstart, d.first, v[x.view], x.pstart, x.first, _f32(ops["scale"]),
                                   bias_mem, pb, cb, value, relu, d.pcount, d.elements)

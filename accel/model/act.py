@@ -34,6 +34,7 @@ def affine(core, ins) -> np.ndarray:
     dst, src = ins.ops["dst"], ins.ops["src"]
     if (dst.pcount, dst.free_size) != (src.pcount, src.free_size):
         raise core.error(f"dst [{dst.pcount} x {dst.free_size}] and src [{src.pcount} x {src.free_size}] differ")
+    core.check_stream_order(dst, {"src": src}, engine="ACT")  # rtl/act_engine.v streams src into dst
     bias = ins.ops["bias"]
     if isinstance(bias, AP):
         if bias.pcount != src.pcount:

@@ -359,6 +359,24 @@ def test_vec_overlap_the_streaming_engine_would_break_is_an_error(instruction: s
     assert message.startswith(f"{instruction.split()[0]} (<asm>:2: {instruction})") and words in message
 
 
+@pytest.mark.parametrize("backend", ["model", "fast"])
+def test_act_overlap_out_of_stream_order_is_an_error(backend: str) -> None:
+    """rtl/act_engine.v streams src into dst as the vector engine does (writes behind reads): in place
+    element for element runs, a dst that writes a byte before src reads it is an error on both backends."""
+    ok = Core(CoreConfig(), backend=backend)
+    ok.load(source("act.identity sb[0:1, 0]:fp32[8], sb[0:1, 0]:fp32[8], scale=2.0"))
+    ok.sbuf[0, :32] = np.arange(8, dtype=np.float32).view(np.uint8)
+    ok.run()
+    assert np.array_equal(ok.peek("sb", 0, 0, "fp32", 8), 2 * np.arange(8))
+    bad = "act.relu sb[0:1, 4]:fp32[7], sb[0:1, 0]:fp32[7]"
+    core = Core(CoreConfig(), backend=backend)
+    core.load(source("nop act", bad))
+    with pytest.raises(MachineError) as e:
+        core.run()
+    assert str(e.value).startswith(f"act.relu (<asm>:2: {bad})")
+    assert "writes byte 4 at element 0 before src reads it at element 1; the ACT engine streams" in str(e.value)
+
+
 def test_dram_bounds_are_checked_by_assembler_and_machine() -> None:
     text = source(".tensor x fp32[2, 3] in", "nop dma", "dma.load sb[0:2, 0]:fp32[3], x")
     with pytest.raises(accel.AsmError, match="reaches elements"):
