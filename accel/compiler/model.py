@@ -203,9 +203,7 @@ def compile_model(model: str | Path | bytes | onnx.ModelProto, config: CoreConfi
                 steps.append(Step("core", [], seg))
                 if options.residency:
                     run = list(itertools.takewhile(lambda q: q.where == "core", placements[k:]))
-                    # a node on the sparse array (accel.compiler.sparse) reads and writes DRAM: not offered
-                    seg.keep = resident.layouts([(q.node, q.row_spread) for q in run
-                                                 if not (q.sparse and q.sparse["pattern"])], graph, config, users)
+                    seg.keep = resident.layouts([(q.node, q.row_spread) for q in run], graph, config, users)
             lower(p, seg)
             steps[-1].nodes.append(p.node.name)
         else:
