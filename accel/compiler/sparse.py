@@ -202,9 +202,10 @@ def prepare(plan, graph: Graph, config, options) -> None:
     if room:  # dense, unpruned
         plan.sparse = {"pattern": None, "why": room, "estimate": est, "dense_estimate": dense}
         return
-    if plan.node.op != "Conv":
+    if plan.node.op != "Conv":  # the dense matmul lowering reads B from the graph: still unpruned
         plan.weights = w3[0]
     else:
+        plan.unpruned = plan.weights  # for `lower` to fall back on (not a field: no part of the cache key)
         plan.weights = w3.reshape(plan.weights.shape[2], plan.weights.shape[3], k, n_out).transpose(3, 2, 0, 1)
     plan.sparse = {"pattern": f"{n}:{m}", "n": n, "m": m, **info}
 
@@ -284,14 +285,16 @@ def lower(plan, seg: Segment, bias: np.ndarray | None = None, alpha: float = 1.0
     """Emit a node prepared with a pattern (plan.sparse) onto the sparse array (a Gemm/MatMul with
     its bias per output feature and alpha); False, emitting nothing, for a node without one, or when
     its input or output is a tensor the segment keeps resident in SBUF (residency, `seg.keep`): the
-    sparse lowerings read and write DRAM, so the plain lowering runs it, on the pruned weights, and
+    sparse lowerings read and write DRAM, so the plain lowering runs it, on the unpruned weights, and
     the decision turns dense with the reason."""
     if not (plan.sparse and plan.sparse["pattern"]):
         return False
     node = plan.node
     kept = getattr(seg, "keep", None) or {}
-    if any(v in kept for v in (*node.inputs, *node.outputs)):
-        plan.sparse = {**plan.sparse, "pattern": None, "why": "its input or output stays resident in SBUF"}
+    if any(v in kept for v in (*node.inputs, *node.outputs)):  # dense, on the weights as they were
+        plan.sparse = {"pattern": None, "why": "its input or output stays resident in SBUF"}
+        if getattr(plan, "unpruned", None) is not None:
+            plan.weights = plan.unpruned
         return False
     if node.op == "Conv":
         _lower_conv(plan, seg)

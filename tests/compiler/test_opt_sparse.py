@@ -188,13 +188,7 @@ def test_residency_comes_first() -> None:
     rng = np.random.default_rng(7)
     w1 = keep_n_of_m((rng.standard_normal((32, 32, 3, 3)) / 17).astype(np.float32), 2, 4, axis=1)
     w2 = keep_n_of_m((rng.standard_normal((16, 32, 1, 1)) / 6).astype(np.float32), 2, 4, axis=1)
-    nodes = [helper.make_node("Conv", ["x", "w1"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
-             helper.make_node("Conv", ["y", "w2"], ["z"], kernel_shape=[1, 1])]
-    g = helper.make_graph(nodes, "two", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, 4, 4])],
-                          [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
-                          [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
-    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
-    x = {"x": rng.standard_normal((1, 32, 4, 4)).astype(np.float32)}
+    model, x = conv_pair(w1, w2, rng)
     outs = []
     for residency in (True, False):
         cm, r = run(model, Options(reorder=False, row_spread=False, residency=residency, sparsity=((2, 4),)), x,
@@ -205,6 +199,24 @@ def test_residency_comes_first() -> None:
             assert all("resident" in p.sparse["why"] for p in cm.placements)
         outs.append(r.outputs["z"])
     assert np.array_equal(outs[0].view(np.uint32), outs[1].view(np.uint32))
+    # weights the planner pruned for a layer that then runs dense are put back as they were
+    d1, d2 = (rng.standard_normal(w.shape).astype(np.float32) / 8 for w in (w1, w2))
+    model, _ = conv_pair(d1, d2, rng)
+    cm = compile_model(model, SQUARE, options=Options(reorder=False, row_spread=False, sparsity=((2, 4),),
+                                                      sparsity_target=0.5))
+    assert [p.sparse["pattern"] for p in cm.placements] == [None, None]
+    assert np.array_equal(cm.placements[0].weights, d1) and np.array_equal(cm.placements[1].weights, d2)
+
+
+def conv_pair(w1: np.ndarray, w2: np.ndarray, rng):
+    """A 3 x 3 conv (padded) then a 1 x 1 conv on a [1, 32, 4, 4] input, and an input for it."""
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["y", "w2"], ["z"], kernel_shape=[1, 1])]
+    g = helper.make_graph(nodes, "two", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, 4, 4])],
+                          [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    return model, {"x": rng.standard_normal((1, 32, 4, 4)).astype(np.float32)}
 
 
 def test_a_layer_whose_sparse_form_does_not_fit_sbuf_stays_dense_and_unpruned() -> None:
