@@ -11,9 +11,11 @@
 // there from its end; a wait starts when the units are there and takes them at its start; when several
 // waits could take the same units in one cycle, PE, ACT, VEC, DMA is the order.
 //
+// PE_SPARSE_M = 0 builds the dense array alone; 16 the sparse-capable one, which also runs pe.load_sparse and
+// pe.matmul_sparse with any N:M of the ISA (rtl/pe_engine.v).
 // Not in this core yet (the sequencer stops at the first such instruction, raising err with its index):
-// the sparse PE forms (pe.load_sparse, pe.matmul_sparse) and the ACT engine's instructions (act.*), so
-// there is no ACT interlock. The ACT queue exists and runs its sync instructions.
+// the ACT engine's instructions (act.*) and, with PE_SPARSE_M = 0, the sparse PE forms; so there is no
+// ACT interlock. The ACT queue exists and runs its sync instructions.
 //
 // Use: hold rst for a clock (it clears SBUF, PSUM and the semaphores and resets the engines; the vector
 // engine then seeds its lanes), write the program (ld_sel 0: word ld_addr) and the tensor table (ld_sel 1:
@@ -38,6 +40,7 @@ module core #(
     parameter PSUM_BANKS = 1,
     parameter PE_ROWS = 4,
     parameter PE_COLS = 4,
+    parameter PE_SPARSE_M = 0,  // 0: dense PE forms only; 16: pe.load_sparse / pe.matmul_sparse with any N:M
     parameter SEMAPHORES = 32,
     parameter QUEUE_DEPTH = 16,
     parameter DISPATCH_CYCLES = 1,
@@ -132,7 +135,8 @@ module core #(
     /* verilator lint_on PINCONNECTEMPTY */
     wire d_sync = d_op == `ACCEL_OP_NOP || d_op == `ACCEL_OP_SEM_SIGNAL || d_op == `ACCEL_OP_SEM_WAIT;
     wire d_halt = d_valid && d_op == `ACCEL_OP_HALT;
-    wire d_pe = d_op == `ACCEL_OP_PE_LOAD_WEIGHTS || d_op == `ACCEL_OP_PE_MATMUL;
+    wire d_pe = d_op == `ACCEL_OP_PE_LOAD_WEIGHTS || d_op == `ACCEL_OP_PE_MATMUL ||
+                (PE_SPARSE_M > 1 && (d_op == `ACCEL_OP_PE_LOAD_SPARSE || d_op == `ACCEL_OP_PE_MATMUL_SPARSE));
     wire d_runs = d_valid && (d_sync || d_pe || d_engine == {1'b0, E_VEC} || d_engine == {1'b0, E_DMA});
     wire [1:0] d_q = d_engine[1:0];
     wire [3:0] q_full;
@@ -365,21 +369,25 @@ module core #(
 
     // PE engine (rtl/pe_engine.v): the array, its SBUF walkers and the PSUM stage
     localparam PNW = $clog2(PE_COLS + 1);
+    localparam PXL = PE_SPARSE_M > 1 ? PE_ROWS * PE_SPARSE_M : PE_ROWS;  // the array's moving-data lanes
     wire [31:0]          pe_hold_end;
-    wire [7:0]           pe_w_part, pe_x_part, pe_ps_rpart, pe_ps_wpart;
+    wire [7:0]           pe_w_part, pe_i_part, pe_ps_rpart, pe_ps_wpart;
     wire [PE_COLS*20-1:0] pe_w_addr;
-    wire [19:0]          pe_x_addr, pe_ps_raddr, pe_ps_waddr;
-    wire [PE_COLS*16-1:0] pe_w_rdata;
-    wire [PE_ROWS*16-1:0] pe_x_rdata;
+    wire [PE_COLS*40-1:0] pe_i_addr;
+    wire [PXL*8-1:0]     pe_x_part;
+    wire [PXL*20-1:0]    pe_x_addr;
+    wire [19:0]          pe_ps_raddr, pe_ps_waddr;
+    wire [PE_COLS*16-1:0] pe_w_rdata, pe_i_rdata;
+    wire [PXL*16-1:0]    pe_x_rdata;
     wire [PE_COLS*32-1:0] pe_ps_old, pe_ps_wdata;
     wire                 pe_ps_we, pe_ld_end, pe_mm_end;
     wire [PNW-1:0]       pe_ps_n;
     wire [PCW-1:0]       pe_ld_end_pc, pe_mm_end_pc;
-    pe_engine #(.R(PE_ROWS), .C(PE_COLS), .PCW(PCW), .FAULT(FAULT)) u_pe (.clk(clk), .rst(rst), .cycle(cycle),
+    pe_engine #(.R(PE_ROWS), .C(PE_COLS), .PCW(PCW), .SM(PE_SPARSE_M), .FAULT(FAULT)) u_pe (.clk(clk), .rst(rst), .cycle(cycle),
         .word(h[E_PE][511:0]), .pc(h_pc[E_PE]), .ready(pe_ready), .hold_end(pe_hold_end),
         .issue(g_eng[E_PE].st && !h_sync[E_PE]), .idle(pe_idle),
         .w_part(pe_w_part), .w_addr(pe_w_addr), .w_rdata(pe_w_rdata), .x_part(pe_x_part), .x_addr(pe_x_addr),
-        .x_rdata(pe_x_rdata), .ps_rpart(pe_ps_rpart), .ps_raddr(pe_ps_raddr), .ps_old(pe_ps_old),
+        .x_rdata(pe_x_rdata), .i_part(pe_i_part), .i_addr(pe_i_addr), .i_rdata(pe_i_rdata), .ps_rpart(pe_ps_rpart), .ps_raddr(pe_ps_raddr), .ps_old(pe_ps_old),
         .ps_we(pe_ps_we), .ps_wpart(pe_ps_wpart), .ps_waddr(pe_ps_waddr), .ps_n(pe_ps_n), .ps_wdata(pe_ps_wdata),
         .ld_end(pe_ld_end), .ld_end_pc(pe_ld_end_pc), .mm_end(pe_mm_end), .mm_end_pc(pe_mm_end_pc));
 
@@ -461,6 +469,11 @@ module core #(
             wire        wok = {24'd0, pe_w_part} < P;
             assign pe_w_rdata[e*16 +: 8] = (wok && wa < SB_BYTES) ? sbm[wb] : 8'd0;
             assign pe_w_rdata[e*16 + 8 +: 8] = (wok && wa + 1 < SB_BYTES) ? sbm[wb + 1] : 8'd0;
+            for (g = 0; g < 2; g = g + 1) begin : g_ibyte  // a sparse load's two index bytes
+                wire [31:0] ia = {12'd0, pe_i_addr[e*40 + g*20 +: 20]};
+                wire        iok = {24'd0, pe_i_part} < P && ia < SB_BYTES;
+                assign pe_i_rdata[e*16 + g*8 +: 8] = iok ? sbm[pe_i_part * SB_BYTES + ia] : 8'd0;
+            end
             wire [31:0] wp = {24'd0, pe_ps_wpart} + e;  // the write lane's partition and first byte
             assign pe_wen[e] = pe_ps_we && e < pe_ps_n && wp < P;
             assign pe_wbase[e*32 +: 32] = wp * PS_BYTES + {12'd0, pe_ps_waddr};
@@ -470,9 +483,9 @@ module core #(
                 assign pe_ps_old[e*32 + g*8 +: 8] = (rp < P && ra + g < PS_BYTES) ? psm[rp * PS_BYTES + ra + g] : 8'd0;
             end
         end
-        for (e = 0; e < PE_ROWS; e = e + 1) begin : g_pe_row
-            wire [31:0] xp = {24'd0, pe_x_part} + e;
-            wire [31:0] xa = {12'd0, pe_x_addr};
+        for (e = 0; e < PXL; e = e + 1) begin : g_pe_row
+            wire [31:0] xp = {24'd0, pe_x_part[e*8 +: 8]};
+            wire [31:0] xa = {12'd0, pe_x_addr[e*20 +: 20]};
             assign pe_x_rdata[e*16 +: 8] = (xp < P && xa < SB_BYTES) ? sbm[xp * SB_BYTES + xa] : 8'd0;
             assign pe_x_rdata[e*16 + 8 +: 8] = (xp < P && xa + 1 < SB_BYTES) ? sbm[xp * SB_BYTES + xa + 1] : 8'd0;
         end

@@ -18,6 +18,7 @@ module core_tb #(
     parameter PSUM_BANKS = 1,
     parameter PE_ROWS = 4,
     parameter PE_COLS = 4,
+    parameter PE_SPARSE_M = 0,
     parameter SEMAPHORES = 32,
     parameter QUEUE_DEPTH = 16,
     parameter DISPATCH_CYCLES = 1,
@@ -70,7 +71,7 @@ module core_tb #(
     reg  dbg_space;
 
     core #(.PARTITIONS(PARTITIONS), .SB_BYTES(SB_BYTES), .PS_BYTES(PS_BYTES), .PSUM_BANKS(PSUM_BANKS),
-           .PE_ROWS(PE_ROWS), .PE_COLS(PE_COLS), .SEMAPHORES(SEMAPHORES),
+           .PE_ROWS(PE_ROWS), .PE_COLS(PE_COLS), .PE_SPARSE_M(PE_SPARSE_M), .SEMAPHORES(SEMAPHORES),
            .QUEUE_DEPTH(QUEUE_DEPTH), .DISPATCH_CYCLES(DISPATCH_CYCLES), .SYNC_CYCLES(SYNC_CYCLES),
            .DMA_QUEUES(DMA_QUEUES), .DMA_LATENCY(DMA_LATENCY), .DMA_BEAT(DMA_BEAT), .PROG_DEPTH(PROG_DEPTH),
            .FAULT(FAULT)) u_core (

@@ -8,7 +8,8 @@ trace port) with the schedule's, exactly. Programs:
 * directed: the DMA-bound table and the serial chain of docs/timing.md, strided and transposing
   transfers (several descriptors, several beats), semaphores with counts, nops and a full VEC queue,
   the PE array's overlap rules (int8 and bf16, strided patterns, swaps, loads beside streams,
-  accumulation chains) with PSUM-bank waits against VEC, on the configuration;
+  accumulation chains) with PSUM-bank waits against VEC, the sparse forms (1:2, 2:8, 1:16), on the
+  configuration;
 * cases: every tests/programs/cases/*.s that the core runs (see UNSUPPORTED) and that fits;
 * examples: isa/examples/*.s likewise (today they need 128 partitions, so they are skipped and listed);
 * random: --programs programs of accel.isa.randprog.random_pipeline over the engines the core has
@@ -17,8 +18,9 @@ trace port) with the schedule's, exactly. Programs:
 * compiled: the core segments of small ONNX graphs compiled by accel.compiler (`compiled`; the CLI
   only, as the compiler's import and compile take seconds).
 
-A program the core does not run (it uses an engine the core lacks, or does not fit the configuration)
-is skipped and listed with the reason. A mismatch names the program, the instruction (file:line), its
+The core is built with the sparse PE forms (PE_SPARSE_M = SPARSE_M) unless `sparse=False`. A program
+the core does not run (it uses an engine the core lacks, or does not fit the configuration) is skipped
+and listed with the reason. A mismatch names the program, the instruction (file:line), its
 engine and the cycle or the byte.
 """
 
@@ -53,8 +55,9 @@ PROG_DEPTH = 1024
 DRAM_BYTES = 1 << 16
 TENSOR_ALIGN = 64  # DRAM bytes: each tensor starts at a multiple
 # Instructions the core does not run yet (docs/core.md "What runs"): programs using them are skipped.
-UNSUPPORTED = frozenset({"pe.load_sparse", "pe.matmul_sparse", "act.identity", "act.relu", "act.func",
-                         "act.lut.load"})
+UNSUPPORTED = frozenset({"act.identity", "act.relu", "act.func", "act.lut.load"})
+SPARSE_FORMS = frozenset({"pe.load_sparse", "pe.matmul_sparse"})  # run by a core built with PE_SPARSE_M
+SPARSE_M = 16  # PE_SPARSE_M of a sparse-capable core: every N:M of the ISA (M <= 16)
 RANDOM_ENGINES = ("pe", "vec")  # the random pipelines' step engines: those the core has
 DEFAULT_PROGRAMS = {"icarus": 4, "verilator": 40}
 # the RTL's FAULT parameter: planted faults (mutation tests)
@@ -69,9 +72,11 @@ def config(partitions: int, **fields: int) -> CoreConfig:
     return CoreConfig(**{**base, **fields})
 
 
-def parameters(cfg: CoreConfig, fault: int = 0, queue_depth: int | None = None) -> dict[str, int]:
+def parameters(cfg: CoreConfig, fault: int = 0, queue_depth: int | None = None,
+               sparse: bool = True) -> dict[str, int]:
     """rtl/core.v's parameters (through sim/core_tb.v) for `cfg`; `queue_depth` overrides the queue depth
-    the RTL gets (a mutation test: the model keeps cfg's)."""
+    the RTL gets (a mutation test: the model keeps cfg's); `sparse`: the PE array takes the sparse forms
+    (rtl/sparse_array.v with SPARSE_M lanes a row) or only the dense ones (rtl/pe_array.v)."""
     if cfg.psum_partitions != cfg.sbuf_partitions:
         raise ValueError("the core's vector engine has one lane per partition: psum_partitions must equal "
                          f"sbuf_partitions ({cfg.psum_partitions} != {cfg.sbuf_partitions})")
@@ -81,7 +86,7 @@ def parameters(cfg: CoreConfig, fault: int = 0, queue_depth: int | None = None) 
             "QUEUE_DEPTH": cfg.queue_depth if queue_depth is None else queue_depth,
             "DISPATCH_CYCLES": cfg.dispatch_cycles, "SYNC_CYCLES": cfg.sync_cycles, "DMA_QUEUES": cfg.dma_queues,
             "DMA_LATENCY": cfg.dma_latency_cycles, "DMA_BEAT": cfg.dma_bytes_per_cycle, "PROG_DEPTH": PROG_DEPTH,
-            "DRAM_BYTES": DRAM_BYTES, "FAULT": fault}
+            "DRAM_BYTES": DRAM_BYTES, "PE_SPARSE_M": SPARSE_M if sparse else 0, "FAULT": fault}
 
 
 @dataclass
@@ -216,6 +221,43 @@ DIRECTED = {
         vec.copy sb[1:4, 1088]:fp32[20], psum[1:4, 512]:fp32[20]
         halt
     """,
+    # the sparse forms on 4 rows: 1:2 int8 (1-bit indices) over J = 2 moving blocks, then again through a
+    # strided moving pattern with acc=1; 2:8 bf16 (3-bit indices crossing a byte) over J = 4 blocks; 1:16
+    # int8 (4-bit indices, K = 64 rows of X in J = 16 blocks) into PSUM partitions 1..2; then dense
+    # weights again (their indices back to 0)
+    "pe-sparse": """
+        .tensor v0 int8[4, 3] in
+        .tensor i0 int8[4, 1] in
+        .tensor x0 int8[4, 10] in
+        .tensor v1 bf16[4, 4] in
+        .tensor i1 int8[4, 2] in
+        .tensor x1 bf16[4, 12] in
+        .tensor v2 int8[4, 2] in
+        .tensor i2 int8[4, 1] in
+        .tensor x2 int8[4, 32] in
+        dma.load sb[0:4, 0]:int8[3], v0
+        dma.load sb[0:4, 16]:int8[1], i0
+        dma.load sb[0:4, 32]:int8[10], x0
+        dma.load sb[0:4, 64]:bf16[4], v1
+        dma.load sb[0:4, 80]:int8[2], i1
+        dma.load sb[0:4, 96]:bf16[12], x1
+        dma.load sb[0:4, 160]:int8[2], v2
+        dma.load sb[0:4, 176]:int8[1], i2
+        dma.load sb[0:4, 192]:int8[32], x2
+        sem.signal dma, s0
+        sem.wait pe, s0
+        pe.load_sparse sb[0:4, 0]:int8[3], sb[0:4, 16]:int8[1], 1, 2
+        pe.matmul_sparse psum[0:3, 0]:int32[5], sb[0:4, 32]:int8[10]
+        pe.matmul_sparse psum[0:3, 0]:int32[5], sb[0:4, 32]:int8[2@1, 5@2], acc=1
+        pe.load_sparse sb[0:4, 64]:bf16[4], sb[0:4, 80]:int8[2], 2, 8
+        pe.matmul_sparse psum[0:4, 256]:fp32[3], sb[0:4, 96]:bf16[12]
+        pe.load_sparse sb[0:4, 160]:int8[2], sb[0:4, 176]:int8[1], 1, 16
+        pe.matmul_sparse psum[1:3, 512]:int32[2], sb[0:4, 192]:int8[32]
+        pe.load_weights sb[0:4, 0]:int8[3]
+        pe.matmul psum[0:3, 768]:int32[4], sb[0:4, 32]:int8[4]
+        sem.signal pe, s1
+        halt
+    """,
 }
 
 
@@ -240,14 +282,16 @@ def _assemble(text: str, name: str, cfg: CoreConfig) -> Program | str:
         return str(e).splitlines()[0]
 
 
-def programs(cfg: CoreConfig, n_random: int, seed: int) -> tuple[list[Case], list[tuple[str, str]]]:
-    """The programs to play on `cfg` and the (name, reason) of those skipped."""
+def programs(cfg: CoreConfig, n_random: int, seed: int,
+             sparse: bool = True) -> tuple[list[Case], list[tuple[str, str]]]:
+    """The programs to play on `cfg` (a core with the sparse PE forms or not) and the (name, reason) of
+    those skipped."""
     r = np.random.default_rng([seed, 15])
     cases: list[Case] = []
     skipped: list[tuple[str, str]] = []
 
     def add(name: str, prog: Program | str, inputs: dict | None = None) -> None:
-        why = prog if isinstance(prog, str) else skip_reason(prog, cfg)
+        why = prog if isinstance(prog, str) else skip_reason(prog, cfg, sparse)
         if why:
             skipped.append((name, why))
         else:
@@ -308,13 +352,16 @@ def compiled(cfg: CoreConfig, seed: int) -> tuple[list[Case], list[tuple[str, st
     return cases, skipped
 
 
-def skip_reason(program: Program, cfg: CoreConfig) -> str:
-    """Why the core cannot run `program` on `cfg` (empty when it can)."""
+def skip_reason(program: Program, cfg: CoreConfig, sparse: bool = True) -> str:
+    """Why the core (with the sparse PE forms or not) cannot run `program` on `cfg` (empty when it can)."""
     body = program.instructions
     halt = next((k for k, i in enumerate(body) if i.mnemonic == "halt"), len(body))
     missing = sorted({i.mnemonic for i in body[:halt]} & UNSUPPORTED)
     if missing:
-        return f"uses {', '.join(missing)} (not in the core yet: sparse PE forms, the ACT engine)"
+        return f"uses {', '.join(missing)} (not in the core yet: the ACT engine)"
+    sparse_used = sorted({i.mnemonic for i in body[:halt]} & SPARSE_FORMS)
+    if sparse_used and not sparse:
+        return f"uses {', '.join(sparse_used)}: this core is built without the sparse forms (PE_SPARSE_M = 0)"
     if halt >= PROG_DEPTH:
         return f"{halt} instructions: the bench holds {PROG_DEPTH - 1} and halt"
     if dram_layout(program)[1] > DRAM_BYTES:
@@ -404,10 +451,11 @@ def _cyc(v: int) -> str:
 # --------------------------------------------------------------------------------------------- running
 
 
-def bench(sim: str, cfg: CoreConfig, cases: list[Case], fault: int = 0, queue_depth: int | None = None) -> dict:
-    """Play `cases` on rtl/core.v built for `cfg` (with a planted `fault` / RTL `queue_depth`, see
-    parameters); returns {"results": [per program: name, cycles, seconds, mismatches (texts)], "seconds",
-    "build_seconds"}."""
+def bench(sim: str, cfg: CoreConfig, cases: list[Case], fault: int = 0, queue_depth: int | None = None,
+          sparse: bool = True) -> dict:
+    """Play `cases` on rtl/core.v built for `cfg` (with a planted `fault` / RTL `queue_depth`, with the
+    sparse PE forms or not, see parameters); returns {"results": [per program: name, cycles, seconds,
+    mismatches (texts)], "seconds", "build_seconds"}."""
     with tempfile.TemporaryDirectory(prefix="accel-core-") as tmp:
         plan, expected = [], []
         for k, case in enumerate(cases):
@@ -428,7 +476,7 @@ def bench(sim: str, cfg: CoreConfig, cases: list[Case], fault: int = 0, queue_de
             plan.append({"name": case.name, "dir": str(folder), "nprog": len(body),
                          "max_cycles": 10 * tl.total + 20_000})
         run = run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, {"programs": plan}, PLAN_ENV, REPORT_ENV,
-                          parameters=parameters(cfg, fault, queue_depth))
+                          parameters=parameters(cfg, fault, queue_depth, sparse))
         results = run.report or []
         for res, case, entry, want in zip(results, cases, plan, expected, strict=False):
             res["instructions"] = len(want["start"])
