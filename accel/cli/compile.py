@@ -157,6 +157,7 @@ def sparse_text(decision: dict[str, Any] | None) -> str:
     if not decision:
         return ""
     how = (f"pruned to {decision['sparsity']:.0%} zeros, weight error {decision['weight_error']:.3g}"
+           f"{'' if decision.get('reached', True) else '; the target is not reachable with these patterns'}"
            if decision.get("pruned") else "lossless")
     if decision["pattern"]:
         return (f"; sparse {decision['pattern']} ({how}; estimated PE cycles {decision['estimate']:,}, "
