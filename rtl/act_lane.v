@@ -1,7 +1,7 @@
 `timescale 1ns/1ps
 // act_lane: one lane of the ACT engine (rtl/act_engine.v): the element read from the lane's partition
 // converted to binary32 (to_f32: fp32 with a NaN made canonical, bf16 exact, int8/int32 round to
-// nearest even, as accel.model.vec.to_f32), the function unit rtl/act_func.v (EXT_IMAGE = 1: rows
+// nearest even, as accel.model.vec.to_f32), the function unit rtl/act_func_core.v (EXT_IMAGE = 1: rows
 // and header from the engine's shared image memory), and the result converted to the destination
 // type (from_f32: fp32 as is, bf16 by the unit, int8/int32 round to nearest even with saturation and
 // NaN -> 0). Latency 22 clocks from in_valid to out_valid, one element per clock, as act_func.
@@ -41,7 +41,7 @@ module act_lane #(
     /* verilator lint_off UNUSEDSIGNAL */
     wire        bad_unused;
     /* verilator lint_on UNUSEDSIGNAL */
-    act_func #(.EXT_IMAGE(1), .EXP_HEX(EXP_HEX)) u_func (
+    act_func_core #(.EXT_IMAGE(1), .EXP_HEX(EXP_HEX)) u_func (
         .clk(clk), .we(1'b0), .waddr(14'd0), .wdata(32'd0), .hdr_we(hdr_we), .hdr(hdr), .d2_we(d2_we),
         .d2_words(d2_words), .t2_desc(t2_desc), .ext_raddr(row_addr), .ext_row(row), .mode(mode),
         .in_valid(in_valid), .x(x), .scale(scale), .bias(bias), .bf16(bf16), .out_valid(out_valid), .y(f),

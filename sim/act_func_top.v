@@ -35,13 +35,8 @@ module act_func_top #(
     wire               feed = state == 2'd2 && issued != count;
     wire               out_valid;
     wire [31:0]        y;
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [WORDS_LOG2-1:0] t2_desc_unused, ext_raddr_unused;  // the ACT engine's ports of the unit
-    /* verilator lint_on UNUSEDSIGNAL */
     act_func #(.WORDS_LOG2(WORDS_LOG2), .EXP_HEX(EXP_HEX)) u_func (
         .clk(clk), .we(state == 2'd1), .waddr(w[WORDS_LOG2-1:0]), .wdata(img[w[WORDS_LOG2-1:0]]),
-        .hdr_we(1'b0), .hdr({16{32'd0}}), .d2_we(1'b0), .d2_words(128'd0), .t2_desc(t2_desc_unused),
-        .ext_raddr(ext_raddr_unused), .ext_row({9{32'd0}}), .mode(2'd0),
         .in_valid(feed), .x(mx[issued[DEPTH_LOG2-1:0]]), .scale(scale), .bias(bias), .bf16(bf16),
         .out_valid(out_valid), .y(y), .bad_image(bad_image));
     mismatch_check #(.W(32), .CW(DEPTH_LOG2 + 1)) u_check (

@@ -35,16 +35,9 @@ def _elements(rng: np.random.Generator, n: int) -> list[dict[str, int]]:
             for a, s, b, f in zip(x, scale, bias, bf16, strict=True)]
 
 
-def _unit_alone(dut) -> None:
-    """Tie off the ports rtl/act_engine.v drives (header loads, external rows, the exact modes)."""
-    for port in ("hdr_we", "hdr", "d2_we", "d2_words", "ext_row", "mode"):
-        getattr(dut, port).value = 0
-
-
 async def _stream(dut, name: str, elements: list[dict[str, int]], sb: Scoreboard,
                   gaps: list[int]) -> None:
     """Load `name`'s image, stream the elements, wait for every result."""
-    _unit_alone(dut)
     load = StreamDriver(dut.clk, dut.we, {"waddr": dut.waddr, "wdata": dut.wdata})
     for addr, word in enumerate(lut.builtin(name).image()):
         load.append({"waddr": addr, "wdata": int(word)})

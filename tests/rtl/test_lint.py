@@ -31,7 +31,7 @@ LATENCY_STATED = [*sorted((RTL_DIR / "fp").glob("*.v")),
                   *(RTL_DIR / f"{n}.v" for n in ("rng_philox", "rng_philox_iter", "rng_xoroshiro", "simd_lane",
                                                   "dropout_threshold", "dropout_scale", "splitmix64_seeder",
                                                   "vec_engine", "vec_lane", "vec_ap_walk", "act_func", "lut_unit",
-                                                  "act_engine", "act_lane", "act_image_mem"))]
+                                                  "act_engine", "act_lane", "act_image_mem", "act_func_core"))]
 
 
 @pytest.mark.rtl
