@@ -194,7 +194,8 @@ def random_pipeline(rng: np.random.Generator, chains: int = 3, stages: int = 4, 
     for c in range(chains):
         head += [f".tensor x{c} fp32[{p}, {f}] in", f".tensor h{c} bf16[{p}, {f}] in",
                  f".tensor y{c} fp32[{p}, {f}] out"]
-        base = c * (stages + 3) * region
+        # the weights' copy (p bf16 per partition) may be larger than an operand: its own region
+        base = c * ((stages + 2) * region + max(region, -(-2 * p // 4) * 4))
         at = [base + k * region for k in range(stages + 3)]
         wsb = base + (stages + 2) * region  # the weights' copy for this chain
         lines = [f"dma.load sb[0:{p}, {at[0]}]:fp32[{f}], x{c}", f"dma.load sb[0:{p}, {at[1]}]:bf16[{f}], h{c}",
