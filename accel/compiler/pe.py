@@ -510,11 +510,16 @@ def rows_layout(m: int, config) -> bool:
 
 def _matmul_output(seg: Segment, node: Node) -> str | Rows:
     """Where a MatMul's output goes: a new DRAM tensor, or (accel.compiler.resident) the SBUF row
-    blocks its consumer reads as its A operand, allocated now."""
+    blocks its consumer reads, as its A operand or as an element-wise node's tiles (the same bytes:
+    per batch and block of rows, the whole rows), allocated now."""
     v = node.outputs[0]
     lay = seg.keep.get(v)
     if lay is None:
         return seg.value_out(v)
+    if isinstance(lay, Flat):
+        shape = lay.shape
+        lay = Rows(int(np.prod(shape[:-2], dtype=np.int64)) if len(shape) > 2 else 1, shape[-2], shape[-1],
+                   seg.config.sbuf_partitions)
     assert isinstance(lay, Rows)
     n = lay.batch * -(-lay.m // lay.q)
     seg.resident[v] = [seg.builder.sbuf.alloc(lay.block_bytes, f"node {node.name}: output kept in SBUF")

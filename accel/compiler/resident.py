@@ -86,11 +86,34 @@ def _conv_flat(node: Node, graph: Graph, config: CoreConfig, spread: bool) -> Fl
         else None
 
 
+def _tile_plan(outer: int, part: int, free: int) -> tl.Plan:
+    """A row-major [outer, part, free] tensor as tiles of `part` (on partitions, in chunks of the
+    partition count) by the whole `free` axis, one per chunk and outer index."""
+    return tl.Plan(((outer, (part * free,)), (part, (free,)), (free, (1,))), 1, (2,), free, (0,))
+
+
 def _channel_plan(shape: tuple[int, ...]) -> tl.Plan:
     """[N, C, H, W] as tiles of channels (on partitions) by whole planes H x W: the layout a conv's
     drain writes and a 1 x 1 unpadded conv reads."""
     n, c, h, w = shape
-    return tl.Plan(((n, (c * h * w,)), (c, (h * w,)), (h * w, (1,))), 1, (2,), h * w, (0,))
+    return _tile_plan(n, c, h * w)
+
+
+def _matmul_flat(node: Node, graph: Graph, config: CoreConfig) -> Flat | None:
+    """A MatMul/Gemm output [..., M, N] read by an element-wise node (a transformer's residual Add),
+    kept as its rows layout writes it: per batch and block of rows (on partitions) the whole row of N,
+    given to the element-wise consumer as its tiles.plan. None when the output is not in the rows
+    layout, the row blocks are not the partition chunks, or it does not fit."""
+    shape = tuple(graph.values[node.outputs[0]].shape)
+    lanes = config.sbuf_partitions
+    if len(shape) < 2 or min(config.pe_rows, config.pe_cols) != lanes or _rows(node, graph, config) is None:
+        return None
+    m, n = shape[-2], shape[-1]
+    batch = int(np.prod(shape[:-2], dtype=np.int64)) if len(shape) > 2 else 1
+    held = batch * -(-m // lanes) * n * BF16
+    if held + n * (3 * BF16 + 2 * 4) + SLACK > config.sbuf_partition_bytes:
+        return None
+    return Flat(shape, _tile_plan(batch, m, n))
 
 
 def _shared(node: Node, spread: bool, users: list[tuple[Node, bool]], graph: Graph, config: CoreConfig,
@@ -196,8 +219,9 @@ def layouts(nodes: list[tuple[Node, bool]], graph: Graph, config: CoreConfig, co
             others = [keep[i] for i in user.inputs if i in keep]
             if _flat(node, graph) and not others:
                 keep[v] = Flat(tuple(graph.values[v].shape))  # elementwise() checks it fits when it lowers
-            elif node.op == "Conv":
-                lay = _conv_flat(node, graph, config, spread)
+            elif node.op == "Conv" or node.op in MATMULS:
+                lay = (_conv_flat(node, graph, config, spread) if node.op == "Conv" else
+                       _matmul_flat(node, graph, config))
                 if lay is not None and all(getattr(o, "plan", None) == lay.plan for o in others):
                     keep[v] = lay
             continue
