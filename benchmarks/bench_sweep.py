@@ -16,6 +16,7 @@ it (accel.sweep.runner._compiled), so compile splits into lowerings and reuses.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 
@@ -63,11 +64,15 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--timed", type=int, default=0, help="also run this many points with values")
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--no-local", action="store_true", help="the Dask pool alone (no comparison of records)")
+    ap.add_argument("--json", help="write the records of each pool to this file")
     args = ap.parse_args()
     spec = parse_spec(SPEC.format(cost="true", points=args.points, size=args.size))
-    start = time.perf_counter()
-    local = run_sweep(spec, cache=None, workers=args.workers, progress=False)
-    report(f"local pool, {args.workers} workers", local, time.perf_counter() - start)
+    local = None
+    if not args.no_local:
+        start = time.perf_counter()
+        local = run_sweep(spec, cache=None, workers=args.workers, progress=False)
+        report(f"local pool, {args.workers} workers", local, time.perf_counter() - start)
     if not args.no_dask:
         from distributed import LocalCluster
 
@@ -76,9 +81,16 @@ def main() -> int:
             start = time.perf_counter()
             dask = run_sweep(spec, cache=None, scheduler=cluster.scheduler_address, progress=False)
             report(f"Dask LocalCluster, {args.workers} workers", dask, time.perf_counter() - start)
-        same = [{k: v for k, v in r.items() if "seconds" not in k} for r in dask] == \
-            [{k: v for k, v in r.items() if "seconds" not in k} for r in local]
-        print(f"Dask records equal the local pool's: {same}")
+        if local is not None:
+            same = [{k: v for k, v in r.items() if "seconds" not in k and k != "lowering_reused"} for r in dask] == \
+                [{k: v for k, v in r.items() if "seconds" not in k and k != "lowering_reused"} for r in local]
+            print(f"Dask records equal the local pool's: {same}")
+        local = local or dask
+    if args.json:
+        from pathlib import Path
+
+        Path(args.json).write_text(json.dumps({"local": local if not args.no_local else None,
+                                               "dask": None if args.no_dask else dask}))
     if args.timed:
         timed = parse_spec(SPEC.format(cost="false", points=args.timed, size=args.size))
         start = time.perf_counter()
