@@ -10,6 +10,7 @@ start..end), DMA busy cycles and DRAM bytes of its input loads and copies, and t
 
     PYTHONPATH=. python benchmarks/bench_opt.py                       # every model at 224
     PYTHONPATH=. python benchmarks/bench_opt.py --models resnet50 --size 112 --json out.json
+    PYTHONPATH=. python benchmarks/bench_opt.py --models resnet50 --sparse   # + the sparse column (part 4)
 
 Models: the ImageNet networks of accel.compiler.zoo (seeded random weights) and the BERT-base
 encoder layer (zoo.transformer_layer), as benchmarks/bench_models.py builds them.
