@@ -643,8 +643,10 @@ def _matmul_rows(seg: Segment, node: Node, act: str | None, a_t: str, b_t: str, 
 
 
 def lower_matmul(seg: Segment, node: Node, act: str | None, a_name: str, b_name: str | None,
-                 b_const: np.ndarray | None, bias: np.ndarray, alpha: float = 1.0) -> None:
-    """Y[..., M, N] = act(alpha * A[..., M, K] B[..., K, N] + bias[N]); B from the graph or constant."""
+                 b_const: np.ndarray | None, bias: np.ndarray, alpha: float = 1.0, layout: str | None = None) -> None:
+    """Y[..., M, N] = act(alpha * A[..., M, K] B[..., K, N] + bias[N]); B from the graph or constant.
+    `layout` "rows" / "cols" overrides `rows_layout` (accel.compiler.tune's choice); an operand or
+    output kept in SBUF keeps the rows layout residency chose it for."""
     b, c, graph = seg.builder, seg.config, seg.graph
     ashape = graph.values[a_name].shape
     m_, k_ = ashape[-2], ashape[-1]
@@ -662,11 +664,10 @@ def lower_matmul(seg: Segment, node: Node, act: str | None, a_name: str, b_name:
     y_t = _matmul_output(seg, node)
     bias_t = seg.const(np.broadcast_to(np.asarray(bias, np.float32), (n_,)), "fp32")
     rows, cols = c.pe_rows, c.pe_cols
-    if rows_layout(m_, c):
+    use_rows = rows_layout(m_, c) if layout is None else layout == "rows"
+    if use_rows or a_name in seg.resident or isinstance(y_t, Rows):
         _matmul_rows(seg, node, act, a_t, b_t, y_t, bias_t, bias, (batch, m_, k_, n_), b_batched, alpha)
         return
-    if a_name in seg.resident or isinstance(y_t, Rows):  # pragma: no cover - resident.layouts keeps rows layouts only
-        raise CompileError(f"node {node.name} ({node.op}): an operand kept in SBUF needs the rows layout")
     mc = min(m_, c.psum_bank_bytes // 4)
     k_tiles = [(k0, min(rows, k_ - k0)) for k0 in range(0, k_, rows)]
     chunk = 0

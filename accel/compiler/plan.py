@@ -41,7 +41,7 @@ class Options:
     residency: bool = True
     sparsity: tuple[tuple[int, int], ...] = ()
     sparsity_target: float | None = None
-    tuned: tuple[tuple[str, str], ...] = ()  # (node, "plain" | "spread" | "dense" | "sparse"): accel.compiler.tune
+    tuned: tuple[tuple[str, str], ...] = ()  # (node, "plain" | "dense" | "rows" | "cols"): accel.compiler.tune
 
 
 @dataclass
@@ -56,6 +56,7 @@ class Placement:
     row_spread: bool = True  # Options.row_spread, for pe.lower_conv
     notes: dict[str, Any] = field(default_factory=dict)  # what the lowering did (pe.lower_conv's notes)
     sparse: dict[str, Any] | None = None  # the N:M decision of sparse.prepare (Options.sparsity)
+    layout: str | None = None  # Gemm/MatMul "rows" / "cols" chosen by tuning (None: pe.rows_layout decides)
 
 
 def _gemm_operands(node: Node, graph: Graph) -> tuple[np.ndarray | None, np.ndarray, float]:
@@ -130,6 +131,8 @@ def place(graph: Graph, config: CoreConfig, host_ops: dict[str, Callable], stric
         if why is None:
             choice = dict(options.tuned).get(node.name)  # tuning's choice (tune.py) over the heuristics
             plan = Placement(node, "core", node.op.lower(), row_spread=options.row_spread and choice != "plain")
+            if choice in ("rows", "cols"):
+                plan.layout = choice
             if node.op == "Conv":
                 w = graph.const(node.inputs[1]).astype(np.float64)
                 cout = w.shape[0]
@@ -197,12 +200,13 @@ def lower(plan: Placement, seg: Segment) -> None:
         if plan.bias is not None:  # a fused Add after it: Y = alpha A B + beta C + bias
             bias = bias + plan.bias
         if not sparse.lower(plan, seg, bias, alpha):
-            pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], b, bias, alpha)
+            pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], b, bias, alpha, plan.layout)
     elif node.op == "MatMul":
         n = graph.values[node.outputs[0]].shape[-1]
         bias = plan.bias if plan.bias is not None else np.zeros(n, np.float32)
         if not sparse.lower(plan, seg, bias):
-            pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], graph.const(node.inputs[1]), bias)
+            pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], graph.const(node.inputs[1]), bias,
+                            layout=plan.layout)
     elif node.op == "Dropout" and _training(node, graph):
         vector.lower_dropout(seg, node)
     elif node.op in LAYOUT:

@@ -7,7 +7,9 @@ faster (pe.spread_plan), a layer runs on the sparse array when its estimate beat
 has an alternative
 
 * conv with a row-spreading plan: spread or plain;
-* a layer the sparse planner put on the sparse array: sparse or dense
+* a layer the sparse planner put on the sparse array: sparse or dense;
+* a Gemm/MatMul: its two layouts around pe.ROWS_LAYOUT_MIN, the rows of Y on partitions (A^T
+  stationary by PE transposes, B streamed) or its columns (B stationary, A^T by a transposing DMA)
 
 lowers each alternative alone into a fresh segment and times it with the timing model
 (accel.timing.schedule: the per-engine cost model and the event simulation, on that one layer), and
@@ -19,8 +21,8 @@ layer's operator, attributes, shapes, fused activation, the alternatives, the Co
 compiler version, so a warm run simulates nothing. The time spent simulating is bounded
 (`seconds`; layers past the budget keep their default) and shown with a tqdm progress bar.
 
-Not yet among the alternatives: the Gemm/MatMul layout around pe.ROWS_LAYOUT_MIN (the lowering has
-no per-node switch yet) and tile sizes (the lowerings fix them: one PSUM bank per chunk).
+Not yet among the alternatives: tile sizes (the lowerings fix them: one PSUM bank per chunk). A
+layer whose operand or output residency keeps in SBUF keeps the rows layout whatever is chosen.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 
 import onnx
 
+from accel.compiler import pe
 from accel.compiler import plan as planning
 from accel.compiler.graph import CompileError
 from accel.compiler.model import CompiledModel, compile_model
@@ -46,7 +49,7 @@ from accel.timing import schedule
 DEFAULT_SECONDS = 120.0
 
 
-def alternatives(p: planning.Placement) -> tuple[str, ...]:
+def alternatives(p: planning.Placement, graph, config: CoreConfig) -> tuple[str, ...]:
     """The lowerings a compiled node can take, its default first; () when it has no choice."""
     if p.where != "core":
         return ()
@@ -54,6 +57,9 @@ def alternatives(p: planning.Placement) -> tuple[str, ...]:
         return ("sparse", "dense")
     if p.node.op == "Conv" and p.notes.get("spread"):
         return ("spread", "plain")
+    if p.node.op in ("Gemm", "MatMul") and min(config.pe_rows, config.pe_cols) >= 16:
+        rows = pe.rows_layout(graph.values[p.node.inputs[0]].shape[-2], config)
+        return ("rows", "cols") if rows else ("cols", "rows")
     return ()
 
 
@@ -63,6 +69,8 @@ def _variant(p: planning.Placement, choice: str) -> planning.Placement:
         return dataclasses.replace(p, row_spread=False, notes={})
     if choice == "dense":
         return dataclasses.replace(p, sparse=None, notes={})
+    if choice in ("rows", "cols"):
+        return dataclasses.replace(p, layout=choice, notes={})
     return dataclasses.replace(p, notes={})
 
 
@@ -111,7 +119,7 @@ def compile_tuned(model: str | Path | bytes | onnx.ModelProto, config: CoreConfi
 
         cache = InstructionCache(cache)
     base = compile_model(model, config, strict=strict, input_shapes=input_shapes, cache=cache, options=options)
-    todo = [(p, alts) for p in base.placements if (alts := alternatives(p))]
+    todo = [(p, alts) for p in base.placements if (alts := alternatives(p, base.graph, config))]
     start = time.perf_counter()
     rows, choices, cached, skipped = [], {}, 0, 0
     for p, alts in tqdm(todo, desc="tuning", unit="layer", disable=not progress or not todo):

@@ -85,3 +85,24 @@ def test_cli(tmp_path, capsys, monkeypatch) -> None:
         assert main(["compile", str(path), *args]) != 0
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and all(w in err for w in words), err
+
+
+def test_gemm_layouts() -> None:
+    """A Gemm with 8 rows of A (below ROWS_LAYOUT_MIN: the heuristic takes B stationary and a
+    transposing DMA of A^T): the rows layout times faster alone and in the whole model, is kept, and
+    its values equal the float64 product of the bf16 operands within gamma_n S plus half a bf16 spacing."""
+    from test_opt_sparse import gemm_model
+
+    from accel.compiler.reference import to_bf16
+
+    model, b, c = gemm_model(8, 256, 64)
+    cm, rep = tune.compile_tuned(model, SMALL, options=OPT, progress=False)
+    (row,) = rep["layers"]
+    assert row["default"] == "cols" and row["cycles"]["rows"] < row["cycles"]["cols"]
+    assert rep["changed"] == {"Gemm_0": "rows"} and rep["kept"] == "tuned" and cm.placements[0].layout == "rows"
+    a = np.random.default_rng(4).standard_normal((8, 256)).astype(np.float32)
+    got = cm.run({"a": a})
+    assert not any(check_races(tl) for tl in got.timelines) and got.total_cycles == rep["tuned_cycles"]
+    a64, b64 = to_bf16(a).astype(np.float64), to_bf16(b).astype(np.float64)
+    want, mag = np.maximum(a64 @ b64 + c, 0), np.abs(a64) @ np.abs(b64)
+    assert np.all(np.abs(got.outputs["z"] - want) <= 256 * 2.0 ** -24 * mag + 2.0 ** -8 * np.abs(want) + 1e-30)
