@@ -193,24 +193,21 @@ def _conv_output(seg: Segment, node: Node) -> str | Planes | Flat:
     b = seg.builder
     if lay is None:
         return seg.value_out(v)
+    what = f"node {node.name}: output kept in SBUF"
     if isinstance(lay, Flat):
         p = conv_params(node, seg.graph)
         tiles = -(-p["cout"] // seg.config.sbuf_partitions) * p["n"]
-        seg.resident[v] = [b.sbuf.alloc(p["oh"] * p["ow"] * BF16, f"node {node.name}: output kept in SBUF")
-                           for _ in range(tiles)]
-        return lay
+        return lay if seg.hold(v, [p["oh"] * p["ow"] * BF16] * tiles, what) is not None else seg.value_out(v)
     assert isinstance(lay, Planes)
-    hw = lay.hp * lay.wp
-    zeros = seg.const(np.zeros(hw), "bf16") if lay.padded else None
-    offsets = []
-    for _ in range(lay.n):
-        for _, ct in lay.tiles:
-            at = b.sbuf.alloc(lay.plane_bytes, f"node {node.name}: output kept in SBUF")
-            if zeros:
-                b.emit("dma", f"dma.load sb[0:{ct}, {at}]:bf16[{hw}], {zeros}(0)[{ct}@0, {hw}@1]",
-                       writes=(region("sb", 0, ct, at, lay.plane_bytes),))
-            offsets.append(at)
-    seg.resident[v] = offsets
+    offsets = seg.hold(v, [lay.plane_bytes] * (lay.n * len(lay.tiles)), what)
+    if offsets is None:
+        return seg.value_out(v)
+    if lay.padded:
+        hw = lay.hp * lay.wp
+        zeros = seg.const(np.zeros(hw), "bf16")
+        for at, (_, ct) in zip(offsets, lay.tiles * lay.n, strict=True):
+            b.emit("dma", f"dma.load sb[0:{ct}, {at}]:bf16[{hw}], {zeros}(0)[{ct}@0, {hw}@1]",
+                   writes=(region("sb", 0, ct, at, lay.plane_bytes),))
     return lay
 
 
@@ -522,8 +519,8 @@ def _matmul_output(seg: Segment, node: Node) -> str | Rows:
                    seg.config.sbuf_partitions)
     assert isinstance(lay, Rows)
     n = lay.batch * -(-lay.m // lay.q)
-    seg.resident[v] = [seg.builder.sbuf.alloc(lay.block_bytes, f"node {node.name}: output kept in SBUF")
-                       for _ in range(n)]
+    if seg.hold(v, [lay.block_bytes] * n, f"node {node.name}: output kept in SBUF") is None:
+        return seg.value_out(v)
     return lay
 
 

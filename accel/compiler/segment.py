@@ -132,6 +132,18 @@ class Segment:
         else:  # a reshape of an input: the runtime reshapes the input array itself
             self.aliases[value] = self.feeds[t]
 
+    def hold(self, value: str, sizes: list[int], what: str) -> list[int] | None:
+        """SBUF ranges (bytes per partition each) for kept value `value`, or None when they would take
+        more than half of what is free now: then the value is no longer kept (accel.compiler.resident)
+        and its producer stores it to DRAM, so a compile that fits without residency fits with it."""
+        a = self.builder.sbuf
+        room = sum(e - s for s, e in a.free_list) + sum(n for _, n in a.pending)
+        if sum(-(-n // a.align) * a.align for n in sizes) > room // 2:
+            del self.keep[value]
+            return None
+        self.resident[value] = [a.alloc(n, what) for n in sizes]
+        return self.resident[value]
+
     def const(self, data: np.ndarray, dtype: str) -> str:
         """A DRAM tensor with prepared constant data (weights, biases, zeros), as an input."""
         t = self._name()

@@ -89,16 +89,10 @@ def elementwise(seg: Segment, node: Node, shape: Sequence[int], out: tl.Access, 
 
 def _keep_output(seg: Segment, node: Node, out: tl.Access, plan: tl.Plan, tiles: list[tl.Tile]) -> list[int] | None:
     """SBUF tiles for an output kept for its consumer (accel.compiler.resident), or None (it spills)
-    when they would take more than half of what is free now."""
-    b = seg.builder
-    need = sum(t.free * tl.esize(ACT_DTYPE) for t in tiles)
-    free = sum(e - s for s, e in b.sbuf.free_list)
-    if need > free // 2:
-        del seg.keep[out.kept]
-        return None
-    seg.keep[out.kept] = replace(seg.keep[out.kept], plan=plan)
-    held = [b.sbuf.alloc(t.free * tl.esize(ACT_DTYPE), f"node {node.name}: output kept in SBUF") for t in tiles]
-    seg.resident[out.kept] = held
+    when they would take more than half of what is free now (Segment.hold)."""
+    held = seg.hold(out.kept, [t.free * tl.esize(ACT_DTYPE) for t in tiles], f"node {node.name}: output kept in SBUF")
+    if held is not None:
+        seg.keep[out.kept] = replace(seg.keep[out.kept], plan=plan)
     return held
 
 
