@@ -135,7 +135,8 @@ class Segment:
     def hold(self, value: str, sizes: list[int], what: str) -> list[int] | None:
         """SBUF ranges (bytes per partition each) for kept value `value`, or None when they would take
         more than half of what is free now: then the value is no longer kept (accel.compiler.resident)
-        and its producer stores it to DRAM, so a compile that fits without residency fits with it."""
+        and its producer stores it to DRAM. A guard, not a proof: kept values alive across several
+        layers can still crowd the tiles of a layer lowered later (a CompileError naming it)."""
         a = self.builder.sbuf
         room = sum(e - s for s, e in a.free_list) + sum(n for _, n in a.pending)
         if sum(-(-n // a.align) * a.align for n in sizes) > room // 2:
