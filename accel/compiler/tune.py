@@ -12,7 +12,8 @@ has an alternative
   stationary by PE transposes, B streamed) or its columns (B stationary, A^T by a transposing DMA)
 
 lowers each alternative alone into a fresh segment and times it with the timing model
-(accel.timing.schedule: the per-engine cost model and the event simulation, on that one layer), and
+(accel.timing.schedule: the per-engine cost model and the event simulation, on that one layer,
+reordered across engines as the compile does), and
 picks the fastest. When any choice differs from the default, the whole model is compiled again with
 them (`Options.tuned`) and both whole programs are timed (the full timed run that confirms); the
 tuned model is kept only when it is faster, else the default one (the fallback). Each layer's
@@ -37,7 +38,7 @@ from typing import Any
 
 import onnx
 
-from accel.compiler import pe
+from accel.compiler import pe, reorder
 from accel.compiler import plan as planning
 from accel.compiler.graph import CompileError
 from accel.compiler.model import CompiledModel, compile_model
@@ -74,15 +75,18 @@ def _variant(p: planning.Placement, choice: str) -> planning.Placement:
     return dataclasses.replace(p, notes={})
 
 
-def layer_cycles(p: planning.Placement, graph, config: CoreConfig, choice: str) -> int:
-    """The timing model's cycles of the node lowered as `choice`, alone in a fresh segment."""
+def layer_cycles(p: planning.Placement, graph, config: CoreConfig, choice: str, reordered: bool = True) -> int:
+    """The timing model's cycles of the node lowered as `choice`, alone in a fresh segment (reordered
+    across engines, as the compile does with Options.reorder, when `reordered`)."""
     seg = Segment(config, graph, 0)
     planning.lower(_variant(p, choice), seg)
     program = assemble(seg.program_text(), "tune.s", config=config)
+    if reordered:
+        return reorder.improve(seg, program)[2]
     return int(schedule(program, config).total)
 
 
-def key(p: planning.Placement, graph, config: CoreConfig, alts: tuple[str, ...]) -> str:
+def key(p: planning.Placement, graph, config: CoreConfig, alts: tuple[str, ...], reordered: bool = True) -> str:
     """The tuning database key of a layer: what its cycles depend on (not its weight values)."""
     from accel.compiler.cache import version
 
@@ -91,7 +95,7 @@ def key(p: planning.Placement, graph, config: CoreConfig, alts: tuple[str, ...])
              "attrs": sorted((k, repr(v)) for k, v in node.attrs.items()),
              "inputs": [list(graph.values[i].shape) if i in graph.values else None for i in node.inputs],
              "outputs": [list(graph.values[o].shape) if o in graph.values else None for o in node.outputs],
-             "act": p.act, "fused": len(p.fused), "alternatives": list(alts),
+             "act": p.act, "fused": len(p.fused), "alternatives": list(alts), "reorder": reordered,
              "sparse": (p.sparse or {}).get("pattern"), "passes": (p.sparse or {}).get("max_passes")}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
@@ -123,7 +127,7 @@ def compile_tuned(model: str | Path | bytes | onnx.ModelProto, config: CoreConfi
     start = time.perf_counter()
     rows, choices, cached, skipped = [], {}, 0, 0
     for p, alts in tqdm(todo, desc="tuning", unit="layer", disable=not progress or not todo):
-        k = key(p, base.graph, config, alts)
+        k = key(p, base.graph, config, alts, options.reorder)
         hit = cache.tuned(k) if cache is not None else None
         if hit is not None:
             cached += 1
@@ -132,7 +136,7 @@ def compile_tuned(model: str | Path | bytes | onnx.ModelProto, config: CoreConfi
             skipped += 1
             continue
         else:
-            cyc = {a: layer_cycles(p, base.graph, config, a) for a in alts}
+            cyc = {a: layer_cycles(p, base.graph, config, a, options.reorder) for a in alts}
             best = min(alts, key=lambda a: (cyc[a], alts.index(a)))
             row = {"node": p.node.name, "op": p.node.op, "default": alts[0], "cycles": cyc, "choice": best,
                    "cached": False}
