@@ -25,6 +25,12 @@ from collections import Counter
 
 from accel.tb import verify_core as vc
 
+# name: (what it is, simulator, rtl/core.v FAULT, the RTL's queue one entry deeper than the model's)
+RUNS = {"clean": ("clean core", "verilator", 0, False),
+        "sem_early": ("semaphore released one cycle early", "icarus", vc.FAULTS["sem_early"], False),
+        "dma_stride": ("DMA stride off by one", "verilator", vc.FAULTS["dma_stride"], False),
+        "queue_depth": ("queue depth off by one", "verilator", 0, True)}
+
 
 def _kind(mismatch: str) -> str:
     head = mismatch.split(":", 1)[0]
@@ -36,7 +42,8 @@ def main() -> int:
     ap.add_argument("--partitions", type=int, default=16)
     ap.add_argument("--programs", type=int, default=300, help="random programs")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--no-mutants", action="store_true", help="only the clean core")
+    ap.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS),
+                    help="which of the clean core and the mutants to run (default all)")
     ap.add_argument("--only", nargs="*", default=None, help="only the programs of these names")
     args = ap.parse_args()
     cfg = vc.config(args.partitions)
@@ -47,12 +54,9 @@ def main() -> int:
     instrs = sum(len(c.program.instructions) for c in cases)
     print(f"{args.partitions} partitions, seed {args.seed}: {len(cases)} programs ({n_random} random, "
           f"{len(cases) - n_random} directed and cases), {instrs:,} instructions; {len(skipped)} skipped")
-    runs = [("clean core", "verilator", 0, None)]
-    if not args.no_mutants:
-        runs += [("semaphore released one cycle early", "icarus", vc.FAULTS["sem_early"], None),
-                 ("DMA stride off by one", "verilator", vc.FAULTS["dma_stride"], None),
-                 ("queue depth off by one", "verilator", 0, cfg.queue_depth + 1)]
-    for name, sim, fault, depth in runs:
+    for run in args.runs:
+        name, sim, fault, deeper = RUNS[run]
+        depth = cfg.queue_depth + 1 if deeper else None
         t = time.perf_counter()
         out = vc.bench(sim, cfg, cases, fault=fault, queue_depth=depth)
         wall = time.perf_counter() - t
