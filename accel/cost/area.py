@@ -1,6 +1,9 @@
 """Area of a core from its CoreConfig: our RTL's Yosys cell counts (accel/cost/cells.py, measured by
 benchmarks/gates_area.py) priced per cell type at 45 nm, times how many of each block the config
-has, plus the SRAM bits of SBUF, PSUM and the function tables (docs/area_energy.md).
+has, plus the blocks that scale with a field (the DMA engine by beat width and queues, the engine
+queues by depth, the core's sequencer and semaphores by semaphores: a polynomial through the sizes
+measured), plus the SRAM bits of SBUF, PSUM, the function tables and the instruction memory
+(docs/area_energy.md).
 
 Why per cell type: Yosys' generic cells differ tenfold in size (an inverter against a flip-flop
 with enable), so a bare cell count would overweight the flip-flop-light arithmetic.
@@ -8,11 +11,14 @@ with enable), so a bare cell count would overweight the flip-flop-light arithmet
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
+import numpy as np
+
 from accel.config import CoreConfig
-from accel.cost.cells import BLOCKS
+from accel.cost.cells import BLOCKS, SCALED
 
 # Nangate 45 nm Open Cell Library (FreePDK45), drive X1: area in um^2 of the cell each Yosys generic
 # cell maps to (cell width x the 1.4 um row). ANDNOT/ORNOT have no cell of their own: AND2/OR2's area.
@@ -43,6 +49,9 @@ SRAM_UM2_PER_BIT = SRAM_BITCELL_UM2 / SRAM_ARRAY_EFFICIENCY
 # 2**WORDS_LOG2 words and the exp ROM of 2**EXP_WORDS_LOG2 words, 32 bits each (ROM priced as SRAM).
 ACT_TABLE_BITS = ((1 << 14) + (1 << 9)) * 32
 VEC_WALKERS = 3  # rtl/vec_engine.v: u_w0, u_w1, u_w2
+ENGINE_QUEUES = 4  # rtl/core.v: one instruction queue per engine (PE, ACT, VEC, DMA)
+# rtl/core.v's instruction memory: PROG_DEPTH (4096) words of 512 bits (no CoreConfig field: the RTL's default)
+IMEM_BITS = 4096 * 512
 
 _FF = re.compile(r"\$_(S?)DFF(S?R?)(C?E?)_([PN01]+)_$")
 
@@ -60,9 +69,43 @@ def cell_um2(kind: str) -> float:
     return base + (SYNC_RESET_UM2 if sync else 0.0) + (ENABLE_UM2 if "E" in enable else 0.0)
 
 
+def cells_um2(cells: dict[str, int]) -> float:
+    """Area of Yosys cells by type ('total' ignored)."""
+    return sum(n * cell_um2(k) for k, n in cells.items() if k != "total")
+
+
 def block_um2(name: str) -> float:
     """Area of one instance of a measured block (accel.cost.cells.BLOCKS)."""
-    return sum(n * cell_um2(k) for k, n in BLOCKS[name]["cells"].items() if k != "total")
+    return cells_um2(BLOCKS[name]["cells"])
+
+
+@functools.cache
+def _fit(name: str) -> np.poly1d:
+    b = SCALED[name]
+    xs = sorted(b["points"])[-(b["degree"] + 1):]
+    return np.poly1d(np.polyfit(xs, [cells_um2(b["points"][x]) for x in xs], b["degree"]))
+
+
+def scaled_um2(name: str, x: int) -> float:
+    """Area of a SCALED block at parameter value `x`: the polynomial of its degree through its largest
+    measured sizes (the smaller ones check it; docs/area_energy.md); beyond them, extrapolated."""
+    return float(_fit(name)(x))
+
+
+def dma_um2(config: CoreConfig) -> float:
+    """The DMA engine: by beat width at 4 queues, plus what queues other than 4 add at a 4-byte beat
+    (when cells.py has that block: docs/area_energy.md says which are measured)."""
+    um2 = scaled_um2("dma_beat", config.dma_bytes_per_cycle)
+    if "dma_queues" in SCALED:
+        um2 += scaled_um2("dma_queues", config.dma_queues) - scaled_um2("dma_queues", 4)
+    return um2
+
+
+def control_um2(config: CoreConfig) -> float:
+    """The core's four engine queues and its own logic (rtl/core.v: sequencer, semaphores, tensor
+    table, memory ports; when cells.py has that block); the decoder is a BLOCK."""
+    own = scaled_um2("core_control", config.semaphores) if "core_control" in SCALED else 0.0
+    return own + ENGINE_QUEUES * scaled_um2("engine_queue", config.queue_depth)
 
 
 def block_counts(config: CoreConfig) -> dict[str, int]:
@@ -83,20 +126,20 @@ _COMPONENT = {"pe": "pe_array", "skew_stage": "pe_array", "deskew_stage": "pe_ar
 
 
 def sram_bits(config: CoreConfig) -> dict[str, int]:
-    """SRAM bits: SBUF, PSUM and the function tables of every ACT lane."""
+    """SRAM bits: SBUF, PSUM, the function tables of every ACT lane and the instruction memory."""
     return {"sbuf": config.sbuf_partitions * config.sbuf_partition_bytes * 8,
             "psum": config.psum_partitions * config.psum_partition_bytes * 8,
-            "act_tables": config.sbuf_partitions * ACT_TABLE_BITS}
+            "act_tables": config.sbuf_partitions * ACT_TABLE_BITS, "imem": IMEM_BITS}
 
 
 def area(config: CoreConfig) -> dict[str, Any]:
-    """The core's area in mm^2 at 45 nm: logic per component (pe_array, psum_logic, vec, act,
-    control), SRAM per memory (sbuf, psum, act_tables), and the total. The DMA engine and the core's
-    sequencer and queues (rtl/dma_engine.v, rtl/core_queue.v, rtl/core.v: newer than cells.py) are not
-    counted yet."""
-    mm2: dict[str, float] = dict.fromkeys(("pe_array", "psum_logic", "vec", "act", "control"), 0.0)
+    """The core's area in mm^2 at 45 nm: logic per component (pe_array, psum_logic, vec, act, dma,
+    control), SRAM per memory (sbuf, psum, act_tables, imem), and the total."""
+    mm2: dict[str, float] = dict.fromkeys(("pe_array", "psum_logic", "vec", "act", "dma", "control"), 0.0)
     for name, n in block_counts(config).items():
         mm2[_COMPONENT[name]] += n * block_um2(name) * 1e-6
+    mm2["dma"] += dma_um2(config) * 1e-6
+    mm2["control"] += control_um2(config) * 1e-6
     bits = sram_bits(config)
     for name, b in bits.items():
         mm2[f"{name}_sram"] = b * SRAM_UM2_PER_BIT * 1e-6

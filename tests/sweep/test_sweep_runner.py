@@ -44,7 +44,9 @@ def test_records_and_a_failing_point(tmp_path: Path) -> None:
         assert r["area_mm2"] > 0 and r["energy_uj"] > 0 and r["dram_bytes"] == 27432
         assert 0 < r["pe_utilization"] < 1
     assert good[0]["cycles"] > good[1]["cycles"]  # more DRAM bandwidth, fewer cycles
-    assert good[0]["area_mm2"] == good[1]["area_mm2"]  # the DMA has no area in the model
+    assert good[0]["area_mm2"] < good[1]["area_mm2"]  # a wider DMA beat: more DMA engine
+    assert good[0]["area_dma_mm2"] < good[1]["area_dma_mm2"]
+    assert good[0]["area_mm2"] - good[0]["area_dma_mm2"] == pytest.approx(good[1]["area_mm2"] - good[1]["area_dma_mm2"])
 
 
 def test_cache_resumes_without_redoing_points(tmp_path: Path) -> None:
