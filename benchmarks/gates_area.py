@@ -136,9 +136,11 @@ def cached(folder: Path | None, top: str, files: list[str], params: dict[str, in
     return c
 
 
-def measure_scaled(verbose: bool, jobs: int = 1, cache: Path | None = None) -> dict[str, dict]:
+def measure_scaled(verbose: bool, jobs: int = 1, cache: Path | None = None,
+                   skip: frozenset[str] = frozenset()) -> dict[str, dict]:
     """The blocks whose size follows a CoreConfig field: their cells by type at each measured size
-    (`jobs` Yosys runs at once; `cache`: a folder that keeps each run's counts)."""
+    (`jobs` Yosys runs at once; `cache`: a folder that keeps each run's counts; `skip`: blocks not
+    measured)."""
     def run(name: str, top: str, files: list[str], params: dict[str, int], extra: list[Path] = ()) -> dict[str, int]:
         start = time.perf_counter()
         c = cached(cache, top, files, params, extra)
@@ -157,19 +159,17 @@ def measure_scaled(verbose: bool, jobs: int = 1, cache: Path | None = None) -> d
         stubs.append(Path(tmp) / "decoder_blackbox.v")
         core_runs = [{}, {"SEMAPHORES": 2 * CORE_SMALL["SEMAPHORES"]},
                      *({f: 2 * CORE_SMALL[f]} for f in ("SB_BYTES", "PS_BYTES", "PROG_DEPTH"))]
-        core = [pool.submit(run, "core", "core", ["core.v"], {**CORE_SMALL, **c}, stubs) for c in core_runs]
+        core_jobs = [pool.submit(run, "core", "core", ["core.v"], {**CORE_SMALL, **c}, stubs)
+                     for c in (core_runs if "core_control" not in skip else ())]
         beat = {b: pool.submit(run, "dma_engine", "dma_engine", dma, {"QUEUES": 4, "BEAT": b, "PCW": 12})
                 for b in (1, 2, 4)}  # 8: 63,995 cells and ten minutes (docs/area_energy.md)
         queues = {q: beat[4] if q == 4 else pool.submit(run, "dma_engine", "dma_engine", dma,
-                                                        {"QUEUES": q, "BEAT": 4, "PCW": 12}) for q in (2, 4, 8)}
+                                                        {"QUEUES": q, "BEAT": 4, "PCW": 12})
+                  for q in ((2, 4, 8) if "dma_queues" not in skip else ())}
         entries = {d: pool.submit(run, "core_queue", "core_queue", ["core_queue.v"], {"DEPTH": d, "W": QUEUE_W})
                    for d in (4, 8, 16)}
-        base, two_sems, *doubled = (f.result() for f in core)
-    memories: dict[str, int] = {}
-    for c in doubled:
-        memories = {k: memories.get(k, 0) + v for k, v in diff(c, base).items()}
-    sem = CORE_SMALL["SEMAPHORES"]
-    return {
+        measured = [f.result() for f in core_jobs]
+    out = {
         "dma_beat": {"what": "the DMA engine (rtl/dma_engine.v, its transfer FIFO included) at QUEUES = 4, by BEAT = "
                              "dma_bytes_per_cycle", "param": "BEAT", "degree": 2,
                      "points": {b: f.result() for b, f in beat.items()}},
@@ -177,13 +177,23 @@ def measure_scaled(verbose: bool, jobs: int = 1, cache: Path | None = None) -> d
                        "param": "QUEUES", "degree": 1, "points": {q: f.result() for q, f in queues.items()}},
         "engine_queue": {"what": f"one engine's instruction queue (rtl/core_queue.v, W = {QUEUE_W}), by DEPTH = "
                                  "queue_depth", "param": "DEPTH", "degree": 1,
-                         "points": {d: f.result() for d, f in entries.items()}},
-        "core_control": {"what": "rtl/core.v without its engines (PE, VEC, DMA), queues, decoder and memories "
+                         "points": {d: f.result() for d, f in entries.items()}}}
+    for name in skip:
+        out.pop(name, None)
+    if "core_control" in skip:
+        return out
+    base, two_sems, *doubled = measured
+    memories: dict[str, int] = {}
+    for c in doubled:
+        memories = {k: memories.get(k, 0) + v for k, v in diff(c, base).items()}
+    sem = CORE_SMALL["SEMAPHORES"]
+    out["core_control"] = {"what": "rtl/core.v without its engines (PE, VEC, DMA), queues, decoder and memories "
                                  "(sequencer, counting semaphores, tensor table, sync counters, PSUM bank arbitration, "
                                  "memory ports) at 4 partitions and a 4 x 4 PE array, by "
                                  "SEMAPHORES = semaphores", "param": "SEMAPHORES", "degree": 1,
                          "memories_removed": memories,
-                         "points": {sem: diff(base, memories), 2 * sem: diff(two_sems, memories)}}}
+                         "points": {sem: diff(base, memories), 2 * sem: diff(two_sems, memories)}}
+    return out
 
 
 def main() -> int:
@@ -192,6 +202,7 @@ def main() -> int:
     ap.add_argument("--scaled-only", action="store_true", help="measure the SCALED blocks only; keep BLOCKS")
     ap.add_argument("--jobs", type=int, default=1, help="Yosys runs at once for the SCALED blocks")
     ap.add_argument("--cache", type=Path, help="keep each SCALED run's counts in this folder (resume)")
+    ap.add_argument("--skip", default="", help="SCALED blocks not to measure: dma_queues, core_control")
     args = ap.parse_args()
     if shutil.which("yosys") is None:
         print("yosys is not installed (apt-get install -y yosys)", file=sys.stderr)
@@ -209,7 +220,8 @@ def main() -> int:
         blocks = kept.BLOCKS
     else:
         blocks = measure(verbose=True)
-    scaled = measure_scaled(verbose=True, jobs=args.jobs, cache=args.cache)
+    scaled = measure_scaled(verbose=True, jobs=args.jobs, cache=args.cache,
+                            skip=frozenset(filter(None, args.skip.split(","))))
     print("| block | what | cells | flip-flops |")
     print("|---|---|---|---|")
     for name, b in blocks.items():
@@ -220,8 +232,10 @@ def main() -> int:
             ff = sum(v for k, v in c.items() if "DFF" in k)
             print(f"| {name} {b['param']}={x} | {b['what']} | {c['total']:,} | {ff:,} |")
     if args.write:
+        command = " ".join(["--write", *(["--scaled-only"] if args.scaled_only else []),
+                            *([f"--skip {args.skip}"] if args.skip else [])])
         OUT.write_text(
-            f"# Measured by `python benchmarks/gates_area.py --write` with {version}: do not edit by hand.\n"
+            f"# Measured by `python benchmarks/gates_area.py {command}`\n# with {version}: do not edit by hand.\n"
             '"""Yosys cell counts by type (`synth -flatten`, generic cells) of each block the area model multiplies\n'
             'out, and of the blocks it fits by a parameter at the sizes measured (docs/area_energy.md)."""\n\n'
             f"YOSYS = {version!r}\n\nBLOCKS = {pprint.pformat(blocks, width=110, sort_dicts=False)}\n\n"
