@@ -4,7 +4,8 @@
 // (rtl/decoder.v), the sequencer that dispatches one instruction per DISPATCH_CYCLES in program order into
 // one in-order queue per engine (rtl/core_queue.v, QUEUE_DEPTH entries; a full queue stalls it), the
 // counting semaphores, SBUF and PSUM, the DMA engine (rtl/dma_engine.v) in front of the DRAM port, the
-// PE engine (rtl/pe_engine.v: the PE_ROWS x PE_COLS array) and the vector engine (rtl/vec_engine.v). PSUM
+// PE engine (rtl/pe_engine.v: the PE_ROWS x PE_COLS array), the ACT engine (rtl/act_engine.v) and the vector
+// engine (rtl/vec_engine.v). PSUM
 // has PSUM_BANKS banks; an instruction touching a bank holds it from its start to its end, and one of the
 // other engine touching it starts after that end (PE wins a tie). sem.signal / sem.wait / nop run in their engine's queue for
 // SYNC_CYCLES: a signal starts once every earlier instruction of its engine has ended and its units are
@@ -13,9 +14,10 @@
 //
 // PE_SPARSE_M = 0 builds the dense array alone; 16 the sparse-capable one, which also runs pe.load_sparse and
 // pe.matmul_sparse with any N:M of the ISA (rtl/pe_engine.v).
-// Not in this core yet (the sequencer stops at the first such instruction, raising err with its index):
-// the ACT engine's instructions (act.*) and, with PE_SPARSE_M = 0, the sparse PE forms; so there is no
-// ACT interlock. The ACT queue exists and runs its sync instructions.
+// With PE_SPARSE_M = 0 the sparse PE forms are not in the core (the sequencer stops at the first one, raising
+// err with its index). The ACT engine runs several instructions at once (a stream's elements drain 22
+// cycles after the next may start); its own read-after-write and function-switch interlocks are inside
+// rtl/act_engine.v (docs/timing.md "ACT interlock"); a sem.signal on its queue waits until it has drained.
 //
 // Use: hold rst for a clock (it clears SBUF, PSUM and the semaphores and resets the engines; the vector
 // engine then seeds its lanes), write the program (ld_sel 0: word ld_addr) and the tensor table (ld_sel 1:
@@ -25,14 +27,17 @@
 // `done` rises when the sequencer has stopped (halt, nprog words, or err) and every queue and engine is
 // empty. The trace port pulses, per engine, in the cycle an instruction starts (tr_start, with its
 // instruction index) and in the last cycle it occupies (tr_end: channels PE, ACT, VEC, DMA for the queues'
-// own instructions, a fifth for DMA transfers, whose end is their last beat's, a sixth for PE weight loads
-// and a seventh for PE matmuls, whose end is their last PSUM write's); an instruction's
+// own instructions, a fifth for DMA transfers, whose end is their last beat's, a sixth for PE weight loads,
+// a seventh for PE matmuls, whose end is their last PSUM write's, and an eighth for ACT instructions, whose
+// end is their last write's, since a sync instruction of the ACT queue may end in that cycle); an instruction's
 // start is `cycle` at its start pulse, its end `cycle` + 1 at its end pulse. dbg_* reads SBUF or PSUM, one
 // 32-bit word of every partition, the next cycle (for a bench's final image).
 //
 // FAULT (planted faults for the mutation tests; 0 in a real core): 1 makes a signal's units visible to a
 // wait in the signal's own last cycle, one cycle early; 2 is passed to the DMA engine, 3 to the PE engine;
-// 4 lets a PE matmul start on a PSUM bank a VEC instruction in flight holds.
+// 4 lets a PE matmul start on a PSUM bank a VEC instruction in flight holds; 5 lets a VEC instruction start on
+// a PSUM bank an ACT instruction in flight holds. MEM_DIR is rtl/mem's folder
+// (with a trailing "/"), where the ACT engine reads its function images.
 module core #(
     parameter PARTITIONS = 4,
     parameter SB_BYTES = 8192,
@@ -49,7 +54,8 @@ module core #(
     parameter DMA_LATENCY = 64,
     parameter DMA_BEAT = 64,
     parameter PROG_DEPTH = 4096,
-    parameter FAULT = 0
+    parameter FAULT = 0,
+    parameter MEM_DIR = ""
 ) (
     input  wire                          clk,
     input  wire                          rst,
@@ -70,8 +76,8 @@ module core #(
     // trace port
     output wire [3:0]                    tr_start,
     output wire [4*PCW-1:0]              tr_start_pc,
-    output wire [6:0]                    tr_end,
-    output wire [7*PCW-1:0]              tr_end_pc,
+    output wire [7:0]                    tr_end,
+    output wire [8*PCW-1:0]              tr_end_pc,
     // DRAM port (rtl/dma_engine.v): a read and a write channel
     output wire                          dram_rd_en,
     output wire [31:0]                   dram_rd_addr,
@@ -137,7 +143,7 @@ module core #(
     wire d_halt = d_valid && d_op == `ACCEL_OP_HALT;
     wire d_pe = d_op == `ACCEL_OP_PE_LOAD_WEIGHTS || d_op == `ACCEL_OP_PE_MATMUL ||
                 (PE_SPARSE_M > 1 && (d_op == `ACCEL_OP_PE_LOAD_SPARSE || d_op == `ACCEL_OP_PE_MATMUL_SPARSE));
-    wire d_runs = d_valid && (d_sync || d_pe || d_engine == {1'b0, E_VEC} || d_engine == {1'b0, E_DMA});
+    wire d_runs = d_valid && (d_sync || d_pe || d_engine == {1'b0, E_ACT} || d_engine == {1'b0, E_VEC} || d_engine == {1'b0, E_DMA});
     wire [1:0] d_q = d_engine[1:0];
     wire [3:0] q_full;
     wire seq_go = started && !stopped && pc < nprog && dwait == 16'd0;
@@ -276,15 +282,15 @@ module core #(
     // ------------------------------------------------------------------ the engines' starts
     // free: the engine can start its next instruction; ended: every earlier instruction of it has ended
     wire [$clog2(DMA_QUEUES + 1)-1:0] dma_inflight;
-    wire pe_idle, pe_ready, pe_bank_ok, vec_bank_ok;
+    wire pe_idle, pe_ready, pe_bank_ok, vec_bank_ok, act_bank_ok, act_ready, act_drained;
     reg  vec_inflight;
     reg  [PCW-1:0] vec_pc;
     assign free[E_PE] = sync_left[E_PE] == {SW{1'b0}};
-    assign free[E_ACT] = sync_left[E_ACT] == {SW{1'b0}};
+    assign free[E_ACT] = sync_left[E_ACT] == {SW{1'b0}} && act_ready;
     assign free[E_VEC] = sync_left[E_VEC] == {SW{1'b0}} && vec_ready;
     assign free[E_DMA] = sync_left[E_DMA] == {SW{1'b0}};
     assign ended[E_PE] = pe_idle;
-    assign ended[E_ACT] = 1'b1;
+    assign ended[E_ACT] = act_drained;
     assign ended[E_VEC] = !vec_inflight;
     assign ended[E_DMA] = dma_inflight == 0;
     localparam DQW = $clog2(DMA_QUEUES + 1);
@@ -311,7 +317,7 @@ module core #(
                 units_if(rel_sem[2] == h_sem[e], rel[2], rel_cnt[2]) + units_if(rel_sem[3] == h_sem[e], rel[3], rel_cnt[3])
                 : 33'd0;
             wire [32:0] avail = {1'b0, sem_val[h_sem[e] * 32 +: 32]} + early - prior;
-            wire op_ok = (e == E_PE) ? pe_ready && pe_bank_ok : (e == E_VEC) ? vec_bank_ok :
+            wire op_ok = (e == E_PE) ? pe_ready && pe_bank_ok : (e == E_ACT) ? act_bank_ok : (e == E_VEC) ? vec_bank_ok :
                          (e == E_DMA) ? dma_room : 1'b0;
             assign st = started && h_valid[e] && free[e] &&
                 (h_sig[e] ? ended[e] : h_wait[e] ? avail >= {1'b0, h_cnt[e]} : h_sync[e] ? 1'b1 : op_ok);
@@ -329,7 +335,7 @@ module core #(
     wire             v_rd_space, v_wr_space;
     wire [17:0]      v_rd_addr, v_wr_addr;
     wire [P-1:0]     v_rd_en, v_wr_en;
-    reg  [P*32-1:0]  v_rd_data;
+    wire [P*32-1:0]  v_rd_data;
     wire [P*32-1:0]  v_wr_data;
     wire [3:0]       v_wr_be;
     wire             v_busy_unused, v_halted_unused, v_retire;
@@ -350,6 +356,55 @@ module core #(
         end
     end
     wire vec_end = v_retire && vec_inflight;
+
+    // ACT engine: accepts a word when the queue head is an ACT instruction (its in_ready holds back one that
+    // must wait: busy, read-after-write, function switch); several are in flight, and they retire in order,
+    // so a FIFO keeps each one's index and PSUM banks from its start to its end (the clock after its retire)
+    localparam AQ = 16;  // > the engine's NSB + 1 instructions in flight
+    localparam AQW = $clog2(AQ);
+    wire             a_rd_space, a_wr_space;
+    wire [17:0]      a_rd_addr, a_wr_addr;
+    wire [P-1:0]     a_rd_en, a_wr_en;
+    wire [P*32-1:0]  a_rd_data, a_wr_data;
+    wire [3:0]       a_wr_be;
+    wire             a_busy_unused, a_halted_unused, a_retire;
+    wire             act_go = started && h_valid[E_ACT] && !h_sync[E_ACT] && sync_left[E_ACT] == {SW{1'b0}} &&
+                              act_bank_ok;
+    act_engine #(.LANES(P), .MEM_DIR(MEM_DIR)) u_act (.clk(clk), .rst(rst), .in_valid(act_go), .in_ready(act_ready),
+        .in_word(h[E_ACT][511:0]), .busy(a_busy_unused), .drained(act_drained), .halted(a_halted_unused),
+        .retire(a_retire), .rd_space(a_rd_space), .rd_addr(a_rd_addr), .rd_en(a_rd_en), .rd_data(a_rd_data),
+        .wr_space(a_wr_space), .wr_addr(a_wr_addr), .wr_be(a_wr_be), .wr_en(a_wr_en), .wr_data(a_wr_data));
+    wire             act_push = g_eng[E_ACT].st && !h_sync[E_ACT];  // not start[]: one vector, no loop
+    reg  [PCW-1:0]   act_pcs [0:AQ-1];
+    reg  [PSUM_BANKS-1:0] act_bks [0:AQ-1];
+    reg  [AQ-1:0]    act_v;
+    reg  [AQW-1:0]   act_wp, act_rp;
+    wire             act_end = a_retire && act_v[act_rp];
+    wire [PCW-1:0]   act_end_pc = act_pcs[act_rp];
+    wire [PSUM_BANKS-1:0] act_banks;
+    reg  [PSUM_BANKS-1:0] act_held;  // the banks of the ACT instructions in flight
+    always @(*) begin : g_act_held
+        integer j;
+        act_held = {PSUM_BANKS{1'b0}};
+        for (j = 0; j < AQ; j = j + 1) if (act_v[j]) act_held = act_held | act_bks[j];
+    end
+    always @(posedge clk) begin
+        if (rst) begin
+            act_v <= {AQ{1'b0}};
+            act_wp <= {AQW{1'b0}};
+            act_rp <= {AQW{1'b0}};
+        end else begin
+            if (act_push) begin
+                act_pcs[act_wp] <= h_pc[E_ACT];
+                act_bks[act_wp] <= act_banks;
+                act_wp <= act_wp + 1'b1;
+            end
+            if (act_end) act_rp <= act_rp + 1'b1;
+            // set and clear by index (a push never lands on the entry retiring: the FIFO is never full)
+            act_v <= (act_v | (act_push ? {{(AQ - 1){1'b0}}, 1'b1} << act_wp : {AQ{1'b0}})) &
+                     ~(act_end ? {{(AQ - 1){1'b0}}, 1'b1} << act_rp : {AQ{1'b0}});
+        end
+    end
 
     // DMA engine
     wire             dma_done;
@@ -393,7 +448,7 @@ module core #(
 
     // PSUM banks (docs/timing.md "PSUM banks"): an instruction touching a bank holds it from its start to its
     // end; an instruction of the other engine touching it starts after that end. PE wins a tie (PE, ACT, VEC,
-    // DMA). Only PE matmuls and VEC instructions touch PSUM in this core.
+    // DMA). PE matmuls, ACT and VEC instructions touch PSUM.
     localparam BANK_BYTES = PS_BYTES / PSUM_BANKS;
     function [PSUM_BANKS-1:0] ap_banks;  // the banks of one pattern's byte span (accel.timing.schedule.byte_span)
         input [1:0]  space;
@@ -442,6 +497,7 @@ module core #(
     /* verilator lint_on UNUSEDSIGNAL */
     wire [PSUM_BANKS-1:0] pe_banks = word_banks(h[E_PE][511:0]);
     wire [PSUM_BANKS-1:0] vec_banks = word_banks(h[E_VEC][511:0]);
+    assign act_banks = word_banks(h[E_ACT][511:0]);
     wire [PSUM_BANKS-1:0] pe_held;
     reg  [PSUM_BANKS-1:0] vec_held;  // the banks of the VEC instruction in flight
     wire pe_mm_start = g_eng[E_PE].st && h_op[E_PE] == `ACCEL_OP_PE_MATMUL;  // not start[]: one vector, no loop
@@ -456,8 +512,12 @@ module core #(
         end
     endgenerate
     always @(posedge clk) if (start[E_VEC] && !h_sync[E_VEC]) vec_held <= vec_banks;
-    assign pe_bank_ok = FAULT == 4 || !vec_inflight || (vec_held & pe_banks) == {PSUM_BANKS{1'b0}};
-    assign vec_bank_ok = ((pe_held | (pe_mm_start ? pe_banks : {PSUM_BANKS{1'b0}})) & vec_banks) == {PSUM_BANKS{1'b0}};
+    wire [PSUM_BANKS-1:0] vec_hold = vec_inflight ? vec_held : {PSUM_BANKS{1'b0}};
+    wire [PSUM_BANKS-1:0] pe_hold = pe_held | (pe_mm_start ? pe_banks : {PSUM_BANKS{1'b0}});  // PE first in a tie
+    wire [PSUM_BANKS-1:0] act_hold = act_held | (act_push ? act_banks : {PSUM_BANKS{1'b0}});  // then ACT
+    assign pe_bank_ok = ((((FAULT == 4) ? {PSUM_BANKS{1'b0}} : vec_hold) | act_held) & pe_banks) == {PSUM_BANKS{1'b0}};
+    assign act_bank_ok = ((pe_hold | vec_hold) & act_banks) == {PSUM_BANKS{1'b0}};
+    assign vec_bank_ok = ((pe_hold | ((FAULT == 5) ? {PSUM_BANKS{1'b0}} : act_hold)) & vec_banks) == {PSUM_BANKS{1'b0}};
 
     // the PE engine's ports: combinational reads (a byte outside the memory reads 0), lane write enables
     wire [PE_COLS-1:0]    pe_wen;
@@ -491,10 +551,22 @@ module core #(
         end
     endgenerate
 
-    // memory ports: vector engine (per lane, a 32-bit word with byte enables), DMA (up to a beat of bytes of
+    // memory ports: vector and ACT engines (per lane, a 32-bit word with byte enables; port 0 VEC, 1 ACT; they
+    // never write one byte in one cycle in a race-free program), DMA (up to a beat of bytes of
     // one partition), debug; every read is synchronous (data the next cycle). Reset clears both memories
     // (the emulator's memories start at zero).
-    integer q, b, m, i;
+    wire [1:0]       x_rd_space = {a_rd_space, v_rd_space};
+    wire [1:0]       x_wr_space = {a_wr_space, v_wr_space};
+    wire [2*18-1:0]  x_rd_addr = {a_rd_addr, v_rd_addr};
+    wire [2*18-1:0]  x_wr_addr = {a_wr_addr, v_wr_addr};
+    wire [2*P-1:0]   x_rd_en = {a_rd_en, v_rd_en};
+    wire [2*P-1:0]   x_wr_en = {a_wr_en, v_wr_en};
+    wire [2*P*32-1:0] x_wr_data = {a_wr_data, v_wr_data};
+    wire [7:0]       x_wr_be = {a_wr_be, v_wr_be};
+    reg  [2*P*32-1:0] x_rd_data;
+    assign v_rd_data = x_rd_data[0 +: P*32];
+    assign a_rd_data = x_rd_data[P*32 +: P*32];
+    integer q, b, m, i, x;
     always @(posedge clk) begin
         for (m = 0; m < DMA_BEAT; m = m + 1)
             d_sb_rdata[m*8 +: 8] <= sbm[d_part * SB_BYTES + {12'd0, d_sb_addr[m*20 +: 20]}];
@@ -506,18 +578,22 @@ module core #(
             for (i = 0; i < P * SB_BYTES; i = i + 1) sbm[i] <= 8'd0;
             for (i = 0; i < P * PS_BYTES; i = i + 1) psm[i] <= 8'd0;
         end else begin
-            for (q = 0; q < P; q = q + 1) begin
-                if (v_rd_en[q])
-                    for (b = 0; b < 4; b = b + 1)
-                        v_rd_data[q*32 + b*8 +: 8] <= v_rd_space ? psm[q * PS_BYTES + v_rd_addr * 4 + b]
-                                                                 : sbm[q * SB_BYTES + v_rd_addr * 4 + b];
-                if (v_wr_en[q])
-                    for (b = 0; b < 4; b = b + 1)
-                        if (v_wr_be[b]) begin
-                            if (v_wr_space) psm[q * PS_BYTES + v_wr_addr * 4 + b] <= v_wr_data[q*32 + b*8 +: 8];
-                            else sbm[q * SB_BYTES + v_wr_addr * 4 + b] <= v_wr_data[q*32 + b*8 +: 8];
-                        end
-            end
+            for (x = 0; x < 2; x = x + 1)
+                for (q = 0; q < P; q = q + 1) begin
+                    if (x_rd_en[x*P + q])
+                        for (b = 0; b < 4; b = b + 1)
+                            x_rd_data[(x*P + q)*32 + b*8 +: 8] <=
+                                x_rd_space[x] ? psm[q * PS_BYTES + x_rd_addr[x*18 +: 18] * 4 + b]
+                                              : sbm[q * SB_BYTES + x_rd_addr[x*18 +: 18] * 4 + b];
+                    if (x_wr_en[x*P + q])
+                        for (b = 0; b < 4; b = b + 1)
+                            if (x_wr_be[x*4 + b]) begin
+                                if (x_wr_space[x])
+                                    psm[q * PS_BYTES + x_wr_addr[x*18 +: 18] * 4 + b] <= x_wr_data[(x*P + q)*32 + b*8 +: 8];
+                                else
+                                    sbm[q * SB_BYTES + x_wr_addr[x*18 +: 18] * 4 + b] <= x_wr_data[(x*P + q)*32 + b*8 +: 8];
+                            end
+                end
             for (m = 0; m < DMA_BEAT; m = m + 1)
                 if (d_sb_we[m]) sbm[d_part * SB_BYTES + {12'd0, d_sb_addr[m*20 +: 20]}] <= d_sb_wdata[m*8 +: 8];
             for (q = 0; q < PE_COLS; q = q + 1)
@@ -534,12 +610,12 @@ module core #(
             assign tr_start_pc[e*PCW +: PCW] = h_pc[e];
         end
     endgenerate
-    assign tr_end = {pe_mm_end, pe_ld_end, dma_done, sync_end[E_DMA], sync_end[E_VEC] || vec_end, sync_end[E_ACT],
+    assign tr_end = {act_end, pe_mm_end, pe_ld_end, dma_done, sync_end[E_DMA], sync_end[E_VEC] || vec_end, sync_end[E_ACT],
                      sync_end[E_PE]};
-    assign tr_end_pc = {pe_mm_end_pc, pe_ld_end_pc, dma_done_pc, sync_end_pc[E_DMA], vec_end ? vec_pc : sync_end_pc[E_VEC],
+    assign tr_end_pc = {act_end_pc, pe_mm_end_pc, pe_ld_end_pc, dma_done_pc, sync_end_pc[E_DMA], vec_end ? vec_pc : sync_end_pc[E_VEC],
                         sync_end_pc[E_ACT], sync_end_pc[E_PE]};
     wire idle = h_valid == 4'd0 && sync_left[0] == {SW{1'b0}} && sync_left[1] == {SW{1'b0}} &&
                 sync_left[2] == {SW{1'b0}} && sync_left[3] == {SW{1'b0}} && !vec_inflight && dma_inflight == 0 &&
-                pe_idle;
+                pe_idle && act_drained && act_v == {AQ{1'b0}};
     assign done = started && (stopped || pc >= nprog) && idle;
 endmodule

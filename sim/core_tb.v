@@ -28,7 +28,8 @@ module core_tb #(
     parameter DMA_BEAT = 64,
     parameter PROG_DEPTH = 1024,
     parameter DRAM_BYTES = 65536,
-    parameter FAULT = 0
+    parameter FAULT = 0,
+    parameter MEM_DIR = ""          // rtl/mem's folder with a trailing "/" (the ACT engine's images)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -60,8 +61,8 @@ module core_tb #(
     wire       done;
     wire [3:0] tr_start;
     wire [4*PCW-1:0] tr_start_pc;
-    wire [6:0] tr_end;
-    wire [7*PCW-1:0] tr_end_pc;
+    wire [7:0] tr_end;
+    wire [8*PCW-1:0] tr_end_pc;
     wire       dram_rd_en, dram_wr_en;
     wire [31:0] dram_rd_addr, dram_wr_addr;
     wire [LW-1:0] dram_wr_len;
@@ -74,7 +75,7 @@ module core_tb #(
            .PE_ROWS(PE_ROWS), .PE_COLS(PE_COLS), .PE_SPARSE_M(PE_SPARSE_M), .SEMAPHORES(SEMAPHORES),
            .QUEUE_DEPTH(QUEUE_DEPTH), .DISPATCH_CYCLES(DISPATCH_CYCLES), .SYNC_CYCLES(SYNC_CYCLES),
            .DMA_QUEUES(DMA_QUEUES), .DMA_LATENCY(DMA_LATENCY), .DMA_BEAT(DMA_BEAT), .PROG_DEPTH(PROG_DEPTH),
-           .FAULT(FAULT)) u_core (
+           .FAULT(FAULT), .MEM_DIR(MEM_DIR)) u_core (
         .clk(clk), .rst(rst), .run(phase == B_RUN), .nprog(nprog), .ld_we(ld_we), .ld_sel(phase == B_TTAB),
         .ld_addr(k[15:0]), .ld_data(ld_data), .cycle(cycles), .done(done), .err(err), .err_pc(err_pc),
         .tr_start(tr_start), .tr_start_pc(tr_start_pc), .tr_end(tr_end), .tr_end_pc(tr_end_pc),
@@ -139,7 +140,7 @@ module core_tb #(
             if (phase == B_RUN) begin
                 for (q = 0; q < 4; q = q + 1)
                     if (tr_start[q]) t_start[tr_start_pc[q*PCW +: PCW]] <= cycles;
-                for (q = 0; q < 7; q = q + 1)
+                for (q = 0; q < 8; q = q + 1)
                     if (tr_end[q]) t_end[tr_end_pc[q*PCW +: PCW]] <= cycles + 32'd1;
                 if (dram_wr_en)
                     for (m = 0; m < DMA_BEAT; m = m + 1)

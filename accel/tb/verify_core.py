@@ -10,16 +10,15 @@ trace port) with the schedule's, exactly. Programs:
   the PE array's overlap rules (int8 and bf16, strided patterns, swaps, loads beside streams,
   accumulation chains) with PSUM-bank waits against VEC, the sparse forms (1:2, 2:8, 1:16), on the
   configuration;
-* cases: every tests/programs/cases/*.s that the core runs (see UNSUPPORTED) and that fits;
+* cases: every tests/programs/cases/*.s that fits (act.* included);
 * examples: isa/examples/*.s likewise (today they need 128 partitions, so they are skipped and listed);
-* random: --programs programs of accel.isa.randprog.random_pipeline over the engines the core has
-  (DMA loads and stores, PE matmuls and VEC steps, a semaphore per hand-off; chains interleaved at
-  random);
+* random: --programs programs of accel.isa.randprog.random_pipeline over every engine (DMA loads and
+  stores, PE matmuls, ACT and VEC steps, a semaphore per hand-off; chains interleaved at random);
 * compiled: the core segments of small ONNX graphs compiled by accel.compiler (`compiled`; the CLI
   only, as the compiler's import and compile take seconds).
 
 The core is built with the sparse PE forms (PE_SPARSE_M = SPARSE_M) unless `sparse=False`. A program
-the core does not run (it uses an engine the core lacks, or does not fit the configuration) is skipped
+the core does not run (sparse forms on a dense core, or it does not fit the configuration) is skipped
 and listed with the reason. A mismatch names the program, the instruction (file:line), its
 engine and the cycle or the byte.
 """
@@ -41,7 +40,7 @@ from accel.isa.memfile import read_memh, write_memh
 from accel.isa.operands import AP, NP_STORAGE, dtype_bytes
 from accel.isa.randprog import random_pipeline
 from accel.machine import Core
-from accel.tb.modules import sources
+from accel.tb.modules import MEM_DIR, sources
 from accel.tb.plan import run_planned
 from accel.tb.runner import BenchFailure
 from accel.timing.schedule import byte_span
@@ -54,14 +53,12 @@ PLAN_ENV, REPORT_ENV = "ACCEL_CORE_PLAN", "ACCEL_CORE_REPORT"
 PROG_DEPTH = 1024
 DRAM_BYTES = 1 << 16
 TENSOR_ALIGN = 64  # DRAM bytes: each tensor starts at a multiple
-# Instructions the core does not run yet (docs/core.md "What runs"): programs using them are skipped.
-UNSUPPORTED = frozenset({"act.identity", "act.relu", "act.func", "act.lut.load"})
 SPARSE_FORMS = frozenset({"pe.load_sparse", "pe.matmul_sparse"})  # run by a core built with PE_SPARSE_M
 SPARSE_M = 16  # PE_SPARSE_M of a sparse-capable core: every N:M of the ISA (M <= 16)
-RANDOM_ENGINES = ("pe", "vec")  # the random pipelines' step engines: those the core has
+RANDOM_ENGINES = ("pe", "act", "vec")  # the random pipelines' step engines
 DEFAULT_PROGRAMS = {"icarus": 4, "verilator": 40}
 # the RTL's FAULT parameter: planted faults (mutation tests)
-FAULTS = {"sem_early": 1, "dma_stride": 2, "psum_late": 3, "no_bank_wait": 4}
+FAULTS = {"sem_early": 1, "dma_stride": 2, "psum_late": 3, "no_bank_wait": 4, "vec_ignores_act_bank": 5}
 
 
 def config(partitions: int, **fields: int) -> CoreConfig:
@@ -86,7 +83,8 @@ def parameters(cfg: CoreConfig, fault: int = 0, queue_depth: int | None = None,
             "QUEUE_DEPTH": cfg.queue_depth if queue_depth is None else queue_depth,
             "DISPATCH_CYCLES": cfg.dispatch_cycles, "SYNC_CYCLES": cfg.sync_cycles, "DMA_QUEUES": cfg.dma_queues,
             "DMA_LATENCY": cfg.dma_latency_cycles, "DMA_BEAT": cfg.dma_bytes_per_cycle, "PROG_DEPTH": PROG_DEPTH,
-            "DRAM_BYTES": DRAM_BYTES, "PE_SPARSE_M": SPARSE_M if sparse else 0, "FAULT": fault}
+            "DRAM_BYTES": DRAM_BYTES, "PE_SPARSE_M": SPARSE_M if sparse else 0, "FAULT": fault,
+            "MEM_DIR": f'"{MEM_DIR}/"'}
 
 
 @dataclass
@@ -258,7 +256,62 @@ DIRECTED = {
         sem.signal pe, s1
         halt
     """,
+    # the ACT engine in the core: PSUM drained by act.identity after a matmul, in a tie on the PSUM bank
+    # with the next matmul (PE first), a VEC copy on that bank waiting for both (ACT before VEC); a relu
+    # with a bias pattern, a tanh reading it while it drains (the read-after-write interlock, a function
+    # switch), a second tanh streaming behind it, a nop on the ACT queue while they drain, a user table
+    # loaded (waits for the drain) and used, ACT writing PSUM beside a later VEC instruction on that bank;
+    # a signal on ACT after its last write, then PE and DMA
+    "act": """
+        .tensor x fp32[4, 16] in
+        .tensor bias fp32[4, 1] in
+        .tensor w bf16[4, 4] in
+        .tensor m bf16[4, 8] in
+        .tensor image int32[1, 94] in
+        .tensor y fp32[4, 16] out
+        .tensor z bf16[4, 16] out
+        dma.load sb[0:4, 0]:fp32[16], x
+        dma.load sb[0:4, 64]:fp32[1], bias
+        dma.load sb[0:4, 128]:bf16[4], w
+        dma.load sb[0:4, 160]:bf16[8], m
+        dma.load sb[0:1, 1024]:int32[94], image
+        sem.signal dma, s0, count=3
+        sem.wait pe, s0
+        pe.load_weights sb[0:4, 128]:bf16[4]
+        pe.matmul psum[0:4, 0]:fp32[8], sb[0:4, 160]:bf16[8]
+        sem.signal pe, s1, count=2
+        pe.matmul psum[0:4, 2048]:fp32[8], sb[0:4, 160]:bf16[8]
+        sem.wait act, s0
+        sem.wait act, s1
+        act.identity sb[0:4, 640]:fp32[8], psum[0:4, 0]:fp32[8], scale=1.0
+        act.relu sb[0:4, 256]:fp32[16], sb[0:4, 0]:fp32[16], scale=0.5, bias=sb[0:4, 64]:fp32[1]
+        act.func sb[0:4, 384]:bf16[16], sb[0:4, 256]:fp32[16], fn=tanh, scale=1.0
+        act.func sb[0:4, 448]:fp32[16], sb[0:4, 0]:fp32[16], fn=tanh, scale=-0.5, bias=0.25
+        nop act
+        act.lut.load sb[0:1, 1024]:int32[94], fn=16
+        act.func sb[0:4, 512]:fp32[16], sb[0:4, 0]:fp32[16], fn=16, scale=0.5, bias=-0.25
+        act.identity psum[0:4, 1024]:fp32[16], sb[0:4, 512]:fp32[16], scale=1.0
+        sem.signal act, s2, count=2
+        sem.wait vec, s1
+        vec.copy psum[0:4, 512]:fp32[8], sb[0:4, 0]:fp32[8]
+        sem.wait vec, s0
+        vec.muls sb[0:4, 704]:fp32[16], sb[0:4, 0]:fp32[16], 3.0
+        vec.muls sb[0:4, 704]:fp32[16], sb[0:4, 704]:fp32[16], 3.0
+        vec.muls sb[0:4, 704]:fp32[16], sb[0:4, 704]:fp32[16], 3.0
+        vec.muls sb[0:4, 704]:fp32[16], sb[0:4, 704]:fp32[16], 3.0
+        vec.muls sb[0:4, 704]:fp32[16], sb[0:4, 704]:fp32[16], 3.0
+        vec.muls sb[0:4, 704]:fp32[16], sb[0:4, 704]:fp32[16], 3.0
+        vec.adds psum[0:4, 768]:fp32[8], sb[0:4, 704]:fp32[8], 1.0
+        sem.wait pe, s2
+        pe.matmul psum[0:4, 1536]:fp32[8], sb[0:4, 160]:bf16[8]
+        sem.wait dma, s2
+        dma.store y, sb[0:4, 448]:fp32[16]
+        dma.store z, sb[0:4, 384]:bf16[16]
+        halt
+    """,
 }
+# directed programs' inputs that must not be random: the user table (x**2 on (-2, 2)) of the act.lut.load case
+DIRECTED_INPUTS = {"act": {"image": ("act.lut.load", "in.image")}}
 
 
 def random_inputs(r: np.random.Generator, program: Program) -> dict[str, np.ndarray]:
@@ -298,7 +351,10 @@ def programs(cfg: CoreConfig, n_random: int, seed: int,
             cases.append(Case(name, prog, inputs if inputs is not None else random_inputs(r, prog)))
 
     for name, text in DIRECTED.items():
-        add(name, _assemble(text, name, cfg))
+        prog = _assemble(text, name, cfg)
+        fixed = {t: np.load(resources.CASES_DIR / f"{case}.npz")[key]
+                 for t, (case, key) in DIRECTED_INPUTS.get(name, {}).items()}
+        add(name, prog, {**random_inputs(r, prog), **fixed} if fixed and not isinstance(prog, str) else None)
     for path in sorted(resources.CASES_DIR.glob("*.s")):
         prog = _assemble(path.read_text(), path.name, cfg)
         data = np.load(path.with_suffix(".npz")) if path.with_suffix(".npz").is_file() else {}
@@ -316,8 +372,8 @@ def programs(cfg: CoreConfig, n_random: int, seed: int,
 
 def compiled(cfg: CoreConfig, seed: int) -> tuple[list[Case], list[tuple[str, str]]]:
     """Small ONNX graphs compiled by accel.compiler for `cfg`, every core segment a program (inputs: the
-    graph's random inputs and the segment's constants), and the (name, reason) of those skipped. Today
-    the compiler drains every matmul's PSUM through act.identity, so only the PE-free graph runs."""
+    graph's random inputs and the segment's constants), and the (name, reason) of those skipped. The
+    compiler drains every matmul's PSUM through act.identity."""
     from onnx import TensorProto, helper, numpy_helper
 
     from accel.compiler import compile_model
@@ -356,9 +412,6 @@ def skip_reason(program: Program, cfg: CoreConfig, sparse: bool = True) -> str:
     """Why the core (with the sparse PE forms or not) cannot run `program` on `cfg` (empty when it can)."""
     body = program.instructions
     halt = next((k for k, i in enumerate(body) if i.mnemonic == "halt"), len(body))
-    missing = sorted({i.mnemonic for i in body[:halt]} & UNSUPPORTED)
-    if missing:
-        return f"uses {', '.join(missing)} (not in the core yet: the ACT engine)"
     sparse_used = sorted({i.mnemonic for i in body[:halt]} & SPARSE_FORMS)
     if sparse_used and not sparse:
         return f"uses {', '.join(sparse_used)}: this core is built without the sparse forms (PE_SPARSE_M = 0)"
