@@ -11,6 +11,7 @@ start..end), DMA busy cycles and DRAM bytes of its input loads and copies, and t
     PYTHONPATH=. python benchmarks/bench_opt.py                       # every model at 224
     PYTHONPATH=. python benchmarks/bench_opt.py --models resnet50 --size 112 --json out.json
     PYTHONPATH=. python benchmarks/bench_opt.py --models resnet50 --sparse   # + the sparse column (part 4)
+    PYTHONPATH=. python benchmarks/bench_opt.py --table   # all off, each optimization alone, all on
 
 Models: the ImageNet networks of accel.compiler.zoo (seeded random weights) and the BERT-base
 encoder layer (zoo.transformer_layer), as benchmarks/bench_models.py builds them.
@@ -23,6 +24,7 @@ import gc
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +127,45 @@ def bench(name: str, size: int, sparse: bool = False) -> dict[str, Any]:
     return result
 
 
+# issue 14's table: every optimization off, each one alone, all on (tuning over the rest)
+OFF = Options(row_spread=False, reorder=False, residency=False)
+PRUNE = {"sparsity": ((2, 4), (4, 8)), "sparsity_target": 0.5}
+ALONE = {"off": OFF, "row_spread": replace(OFF, row_spread=True), "reorder": replace(OFF, reorder=True),
+         "residency": replace(OFF, residency=True), "sparse": replace(OFF, **PRUNE), "tune": OFF,
+         "all": Options(row_spread=True, reorder=True, residency=True, **PRUNE)}
+TUNED = ("tune", "all")
+
+
+def table_row(name: str, size: int, tune_seconds: float) -> dict[str, Any]:
+    """Total core cycles and compile seconds of every ALONE variant of one model."""
+    from accel.compiler.tune import compile_tuned
+
+    model = build(name, size)
+    row: dict[str, Any] = {"model": name, "size": size, "cycles": {}, "compile_seconds": {}}
+    for label, options in ALONE.items():
+        t0 = time.perf_counter()
+        if label in TUNED:
+            cm, _ = compile_tuned(model, options=options, seconds=tune_seconds, progress=False)
+        else:
+            cm = compile_model(model, options=options)
+        row["compile_seconds"][label] = round(time.perf_counter() - t0, 2)
+        row["cycles"][label] = sum(schedule(s.program, cm.config).total for s in cm.steps if s.kind == "core")
+        del cm
+        gc.collect()
+    return row
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The markdown table: cycles per variant and the gain over `off`."""
+    head = "| model | " + " | ".join(ALONE) + " |"
+    lines = [head, "|---|" + "---:|" * len(ALONE)]
+    for r in rows:
+        c = r["cycles"]
+        cells = [f"{c['off']:,}"] + [f"{c[k]:,} ({c['off'] / c[k]:.2f}x)" for k in list(ALONE)[1:]]
+        lines.append(f"| {r['model']} ({r['size']}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def report(r: dict[str, Any]) -> str:
     c = r["cycles"]
     lines = [f"{r['model']} at {r['size']}: cycles off {c['off']:,}, row spreading {c['spread']:,} "
@@ -158,7 +199,20 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--json")
     ap.add_argument("--sparse", action="store_true", help="also the sparse column (accel.compiler.sparse)")
+    ap.add_argument("--table", action="store_true",
+                    help="instead: issue 14's table (all off, each optimization alone, all on; residency, "
+                         "2:4/4:8 pruning to 50%% and tuning included)")
+    ap.add_argument("--tune-seconds", type=float, default=120.0, help="tuning budget per model (--table)")
     args = ap.parse_args()
+    if args.table:
+        rows = []
+        for name in args.models.split(","):
+            rows.append(table_row(name, args.size, args.tune_seconds))
+            print(rows[-1], flush=True)
+        print(table(rows))
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=2))
+        return
     results = []
     for name in args.models.split(","):
         r = bench(name, args.size, args.sparse)
