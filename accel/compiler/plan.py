@@ -168,6 +168,9 @@ def place(graph: Graph, config: CoreConfig, host_ops: dict[str, Callable], stric
                     folded.add(nxt.name)
                     plan.fused.append(nxt.name)
                     _rename_output(node, nxt)
+            if node.op == "Dropout" and _training(node, graph):  # the stream, for the report
+                seed, offset, ratio = vector.dropout_stream(node, graph)
+                plan.why = f"training-mode dropout on the hardware RNG (Philox seed={seed} offset={offset} p={ratio:g})"
             if options.sparsity and node.op in ("Conv", "Gemm", "MatMul"):
                 sparse.prepare(plan, graph, config, options)
             plans[node.name] = plan

@@ -308,6 +308,8 @@ def test_dropout_training_on_the_hardware_rng() -> None:
     f = feeds_for(m)
     cm = compile_model(m, SMALL)
     assert cm.placements[0].where == "core" and "Philox seed=12345 offset=0" in cm.listing
+    why = cm.placement_report()[0]["why"]
+    assert why == "training-mode dropout on the hardware RNG (Philox seed=12345 offset=0 p=0.3)"
     run = cm.run(f)
     assert not check_races(run.timelines[0])
     p_bits = int(fp.f32_bits(np.float32(p)))
