@@ -13,23 +13,13 @@ is the clock after).
 
 from __future__ import annotations
 
-import shutil
-import time
-from pathlib import Path
-
 import cocotb
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
+from cocotb.triggers import FallingEdge, ReadOnly
 
 from accel.tb import verify_act_engine as va
-from accel.tb.clock import start_clock
-from accel.tb.plan import plan_from_env, write_report
+from accel.tb.plan import engine_result, load_program, play_plan, run_until, value
 
 FILES = ("act_prog.hex", "act_init.hex", "act_exp.hex")
-
-
-def _u(sig) -> int:
-    v = sig.value  # a LogicArray, or a Logic for one bit
-    return int(v.to_unsigned()) if hasattr(v, "to_unsigned") else int(v)
 
 
 async def _watch(dut, accepts: list[int], retires: list[int]) -> None:
@@ -38,9 +28,9 @@ async def _watch(dut, accepts: list[int], retires: list[int]) -> None:
     clock = 0
     while True:
         await ReadOnly()
-        if _u(dut.in_valid) and _u(dut.in_ready):
+        if value(dut.in_valid) and value(dut.in_ready):
             accepts.append(clock)
-        if _u(dut.retire):
+        if value(dut.retire):
             retires.append(clock)
         clock += 1
         await FallingEdge(dut.clk)
@@ -48,51 +38,17 @@ async def _watch(dut, accepts: list[int], retires: list[int]) -> None:
 
 async def _play(dut, entry: dict) -> dict:
     """Load one program's files, reset, run to the end (or the cycle limit); the bench's counters."""
-    here, src = Path.cwd(), Path(entry["dir"])
-    for name in FILES:
-        shutil.copyfile(src / name, here / name)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 1
-    dut.nprog.value = entry["nprog"]
-    dut.load.value = 1
-    await FallingEdge(dut.clk)
-    dut.load.value = 0
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await load_program(dut, entry, FILES)
     accepts: list[int] = []
     retires: list[int] = []
     monitor = cocotb.start_soon(_watch(dut, accepts, retires))
-    t0 = time.perf_counter()
-    waited, step = 0, 500
-    while not _u(dut.done) and waited < entry["max_cycles"]:
-        await ClockCycles(dut.clk, step)
-        waited += step
-    seconds = time.perf_counter() - t0
+    seconds = await run_until(dut, dut.done, entry["max_cycles"], 500)
     monitor.cancel()
-    out = {"name": entry["name"], "done": bool(_u(dut.done)), "cycles": _u(dut.cycles),
-           "retired": _u(dut.retired), "mismatches": _u(dut.mismatches), "seconds": seconds,
-           "accepts": accepts, "retires": retires}
-    if out["done"]:
-        shutil.copyfile(here / "act_final.hex", src / "act_final.hex")
-    if out["done"] and out["mismatches"]:
-        out.update(first_byte=_u(dut.first_bad_byte), first_got=_u(dut.first_got),
-                   first_want=_u(dut.first_want), first_pc=_u(dut.first_pc))
-    return out
+    return {**engine_result(dut, entry, seconds, "act_final.hex"), "accepts": accepts, "retires": retires}
 
 
 @cocotb.test()
 async def act_programs(dut):
     """Every program of the plan, compared with accel.machine.Core's final image in the bench."""
-    plan = plan_from_env(va.PLAN_ENV, {})
-    assert plan, f"{va.PLAN_ENV} is not set: run this bench through accel.tb.verify_act_engine.bench"
-    dut.rst.value = 1
-    dut.load.value = 0
-    dut.hold.value = 0
-    dut.nprog.value = 0
-    start_clock(dut.clk)
-    results = []
-    for entry in plan["programs"]:
-        results.append(await _play(dut, entry))
-        write_report(va.REPORT_ENV, results)
-    bad = [r["name"] for r in results if not r["done"] or r["mismatches"]]
-    assert not bad, f"programs that did not finish or differ: {bad}"
+    await play_plan(dut, va.PLAN_ENV, va.REPORT_ENV, _play, lambda r: r["done"] and not r["mismatches"],
+                    "accel.tb.verify_act_engine.bench", idle={"hold": 0})

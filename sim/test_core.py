@@ -11,62 +11,29 @@ to the JSON report ACCEL_CORE_REPORT. The comparison with the model is accel.tb.
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import cocotb
-from cocotb.triggers import ClockCycles, FallingEdge
 
 from accel.tb import verify_core as vc
-from accel.tb.clock import start_clock
-from accel.tb.plan import plan_from_env, write_report
+from accel.tb.plan import load_program, play_plan, run_until, value
 
 INPUTS = ("core_prog.hex", "core_ttab.hex", "core_dram.hex")
 OUTPUTS = ("core_dram_final.hex", "core_sb_final.hex", "core_ps_final.hex", "core_start.hex", "core_end.hex")
 
 
-def _u(sig) -> int:
-    v = sig.value
-    return int(v.to_unsigned()) if hasattr(v, "to_unsigned") else int(v)
-
-
 async def _play(dut, entry: dict) -> dict:
-    here, src = Path.cwd(), Path(entry["dir"])
-    for name in INPUTS:
-        shutil.copyfile(src / name, here / name)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 1
-    dut.nprog.value = entry["nprog"]
-    dut.load.value = 1
-    await FallingEdge(dut.clk)
-    dut.load.value = 0
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
-    t0 = time.perf_counter()
-    waited, step = 0, 500
-    while not _u(dut.finished) and waited < entry["max_cycles"]:
-        await ClockCycles(dut.clk, step)
-        waited += step
-    out = {"name": entry["name"], "finished": bool(_u(dut.finished)), "cycles": _u(dut.cycles),
-           "err": bool(_u(dut.err)), "err_pc": _u(dut.err_pc), "seconds": time.perf_counter() - t0}
+    await load_program(dut, entry, INPUTS)
+    seconds = await run_until(dut, dut.finished, entry["max_cycles"], 500)
+    out = {"name": entry["name"], "finished": bool(value(dut.finished)), "cycles": value(dut.cycles),
+           "err": bool(value(dut.err)), "err_pc": value(dut.err_pc), "seconds": seconds}
     if out["finished"]:
         for name in OUTPUTS:
-            shutil.copyfile(here / name, src / name)
+            shutil.copyfile(Path.cwd() / name, Path(entry["dir"]) / name)
     return out
 
 
 @cocotb.test()
 async def core_programs(dut):
     """Every program of the plan; the images and the trace are compared in accel.tb.verify_core."""
-    plan = plan_from_env(vc.PLAN_ENV, {})
-    assert plan, f"{vc.PLAN_ENV} is not set: run this bench through accel.tb.verify_core.bench"
-    dut.rst.value = 1
-    dut.load.value = 0
-    dut.nprog.value = 0
-    start_clock(dut.clk)
-    results = []
-    for entry in plan["programs"]:
-        results.append(await _play(dut, entry))
-        write_report(vc.REPORT_ENV, results)
-    bad = [r["name"] for r in results if not r["finished"]]
-    assert not bad, f"programs that did not finish: {bad}"
+    await play_plan(dut, vc.PLAN_ENV, vc.REPORT_ENV, _play, lambda r: r["finished"], "accel.tb.verify_core.bench")

@@ -14,24 +14,14 @@ bench holds its word back although the engine is ready.
 
 from __future__ import annotations
 
-import shutil
-import time
-from pathlib import Path
-
 import cocotb
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
+from cocotb.triggers import FallingEdge, ReadOnly
 
 from accel.tb import verify_vec as vv
-from accel.tb.clock import start_clock
-from accel.tb.plan import plan_from_env, write_report
+from accel.tb.plan import engine_result, load_program, play_plan, run_until, value
 
 TOPLEVEL = "vec_engine_tb"
 FILES = ("vec_prog.hex", "vec_init.hex", "vec_exp.hex")
-
-
-def _u(sig) -> int:
-    v = sig.value  # a LogicArray, or a Logic for one bit
-    return int(v.to_unsigned()) if hasattr(v, "to_unsigned") else int(v)
 
 
 async def _accepts(dut, out: list[int], gaps: list[int]) -> None:
@@ -40,11 +30,11 @@ async def _accepts(dut, out: list[int], gaps: list[int]) -> None:
     clock, wait = 0, gaps[0] if gaps else 0
     while True:
         await FallingEdge(dut.clk)
-        hold = wait > 0 and bool(_u(dut.in_ready))
+        hold = wait > 0 and bool(value(dut.in_ready))
         wait -= hold
         dut.hold.value = int(hold)
         await ReadOnly()
-        if _u(dut.in_valid) and _u(dut.in_ready):
+        if value(dut.in_valid) and value(dut.in_ready):
             out.append(clock)
             wait = gaps[len(out)] if len(out) < len(gaps) else 0
         clock += 1
@@ -52,53 +42,21 @@ async def _accepts(dut, out: list[int], gaps: list[int]) -> None:
 
 async def _play(dut, entry: dict) -> dict:
     """Load one program's files, reset, run to the end (or the cycle limit); the bench's counters."""
-    here, src = Path.cwd(), Path(entry["dir"])
-    for name in FILES:
-        shutil.copyfile(src / name, here / name)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 1
-    dut.nprog.value = entry["nprog"]
-    dut.load.value = 1
-    await FallingEdge(dut.clk)
-    dut.load.value = 0
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await load_program(dut, entry, FILES)
     accepts: list[int] = []
     monitor = cocotb.start_soon(_accepts(dut, accepts, entry.get("gaps") or [])) if entry.get("timing") else None
-    t0 = time.perf_counter()
-    waited, step = 0, 2000
-    while not _u(dut.done) and waited < entry["max_cycles"]:
-        await ClockCycles(dut.clk, step)
-        waited += step
-    seconds = time.perf_counter() - t0
+    seconds = await run_until(dut, dut.done, entry["max_cycles"], 2000)
     if monitor is not None:
         monitor.cancel()
         dut.hold.value = 0
-    out = {"name": entry["name"], "done": bool(_u(dut.done)), "cycles": _u(dut.cycles),
-           "retired": _u(dut.retired), "mismatches": _u(dut.mismatches), "seconds": seconds}
+    out = engine_result(dut, entry, seconds, "vec_final.hex")
     if monitor is not None:
         out["accepts"] = accepts
-    if out["done"]:
-        shutil.copyfile(here / "vec_final.hex", src / "vec_final.hex")
-    if out["done"] and out["mismatches"]:
-        out.update(first_byte=_u(dut.first_bad_byte), first_got=_u(dut.first_got),
-                   first_want=_u(dut.first_want), first_pc=_u(dut.first_pc))
     return out
 
 
 @cocotb.test()
 async def vec_programs(dut):
     """Every program of the plan, compared with accel.machine.Core's final image in the bench."""
-    plan = plan_from_env(vv.PLAN_ENV, {})
-    assert plan, f"{vv.PLAN_ENV} is not set: run this bench through accel.tb.verify_vec.bench"
-    dut.rst.value = 1
-    dut.load.value = 0
-    dut.hold.value = 0
-    dut.nprog.value = 0
-    start_clock(dut.clk)
-    results = []
-    for entry in plan["programs"]:
-        results.append(await _play(dut, entry))
-        write_report(vv.REPORT_ENV, results)
-    bad = [r["name"] for r in results if not r["done"] or r["mismatches"]]
-    assert not bad, f"programs that did not finish or differ: {bad}"
+    await play_plan(dut, vv.PLAN_ENV, vv.REPORT_ENV, _play, lambda r: r["done"] and not r["mismatches"],
+                    "accel.tb.verify_vec.bench", idle={"hold": 0})
