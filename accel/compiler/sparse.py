@@ -211,17 +211,18 @@ def prepare(plan, graph: Graph, config, options) -> None:
 
 
 def _room(plan, graph: Graph, config, blocks, n: int, m: int) -> str | None:
-    """None when a conv's resident input blocks and sparse weights (all of them at once, as
-    _lower_conv keeps them) fit an SBUF partition, else why not."""
-    if plan.node.op != "Conv":
-        return None
-    p = pe.conv_params(plan.node, graph)
-    passes = _passes(p["cin"], n, m, config)
-    planes = sum(j for _, _, j, _ in passes) * p["hp"] * p["wp"] * BF16
+    """None when a layer's sparse weights (all of them at once, as _lower_conv and _lower_matmul keep
+    them) and a conv's resident input blocks fit an SBUF partition, else why not."""
     weights = sum(t * (cols * BF16 + -(-cols * sparsity.index_bits(m) // 8)) for _, t, cols in blocks)
-    need = planes + weights + 8192  # + bias and output rows, as pe.conv_supported counts
+    planes = 0
+    if plan.node.op == "Conv":
+        p = pe.conv_params(plan.node, graph)
+        passes = _passes(p["cin"], n, m, config)
+        planes = sum(j for _, _, j, _ in passes) * p["hp"] * p["wp"] * BF16
+    need = planes + weights + 8192  # + bias, streamed rows and output rows, as pe.conv_supported counts
     if need > config.sbuf_partition_bytes:
-        return f"input planes and sparse weights need {need} bytes per SBUF partition"
+        what = "input planes and sparse weights" if planes else "sparse weights"
+        return f"{what} need {need} bytes per SBUF partition"
     return None
 
 

@@ -230,3 +230,15 @@ def test_a_layer_whose_sparse_form_does_not_fit_sbuf_stays_dense_and_unpruned() 
     assert p.where == "core" and p.sparse["pattern"] is None and "bytes per SBUF partition" in p.sparse["why"]
     assert np.array_equal(p.weights, wt) and "sparse" not in cm.listing
     assert compile_model(model, SMALL, options=PRUNE).placements[0].sparse["pattern"]
+
+
+def test_a_gemm_whose_sparse_weights_do_not_fit_sbuf_stays_dense() -> None:
+    """_lower_matmul keeps all of a Gemm's sparse weights in SBUF at once (as AlexNet's 9216 x 4096 fc
+    would not): a partition too small for them gives dense with the reason, not a CompileError."""
+    model, b, _ = gemm_model(4, 512, 64)
+    tight = CoreConfig(pe_rows=32, pe_cols=32, sbuf_partitions=32, psum_partitions=32, sbuf_partition_bytes=9000)
+    cm = compile_model(model, tight, options=PRUNE)
+    p = next(q for q in cm.placements if q.node.op == "Gemm")
+    assert p.sparse["pattern"] is None and "sparse weights need" in p.sparse["why"], p.sparse
+    assert "sparse" not in cm.listing
+    assert compile_model(model, SQUARE, options=PRUNE).placements[0].sparse["pattern"]
