@@ -12,13 +12,9 @@ from __future__ import annotations
 import math
 
 from accel.compiler.graph import Graph, Node
+from accel.compiler.vector import _scalar  # a one-element constant's value
 
 SQRT2 = math.sqrt(2.0)
-
-
-def _scalar(graph: Graph, name: str) -> float | None:
-    c = graph.const(name)
-    return float(c.reshape(())) if c is not None and c.size == 1 and c.dtype.kind == "f" else None
 
 
 def _other(node: Node, value: str) -> str | None:
