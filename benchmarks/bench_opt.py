@@ -136,32 +136,39 @@ ALONE = {"off": OFF, "row_spread": replace(OFF, row_spread=True), "reorder": rep
 TUNED = ("tune", "all")
 
 
-def table_row(name: str, size: int, tune_seconds: float) -> dict[str, Any]:
-    """Total core cycles and compile seconds of every ALONE variant of one model."""
+def table_row(name: str, size: int, tune_seconds: float, variants: tuple[str, ...] = tuple(ALONE)) -> dict[str, Any]:
+    """Total core cycles and compile seconds of the ALONE variants `variants` of one model."""
     from accel.compiler.tune import compile_tuned
 
     model = build(name, size)
     row: dict[str, Any] = {"model": name, "size": size, "cycles": {}, "compile_seconds": {}}
-    for label, options in ALONE.items():
+    for label in variants:
+        options = ALONE[label]
         t0 = time.perf_counter()
         if label in TUNED:
             cm, _ = compile_tuned(model, options=options, seconds=tune_seconds, progress=False)
         else:
             cm = compile_model(model, options=options)
         row["compile_seconds"][label] = round(time.perf_counter() - t0, 2)
-        row["cycles"][label] = sum(schedule(s.program, cm.config).total for s in cm.steps if s.kind == "core")
+        row["cycles"][label] = int(sum(schedule(s.program, cm.config).total for s in cm.steps if s.kind == "core"))
+        print(f"  {name} {label}: {row['cycles'][label]:,} cycles, {row['compile_seconds'][label]} s", flush=True)
         del cm
         gc.collect()
     return row
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    """The markdown table: cycles per variant and the gain over `off`."""
-    head = "| model | " + " | ".join(ALONE) + " |"
-    lines = [head, "|---|" + "---:|" * len(ALONE)]
+def table(rows: list[dict[str, Any]], columns: tuple[str, ...] | None = None, first: str = "model") -> str:
+    """The markdown table of `rows` (each a model's "cycles" per column): the first column's cycles,
+    then every other column's with its gain over the first; a cell a row lacks is "-". Shared with
+    bench_tune.py (heuristics against tuned)."""
+    columns = columns or tuple(k for k in ALONE if any(k in r["cycles"] for r in rows))
+    lines = [f"| {first} | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
     for r in rows:
-        c = r["cycles"]
-        cells = [f"{c['off']:,}"] + [f"{c[k]:,} ({c['off'] / c[k]:.2f}x)" for k in list(ALONE)[1:]]
+        c, base = r["cycles"], r["cycles"].get(columns[0])
+        cells = []
+        for k in columns:
+            gain = f" ({base / c[k]:.2f}x)" if k != columns[0] and k in c and base is not None else ""
+            cells.append(f"{c[k]:,}{gain}" if k in c else "-")
         lines.append(f"| {r['model']} ({r['size']}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -203,11 +210,16 @@ def main() -> None:
                     help="instead: issue 14's table (all off, each optimization alone, all on; residency, "
                          "2:4/4:8 pruning to 50%% and tuning included)")
     ap.add_argument("--tune-seconds", type=float, default=120.0, help="tuning budget per model (--table)")
+    ap.add_argument("--variants", default=",".join(ALONE),
+                    help="the --table columns to run (so one row's columns can be re-run alone), of " + ",".join(ALONE))
     args = ap.parse_args()
     if args.table:
+        variants = tuple(args.variants.split(","))
+        if bad := [v for v in variants if v not in ALONE]:
+            ap.error(f"--variants: unknown {','.join(bad)} (expected some of {','.join(ALONE)})")
         rows = []
         for name in args.models.split(","):
-            rows.append(table_row(name, args.size, args.tune_seconds))
+            rows.append(table_row(name, args.size, args.tune_seconds, variants))
             print(rows[-1], flush=True)
         print(table(rows))
         if args.json:
