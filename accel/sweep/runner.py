@@ -203,6 +203,16 @@ def measure(tls: list, config: CoreConfig) -> dict[str, Any]:
     return rec
 
 
+HOST_FIELDS = ("seconds", "compile_seconds", "run_seconds", "lowering_reused")  # the host's, not the point's
+
+
+def comparable(rec: dict[str, Any]) -> dict[str, Any]:
+    """A record without its host fields (HOST_FIELDS: timings, and whether this worker happened to keep
+    the point's lowering), so records of two pools or two runs compare equal exactly when the points'
+    results do."""
+    return {k: v for k, v in rec.items() if k not in HOST_FIELDS}
+
+
 def run_point(model: Model | str, base: dict[str, int], params: dict[str, int],
               cost_model_only: bool) -> dict[str, Any]:
     """One point: its record, with `error` set (and no figures) when it fails; it never raises for a

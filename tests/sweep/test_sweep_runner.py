@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 
 from accel.sweep import pareto_front, parse_spec, run_point, run_sweep
-from accel.sweep.runner import resolve
+from accel.sweep.runner import comparable, resolve
 
 MLP = str(Path(__file__).resolve().parents[2] / "isa" / "examples" / "mlp.s")
 TINY_LAYER = '[[models]]\nzoo = "transformer_layer"\nseq = 8\nd_model = 32\nheads = 2\nffn = 64\n'
-VOLATILE = ("seconds", "compile_seconds", "run_seconds", "lowering_reused")
 
 
 def mlp_spec(rows: str = "[64, 128]", banks: str = "[16, 64]") -> str:
@@ -29,7 +28,7 @@ dma_bytes_per_cycle = {banks}
 
 
 def stable(records: list[dict]) -> list[dict]:
-    return [{k: v for k, v in r.items() if k not in VOLATILE} for r in records]
+    return [comparable(r) for r in records]
 
 
 def test_records_and_a_failing_point(tmp_path: Path) -> None:
