@@ -27,11 +27,13 @@ WORDS_LOG2, EXP_WORDS_LOG2, EXP_WORDS_USED = 14, 9, 376  # act_func's defaults; 
 
 
 def blackbox(module_file: Path, folder: Path) -> Path:
-    """A copy of a module's header (parameters and ports) marked (* blackbox *)."""
+    """A copy of a module's header (parameters and ports, up to the first line that starts with `);`, so a
+    `);` in a comment does not end it) marked (* blackbox *)."""
     text = module_file.read_text()
     start = re.search(r"^module ", text, re.M).start()
+    end = re.compile(r"^\s*\);", re.M).search(text, start).end()
     stub = folder / f"{module_file.stem}_blackbox.v"
-    stub.write_text("(* blackbox *)\n" + text[start:text.index(");", start) + 2] + "\nendmodule\n")
+    stub.write_text("(* blackbox *)\n" + text[start:end] + "\nendmodule\n")
     return stub
 
 
