@@ -178,10 +178,17 @@ def random_pipeline(rng: np.random.Generator, chains: int = 3, stages: int = 4, 
     allow; deleting a sem.wait or sem.signal of it breaks that (a race or a deadlock). Fits
     `partitions` partitions and a PE array of that size; ValueError if it needs more semaphores.
     `engines` are those the steps may use (a subset of pe, act, vec: e.g. ("vec",) for a core without
-    the others)."""
+    the others; "sparse" adds PE steps through N:2N sparse weights, pe.load_sparse of the chain's
+    weights with random indices and pe.matmul_sparse reading h twice, as J = 2 blocks)."""
     p, f = partitions, elements
     region = 4 * f  # bytes of one fp32 [p, f] operand per partition
     head = [f".tensor w bf16[{p}, {p}] in"]
+    sparse = "sparse" in engines
+    gbytes = -(-p // 2)  # index bytes per partition at 4 bits an index (M = 16)
+    idx = -(-gbytes // 4) * 4 if sparse else 0  # bytes per partition of the indices' copy
+    if sparse:
+        head.append(f".tensor g int8[{p}, {gbytes}] in")
+    ratios = [(n, 2 * n) for n in (1, 2, 4, 8) if p % n == 0]  # N:M with M = 2N: J = 2 blocks of p rows
     streams: list[list[str]] = []
     sems = iter(range(semaphores))
 
@@ -195,21 +202,34 @@ def random_pipeline(rng: np.random.Generator, chains: int = 3, stages: int = 4, 
         head += [f".tensor x{c} fp32[{p}, {f}] in", f".tensor h{c} bf16[{p}, {f}] in",
                  f".tensor y{c} fp32[{p}, {f}] out"]
         # the weights' copy (p bf16 per partition) may be larger than an operand: its own region
-        base = c * ((stages + 2) * region + max(region, -(-2 * p // 4) * 4))
+        base = c * ((stages + 2) * region + max(region, -(-2 * p // 4) * 4) + idx)
         at = [base + k * region for k in range(stages + 3)]
         wsb = base + (stages + 2) * region  # the weights' copy for this chain
+        gsb = wsb + max(region, -(-2 * p // 4) * 4)  # the indices' copy (sparse only)
         lines = [f"dma.load sb[0:{p}, {at[0]}]:fp32[{f}], x{c}", f"dma.load sb[0:{p}, {at[1]}]:bf16[{f}], h{c}",
                  f"dma.load sb[0:{p}, {wsb}]:bf16[{p}], w"]
+        if sparse:
+            lines.append(f"dma.load sb[0:{p}, {gsb}]:int8[{gbytes}], g")
         engine, cur = "dma", f"sb[0:{p}, {at[0]}]:fp32[{f}]"
         for k in range(stages):
             nxt_engine = _pick(rng, engines)
-            if nxt_engine != engine:
-                lines += handoff(engine, nxt_engine)
+            queue = "pe" if nxt_engine == "sparse" else nxt_engine
+            if queue != engine:
+                lines += handoff(engine, queue)
             dst = f"sb[0:{p}, {at[k + 1] if k else at[stages + 1]}]:fp32[{f}]"
-            if nxt_engine == "pe":  # h (bf16) through the chain's weights, plus the current value
+            if queue == "pe":  # h (bf16) through the chain's weights, plus the current value
                 acc = f"psum[0:{p}, {(c * stages + k) * region}]:fp32[{f}]"
-                lines += [f"pe.load_weights sb[0:{p}, {wsb}]:bf16[{p}]",
-                          f"pe.matmul {acc}, sb[0:{p}, {at[1]}]:bf16[{f}]"]
+                if nxt_engine == "pe":
+                    pair = [f"pe.load_weights sb[0:{p}, {wsb}]:bf16[{p}]",
+                            f"pe.matmul {acc}, sb[0:{p}, {at[1]}]:bf16[{f}]"]
+                else:  # b = log2(M) bits an index; X = h twice (a zero outer stride), K = 2p rows
+                    n, m = _pick(rng, ratios)
+                    ib = -(-p * (m.bit_length() - 1) // 8)
+                    pair = [f"pe.load_sparse sb[0:{p}, {wsb}]:bf16[{p}], sb[0:{p}, {gsb}]:int8[{ib}], {n}, {m}",
+                            f"pe.matmul_sparse {acc}, sb[0:{p}, {at[1]}]:bf16[2@0, {f}@1]"]
+                # with sparse steps the weights differ between chains (ratio, dense or not): another chain's
+                # load must not come between a load and its matmul, so the pair is one item of the stream
+                lines += ["\n".join(pair)] if sparse else pair
                 lines += handoff("pe", "vec") + [f"vec.add {dst}, {acc}, {cur}"]
                 nxt_engine = "vec"
             elif nxt_engine == "act":

@@ -335,10 +335,10 @@ def _assemble(text: str, name: str, cfg: CoreConfig) -> Program | str:
         return str(e).splitlines()[0]
 
 
-def programs(cfg: CoreConfig, n_random: int, seed: int,
-             sparse: bool = True) -> tuple[list[Case], list[tuple[str, str]]]:
-    """The programs to play on `cfg` (a core with the sparse PE forms or not) and the (name, reason) of
-    those skipped."""
+def programs(cfg: CoreConfig, n_random: int, seed: int, sparse: bool = True,
+             engines: tuple[str, ...] = RANDOM_ENGINES) -> tuple[list[Case], list[tuple[str, str]]]:
+    """The programs to play on `cfg` (a core with the sparse PE forms or not; the random pipelines' steps
+    on `engines`, see random_pipeline) and the (name, reason) of those skipped."""
     r = np.random.default_rng([seed, 15])
     cases: list[Case] = []
     skipped: list[tuple[str, str]] = []
@@ -365,7 +365,7 @@ def programs(cfg: CoreConfig, n_random: int, seed: int,
     for k in range(n_random):
         text = random_pipeline(r, chains=int(r.integers(1, 4)), stages=int(r.integers(1, 5)), partitions=p,
                                elements=int(r.choice([4, 8, 16, 24])), semaphores=cfg.semaphores,
-                               engines=RANDOM_ENGINES)
+                               engines=engines)
         add(f"random {k}", _assemble(text, f"random{k}.s", cfg))
     return cases, skipped
 
