@@ -14,7 +14,7 @@ feature (a partition), and a transposing DMA store writes Y[M, N].
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -87,14 +87,21 @@ def conv_supported(node: Node, graph: Graph, config) -> str | None:
 
 
 def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, bias: np.ndarray,
-               spread: bool = True) -> dict[str, Any]:
+               spread: bool = True, tile: int | None = None) -> dict[str, Any]:
     """A Conv (weights [Cout, Cin/g, KH, KW] and bias [Cout] already folded with any BatchNorm); with
-    `spread`, row spreading when it is estimated faster (`spread_plan`). Returns the lowering's notes
-    for the report: PE rows per matmul, matmuls and DMA bytes, spread and plain side by side."""
+    `spread`, row spreading when it is estimated faster (`spread_plan`, decided at the default tile).
+    `tile`: the most output elements one matmul writes into its PSUM bank (tuning's tile, whole
+    output rows; None: a whole bank). Returns the lowering's notes for the report: PE rows per
+    matmul, matmuls and DMA bytes, spread and plain side by side."""
     b, c, graph = seg.builder, seg.config, seg.graph
     p = conv_params(node, graph)
-    plain = _plain_cost(p, c)
     plan = spread_plan(p, c) if spread else None
+    if plan is not None and tile is not None:  # the plan's matmuls at the tile's chunks of rows
+        before = -(-p["oh"] // _chunk_rows(p, c))
+        p["tile"] = tile
+        plan = replace(plan, matmuls=plan.matmuls // before * -(-p["oh"] // _chunk_rows(p, c)))
+    p["tile"] = tile
+    plain = _plain_cost(p, c)
     notes: dict[str, Any] = {"rows": min(p["cin_g"], c.pe_rows), "matmuls": plain.matmuls,
                              "dma_bytes": plain.dma_bytes, "estimate": plain.estimate, "spread": None}
     if plan is not None:
@@ -119,7 +126,7 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
     b_t = seg.const(bias.astype(np.float32), "fp32")
     padded = any((p["pt"], p["pl"], p["pb"], p["pr"]))
     zeros_t = seg.const(np.zeros(hp * wp), "bf16") if padded else None
-    chunk_rows = max(1, min(oh, (c.psum_bank_bytes // 4) // ow))
+    chunk_rows = _chunk_rows(p, c)
     bank_bytes = c.psum_bank_bytes
     plane = hp * wp * BF16
     kcols = kh * kw * cout_g
@@ -288,7 +295,8 @@ class Spread:
 
 
 def _chunk_rows(p: dict[str, Any], config) -> int:
-    return max(1, min(p["oh"], (config.psum_bank_bytes // 4) // p["ow"]))
+    """Output rows per matmul: as many whole rows as p["tile"] elements (a PSUM bank when unset) hold."""
+    return max(1, min(p["oh"], (p.get("tile") or config.psum_bank_bytes // 4) // p["ow"]))
 
 
 def _beats(pcount: int, dims: tuple[tuple[int, int], ...], config) -> tuple[int, int]:
@@ -538,7 +546,8 @@ def _identity(seg: Segment) -> int:
 
 
 def _matmul_rows(seg: Segment, node: Node, act: str | None, a_t: str, b_t: str, y_t: str | Rows, bias_t: str,
-                 bias: np.ndarray, dims: tuple[int, int, int, int], b_batched: bool, alpha: float) -> None:
+                 bias: np.ndarray, dims: tuple[int, int, int, int], b_batched: bool, alpha: float,
+                 tile: int | None = None) -> None:
     """Y[M, N] with M on partitions: for each block of <= q rows of A, A^T tiles [K tile, rows] by PE
     transposes (A block [rows, K tile] stationary, the identity streamed: out[k, m] = A[m, k], exact
     for finite values, drained to bf16 by ACT), then per chunk of N (one PSUM bank) B's [K tile, chunk]
@@ -549,7 +558,7 @@ def _matmul_rows(seg: Segment, node: Node, act: str | None, a_t: str, b_t: str, 
     q = min(c.pe_rows, c.pe_cols)
     kept, a_lay = seg.resident.get(node.inputs[0]), seg.keep.get(node.inputs[0])
     ident = _identity(seg)
-    nc_max = c.psum_bank_bytes // 4
+    nc_max = min(tile or c.psum_bank_bytes // 4, c.psum_bank_bytes // 4)
     k_tiles = [(k0, min(q, k_ - k0)) for k0 in range(0, k_, q)]
     has_bias = bool(np.any(bias))
     chunk = 0
@@ -640,10 +649,13 @@ def _matmul_rows(seg: Segment, node: Node, act: str | None, a_t: str, b_t: str, 
 
 
 def lower_matmul(seg: Segment, node: Node, act: str | None, a_name: str, b_name: str | None,
-                 b_const: np.ndarray | None, bias: np.ndarray, alpha: float = 1.0, layout: str | None = None) -> None:
+                 b_const: np.ndarray | None, bias: np.ndarray, alpha: float = 1.0, layout: str | None = None,
+                 tile: int | None = None) -> None:
     """Y[..., M, N] = act(alpha * A[..., M, K] B[..., K, N] + bias[N]); B from the graph or constant.
     `layout` "rows" / "cols" overrides `rows_layout` (accel.compiler.tune's choice); an operand or
-    output kept in SBUF keeps the rows layout residency chose it for."""
+    output kept in SBUF keeps the rows layout residency chose it for. `tile`: the most elements one
+    matmul writes into its PSUM bank (tuning's tile: N columns in the rows layout, M rows in the
+    columns layout; None: a whole bank)."""
     b, c, graph = seg.builder, seg.config, seg.graph
     ashape = graph.values[a_name].shape
     m_, k_ = ashape[-2], ashape[-1]
@@ -663,9 +675,9 @@ def lower_matmul(seg: Segment, node: Node, act: str | None, a_name: str, b_name:
     rows, cols = c.pe_rows, c.pe_cols
     use_rows = rows_layout(m_, c) if layout is None else layout == "rows"
     if use_rows or a_name in seg.resident or isinstance(y_t, Rows):
-        _matmul_rows(seg, node, act, a_t, b_t, y_t, bias_t, bias, (batch, m_, k_, n_), b_batched, alpha)
+        _matmul_rows(seg, node, act, a_t, b_t, y_t, bias_t, bias, (batch, m_, k_, n_), b_batched, alpha, tile)
         return
-    mc = min(m_, c.psum_bank_bytes // 4)
+    mc = min(m_, tile or c.psum_bank_bytes // 4, c.psum_bank_bytes // 4)
     k_tiles = [(k0, min(rows, k_ - k0)) for k0 in range(0, k_, rows)]
     chunk = 0
     scale = "" if alpha == 1.0 else f", scale={alpha!r}"

@@ -41,7 +41,9 @@ class Options:
     residency: bool = True
     sparsity: tuple[tuple[int, int], ...] = ()
     sparsity_target: float | None = None
-    tuned: tuple[tuple[str, str], ...] = ()  # (node, "plain" | "dense" | "rows" | "cols"): accel.compiler.tune
+    # (node, choice): accel.compiler.tune's choice, "plain" | "dense" | "rows" | "cols" | "spread", with
+    # "/T" for a tile of T PSUM elements a matmul (choice_parts)
+    tuned: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Placement:
     notes: dict[str, Any] = field(default_factory=dict)  # what the lowering did (pe.lower_conv's notes)
     sparse: dict[str, Any] | None = None  # the N:M decision of sparse.prepare (Options.sparsity)
     layout: str | None = None  # Gemm/MatMul "rows" / "cols" chosen by tuning (None: pe.rows_layout decides)
+    tile: int | None = None  # PSUM elements a matmul chosen by tuning (None: a whole bank; pe.lower_conv's tile)
 
 
 def _gemm_operands(node: Node, graph: Graph) -> tuple[np.ndarray | None, np.ndarray, float]:
@@ -129,8 +132,9 @@ def place(graph: Graph, config: CoreConfig, host_ops: dict[str, Callable], stric
             continue
         why = _core_reason(node, graph, config)
         if why is None:
-            choice = dict(options.tuned).get(node.name)  # tuning's choice (tune.py) over the heuristics
-            plan = Placement(node, "core", node.op.lower(), row_spread=options.row_spread and choice != "plain")
+            choice, tile = choice_parts(dict(options.tuned).get(node.name))  # tuning's (tune.py) over the heuristics
+            plan = Placement(node, "core", node.op.lower(), row_spread=options.row_spread and choice != "plain",
+                             tile=tile)
             if choice in ("rows", "cols"):
                 plan.layout = choice
             if node.op == "Conv":
@@ -185,6 +189,14 @@ def place(graph: Graph, config: CoreConfig, host_ops: dict[str, Callable], stric
     return [plans[n.name] for n in graph.nodes if n.name in plans]
 
 
+def choice_parts(choice: str | None) -> tuple[str | None, int | None]:
+    """A tuning choice ("cols/256") as (lowering, tile elements); (choice, None) without a tile."""
+    if choice is None or "/" not in choice:
+        return choice, None
+    name, tile = choice.split("/")
+    return name, int(tile)
+
+
 def _rename_output(node: Node, fused: Node) -> None:
     """`node` now produces what `fused` produced."""
     node.outputs = [fused.outputs[0]] + node.outputs[1:]
@@ -197,19 +209,20 @@ def lower(plan: Placement, seg: Segment) -> None:
     seg.nodes.append(node.name)
     if node.op == "Conv":
         if not sparse.lower(plan, seg):
-            plan.notes = pe.lower_conv(seg, node, plan.act, plan.weights, plan.bias, spread=plan.row_spread)
+            plan.notes = pe.lower_conv(seg, node, plan.act, plan.weights, plan.bias, spread=plan.row_spread,
+                                       tile=plan.tile)
     elif node.op == "Gemm":
         b, bias, alpha = _gemm_operands(node, graph)
         if plan.bias is not None:  # a fused Add after it: Y = alpha A B + beta C + bias
             bias = bias + plan.bias
         if not sparse.lower(plan, seg, bias, alpha):
-            pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], b, bias, alpha, plan.layout)
+            pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], b, bias, alpha, plan.layout, plan.tile)
     elif node.op == "MatMul":
         n = graph.values[node.outputs[0]].shape[-1]
         bias = plan.bias if plan.bias is not None else np.zeros(n, np.float32)
         if not sparse.lower(plan, seg, bias):
             pe.lower_matmul(seg, node, plan.act, node.inputs[0], node.inputs[1], graph.const(node.inputs[1]), bias,
-                            layout=plan.layout)
+                            layout=plan.layout, tile=plan.tile)
     elif node.op == "Dropout" and _training(node, graph):
         vector.lower_dropout(seg, node)
     elif node.op in LAYOUT:

@@ -106,3 +106,63 @@ def test_gemm_layouts() -> None:
     a64, b64 = to_bf16(a).astype(np.float64), to_bf16(b).astype(np.float64)
     want, mag = np.maximum(a64 @ b64 + c, 0), np.abs(a64) @ np.abs(b64)
     assert np.all(np.abs(got.outputs["z"] - want) <= 256 * 2.0 ** -24 * mag + 2.0 ** -8 * np.abs(want) + 1e-30)
+
+
+def _matmuls(cm) -> int:
+    return sum(line.split()[0] == "pe.matmul" for line in cm.listing.splitlines() if line.strip())
+
+
+@pytest.mark.parametrize("case", ["conv plain", "conv spread", "gemm cols", "gemm rows"])
+def test_a_tile_changes_the_chunks_not_the_values(case) -> None:
+    """A tile (PSUM elements a matmul) splits the output into more, smaller chunks (more matmuls) and
+    leaves every output element's arithmetic order alone: the values are the untuned program's, bit for
+    bit, and the program is race-free."""
+    rng = np.random.default_rng(5)
+    if case.startswith("conv"):
+        cin, k, pads = (32, 3, [1, 1, 1, 1]) if case == "conv plain" else (3, 7, [3, 3, 3, 3])
+        model, _, _ = conv_model(1, cin, 8, 24, 24, k, 1, pads)  # 24 x 24 outputs: 576 > a bank of 512
+        feeds, node = {"x": rng.standard_normal((1, cin, 24, 24)).astype(np.float32)}, "Conv_0"
+        choices = ("plain/256", "plain/128") if case == "conv plain" else ("spread/256", "spread/128")
+        default = compile_model(model, SMALL, options=OPT)
+        assert (default.placements[0].notes["spread"] is None) == (case == "conv plain")
+    else:
+        m, n, layout = (600, 40, "cols") if case == "gemm cols" else (64, 600, "rows")
+        model, _, _ = gemm_model(m, 32, n)
+        feeds, node = {"a": rng.standard_normal((m, 32)).astype(np.float32)}, "Gemm_0"
+        choices = (f"{layout}/256", f"{layout}/128")
+        default = compile_model(model, SMALL, options=Options(reorder=False, tuned=((node, layout),)))
+    want = default.run(feeds).outputs["z"].view(np.uint32)
+    counts = [_matmuls(default)]
+    for choice in choices:
+        cm = compile_model(model, SMALL, options=Options(reorder=False, tuned=((node, choice),)))
+        assert cm.placements[0].tile == int(choice.split("/")[1])
+        got = cm.run(feeds)
+        assert not any(check_races(tl) for tl in got.timelines)
+        assert np.array_equal(got.outputs["z"].view(np.uint32), want), choice
+        counts.append(_matmuls(cm))
+    assert counts[0] < counts[1] < counts[2], counts
+    if case.startswith("conv"):  # the report's count is the program's
+        assert cm.placements[0].notes["matmuls"] == counts[2]
+
+
+def test_tiles_are_alternatives_timed_and_confirmed() -> None:
+    """8 channels of a 3 x 3 conv with 24 x 24 outputs (more than a bank): spread and plain, each at a
+    whole, half and quarter bank; the fastest alone is spread at half a bank (the drain and the
+    store of the last chunk are shorter), the whole timed run confirms it, and the kept model's values
+    are the default's bits. A 10 x 10 output has no tile alternative (a quarter bank holds its rows)."""
+    model, _, _ = conv_model(1, 8, 16, 24, 24, 3, 1, [1, 1, 1, 1])
+    cm, rep = tune.compile_tuned(model, SMALL, options=OPT, progress=False)
+    (row,) = rep["layers"]
+    assert list(row["cycles"]) == ["spread", "plain", "spread/256", "spread/128", "plain/256", "plain/128"]
+    assert row["choice"] == "spread/256" == min(row["cycles"], key=row["cycles"].get)
+    assert rep["kept"] == "tuned" and rep["applied"] == {"Conv_0": "spread/256"}
+    assert rep["candidates"] == [{"tuned": {"Conv_0": "spread/256"}, "cycles": rep["tuned_cycles"]}]
+    assert rep["tuned_cycles"] < rep["default_cycles"] and cm.placements[0].tile == 256
+    x = {"x": np.random.default_rng(6).standard_normal((1, 8, 24, 24)).astype(np.float32)}
+    got = cm.run(x)
+    assert got.total_cycles == rep["tuned_cycles"] and not any(check_races(tl) for tl in got.timelines)
+    default = compile_model(model, SMALL, options=OPT).run(x)
+    assert np.array_equal(got.outputs["z"].view(np.uint32), default.outputs["z"].view(np.uint32))
+    small, _, _ = conv_model(1, 32, 8, 10, 10, 3, 1, [1, 1, 1, 1])
+    base = compile_model(small, SMALL, options=OPT)
+    assert tune.alternatives(base.placements[0], base.graph, SMALL) == ()
