@@ -157,18 +157,22 @@ def table_row(name: str, size: int, tune_seconds: float, variants: tuple[str, ..
     return row
 
 
-def table(rows: list[dict[str, Any]], columns: tuple[str, ...] | None = None, first: str = "model") -> str:
+def table(rows: list[dict[str, Any]], columns: tuple[str, ...] | None = None, first: str = "model",
+          extras: tuple[str, ...] = ()) -> str:
     """The markdown table of `rows` (each a model's "cycles" per column): the first column's cycles,
-    then every other column's with its gain over the first; a cell a row lacks is "-". Shared with
-    bench_tune.py (heuristics against tuned)."""
+    then every other column's with its gain over the first; a cell a row lacks is "-"; then the
+    `extras` columns, each row's r["extra"][name] as text. Shared with bench_tune.py (heuristics
+    against tuned)."""
     columns = columns or tuple(k for k in ALONE if any(k in r["cycles"] for r in rows))
-    lines = [f"| {first} | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    head = (first, *columns, *extras)
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for r in rows:
         c, base = r["cycles"], r["cycles"].get(columns[0])
         cells = []
         for k in columns:
             gain = f" ({base / c[k]:.2f}x)" if k != columns[0] and k in c and base is not None else ""
             cells.append(f"{c[k]:,}{gain}" if k in c else "-")
+        cells += [str(r.get("extra", {}).get(k, "-")) for k in extras]
         lines.append(f"| {r['model']} ({r['size']}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

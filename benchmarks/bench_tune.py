@@ -25,8 +25,9 @@ from accel.compiler.tune import compile_tuned
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_models import build  # noqa: E402
+from bench_opt import table  # noqa: E402
 
-MODELS = ("resnet50", "alexnet", "squeezenet", "inception_v1", "transformer")
+MODELS = ("resnet50", "vgg19", "alexnet", "squeezenet", "inception_v1", "transformer")
 
 
 def bench(name: str, size: int, options: Options) -> dict[str, Any]:
@@ -47,11 +48,29 @@ def report(r: dict[str, Any]) -> str:
              f"({gain:.3f}x), kept {c['kept']}; {len(c['layers'])} layers with a choice, {len(c['changed'])} changed; "
              f"cold {c['seconds']} s ({c['simulated_seconds']} s simulating), warm {w['seconds']} s "
              f"({w['cached']} of {len(w['layers'])} choices from the database)"]
+    for cand in c["candidates"]:
+        lines.append(f"  whole model with {len(cand['tuned'])} choices: {cand['cycles']:,} cycles")
     for row in c["layers"]:
         if row["choice"] != row["default"]:
             cyc = ", ".join(f"{a} {n:,}" for a, n in row["cycles"].items())
             lines.append(f"  {row['node']:<10} {row['op']:<7} {cyc} -> {row['choice']}")
     return "\n".join(lines)
+
+
+def table_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """bench_opt.table's rows: heuristics and tuned cycles, what changed, the compile seconds."""
+    out = []
+    for r in results:
+        c, w = r["cold"], r["warm"]
+        tiles = sum("/" in v for v in c["applied"].values())
+        out.append({"model": r["model"], "size": r["size"],
+                    "cycles": {"heuristics": c["default_cycles"], "tuned": c["tuned_cycles"]},
+                    "extra": {"kept": c["kept"],
+                              "layers with a choice / changed / applied (tiles)":
+                                  f"{len(c['layers'])} / {len(c['changed'])} / {len(c['applied'])} ({tiles})",
+                              "cold / warm compile s (simulating)":
+                                  f"{c['seconds']} / {w['seconds']} ({c['simulated_seconds']})"}})
+    return out
 
 
 def main() -> None:
@@ -67,6 +86,7 @@ def main() -> None:
         r = bench(name, args.size, options)
         print(report(r), flush=True)
         results.append(r)
+    print(table(table_rows(results), ("heuristics", "tuned"), extras=tuple(table_rows(results)[0]["extra"])))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 
