@@ -1,8 +1,7 @@
 `timescale 1ns/1ps
 // vec_engine_tb: program-player bench for rtl/vec_engine.v (not synthesizable: it loads files).
-// Each lane's SBUF and PSUM partition is a word memory here: partition q is words
-// q*PW .. q*PW + PW - 1 of `mem`, SBUF first (SB_WORDS words), then PSUM (PS_WORDS words); a word
-// holds bytes 4k..4k+3 of its partition, byte 4k in bits 7:0.
+// SBUF/PSUM and the end-of-program image check are sim/lane_image_tb.v (its layout of partitions
+// and words).
 //
 // On `load` it reads, from the simulator's working folder, vec_prog.hex (one 512-bit instruction
 // word per line, nprog of them), vec_init.hex (the initial image) and vec_exp.hex (the image
@@ -12,11 +11,7 @@
 // the lowest differing byte, the value the engine wrote and the index of the instruction that last
 // wrote that word, or all ones when none did), writes the final image to vec_final.hex and raises
 // `done`. `cycles` counts clocks from the release of reset to the end. While `hold` is high the bench
-// offers no word (the engine idles as when its queue is empty: the timing bench's gaps). The memory model's byte-enable
-// merge and the end-of-program image compare are bench code that uses blocking temporaries inside
-// the clocked processes (hence BLKSEQ off); the image compare is the one check that sim/mismatch_check.v's
-// one-result-per-clock counter does not fit.
-/* verilator lint_off BLKSEQ */
+// offers no word (the engine idles as when its queue is empty: the timing bench's gaps).
 module vec_engine_tb #(
     parameter LANES = 8,
     parameter SB_WORDS = 2048,
@@ -31,19 +26,13 @@ module vec_engine_tb #(
     output reg         done,
     output reg  [31:0] cycles,
     output reg  [31:0] retired,
-    output reg  [31:0] mismatches,
-    output reg  [31:0] first_bad_byte,
-    output reg  [7:0]  first_got,
-    output reg  [7:0]  first_want,
-    output reg  [31:0] first_pc
+    output wire [31:0] mismatches,
+    output wire [31:0] first_bad_byte,
+    output wire [7:0]  first_got,
+    output wire [7:0]  first_want,
+    output wire [31:0] first_pc
 );
-    localparam PW = SB_WORDS + PS_WORDS;
-    localparam N = LANES * PW;
-
     reg [511:0] prog [0:PROG_DEPTH-1];
-    reg [31:0]  mem [0:N-1];
-    reg [31:0]  expect_mem [0:N-1];
-    reg [31:0]  writer [0:N-1];
 
     reg  [31:0] pc, cur_pc;
     wire        in_ready, busy, halted, retire;
@@ -52,7 +41,7 @@ module vec_engine_tb #(
     wire [17:0] rd_addr, wr_addr;
     wire [3:0]  wr_be;
     wire [LANES-1:0] rd_en, wr_en;
-    reg  [LANES*32-1:0] rd_data;
+    wire [LANES*32-1:0] rd_data;
     wire [LANES*32-1:0] wr_data;
 
     vec_engine #(.LANES(LANES)) u_dut (
@@ -61,30 +50,19 @@ module vec_engine_tb #(
         .rd_space(rd_space), .rd_addr(rd_addr), .rd_en(rd_en), .rd_data(rd_data),
         .wr_space(wr_space), .wr_addr(wr_addr), .wr_be(wr_be), .wr_en(wr_en), .wr_data(wr_data));
 
-    integer q, i, b;
-    wire [31:0] rd_word = (rd_space ? SB_WORDS : 0) + {14'd0, rd_addr};
-    wire [31:0] wr_word = (wr_space ? SB_WORDS : 0) + {14'd0, wr_addr};
-    reg  [31:0] w;
+    // the end of the program: the image check's clock
+    wire        finish = !rst && !done && (halted || (pc >= nprog && !busy && in_ready));
 
-    always @(posedge clk) begin
-        for (q = 0; q < LANES; q = q + 1) begin
-            if (rd_en[q]) rd_data[q*32 +: 32] <= mem[q * PW + rd_word];
-            if (wr_en[q]) begin
-                w = mem[q * PW + wr_word];
-                for (b = 0; b < 4; b = b + 1)
-                    if (wr_be[b]) w[b*8 +: 8] = wr_data[q*32 + b*8 +: 8];
-                mem[q * PW + wr_word] <= w;
-                writer[q * PW + wr_word] <= cur_pc;
-            end
-        end
-    end
+    lane_image_tb #(.LANES(LANES), .SB_WORDS(SB_WORDS), .PS_WORDS(PS_WORDS), .INIT_HEX("vec_init.hex"),
+                    .EXP_HEX("vec_exp.hex"), .FINAL_HEX("vec_final.hex")) u_image (
+        .clk(clk), .load(load), .check(finish), .rd_space(rd_space), .rd_addr(rd_addr), .rd_en(rd_en), .rd_data(rd_data),
+        .wr_space(wr_space), .wr_addr(wr_addr), .wr_be(wr_be), .wr_en(wr_en), .wr_data(wr_data), .wr_tag(cur_pc),
+        .mismatches(mismatches), .first_bad_byte(first_bad_byte), .first_got(first_got), .first_want(first_want),
+        .first_pc(first_pc));
 
     always @(posedge clk) begin
         if (load) begin
             $readmemh("vec_prog.hex", prog);
-            $readmemh("vec_init.hex", mem);
-            $readmemh("vec_exp.hex", expect_mem);
-            for (i = 0; i < N; i = i + 1) writer[i] = 32'hFFFFFFFF;
         end
         if (rst) begin
             pc <= 32'd0;
@@ -99,24 +77,7 @@ module vec_engine_tb #(
                 pc <= pc + 32'd1;
                 cur_pc <= pc;
             end
-            if (halted || (pc >= nprog && !busy && in_ready)) begin
-                mismatches = 32'd0;
-                first_bad_byte = 32'hFFFFFFFF;
-                first_got = 8'd0;
-                first_want = 8'd0;
-                first_pc = 32'hFFFFFFFF;
-                for (i = 0; i < N; i = i + 1)
-                    for (b = 0; b < 4; b = b + 1)
-                        if (mem[i][b*8 +: 8] != expect_mem[i][b*8 +: 8]) begin
-                            if (mismatches == 32'd0) begin
-                                first_bad_byte = i * 4 + b;
-                                first_got = mem[i][b*8 +: 8];
-                                first_want = expect_mem[i][b*8 +: 8];
-                                first_pc = writer[i];
-                            end
-                            mismatches = mismatches + 32'd1;
-                        end
-                $writememh("vec_final.hex", mem);
+            if (finish) begin
                 done <= 1'b1;
             end
         end
