@@ -67,15 +67,17 @@ def config(lanes: int) -> CoreConfig:
 # --------------------------------------------------------------------------------------------- directed cases
 
 
-def fold(ins: Instruction, lanes: int) -> Instruction | None:
-    """`ins` with every on-chip pattern's partitions folded onto `lanes` (None when one straddles)."""
+def fold(ins: Instruction, lanes: int, block_bytes: int | dict[str, int] = FOLD_BYTES) -> Instruction | None:
+    """`ins` with every on-chip pattern's partitions folded onto `lanes`, `block_bytes` (or the pattern's
+    space's entry of it) further per multiple of lanes (None when one straddles)."""
     ops = {}
     for name, v in ins.ops.items():
         if isinstance(v, AP):
             block, first = divmod(v.pstart, lanes)
             if first + v.pcount > lanes:
                 return None
-            v = AP(v.space, first, v.pcount, v.offset + block * FOLD_BYTES, v.dtype, v.dims)
+            step = block_bytes[v.space] if isinstance(block_bytes, dict) else block_bytes
+            v = AP(v.space, first, v.pcount, v.offset + block * step, v.dtype, v.dims)
         ops[name] = v
     return Instruction(ins.spec, ops, ins.line, ins.file)
 

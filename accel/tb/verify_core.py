@@ -35,6 +35,7 @@ import numpy as np
 from accel.config import CoreConfig
 from accel.isa import resources
 from accel.isa.asm import AsmError, assemble
+from accel.isa.disasm import disassemble_program
 from accel.isa.encoding import WORD_BITS, Program, encode
 from accel.isa.memfile import read_memh, write_memh
 from accel.isa.operands import AP, NP_STORAGE, dtype_bytes
@@ -43,6 +44,7 @@ from accel.machine import Core
 from accel.tb.modules import MEM_DIR, sources
 from accel.tb.plan import run_planned
 from accel.tb.runner import BenchFailure
+from accel.tb.verify_act_engine import fold
 from accel.timing.schedule import byte_span
 from accel.timing.timeline import ENGINES
 
@@ -314,6 +316,18 @@ DIRECTED = {
 DIRECTED_INPUTS = {"act": {"image": ("act.lut.load", "in.image")}}
 
 
+def engine_mix(program: Program) -> dict[str, int]:
+    """How many instructions of `program` each engine has (PE's dense and sparse forms apart; sync/halt:
+    sem.*, nop and halt), for a bench's report."""
+    names = {"dma": "DMA", "pe": "PE dense", "act": "ACT", "vec": "VEC"}
+    mix: dict[str, int] = {}
+    for i in program.instructions:
+        m = i.mnemonic
+        key = "PE sparse" if m in SPARSE_FORMS else names.get(m.split(".")[0], "sync/halt")
+        mix[key] = mix.get(key, 0) + 1
+    return mix
+
+
 def random_inputs(r: np.random.Generator, program: Program) -> dict[str, np.ndarray]:
     """Random values for every in/inout tensor: normal floats, full-range integers."""
     out = {}
@@ -335,10 +349,32 @@ def _assemble(text: str, name: str, cfg: CoreConfig) -> Program | str:
         return str(e).splitlines()[0]
 
 
+def fold_case(path: Path, cfg: CoreConfig) -> Program | str:
+    """The case at `path` with its partitions folded onto cfg's (verify_act_engine.fold: partition p to
+    p mod P, one block further per multiple of P, a block being the case's highest byte in that space
+    rounded up to TENSOR_ALIGN, so the folded blocks do not overlap), reassembled for cfg; or why it does
+    not fold.
+    The folded program is not the case (its expected outputs do not apply): the core is checked on it
+    against the model like any program."""
+    prog = _assemble(path.read_text(), path.name, CoreConfig())
+    if isinstance(prog, str):
+        return prog
+    aps = [v for i in prog.instructions for v in i.ops.values() if isinstance(v, AP)]
+    block = {space: -(-max((byte_span(a)[1] + 1 for a in aps if a.space == space), default=1)
+                      // TENSOR_ALIGN) * TENSOR_ALIGN for space in ("sb", "psum")}
+    body = [fold(i, cfg.sbuf_partitions, block) for i in prog.instructions]
+    bad = next((k for k, f in enumerate(body) if f is None), None)
+    if bad is not None:
+        return f"{_ins_text(prog, bad)}: a pattern straddles a multiple of {cfg.sbuf_partitions} partitions"
+    return _assemble(disassemble_program(Program(prog.tensors, body)), f"{path.stem}-folded.s", cfg)
+
+
 def programs(cfg: CoreConfig, n_random: int, seed: int, sparse: bool = True,
-             engines: tuple[str, ...] = RANDOM_ENGINES) -> tuple[list[Case], list[tuple[str, str]]]:
+             engines: tuple[str, ...] = RANDOM_ENGINES,
+             fold_cases: bool = False) -> tuple[list[Case], list[tuple[str, str]]]:
     """The programs to play on `cfg` (a core with the sparse PE forms or not; the random pipelines' steps
-    on `engines`, see random_pipeline) and the (name, reason) of those skipped."""
+    on `engines`, see random_pipeline; with `fold_cases` a case that does not fit is also played folded
+    onto the partitions, see fold_case) and the (name, reason) of those skipped."""
     r = np.random.default_rng([seed, 15])
     cases: list[Case] = []
     skipped: list[tuple[str, str]] = []
@@ -358,7 +394,10 @@ def programs(cfg: CoreConfig, n_random: int, seed: int, sparse: bool = True,
     for path in sorted(resources.CASES_DIR.glob("*.s")):
         prog = _assemble(path.read_text(), path.name, cfg)
         data = np.load(path.with_suffix(".npz")) if path.with_suffix(".npz").is_file() else {}
-        add(path.stem, prog, {k[3:]: data[k] for k in data if k.startswith("in.")})
+        inputs = {k[3:]: data[k] for k in data if k.startswith("in.")}
+        if isinstance(prog, str) and fold_cases:
+            add(f"{path.stem} folded", fold_case(path, cfg), inputs)
+        add(path.stem, prog, inputs)
     for path in sorted(resources.EXAMPLES_DIR.glob("*.s")):
         add(path.name, _assemble(path.read_text(), path.name, cfg))
     p = cfg.sbuf_partitions
