@@ -27,15 +27,59 @@ from accel.timing.dma import descriptors
 BF16 = 2  # bytes
 
 
-def _drain(seg: Segment, act: str | None, dst: str, src: str, bias: str, reads, writes) -> None:
-    """ACT: dst = act(src + bias) (fp32 PSUM to bf16 SBUF)."""
+def _drain(seg: Segment, act: str | None, dst: str, src: str, bias: str, reads, writes, alpha: float = 1.0) -> None:
+    """ACT: dst = act(alpha * src + bias) (fp32 PSUM to bf16 SBUF)."""
+    scale = "" if alpha == 1.0 else f", scale={alpha!r}"
     if act is None:
-        text = f"act.identity {dst}, {src}, bias={bias}"
+        text = f"act.identity {dst}, {src}{scale}, bias={bias}"
     elif act == "relu":
-        text = f"act.relu {dst}, {src}, bias={bias}"
+        text = f"act.relu {dst}, {src}{scale}, bias={bias}"
     else:
-        text = f"act.func {dst}, {src}, fn={act}, bias={bias}"
+        text = f"act.func {dst}, {src}, fn={act}{scale}, bias={bias}"
     seg.builder.emit("act", text, reads, writes)
+
+
+def load_bias(seg: Segment, what: str, b_t: str, c0: int, count: int) -> int:
+    """DMA `count` fp32 biases from element c0 of DRAM tensor b_t, one per partition, into a new SBUF
+    column (the drain's bias operand); its offset."""
+    at = seg.builder.sbuf.alloc(4, f"{what}: bias")
+    seg.builder.emit("dma", f"dma.load sb[0:{count}, {at}]:fp32[1], {b_t}({c0})[{count}@1, 1@1]",
+                     writes=(region("sb", 0, count, at, 4),))
+    return at
+
+
+def load_plane(seg: Segment, p: dict[str, Any], at: int, x_t: str, ch: int, kt: int, zeros_t: str | None) -> None:
+    """DMA the padded input plane [kt channels from flat channel ch of x_t, Hp x Wp] of a conv (params
+    `p`) to SBUF offset `at`: the zeros of the border first (zeros_t, when the conv pads), then the
+    H x W data at row pt, column pl."""
+    b, hp, wp, hw = seg.builder, p["hp"], p["wp"], p["h"] * p["w"]
+    plane = region("sb", 0, kt, at, hp * wp * BF16)
+    if zeros_t:
+        b.emit("dma", f"dma.load sb[0:{kt}, {at}]:bf16[{hp * wp}], {zeros_t}(0)[{kt}@0, {hp * wp}@1]", writes=(plane,))
+    inner = at + (p["pt"] * wp + p["pl"]) * BF16
+    b.emit("dma", f"dma.load sb[0:{kt}, {inner}]:bf16[{p['h']}@{wp}, {p['w']}@1], "
+                  f"{x_t}({ch * hw})[{kt}@{hw}, {hw}@1]", writes=(plane,))
+
+
+def load_at(seg: Segment, at: int, a_t: str, a0: int, kt: int, mt: int, k_: int) -> None:
+    """A transposing DMA of A [mt rows, K = k_] from element a0 of DRAM tensor a_t: A^T's [kt, mt]
+    tile (kt contraction rows on partitions) at SBUF offset `at`."""
+    seg.builder.emit("dma", f"dma.load sb[0:{kt}, {at}]:bf16[{mt}], {a_t}({a0})[{kt}@1, {mt}@{k_}]",
+                     writes=(region("sb", 0, kt, at, mt * BF16),))
+
+
+def store_cols(seg: Segment, what: str, act: str | None, y_t: str, tile: tuple[int, int], bank: int, bias_at: int,
+               y0: int, n_: int, alpha: float = 1.0) -> None:
+    """Drain a Y^T chunk [nt features, mt rows] of PSUM `bank` through ACT (alpha, the bias column,
+    the activation) to bf16 rows of SBUF and store them transposed into Y [.., n_] from element y0."""
+    b, (nt, mt) = seg.builder, tile
+    ya = b.sbuf.alloc(mt * BF16, f"{what}: output")
+    dst = f"sb[0:{nt}, {ya}]:bf16[{mt}]"
+    _drain(seg, act, dst, f"psum[0:{nt}, {bank}]:fp32[{mt}]", f"sb[0:{nt}, {bias_at}]:fp32[1]",
+           (region("psum", 0, nt, bank, mt * 4), region("sb", 0, nt, bias_at, 4)),
+           (region("sb", 0, nt, ya, mt * BF16),), alpha)
+    b.emit("dma", f"dma.store {y_t}({y0})[{nt}@1, {mt}@{n_}], {dst}", reads=(region("sb", 0, nt, ya, mt * BF16),))
+    b.sbuf.free(ya, mt * BF16)
 
 
 def conv_pads(node: Node, h: int, w: int, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int) -> list[int]:
@@ -145,14 +189,7 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
                     continue
                 xa = b.sbuf.alloc(plane, f"node {node.name}: input plane")
                 wa = b.sbuf.alloc(kcols * BF16, f"node {node.name}: weights")
-                ch = n * p["cin"] + g * cin_g + k0
-                if zeros_t:
-                    b.emit("dma", f"dma.load sb[0:{kt}, {xa}]:bf16[{hp * wp}], {zeros_t}(0)[{kt}@0, {hp * wp}@1]",
-                           writes=(region("sb", 0, kt, xa, plane),))
-                inner = xa + (p["pt"] * wp + p["pl"]) * BF16
-                b.emit("dma", f"dma.load sb[0:{kt}, {inner}]:bf16[{p['h']}@{wp}, {p['w']}@1], "
-                              f"{x_t}({ch * p['h'] * p['w']})[{kt}@{p['h'] * p['w']}, {p['h'] * p['w']}@1]",
-                       writes=(region("sb", 0, kt, xa, plane),))
+                load_plane(seg, p, xa, x_t, n * p["cin"] + g * cin_g + k0, kt, zeros_t)
                 b.emit("dma", f"dma.load sb[0:{kt}, {wa}]:bf16[{kcols}], "
                               f"{w_t}({(g * cin_g + k0) * kcols})[{kt}@{kcols}, {kcols}@1]",
                        writes=(region("sb", 0, kt, wa, kcols * BF16),))
@@ -162,9 +199,7 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
             for o0 in range(0, cout_g, cols):
                 ot = min(cols, cout_g - o0)
                 co = g * cout_g + o0
-                bias_at = b.sbuf.alloc(4, f"node {node.name}: bias")
-                b.emit("dma", f"dma.load sb[0:{ot}, {bias_at}]:fp32[1], {b_t}({co})[{ot}@1, 1@1]",
-                       writes=(region("sb", 0, ot, bias_at, 4),))
+                bias_at = load_bias(seg, f"node {node.name}", b_t, co, ot)
                 for r0 in range(0, oh, chunk_rows):
                     nr = min(chunk_rows, oh - r0)
                     m = nr * ow
@@ -459,10 +494,7 @@ def _lower_conv_spread(seg: Segment, node: Node, act: str | None, weights: np.nd
                    writes=(region("sb", 0, nblk * cin, wa, wcols * BF16),))
             biases = []
             for o0, ot in otiles:
-                at = b.sbuf.alloc(4, f"node {node.name}: bias")
-                b.emit("dma", f"dma.load sb[0:{ot}, {at}]:fp32[1], {b_t}({g * cout_g + o0})[{ot}@1, 1@1]",
-                       writes=(region("sb", 0, ot, at, 4),))
-                biases.append(at)
+                biases.append(load_bias(seg, f"node {node.name}", b_t, g * cout_g + o0, ot))
 
             band = (ch0, xa, x_t, zeros_t)
             _load_band(b, p, s, band, 0, ends[0])
@@ -680,14 +712,11 @@ def lower_matmul(seg: Segment, node: Node, act: str | None, a_name: str, b_name:
     mc = min(m_, tile or c.psum_bank_bytes // 4, c.psum_bank_bytes // 4)
     k_tiles = [(k0, min(rows, k_ - k0)) for k0 in range(0, k_, rows)]
     chunk = 0
-    scale = "" if alpha == 1.0 else f", scale={alpha!r}"
     for bi in range(batch):
         a0, b0, y0 = bi * m_ * k_, (bi * k_ * n_ if b_batched else 0), bi * m_ * n_
         for n0 in range(0, n_, cols):
             nt = min(cols, n_ - n0)
-            bias_at = b.sbuf.alloc(4, f"node {node.name}: bias")
-            b.emit("dma", f"dma.load sb[0:{nt}, {bias_at}]:fp32[1], {bias_t}({n0})[{nt}@1, 1@1]",
-                   writes=(region("sb", 0, nt, bias_at, 4),))
+            bias_at = load_bias(seg, f"node {node.name}", bias_t, n0, nt)
             w_at = []
             for k0, kt in k_tiles:  # B's [K tile, N tile], stationary
                 wa = b.sbuf.alloc(nt * BF16, f"node {node.name}: weights")
@@ -701,27 +730,13 @@ def lower_matmul(seg: Segment, node: Node, act: str | None, a_name: str, b_name:
                 out = region("psum", 0, nt, bank, mt * 4)
                 for t, (k0, kt) in enumerate(k_tiles):
                     xa = b.sbuf.alloc(mt * BF16, f"node {node.name}: A^T tile")
-                    b.emit("dma", f"dma.load sb[0:{kt}, {xa}]:bf16[{mt}], "
-                                  f"{a_t}({a0 + m0 * k_ + k0})[{kt}@1, {mt}@{k_}]",
-                           writes=(region("sb", 0, kt, xa, mt * BF16),))
+                    load_at(seg, xa, a_t, a0 + m0 * k_ + k0, kt, mt, k_)
                     b.emit("pe", f"pe.load_weights sb[0:{kt}, {w_at[t]}]:bf16[{nt}]",
                            reads=(region("sb", 0, kt, w_at[t], nt * BF16),))
                     b.emit("pe", f"pe.matmul psum[0:{nt}, {bank}]:fp32[{mt}], sb[0:{kt}, {xa}]:bf16[{mt}], "
                                  f"acc={int(t > 0)}", reads=(region("sb", 0, kt, xa, mt * BF16),), writes=(out,))
                     b.sbuf.free(xa, mt * BF16)
-                ya = b.sbuf.alloc(mt * BF16, f"node {node.name}: output")
-                dst, src = f"sb[0:{nt}, {ya}]:bf16[{mt}]", f"psum[0:{nt}, {bank}]:fp32[{mt}]"
-                bias_ap = f"sb[0:{nt}, {bias_at}]:fp32[1]"
-                reads, writes = (out, region("sb", 0, nt, bias_at, 4)), (region("sb", 0, nt, ya, mt * BF16),)
-                if act is None:
-                    b.emit("act", f"act.identity {dst}, {src}{scale}, bias={bias_ap}", reads, writes)
-                elif act == "relu":
-                    b.emit("act", f"act.relu {dst}, {src}{scale}, bias={bias_ap}", reads, writes)
-                else:
-                    b.emit("act", f"act.func {dst}, {src}, fn={act}{scale}, bias={bias_ap}", reads, writes)
-                b.emit("dma", f"dma.store {y_t}({y0 + m0 * n_ + n0})[{nt}@1, {mt}@{n_}], {dst}",
-                       reads=(region("sb", 0, nt, ya, mt * BF16),))
-                b.sbuf.free(ya, mt * BF16)
+                store_cols(seg, f"node {node.name}", act, y_t, (nt, mt), bank, bias_at, y0 + m0 * n_ + n0, n_, alpha)
             for wa in w_at:
                 b.sbuf.free(wa, nt * BF16)
             b.sbuf.free(bias_at, 4)

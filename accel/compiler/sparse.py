@@ -19,7 +19,9 @@ contraction: input channels, kernel position major for a conv; N the output chan
    (pe.lower_matmul's Y^T layout) with each block's dense `pe.load_weights` + `pe.matmul` replaced
    by `pe.load_sparse` + `pe.matmul_sparse` per decomposed matrix, accumulating in PSUM. A block
    covers (R // N) * M rows of K (256 for 2:4 and 4:8 on 128 rows), so its moving data is J blocks of
-   P partitions side by side in SBUF (the ISA's J-block form of pe.matmul_sparse).
+   P partitions side by side in SBUF (the ISA's J-block form of pe.matmul_sparse). A conv reads the
+   planes residency keeps in SBUF where they are its blocks (`_kept_blocks`) and drains into its
+   consumer's kept planes or tiles, through the dense lowering's functions (pe.py).
 
 Numbers: a block sums its products in ascending K order from +0.0, as the dense array sums a tile,
 so a layer whose K fits one dense tile gives the dense program's bits; when a block spans J > 1
@@ -37,7 +39,7 @@ import numpy as np
 from accel.compiler import pe
 from accel.compiler.builder import region
 from accel.compiler.graph import CompileError, Graph
-from accel.compiler.segment import Segment
+from accel.compiler.segment import Flat, Planes, Segment
 from accel.model import fp
 from accel.model.sparse import MAX_M, parse_pattern
 from accel.tools import sparsity
@@ -285,15 +287,22 @@ def _load_sparse(seg: Segment, c: dict[str, Any], va: int, ia: int, mat: tuple[i
 def lower(plan, seg: Segment, bias: np.ndarray | None = None, alpha: float = 1.0) -> bool:
     """Emit a node prepared with a pattern (plan.sparse) onto the sparse array (a Gemm/MatMul with
     its bias per output feature and alpha); False, emitting nothing, for a node without one, or when
-    its input or output is a tensor the segment keeps resident in SBUF (residency, `seg.keep`): the
-    sparse lowerings read and write DRAM, so the plain lowering runs it, on the unpruned weights, and
-    the decision turns dense with the reason."""
+    a tensor residency keeps in SBUF (`seg.keep`) is not in a layout the sparse lowering reads
+    (`_kept_blocks`): then the plain lowering runs it, on the unpruned weights, and the decision
+    turns dense with the reason."""
     if not (plan.sparse and plan.sparse["pattern"]):
         return False
     node = plan.node
-    kept = getattr(seg, "keep", None) or {}
-    if any(v in kept for v in (*node.inputs, *node.outputs)):  # dense, on the weights as they were
-        plan.sparse = {"pattern": None, "why": "its input or output stays resident in SBUF"}
+    why = None
+    if node.op != "Conv":  # the Y^T layout: residency keeps no operand of it (rows layouts only)
+        if any(v in seg.keep for v in (*node.inputs, *node.outputs)):
+            why = "its input or output stays resident in SBUF in the rows layout"
+    elif node.inputs[0] in seg.resident:
+        p = pe.conv_params(node, seg.graph)
+        got = _kept_blocks(seg, node.inputs[0], p, _passes(p["cin"], plan.sparse["n"], plan.sparse["m"], seg.config))
+        why = got if isinstance(got, str) else None
+    if why is not None:  # dense, on the weights as they were
+        plan.sparse = {"pattern": None, "why": why}
         if getattr(plan, "unpruned", None) is not None:
             plan.weights = plan.unpruned
         return False
@@ -304,10 +313,42 @@ def lower(plan, seg: Segment, bias: np.ndarray | None = None, alpha: float = 1.0
     return True
 
 
+def _kept_blocks(seg: Segment, value: str, p: dict[str, Any], passes) -> list[list[tuple[int, int]]] | str:
+    """A conv input kept in SBUF (residency: the producer drained it into planes, or channel tiles
+    by whole planes) read as the sparse lowering's moving data: per image, per block of K channels,
+    (SBUF offset of its first plane, bytes from one plane to the next) so that the J planes of P
+    channels are one J-block operand of pe.matmul_sparse; why not when the kept tiles are not those
+    planes (other channel counts) or not evenly spaced."""
+    lay, at = seg.keep[value], seg.resident[value]
+    lanes = seg.config.sbuf_partitions
+    out = []
+    for n in range(p["n"]):
+        per = []
+        for k0, _, j_, p_ in passes:
+            offs = []
+            for j in range(j_):
+                ch = k0 + j * p_
+                if isinstance(lay, Planes):
+                    if (ch, p_) not in lay.tiles:
+                        return f"its input stays resident in SBUF in tiles other than its blocks' {p_} channels"
+                    offs.append(at[lay.index(n, ch)])
+                else:
+                    if ch % lanes or p_ != min(lanes, p["cin"] - ch):
+                        return f"its input stays resident in SBUF in tiles other than its blocks' {p_} channels"
+                    offs.append(at[lay.index(n, ch, p["cin"], lanes)])
+            step = offs[1] - offs[0] if j_ > 1 else 0
+            if step < 0 or any(o != offs[0] + j * step for j, o in enumerate(offs)):
+                return "its input stays resident in SBUF in planes that are not evenly spaced"
+            per.append((offs[0], step))
+        out.append(per)
+    return out
+
+
 def _lower_conv(plan, seg: Segment) -> None:
     """pe.lower_conv's plain path on the sparse array: per block of K channels (J planes of P
-    channels side by side), kernel position and decomposed matrix one pe.load_sparse +
-    pe.matmul_sparse into the chunk's PSUM bank."""
+    channels side by side, loaded, or the planes residency keeps in SBUF), kernel position and
+    decomposed matrix one pe.load_sparse + pe.matmul_sparse into the chunk's PSUM bank, drained as
+    pe.lower_conv drains (to DRAM, or into the consumer's kept planes or tiles)."""
     node, act, b, c, graph = plan.node, plan.act, seg.builder, seg.config, seg.graph
     n_, m_ = plan.sparse["n"], plan.sparse["m"]
     p = pe.conv_params(node, graph)
@@ -316,39 +357,38 @@ def _lower_conv(plan, seg: Segment) -> None:
     blocks = _blocks(_bits(w3), n_, m_, c)
     passes = _passes(p["cin"], n_, m_, c)
     consts = _consts(seg, blocks)
-    x_t, y_t = seg.value_in(node.inputs[0]), seg.value_out(node.outputs[0])
+    kept = seg.resident.get(node.inputs[0])
+    lay_in = seg.keep.get(node.inputs[0])
+    held = _kept_blocks(seg, node.inputs[0], p, passes) if kept is not None else None
+    frees = kept is None or not isinstance(lay_in, Flat) or lay_in.frees(node.name)  # the last reader frees
+    x_t = seg.value_in(node.inputs[0]) if kept is None else ""
+    y_t = pe._conv_output(seg, node)
     b_t = seg.const(plan.bias.astype(np.float32), "fp32")
     hp, wp, oh, ow = p["hp"], p["wp"], p["oh"], p["ow"]
     padded = any((p["pt"], p["pl"], p["pb"], p["pr"]))
-    zeros_t = seg.const(np.zeros(hp * wp), "bf16") if padded else None
+    zeros_t = seg.const(np.zeros(hp * wp), "bf16") if padded and kept is None else None
     plane_el = hp * wp
     plane = plane_el * BF16
     cr = pe._chunk_rows(p, c)
     notes = {"rows": max(cc["rows"] for cc in consts), "matmuls": 0, "pattern": plan.sparse["pattern"],
              "spread": None, "estimate": plan.sparse["estimate"],
-             "dma_bytes": p["n"] * p["cin"] * (p["h"] * p["w"] + (plane_el if padded else 0)) * BF16}
+             "dma_bytes": 0 if kept is not None else
+             p["n"] * p["cin"] * (p["h"] * p["w"] + (plane_el if padded else 0)) * BF16}
     chunk = 0
     what = f"node {node.name}"
     for n in range(p["n"]):
         bufs = []
-        for (k0, _, j_, p_), cc in zip(passes, consts, strict=True):
-            xa = b.sbuf.alloc(j_ * plane, f"{what}: input planes")
-            for j in range(j_):
-                at = xa + j * plane
-                ch = n * p["cin"] + k0 + j * p_
-                if zeros_t:
-                    b.emit("dma", f"dma.load sb[0:{p_}, {at}]:bf16[{plane_el}], {zeros_t}(0)[{p_}@0, {plane_el}@1]",
-                           writes=(region("sb", 0, p_, at, plane),))
-                inner = at + (p["pt"] * wp + p["pl"]) * BF16
-                hw = p["h"] * p["w"]
-                b.emit("dma", f"dma.load sb[0:{p_}, {inner}]:bf16[{p['h']}@{wp}, {p['w']}@1], "
-                              f"{x_t}({ch * hw})[{p_}@{hw}, {hw}@1]", writes=(region("sb", 0, p_, at, plane),))
-            bufs.append((xa, *_load_consts(seg, cc, what)))
+        for k, ((k0, _, j_, p_), cc) in enumerate(zip(passes, consts, strict=True)):
+            if held is not None:
+                xa, step = held[n][k]
+            else:
+                xa, step = b.sbuf.alloc(j_ * plane, f"{what}: input planes"), plane
+                for j in range(j_):
+                    pe.load_plane(seg, p, xa + j * plane, x_t, n * p["cin"] + k0 + j * p_, p_, zeros_t)
+            bufs.append((xa, step, *_load_consts(seg, cc, what)))
         for oi, o0 in enumerate(range(0, p["cout"], c.pe_cols)):
             ot = min(c.pe_cols, p["cout"] - o0)
-            bias_at = b.sbuf.alloc(4, f"{what}: bias")
-            b.emit("dma", f"dma.load sb[0:{ot}, {bias_at}]:fp32[1], {b_t}({o0})[{ot}@1, 1@1]",
-                   writes=(region("sb", 0, ot, bias_at, 4),))
+            bias_at = pe.load_bias(seg, what, b_t, o0, ot)
             for r0 in range(0, oh, cr):
                 nr = min(cr, oh - r0)
                 mv = nr * ow
@@ -356,31 +396,28 @@ def _lower_conv(plan, seg: Segment) -> None:
                 chunk += 1
                 out = region("psum", 0, ot, bank, mv * 4)
                 first = True
-                for (_, _, j_, p_), cc, (xa, va, ia) in zip(passes, consts, bufs, strict=True):
+                for (_, _, j_, p_), cc, (xa, step, va, ia) in zip(passes, consts, bufs, strict=True):
                     for pos in range(kh * kw):
                         i, jj = divmod(pos, kw)
                         e0 = (r0 * p["sh"] + i * p["dh"]) * wp + jj * p["dw"]
                         dims = f"{nr}@{p['sh'] * wp}, {ow}@{p['sw']}" if nr > 1 else f"{ow}@{p['sw']}"
                         if j_ > 1:
-                            dims = f"{j_}@{plane_el}, {dims}"
+                            dims = f"{j_}@{step // BF16}, {dims}"
                         for mat in cc["at"][pos][oi]:
                             _load_sparse(seg, cc, va, ia, mat, n_, m_)
                             b.emit("pe", f"pe.matmul_sparse psum[0:{ot}, {bank}]:fp32[{mv}], "
                                          f"sb[0:{p_}, {xa + e0 * BF16}]:bf16[{dims}], acc={int(not first)}",
-                                   reads=(region("sb", 0, p_, xa, j_ * plane),), writes=(out,))
+                                   reads=(region("sb", 0, p_, xa, (j_ - 1) * step + plane),), writes=(out,))
                             first = False
                             notes["matmuls"] += 1
-                ya = b.sbuf.alloc(mv * BF16, f"{what}: output rows")
-                pe._drain(seg, act, f"sb[0:{ot}, {ya}]:bf16[{mv}]", f"psum[0:{ot}, {bank}]:fp32[{mv}]",
-                          f"sb[0:{ot}, {bias_at}]:fp32[1]", (out, region("sb", 0, ot, bias_at, 4)),
-                          (region("sb", 0, ot, ya, mv * BF16),))
-                y0 = (n * p["cout"] + o0) * oh * ow + r0 * ow
-                b.emit("dma", f"dma.store {y_t}({y0})[{ot}@{oh * ow}, {mv}@1], sb[0:{ot}, {ya}]:bf16[{mv}]",
-                       reads=(region("sb", 0, ot, ya, mv * BF16),))
-                b.sbuf.free(ya, mv * BF16)
+                pe._conv_out(seg, node, act, y_t, p, (n, o0, ot), (r0, nr), bank, bias_at)
             b.sbuf.free(bias_at, 4)
-        for (_, _, j_, _), cc, (xa, va, _) in zip(passes, consts, bufs, strict=True):
-            b.sbuf.free(xa, j_ * plane)
+        for (_, _, j_, _), cc, (xa, step, va, _) in zip(passes, consts, bufs, strict=True):
+            if held is None:
+                b.sbuf.free(xa, j_ * plane)
+            elif frees:  # the kept planes, one by one as they were allocated
+                for j in range(j_):
+                    b.sbuf.free(xa + j * step, plane)
             b.sbuf.free(va, cc["nbytes"])
     plan.notes = notes
 
@@ -401,7 +438,6 @@ def _lower_matmul(plan, seg: Segment, bias: np.ndarray, alpha: float) -> None:
     a_t, y_t = seg.value_in(node.inputs[0]), seg.value_out(node.outputs[0])
     bias_t = seg.const(np.broadcast_to(np.asarray(bias, np.float32), (n_out,)), "fp32")
     mc = min(rows_a, c.psum_bank_bytes // 4)
-    scale = "" if alpha == 1.0 else f", scale={alpha!r}"
     what = f"node {node.name}"
     bufs = [_load_consts(seg, cc, what) for cc in consts]
     notes = {"rows": max(cc["rows"] for cc in consts), "matmuls": 0, "pattern": plan.sparse["pattern"],
@@ -412,9 +448,7 @@ def _lower_matmul(plan, seg: Segment, bias: np.ndarray, alpha: float) -> None:
         a0, y0 = bi * rows_a * k_, bi * rows_a * n_out
         for oi, n0 in enumerate(range(0, n_out, c.pe_cols)):
             nt = min(c.pe_cols, n_out - n0)
-            bias_at = b.sbuf.alloc(4, f"{what}: bias")
-            b.emit("dma", f"dma.load sb[0:{nt}, {bias_at}]:fp32[1], {bias_t}({n0})[{nt}@1, 1@1]",
-                   writes=(region("sb", 0, nt, bias_at, 4),))
+            bias_at = pe.load_bias(seg, what, bias_t, n0, nt)
             for m0 in range(0, rows_a, mc):
                 mt = min(mc, rows_a - m0)
                 bank = (chunk % c.psum_banks) * c.psum_bank_bytes
@@ -424,9 +458,7 @@ def _lower_matmul(plan, seg: Segment, bias: np.ndarray, alpha: float) -> None:
                 for (k0, _, j_, p_), cc, (va, ia) in zip(passes, consts, bufs, strict=True):
                     xa = b.sbuf.alloc(j_ * mt * BF16, f"{what}: A^T blocks")
                     for j in range(j_):
-                        b.emit("dma", f"dma.load sb[0:{p_}, {xa + j * mt * BF16}]:bf16[{mt}], "
-                                      f"{a_t}({a0 + m0 * k_ + k0 + j * p_})[{p_}@1, {mt}@{k_}]",
-                               writes=(region("sb", 0, p_, xa + j * mt * BF16, mt * BF16),))
+                        pe.load_at(seg, xa + j * mt * BF16, a_t, a0 + m0 * k_ + k0 + j * p_, p_, mt, k_)
                     for mat in cc["at"][0][oi]:
                         _load_sparse(seg, cc, va, ia, mat, n_, m_)
                         b.emit("pe", f"pe.matmul_sparse psum[0:{nt}, {bank}]:fp32[{mt}], "
@@ -435,13 +467,7 @@ def _lower_matmul(plan, seg: Segment, bias: np.ndarray, alpha: float) -> None:
                         first = False
                         notes["matmuls"] += 1
                     b.sbuf.free(xa, j_ * mt * BF16)
-                ya = b.sbuf.alloc(mt * BF16, f"{what}: output")
-                dst = f"sb[0:{nt}, {ya}]:bf16[{mt}]"
-                pe._drain(seg, act, dst, f"psum[0:{nt}, {bank}]:fp32[{mt}]{scale}", f"sb[0:{nt}, {bias_at}]:fp32[1]",
-                          (out, region("sb", 0, nt, bias_at, 4)), (region("sb", 0, nt, ya, mt * BF16),))
-                b.emit("dma", f"dma.store {y_t}({y0 + m0 * n_out + n0})[{nt}@1, {mt}@{n_out}], {dst}",
-                       reads=(region("sb", 0, nt, ya, mt * BF16),))
-                b.sbuf.free(ya, mt * BF16)
+                pe.store_cols(seg, what, act, y_t, (nt, mt), bank, bias_at, y0 + m0 * n_out + n0, n_out, alpha)
             b.sbuf.free(bias_at, 4)
     for cc, (va, _) in zip(consts, bufs, strict=True):
         b.sbuf.free(va, cc["nbytes"])

@@ -178,45 +178,74 @@ def test_cli(tmp_path, capsys, monkeypatch) -> None:
             assert len(err.splitlines()) == 1 and all(w in err for w in words), err
 
 
-def test_residency_comes_first() -> None:
-    """Two convs in a row, both meeting 2:4, on a square array (equal channel tiles): residency keeps
-    the first's output in SBUF for the second, and the sparse lowerings read and write DRAM, so both
-    run dense (the reason given) with residency, sparse without it; the values are the same bits
-    (lossless; 32 channels: each sparse block is one dense tile, summed in the same order; a 4 x 4
-    plane: fewer moving vectors than weight rows, so sparse pays) and
-    race-free either way."""
+def test_sparse_layers_read_and_write_resident_tensors() -> None:
+    """Residency and sparsity combine: 64 channels on a 32 x 32 array, so every 2:4 block is J = 2
+    planes of 32 channels. A 3 x 3 conv then a 1 x 1 conv (the first's output kept as the second's
+    padded-free planes), and a 3 x 3 conv whose output two nodes read (a 1 x 1 conv and the residual
+    Add: kept as channel tiles by whole planes) beside the 1 x 1 conv's output (kept for the Add):
+    every conv runs sparse with residency on and off, only the model's output is stored with it on,
+    the values are the same bits, and the race checker finds nothing."""
     rng = np.random.default_rng(7)
-    w1 = keep_n_of_m((rng.standard_normal((32, 32, 3, 3)) / 17).astype(np.float32), 2, 4, axis=1)
-    w2 = keep_n_of_m((rng.standard_normal((16, 32, 1, 1)) / 6).astype(np.float32), 2, 4, axis=1)
-    model, x = conv_pair(w1, w2, rng)
-    outs = []
-    for residency in (True, False):
-        cm, r = run(model, Options(reorder=False, row_spread=False, residency=residency, sparsity=((2, 4),)), x,
-                    SQUARE)
-        want = [None, None] if residency else ["2:4", "2:4"]
-        assert [p.sparse["pattern"] for p in cm.placements] == want
-        if residency:
-            assert all("resident" in p.sparse["why"] for p in cm.placements)
-        outs.append(r.outputs["z"])
-    assert np.array_equal(outs[0].view(np.uint32), outs[1].view(np.uint32))
-    # weights the planner pruned for a layer that then runs dense are put back as they were
-    d1, d2 = (rng.standard_normal(w.shape).astype(np.float32) / 8 for w in (w1, w2))
-    model, _ = conv_pair(d1, d2, rng)
-    cm = compile_model(model, SQUARE, options=Options(reorder=False, row_spread=False, sparsity=((2, 4),),
-                                                      sparsity_target=0.5))
-    assert [p.sparse["pattern"] for p in cm.placements] == [None, None]
-    assert np.array_equal(cm.placements[0].weights, d1) and np.array_equal(cm.placements[1].weights, d2)
+    cases = [conv_pair(*(keep_n_of_m((rng.standard_normal(s) / 12).astype(np.float32), 2, 4, axis=1)
+                         for s in ((64, 64, 3, 3), (32, 64, 1, 1))), rng, 64),
+             residual(*(keep_n_of_m((rng.standard_normal(s) / 12).astype(np.float32), 2, 4, axis=1)
+                        for s in ((64, 64, 3, 3), (64, 64, 1, 1))), rng)]
+    for model, x in cases:
+        outs = []
+        for residency in (True, False):
+            cm, r = run(model, Options(reorder=False, row_spread=False, residency=residency, sparsity=((2, 4),)), x,
+                        SQUARE)
+            convs = [p for p in cm.placements if p.node.op == "Conv"]
+            assert [p.sparse["pattern"] for p in convs] == ["2:4"] * len(convs), [p.sparse for p in convs]
+            in_dram = set(cm.steps[0].segment.dram)  # the graph values with a DRAM tensor
+            assert in_dram == {"x", "z"} if residency else in_dram > {"x", "z"}
+            outs.append(r.outputs["z"])
+        assert np.array_equal(outs[0].view(np.uint32), outs[1].view(np.uint32))
 
 
-def conv_pair(w1: np.ndarray, w2: np.ndarray, rng):
-    """A 3 x 3 conv (padded) then a 1 x 1 conv on a [1, 32, 4, 4] input, and an input for it."""
+def test_kept_tiles_that_are_not_the_blocks_give_dense_on_the_unpruned_weights() -> None:
+    """48 channels on 32 partitions: residency keeps the 1 x 1 conv's input as planes of 32 and 16
+    channels, but its 2:4 block is J = 2 planes of 24, so that conv runs dense (the reason given) on
+    its weights as they were before the planner pruned them; the 3 x 3 conv before it runs sparse
+    and drains into those planes; race-free."""
+    rng = np.random.default_rng(8)
+    d1, d2 = (rng.standard_normal(s).astype(np.float32) / 8 for s in ((48, 32, 3, 3), (16, 48, 1, 1)))
     nodes = [helper.make_node("Conv", ["x", "w1"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
              helper.make_node("Conv", ["y", "w2"], ["z"], kernel_shape=[1, 1])]
     g = helper.make_graph(nodes, "two", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, 4, 4])],
                           [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(d1, "w1"), numpy_helper.from_array(d2, "w2")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    x = {"x": rng.standard_normal((1, 32, 4, 4)).astype(np.float32)}
+    cm, _ = run(model, Options(reorder=False, row_spread=False, sparsity=((2, 4),), sparsity_target=0.5), x, SQUARE)
+    first, second = cm.placements
+    assert first.sparse["pattern"] == "2:4" and first.sparse["pruned"]
+    assert second.sparse["pattern"] is None and "24 channels" in second.sparse["why"], second.sparse
+    assert np.array_equal(second.weights, d2) and set(cm.steps[0].segment.dram) == {"x", "z"}
+
+
+def conv_pair(w1: np.ndarray, w2: np.ndarray, rng, cin: int = 32):
+    """A 3 x 3 conv (padded) then a 1 x 1 conv on a [1, cin, 4, 4] input, and an input for it."""
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["y", "w2"], ["z"], kernel_shape=[1, 1])]
+    g = helper.make_graph(nodes, "two", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, 4, 4])],
+                          [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
                           [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
-    return model, {"x": rng.standard_normal((1, 32, 4, 4)).astype(np.float32)}
+    return model, {"x": rng.standard_normal((1, cin, 4, 4)).astype(np.float32)}
+
+
+def residual(w1: np.ndarray, w2: np.ndarray, rng):
+    """y = relu(conv3x3(x)); z = y + conv1x1(y) on a [1, 64, 4, 4] input, and an input for it."""
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["y"]),
+             helper.make_node("Conv", ["y", "w2"], ["d"], kernel_shape=[1, 1]),
+             helper.make_node("Add", ["y", "d"], ["z"])]
+    g = helper.make_graph(nodes, "res", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64, 4, 4])],
+                          [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    return model, {"x": rng.standard_normal((1, 64, 4, 4)).astype(np.float32)}
 
 
 def test_a_layer_whose_sparse_form_does_not_fit_sbuf_stays_dense_and_unpruned() -> None:
