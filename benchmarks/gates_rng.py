@@ -39,17 +39,41 @@ BLOCKS = [
 
 
 def cells(top: str, files: list[str], params: dict[str, int] | None = None, extra: Sequence[Path] = (),
-          share: bool = True) -> dict[str, int]:
+          share: bool = True, defer: bool = False, memories: Sequence[str] = (),
+          timeout: float | None = None) -> dict[str, int]:
     """Yosys `stat` cell counts by type (and 'total') of `top` built from rtl/ files plus `extra` ones;
-    share=False adds -noshare (skips the SAT-based sharing of exclusive operators, slow on big units)."""
-    reads = "; ".join(f"read_verilog -I{RTL / 'include'} {f}" for f in [*extra, *(RTL / f for f in files)])
-    sets = "".join(f"chparam -set {k} {v} {top}; " for k, v in (params or {}).items())
+    share=False adds -noshare (skips the SAT-based sharing of exclusive operators, slow on big units).
+    defer=True reads `files` with -defer and gives `params` to `hierarchy -chparam`, so `top` is elaborated
+    once at `params` (not first at its defaults: rtl/core.v's memory loops at 8192 bytes take minutes).
+    `memories`: memories of `top` kept as Yosys memory cells (black boxes: SRAM in the area model) instead
+    of flip-flops; their cells are left out of the counts (an error unless each named one is there), and
+    'total' is then the generic cells alone (black-box instances not counted either).
+    `timeout`: seconds before the Yosys run is stopped (SystemExit naming the block)."""
+    inc = f"-I{RTL / 'include'}"
+    reads = "; ".join([*(f"read_verilog {inc} {f}" for f in extra),
+                       *(f"read_verilog {'-defer ' if defer else ''}{inc} {RTL / f}" for f in files)])
+    if defer:
+        sets = f"hierarchy -top {top}" + "".join(f" -chparam {k} {v}" for k, v in (params or {}).items()) + "; "
+    else:
+        sets = "".join(f"chparam -set {k} {v} {top}; " for k, v in (params or {}).items())
     synth = f"synth -flatten{'' if share else ' -noshare'} -top {top}"
-    out = subprocess.run(["yosys", "-p", f"{reads}; {sets}{synth}; stat"], capture_output=True, text=True,
-                         check=True).stdout
+    if memories:  # synth's fine stage with memory_map on every memory but the kept ones
+        kept = " ".join(f"n:{m}" for m in memories) + " %u" * (len(memories) - 1)
+        synth += (f" -run :fine; opt -fast -full; memory_map t:$mem_v2 {kept} %d; opt -full; techmap; opt -fast; "
+                  f"abc -fast; opt -fast; select -list t:$mem_v2; select -clear")
+    try:
+        out = subprocess.run(["yosys", "-p", f"{reads}; {sets}{synth}; stat"], capture_output=True, text=True,
+                             check=True, timeout=timeout).stdout
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"yosys: {top} {params or ''} did not finish in {timeout:.0f} s") from None
     stat = out[out.rindex("Printing statistics"):]
     counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"\s+(\$_\w+_)\s+(\d+)", stat)}
     counts["total"] = int(re.search(r"Number of cells:\s+(\d+)", stat).group(1))
+    if memories:
+        listed = re.findall(r"^\S+/(\S+)$", out[out.rindex("select -list"):out.rindex("Printing statistics")], re.M)
+        if sorted(m.lstrip("\\") for m in listed) != sorted(memories):
+            raise SystemExit(f"yosys: {top}'s memory cells are {listed}, expected {list(memories)}")
+        counts["total"] = sum(v for k, v in counts.items() if k != "total")  # not the memories, black boxes
     return counts
 
 
