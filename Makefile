@@ -27,6 +27,7 @@ test: deps-rtl
 
 gen:
 	$(PYTHON) -m accel.cli isa gen
+	$(PYTHON) docs/figures/core_diagram.py
 
 lint:
 	$(PYTHON) -m ruff check .

@@ -80,6 +80,11 @@ def _instances(path: Path) -> list[str]:
             if re.search(rf"(?<![\w`$.]){name}\b\s*(#|\w+\s*\()", text)]
 
 
+def instances(module: str) -> list[str]:
+    """The modules (defined under rtl/ or sim/) that `module` instantiates directly, by name."""
+    return _instances(_path(module))
+
+
 def files(module: str) -> RtlFiles:
     """The Verilog files, headers and memory images `module` needs, from its instantiations."""
     todo, seen = [_path(module)], []

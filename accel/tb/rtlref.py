@@ -1,6 +1,7 @@
 """Reference of the RTL's interfaces, read with pyverilog: ports, directions, widths, parameters.
 
-`python -m accel.tb.rtlref` regenerates docs/RTL.md (one port table per module of rtl/**/*.v);
+`python -m accel.tb.rtlref` regenerates docs/RTL.md: the core's section, written by hand in docs/rtl_core.md
+(block diagram, ports, DRAM protocol, driving it from a bench), then one port table per module of rtl/**/*.v;
 tests/rtl/test_rtl_reference.py checks it is fresh and that the benches bind only ports and
 parameters their toplevel has.
 
@@ -28,6 +29,7 @@ from accel.tb.runner import INCLUDE_DIR, RTL_DIR, SIM_DIR, cache_root
 
 COMMAND = "python -m accel.tb.rtlref"
 DOC = Path("docs/RTL.md")
+CORE_SECTION = Path("docs/rtl_core.md")  # hand-written: the top of DOC
 
 _BINARY = {  # pyverilog operator class -> (Verilog text, precedence; higher binds tighter)
     "Power": ("**", 10), "Times": ("*", 9), "Divide": ("/", 9), "Mod": ("%", 9),
@@ -409,10 +411,14 @@ def _table(rows: list[list[str]], head: list[str]) -> list[str]:
             *("| " + " | ".join(r) + " |" for r in rows)]
 
 
-def markdown(modules: list[dict]) -> str:
+def markdown(modules: list[dict], core_section: str = "") -> str:
+    """docs/RTL.md: `core_section` (docs/rtl_core.md's text), then every module's port table."""
     out = [
-        f"<!-- GENERATED from rtl/**/*.v by `{COMMAND}` -- do not edit. -->",
-        "# RTL modules",
+        f"<!-- GENERATED from {CORE_SECTION} and rtl/**/*.v by `{COMMAND}` -- do not edit. -->",
+        "# RTL",
+        "",
+        *([core_section.rstrip("\n"), ""] if core_section else []),
+        "## Modules",
         "",
         "Ports and parameters of every module under rtl/, read with pyverilog. Ranges are the "
         "source's expressions after preprocessing (the `ACCEL_*` macros of "
@@ -420,7 +426,7 @@ def markdown(modules: list[dict]) -> str:
         "parameters' defaults.",
     ]
     for m in modules:
-        out += ["", f"## {m['module']}", "", f"`{m['file']}`", ""]
+        out += ["", f"### {m['module']}", "", f"`{m['file']}`", ""]
         if m["parameters"]:
             out += _table([[f"`{p['name']}`", f"`{p['default']}`"] for p in m["parameters"]],
                           ["parameter", "default"]) + [""]
@@ -432,12 +438,17 @@ def markdown(modules: list[dict]) -> str:
 
 
 def generate(root: str | Path | None = None) -> Path:
-    """Write docs/RTL.md under `root` (default: the source checkout) from the RTL; return its path."""
-    root = checkout(COMMAND) if root is None else root
+    """Write docs/RTL.md under `root` (default: the source checkout) from the RTL and the checkout's
+    docs/rtl_core.md; return its path."""
+    source = checkout(COMMAND)
+    root = source if root is None else root
     modules = [m for path in rtl_files() for m in read_modules(path)]
     dest = Path(root) / DOC
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(markdown(modules))
+    section = (Path(source) / CORE_SECTION).read_text()
+    if section.startswith("<!--"):  # its own note (edit it there), not for RTL.md
+        section = section.split("-->", 1)[1].lstrip("\n")
+    dest.write_text(markdown(modules, section))
     return dest
 
 

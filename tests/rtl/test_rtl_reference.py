@@ -20,7 +20,8 @@ def test_rtl_doc_is_fresh(tmp_path: Path) -> None:
     committed = REPO_ROOT / rtlref.DOC
     is_fresh = committed.is_file() and committed.read_text() == fresh
     assert is_fresh, f"{rtlref.DOC} is stale: run `{rtlref.COMMAND}`"
-    assert fresh.startswith(f"<!-- GENERATED from rtl/**/*.v by `{rtlref.COMMAND}`")
+    assert fresh.startswith(f"<!-- GENERATED from {rtlref.CORE_SECTION} and rtl/**/*.v by `{rtlref.COMMAND}`")
+    assert "## The core" in fresh and "figures/core.svg" in fresh
 
 
 def test_benches_bind_existing_ports_and_parameters() -> None:
