@@ -46,8 +46,8 @@ def cells(top: str, files: list[str], params: dict[str, int] | None = None, extr
     defer=True reads `files` with -defer and gives `params` to `hierarchy -chparam`, so `top` is elaborated
     once at `params` (not first at its defaults: rtl/core.v's memory loops at 8192 bytes take minutes).
     `memories`: memories of `top` kept as Yosys memory cells (black boxes: SRAM in the area model) instead
-    of flip-flops; their cells are left out of the counts (an error unless each named one is there), and
-    'total' is then the generic cells alone (black-box instances not counted either).
+    of flip-flops; their cells are left out of the counts (an error unless each named one is there).
+    'total' is the generic cells (generic_total).
     `timeout`: seconds before the Yosys run is stopped (SystemExit naming the block)."""
     inc = f"-I{RTL / 'include'}"
     reads = "; ".join([*(f"read_verilog {inc} {f}" for f in extra),
@@ -68,13 +68,17 @@ def cells(top: str, files: list[str], params: dict[str, int] | None = None, extr
         raise SystemExit(f"yosys: {top} {params or ''} did not finish in {timeout:.0f} s") from None
     stat = out[out.rindex("Printing statistics"):]
     counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"\s+(\$_\w+_)\s+(\d+)", stat)}
-    counts["total"] = int(re.search(r"Number of cells:\s+(\d+)", stat).group(1))
     if memories:
         listed = re.findall(r"^\S+/(\S+)$", out[out.rindex("select -list"):out.rindex("Printing statistics")], re.M)
         if sorted(m.lstrip("\\") for m in listed) != sorted(memories):
             raise SystemExit(f"yosys: {top}'s memory cells are {listed}, expected {list(memories)}")
-        counts["total"] = sum(v for k, v in counts.items() if k != "total")  # not the memories, black boxes
-    return counts
+    return generic_total(counts)
+
+
+def generic_total(counts: dict[str, int]) -> dict[str, int]:
+    """`counts` with 'total' the sum of its generic cells (black-box instances and kept memories, which
+    `stat`'s "Number of cells" includes, are not cells of the block)."""
+    return {**counts, "total": sum(v for k, v in counts.items() if k.startswith("$_"))}
 
 
 def print_row(top: str, what: str, counts: dict[str, int]) -> None:
