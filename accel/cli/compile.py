@@ -222,8 +222,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
           f"{sum(len(s.program.instructions) for s in core):,} instructions, compiled in {model.compile_seconds:.2f} s")
     st = model.cache_stats
     if st is not None:
+        how = ("the whole model found" if st["model"] == "hit" else
+               f"segments {st['segment_hits']} of {st['segment_hits'] + st['segment_misses']} found")
         print(f"instruction database: {st['hits']} of {st['hits'] + st['misses']} nodes found "
-              f"({st['hit_rate']:.0%}){'; ' + st['disabled'] if st['disabled'] else ''}")
+              f"({st['hit_rate']:.0%}), {how}{'; ' + st['disabled'] if st['disabled'] else ''}")
     if args.report:
         for p in placements:
             fused = f" (+{', '.join(p['fused'])})" if p["fused"] else ""
@@ -350,12 +352,15 @@ def cmd_cache(args: argparse.Namespace) -> int:
         text = f"{db.path}: {n} entries deleted"
     elif args.action == "stats":
         out = db.summary()
-        text = (f"{out['path']}: {out['entries']} entries ({out['current_version']} of this version "
-                f"{out['version']}), {out['hits']} hits recorded, {out['bytes']:,} bytes on disk")
+        kinds = ", ".join(f"{k} {v['entries']}" for k, v in out["kinds"].items())
+        text = (f"{out['path']}: {out['entries']} entries ({kinds}; {out['current_version']} of this version "
+                f"{out['version']}), {out['hits']} hits recorded, {out['bytes']:,} bytes on disk "
+                f"({out['database_bytes']:,} database, {out['blob_bytes']:,} in {out['blobs']} blobs)")
     else:
         out = db.entries()
-        rows = [f"{'op':<20} {'version':<16} {'hits':>6} {'bytes':>9}  stored"]
-        rows += [f"{e['op'][:20]:<20} {e['version']:<16} {e['hits']:>6} {e['bytes']:>9,}  "
+        rows = [f"{'kind':<8} {'op':<20} {'version':<16} {'hits':>6} {'bytes':>11}  stored"]
+        rows += [f"{e['kind']:<8} {e['op'][:20]:<20} {e['version']:<16} {e['hits']:>6} "
+                 f"{e['bytes'] + e.get('blob_bytes', 0):>11,}  "
                  f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(e['created']))}" for e in out]
         text = "\n".join(rows)
     db.close()

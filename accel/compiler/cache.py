@@ -34,11 +34,18 @@ streams agree up to tensor names. Writes are batched into one transaction per co
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
+import io
 import json
+import mmap
 import os
+import pickle
 import re
 import sqlite3
+import struct
+import sys
+import tempfile
 import time
 import zlib
 from collections.abc import Callable
@@ -47,12 +54,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
+from onnx import numpy_helper
 
 from accel.compiler import plan as planning
 from accel.compiler.builder import Allocator, Builder, Region
 from accel.compiler.segment import Segment
+from accel.isa.encoding import BY_MNEMONIC
 
 DB_NAME = "instructions.sqlite"
+BLOB_DIR = "blobs"  # large arrays of the model entries (_Blobs)
 SMALL_CONST = 16  # constants of at most this many elements are keyed by content (shapes, scalars)
 _NAME = re.compile(r"\bt(\d+)\b")
 _SEG_FIELDS = {"config", "graph", "index", "builder", "dram", "feeds", "consts", "results", "aliases", "nodes",
@@ -63,17 +74,21 @@ _version: str | None = None
 
 
 def version() -> str:
-    """The compiler/ISA version entries are valid for: a hash of the sources that decide a listing
-    (accel/compiler, accel/isa, accel/config.py, isa/isa.toml) and the package version."""
+    """The compiler/ISA version entries are valid for: a hash of the sources that decide what a compile
+    gives (accel/compiler, accel/isa, accel/model, accel/timing (reorder.py's judge), the sparsity
+    planner, accel/config.py, isa/isa.toml), the package version and the onnx (shape inference,
+    folding), numpy and Python versions (the model and segment entries are pickles)."""
     global _version
     if _version is None:
         import accel
         from accel.isa import resources
 
         root = Path(__file__).resolve().parents[1]
-        files = sorted([*(root / "compiler").glob("*.py"), *(root / "isa").glob("*.py"), root / "config.py",
-                        resources.ISA_TOML])
-        h = hashlib.sha256(accel.__version__.encode())
+        files = sorted([*(root / "compiler").glob("*.py"), *(root / "isa").glob("*.py"), *(root / "model").glob("*.py"),
+                        *(root / "timing").glob("*.py"), root / "tools" / "sparsity.py", root / "config.py",
+                        root / "errors.py", resources.ISA_TOML])
+        h = hashlib.sha256(f"{accel.__version__} onnx {onnx.__version__} numpy {np.__version__} python "
+                           f"{sys.version_info[:3]}".encode())
         for f in files:
             h.update(f.name.encode() + b"\0" + f.read_bytes())
         _version = h.hexdigest()[:16]
@@ -228,17 +243,216 @@ def _shadow(seg: Segment) -> Segment:
     return s
 
 
+# ------------------------------------------------------------------------------------------ whole models
+def _fields(msg: Any, skip: str = "") -> tuple[bytes, Any]:
+    """A message's fields as canonical bytes (number, length, value per item) without field `skip`,
+    and the value of `skip` (None when unset): one pass, so a tensor's raw data is read once."""
+    out, skipped = [], None
+    for fd, v in msg.ListFields():
+        if fd.name == skip:
+            skipped = v
+            continue
+        for x in (v if fd.is_repeated else [v]):
+            b = x.SerializeToString(deterministic=True) if fd.message_type is not None else repr(x).encode()
+            out.append(struct.pack("<II", fd.number, len(b)) + b)
+    return b"".join(out), skipped
+
+
+def model_identifier(proto: onnx.ModelProto, config: Any, options: planning.Options, strict: bool,
+                     input_shapes: dict[str, tuple[int, ...]] | None) -> tuple[str, list[bytes | None]]:
+    """The canonical text that identifies a whole compile: every field of the model (the graph's
+    structure, its initializers' metadata) in full, each initializer's raw data by its SHA-256 (read
+    once: the weights are hashed, not their text), the CoreConfig, the Options, `strict`, the input
+    shapes and the version; and each initializer's raw data (None: none), to build its array from."""
+    g = proto.graph
+    inits, raws = [], []
+    for t in g.initializer:
+        meta, raw = _fields(t, "raw_data")
+        inits.append([meta.hex(), "" if raw is None else hashlib.sha256(raw).hexdigest()])
+        raws.append(raw)
+    ident = {"kind": "model", "version": version(), "config": dataclasses.asdict(config), "options": repr(options),
+             "strict": strict, "input_shapes": sorted((k, list(v)) for k, v in (input_shapes or {}).items()),
+             "model": _fields(proto, "graph")[0].hex(), "graph": _fields(g, "initializer")[0].hex(),
+             "initializers": inits}
+    return json.dumps(ident, sort_keys=True, separators=(",", ":")), raws
+
+
+# element types whose array is their raw data as it is (numpy_helper.to_array's frombuffer case)
+_PLAIN = {getattr(onnx.TensorProto, n) for n in ("FLOAT", "DOUBLE", "FLOAT16", "BFLOAT16", "BOOL", "INT8", "INT16",
+                                                   "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")}
+
+
+def _initializer(t: onnx.TensorProto, raw: bytes | None) -> np.ndarray:
+    """numpy_helper.to_array(t), from raw data already read (`raw`) where that is what it does."""
+    if (raw is not None and sys.byteorder == "little" and t.data_type in _PLAIN
+            and t.data_location != onnx.TensorProto.EXTERNAL):
+        return np.frombuffer(raw, dtype=onnx.helper.tensor_dtype_to_np_dtype(t.data_type)).reshape(t.dims)
+    return numpy_helper.to_array(t)
+
+
+class _Blobs:
+    """Large arrays as .npy files named by the SHA-256 of their dtype, shape and bytes, in `folder`
+    (written to a temporary name, then renamed: a reader never sees half a file; equal content, equal
+    name, so concurrent writers agree); loaded memory-mapped copy-on-write (writable, never written back)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def put(self, a: np.ndarray) -> tuple:
+        """Store `a`; its reference: (name, dtype, shape, fortran order, offset of the data in the file)."""
+        fortran = a.flags.f_contiguous and not a.flags.c_contiguous
+        c = np.asfortranarray(a) if fortran else np.ascontiguousarray(a)
+        h = hashlib.sha256(f"{c.dtype.str}{c.shape}{fortran}".encode())
+        h.update(c.reshape(-1, order="A").view(np.uint8).data)
+        name = h.hexdigest()
+        path = self.folder / f"{name}.npy"
+        if not path.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    np.save(f, c, allow_pickle=False)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return name, c.dtype.str, c.shape, fortran, path.stat().st_size - c.nbytes
+
+    def get(self, name: str, dtype: str, shape: tuple[int, ...], fortran: bool, offset: int) -> np.ndarray:
+        """The array `put` stored, mapped copy-on-write (the .npy header not parsed again: the reference
+        says where the data start; a file of another size is an OSError)."""
+        dt = np.dtype(dtype)
+        n = int(np.prod(shape, dtype=np.int64))
+        with open(self.folder / f"{name}.npy", "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size != offset + n * dt.itemsize:
+                raise OSError(f"blob {name}: {size} bytes, expected {offset + n * dt.itemsize}")
+            if n == 0:
+                return np.zeros(shape, dt, order="F" if fortran else "C")
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+        return np.frombuffer(mm, dt, n, offset).reshape(shape, order="F" if fortran else "C")
+
+
+BLOB_MIN = 1 << 16  # arrays of at least this many bytes go to blobs; smaller ones stay in the pickle
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a compile's objects with shared parts by reference: the ISA table's entries by mnemonic
+    (an assembled instruction's `spec` is the table's own dict), large arrays as blobs, and with a
+    model (`proto`, `graph`) its NodeProtos by position and arrays equal to an initializer by position."""
+
+    def __init__(self, file: io.BytesIO, blobs: _Blobs, proto: onnx.ModelProto | None = None,
+                 graph: Any = None) -> None:
+        super().__init__(file, protocol=5)
+        self.blobs, self.names = blobs, []
+        self.specs = {id(v): k for k, v in BY_MNEMONIC.items()}
+        nodes = list(proto.graph.node) if proto is not None else []
+        self.nodes = {id(n): k for k, n in enumerate(nodes)}
+        self.keep: list[Any] = nodes  # what an id refers to stays alive, so the id stays its own
+        self.inits: dict[int, int] = {}
+        if proto is not None:
+            last = {t.name: k for k, t in enumerate(proto.graph.initializer)}  # a later duplicate wins, as in import
+            for name, k in last.items():
+                v = graph.values.get(name)
+                if v is None or v.data is None:
+                    continue
+                fresh = numpy_helper.to_array(proto.graph.initializer[k])
+                if (v.data.dtype == fresh.dtype and v.data.shape == fresh.shape and v.data.flags.c_contiguous
+                        and np.array_equal(v.data.reshape(-1).view(np.uint8), fresh.reshape(-1).view(np.uint8))):
+                    self.inits[id(v.data)] = k
+        self.arrays: dict[int, tuple] = {}
+
+    def persistent_id(self, obj: Any) -> tuple | None:
+        t = type(obj)
+        if t is dict:
+            k = self.specs.get(id(obj))
+            return ("spec", k) if k is not None else None
+        if t is np.ndarray:
+            if id(obj) in self.arrays:
+                return self.arrays[id(obj)]
+            if id(obj) in self.inits:
+                pid: tuple = ("init", self.inits[id(obj)])
+            elif obj.nbytes >= BLOB_MIN and not obj.dtype.hasobject and obj.dtype.isnative:
+                ref = self.blobs.put(obj)
+                self.names.append(ref[0])
+                pid = ("blob", ref)
+            else:
+                return None
+            self.arrays[id(obj)] = pid
+            self.keep.append(obj)
+            return pid
+        if t is onnx.NodeProto and id(obj) in self.nodes:
+            return ("node", self.nodes[id(obj)])
+        return None
+
+
+class _Unpickler(pickle.Unpickler):
+    """Loads what _Pickler stored, its references resolved in the ISA table, this compile's model
+    (`raws`: each initializer's raw data, as model_identifier read it) and the blobs."""
+
+    def __init__(self, file: io.BytesIO, blobs: _Blobs, proto: onnx.ModelProto | None = None,
+                 raws: list[bytes | None] | None = None) -> None:
+        super().__init__(file)
+        self.proto, self.raws, self.blobs = proto, raws, blobs
+
+    def persistent_load(self, pid: tuple) -> Any:
+        kind, ref = pid
+        if kind == "spec":
+            return BY_MNEMONIC[ref]
+        if kind == "blob":
+            return self.blobs.get(*ref)
+        if kind == "node" and self.proto is not None:
+            return self.proto.graph.node[ref]
+        if kind == "init" and self.proto is not None:
+            return _initializer(self.proto.graph.initializer[ref], self.raws[ref])
+        raise pickle.UnpicklingError(f"unknown reference {kind}")
+
+
+def _dumps(obj: Any, blobs: _Blobs, proto: onnx.ModelProto | None = None, graph: Any = None) -> tuple[bytes, list[str]]:
+    """`obj` pickled by _Pickler and compressed; the names of the blobs it refers to."""
+    f = io.BytesIO()
+    p = _Pickler(f, blobs, proto, graph)
+    p.dump(obj)
+    return zlib.compress(f.getvalue(), 1), p.names
+
+
+def _loads(payload: bytes, blobs: _Blobs, proto: onnx.ModelProto | None = None,
+           raws: list[bytes | None] | None = None) -> Any:
+    """What _dumps stored. The cyclic garbage collector is off meanwhile (as in the assembler): the
+    load makes many objects and no garbage, and each collection would walk every live object."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _Unpickler(io.BytesIO(zlib.decompress(payload)), blobs, proto, raws).load()
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def segment_identifier(seg: Segment, listing: str, reorder: bool) -> str:
+    """The canonical text that identifies what finishing a segment gives (its program, reordered or
+    not): the listing and each instruction's node in full, the CoreConfig, Options.reorder, the version."""
+    head = json.dumps({"kind": "segment", "version": version(), "config": dataclasses.asdict(seg.config),
+                       "reorder": reorder}, sort_keys=True)
+    return "\0".join([head, listing, "\n".join(seg.builder.line_nodes)])
+
+
 # ------------------------------------------------------------------------------------------ the database
 @dataclass
 class CacheStats:
-    """Per compile: node hits (found and applied), misses (lowered, then stored unless uncacheable),
-    lookups that found entries whose emit stream differed (mismatches: lowered as a miss)."""
+    """Per compile: node hits (found and applied; with a whole-model hit every core node counts as
+    found), misses (lowered, then stored unless uncacheable), lookups that found entries whose emit
+    stream differed (mismatches: lowered as a miss); the whole-model and segment entries."""
 
     hits: int = 0
     misses: int = 0
     mismatches: int = 0
     uncacheable: int = 0
     disabled: str = ""
+    model: str = ""  # the whole-model entry: "hit", "stored", "miss" (not storable: the reason), "" (not looked up)
+    segment_hits: int = 0  # segments whose program (reordered) came from the database
+    segment_misses: int = 0
+    broken: int = 0  # entries found but not loadable (a blob deleted, a damaged pickle): treated as misses
 
     @property
     def hit_rate(self) -> float:
@@ -263,15 +477,86 @@ class InstructionCache:
         self.db.executescript(
             "CREATE TABLE IF NOT EXISTS nodes (key TEXT, ident TEXT, stream TEXT, op TEXT, version TEXT, "
             "payload BLOB, created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident, stream));"
-            "CREATE TABLE IF NOT EXISTS tuning (key TEXT PRIMARY KEY, choice TEXT, created REAL);")
+            "CREATE TABLE IF NOT EXISTS tuning (key TEXT PRIMARY KEY, choice TEXT, created REAL);"
+            "CREATE TABLE IF NOT EXISTS models (key TEXT, ident BLOB, name TEXT, version TEXT, payload BLOB, "
+            "blobs TEXT, created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident));"
+            "CREATE TABLE IF NOT EXISTS segments (key TEXT, ident BLOB, name TEXT, version TEXT, payload BLOB, "
+            "created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident));")
+        self.blobs = _Blobs(self.folder / BLOB_DIR)
         self.digest = digest or (lambda s: hashlib.sha256(s.encode()).hexdigest())
         self.stats = CacheStats()
         self._writes: list[tuple[str, tuple]] = []
         self._fresh: dict[tuple[str, str], list[tuple[str, bytes]]] = {}  # stored by this compile, not yet written
+        self._model: tuple[str, bytes, onnx.ModelProto] | None = None  # this compile's model key, identifier, proto
 
     def begin(self) -> None:
         """Start a compile: its statistics from zero."""
         self.stats = CacheStats()
+        self._model = None
+
+    # ------------------------------------------------------------------ whole models
+    def compiled(self, proto: onnx.ModelProto, config: Any, options: planning.Options, strict: bool,
+                 input_shapes: dict[str, tuple[int, ...]] | None) -> Any:
+        """The CompiledModel stored for exactly this model (structure and weights), config, options
+        and version, or None (then `store_compiled` stores this compile's at its end)."""
+        ident, raws = model_identifier(proto, config, options, strict, input_shapes)
+        key, packed = self.digest(ident), zlib.compress(ident.encode(), 1)
+        self._model = (key, packed, proto)
+        for (payload,) in self.db.execute("SELECT payload FROM models WHERE key = ? AND ident = ?", (key, packed)):
+            try:
+                cm = _loads(payload, self.blobs, proto, raws)
+            except (OSError, EOFError, ValueError, zlib.error, pickle.UnpicklingError, AttributeError, IndexError,
+                    KeyError):
+                self.stats.broken += 1  # a blob deleted under it, a damaged row: compile as without it
+                continue
+            self.stats.model, self.stats.hits = "hit", sum(p.where == "core" for p in cm.placements)
+            self._writes.append(("UPDATE models SET hits = hits + 1 WHERE key = ? AND ident = ?", (key, packed)))
+            return cm
+        self.stats.model = "miss"
+        return None
+
+    def store_compiled(self, cm: Any) -> None:
+        """Store a compile's CompiledModel under the identifier `compiled` computed (large arrays as blobs)."""
+        if self._model is None:
+            return
+        key, packed, proto = self._model
+        stats, cm.cache_stats = cm.cache_stats, None
+        try:
+            payload, names = _dumps(cm, self.blobs, proto, cm.graph)
+        except (pickle.PicklingError, TypeError, AttributeError) as e:
+            self.stats.model = f"miss (not storable: {type(e).__name__}: {e})"
+            return
+        finally:
+            cm.cache_stats = stats
+        self.stats.model = "stored"
+        self._writes.append(("INSERT OR IGNORE INTO models (key, ident, name, version, payload, blobs, created) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)", (key, packed, cm.graph.name, version(), payload,
+                                                              " ".join(sorted(set(names))), time.time())))
+
+    # ------------------------------------------------------------------ segments (assembly and reorder.py)
+    def finished(self, seg: Segment, ident: str) -> dict[str, Any] | None:
+        """What finishing a segment gave for this identifier (segment_identifier): its program, the
+        reordered builder (None: the order was kept), cycles before and after; None when not stored."""
+        key, packed = self.digest(ident), zlib.compress(ident.encode(), 1)
+        for (payload,) in self.db.execute("SELECT payload FROM segments WHERE key = ? AND ident = ?", (key, packed)):
+            try:
+                out = _loads(payload, self.blobs)
+            except (OSError, EOFError, ValueError, zlib.error, pickle.UnpicklingError, AttributeError, KeyError):
+                self.stats.broken += 1
+                continue
+            self.stats.segment_hits += 1
+            self._writes.append(("UPDATE segments SET hits = hits + 1 WHERE key = ? AND ident = ?", (key, packed)))
+            return out
+        self.stats.segment_misses += 1
+        return None
+
+    def store_finished(self, seg: Segment, ident: str, result: dict[str, Any]) -> None:
+        """Store what finishing a segment gave (see `finished`)."""
+        key, packed = self.digest(ident), zlib.compress(ident.encode(), 1)
+        self._writes.append(("INSERT OR IGNORE INTO segments (key, ident, name, version, payload, created) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", (key, packed, f"segment {seg.index} ({len(seg.nodes)} nodes)",
+                                                           version(), _dumps(result, self.blobs)[0],
+                                                           time.time())))
 
     # ------------------------------------------------------------------ nodes
     def lower(self, plan: planning.Placement, seg: Segment) -> None:
@@ -398,28 +683,58 @@ class InstructionCache:
         self.db.close()
 
     def entries(self) -> list[dict[str, Any]]:
-        """Every stored entry: kind, operator, version, hits, bytes, when stored."""
-        rows = self.db.execute("SELECT op, version, hits, length(payload) + length(ident) + length(stream), created "
-                               "FROM nodes ORDER BY created")
-        return [dict(zip(("op", "version", "hits", "bytes", "created"), r, strict=True)) for r in rows]
+        """Every stored entry: kind (node, segment, model), operator or name, version, hits, bytes in the
+        database (a model's blobs: blob_bytes), when stored."""
+        out = []
+        for kind, sql in (("node", "SELECT op, version, hits, length(payload) + length(ident) + length(stream), "
+                                   "created, '' FROM nodes"),
+                          ("segment", "SELECT name, version, hits, length(payload) + length(ident), created, '' "
+                                      "FROM segments"),
+                          ("model", "SELECT name, version, hits, length(payload) + length(ident), created, blobs "
+                                    "FROM models")):
+            for op, ver, hits, size, created, blobs in self.db.execute(sql):
+                row = {"kind": kind, "op": op, "version": ver, "hits": hits, "bytes": size, "created": created}
+                if kind == "model":
+                    row["blob_bytes"] = sum(self._blob_size(b) for b in blobs.split())
+                out.append(row)
+        return sorted(out, key=lambda r: r["created"])
+
+    def _blob_size(self, name: str) -> int:
+        try:
+            return (self.blobs.folder / f"{name}.npy").stat().st_size
+        except OSError:
+            return 0
 
     def summary(self) -> dict[str, Any]:
-        """Entries (all, of this version), recorded hits, size on disk."""
+        """Entries (all, of this version; per kind), recorded hits, size on disk (database and blobs)."""
         cur = version()
-        out: dict[str, Any] = {"path": str(self.path), "version": cur}
-        n, h, nc = self.db.execute("SELECT count(*), coalesce(sum(hits), 0), coalesce(sum(version = ?), 0) "
-                                   "FROM nodes", (cur,)).fetchone()
-        out.update(entries=n, current_version=nc, hits=h)
-        out["bytes"] = sum(p.stat().st_size for p in self.folder.glob(DB_NAME + "*"))
+        out: dict[str, Any] = {"path": str(self.path), "version": cur, "entries": 0, "current_version": 0, "hits": 0,
+                               "kinds": {}}
+        for kind, table in (("node", "nodes"), ("segment", "segments"), ("model", "models")):
+            n, h, nc = self.db.execute(f"SELECT count(*), coalesce(sum(hits), 0), coalesce(sum(version = ?), 0) "
+                                       f"FROM {table}", (cur,)).fetchone()
+            out["kinds"][kind] = {"entries": n, "current_version": nc, "hits": h}
+            out["entries"] += n
+            out["current_version"] += nc
+            out["hits"] += h
+        out["kinds"]["tuning"] = {"entries": self.db.execute("SELECT count(*) FROM tuning").fetchone()[0]}
+        blobs = list(self.blobs.folder.glob("*.npy")) if self.blobs.folder.is_dir() else []
+        out["database_bytes"] = sum(p.stat().st_size for p in self.folder.glob(DB_NAME + "*"))
+        out["blobs"], out["blob_bytes"] = len(blobs), sum(p.stat().st_size for p in blobs)
+        out["bytes"] = out["database_bytes"] + out["blob_bytes"]
         return out
 
     def clear(self) -> int:
-        """Delete every entry; the number deleted."""
+        """Delete every entry (nodes, segments, models, tuning choices) and every blob; the number of
+        node, segment and model entries deleted."""
         self.db.execute("BEGIN IMMEDIATE")
-        n = self.db.execute("DELETE FROM nodes").rowcount
+        n = sum(self.db.execute(f"DELETE FROM {t}").rowcount for t in ("nodes", "segments", "models"))
         self.db.execute("DELETE FROM tuning")
         self.db.execute("COMMIT")
         self.db.execute("VACUUM")
+        if self.blobs.folder.is_dir():
+            for p in self.blobs.folder.iterdir():
+                p.unlink(missing_ok=True)
         return n
 
 

@@ -114,19 +114,14 @@ def _dtype(elem_type: int, what: str) -> np.dtype:
         raise CompileError(f"{what}: element type {elem_type} has no numpy type") from None
 
 
-def import_onnx(model: str | Path | bytes | onnx.ModelProto,
-                input_shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
-    """The model as a Graph with every shape known and constants folded."""
-    proto = load_model(model)
-    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
-    if opset is None or not 7 <= opset:
-        raise CompileError(f"opset {opset}: the compiler takes ONNX opsets 7 to {onnx.defs.onnx_opset_version()}")
-    g = proto.graph
-    init = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+def pin_inputs(proto: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None) -> None:
+    """Pin the inputs' dynamic dimensions to the user's shapes in `proto` (in place); CompileError for
+    a shape that does not fit, an input left dynamic, or a shape given for no input."""
     input_shapes = dict(input_shapes or {})
-    # pin dynamic input dims (the user's shapes), then infer every shape
+    inits = {t.name for t in proto.graph.initializer}
+    g = proto.graph
     for vi in g.input:
-        if vi.name in init:
+        if vi.name in inits:
             continue
         dims = vi.type.tensor_type.shape.dim
         given = input_shapes.pop(vi.name, None)
@@ -143,6 +138,18 @@ def import_onnx(model: str | Path | bytes | onnx.ModelProto,
                                    f"shape (accel compile --input-shape {vi.name}=1,3,224,224)")
     if input_shapes:
         raise CompileError(f"input shapes given for {sorted(input_shapes)}, which are not model inputs")
+
+
+def import_onnx(model: str | Path | bytes | onnx.ModelProto,
+                input_shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
+    """The model as a Graph with every shape known and constants folded."""
+    proto = load_model(model)
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+    if opset is None or not 7 <= opset:
+        raise CompileError(f"opset {opset}: the compiler takes ONNX opsets 7 to {onnx.defs.onnx_opset_version()}")
+    g = proto.graph
+    init = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    pin_inputs(proto, input_shapes)
     try:
         inferred = shape_inference.infer_shapes(proto, strict_mode=False, data_prop=True)
     except Exception as e:

@@ -16,7 +16,7 @@ import onnx
 from accel.compiler import plan as planning
 from accel.compiler import reorder, resident
 from accel.compiler.fuse import fuse_gelu
-from accel.compiler.graph import CompileError, Graph, evaluate_node, import_onnx
+from accel.compiler.graph import CompileError, Graph, evaluate_node, import_onnx, load_model, pin_inputs
 from accel.compiler.segment import Segment
 from accel.config import CoreConfig, as_config
 from accel.isa.asm import AsmError, assemble
@@ -178,10 +178,21 @@ def compile_model(model: str | Path | bytes | onnx.ModelProto, config: CoreConfi
         from accel.compiler.cache import InstructionCache
 
         cache = InstructionCache(cache)
+    config = as_config(config)
     if cache is not None:
         cache.begin()
+        model = load_model(model)
+        try:
+            pin_inputs(model, input_shapes)
+        except CompileError:
+            pass  # import_onnx below says what is wrong, as without the database
+        else:
+            found = cache.compiled(model, config, options, strict, input_shapes)
+            if found is not None:  # the whole compile, exactly as it was stored (cache.py)
+                cache.flush()
+                found.cache_stats, found.compile_seconds = cache.stats.as_dict(), time.perf_counter() - start
+                return found
     lower = cache.lower if cache is not None else planning.lower
-    config = as_config(config)
     graph = import_onnx(model, dict(input_shapes or {}))
     gelus = dict(fuse_gelu(graph))
     from accel.compiler.host import HOST_OPS
@@ -211,27 +222,48 @@ def compile_model(model: str | Path | bytes | onnx.ModelProto, config: CoreConfi
             steps.append(Step(p.where, [p.node.name], placement=p))
     for step in steps:
         if step.kind == "core":
-            _finish(step, config, options)
-    stats = None
+            _finish(step, config, options, cache)
+    cm = CompiledModel(graph, config, steps, placements, 0.0, None, options)
     if cache is not None:
+        cache.store_compiled(cm)
         cache.flush()
-        stats = cache.stats.as_dict()
-    return CompiledModel(graph, config, steps, placements, time.perf_counter() - start, stats, options)
+        cm.cache_stats = cache.stats.as_dict()
+    cm.compile_seconds = time.perf_counter() - start
+    return cm
 
 
-def _finish(step: Step, config: CoreConfig, options: planning.Options) -> None:
+def _finish(step: Step, config: CoreConfig, options: planning.Options, cache: Any = None) -> None:
     """Assemble a segment's program, reordered across engines when the timing model says that is
-    faster (reorder.py); every instruction remembers its node."""
+    faster (reorder.py); every instruction remembers its node. With the database: the program (and
+    the reordered builder) of an equal listing is taken from it instead (cache.segment_identifier)."""
     seg = step.segment
     step.listing = seg.program_text()
-    try:
-        step.program = assemble(step.listing, f"segment{seg.index}.s", config=config)
-    except AsmError as e:  # pragma: no cover - a lowering bug, not a user error
-        raise CompileError(f"segment {seg.index} ({', '.join(step.nodes)}) does not assemble: {e}") from None
-    if options.reorder:
-        step.program, before, after = reorder.improve(seg, step.program)
-        step.reorder = {"before": before, "after": after}
-        step.listing = seg.program_text()
+    ident = found = None
+    if cache is not None:
+        from accel.compiler.cache import segment_identifier
+
+        ident = segment_identifier(seg, step.listing, options.reorder)
+        found = cache.finished(seg, ident)
+    if found is not None:
+        step.program = found["program"]
+        if found["builder"] is not None:
+            seg.builder = found["builder"]
+        if options.reorder:
+            step.reorder = {"before": found["before"], "after": found["after"]}
+    else:
+        try:
+            step.program = assemble(step.listing, f"segment{seg.index}.s", config=config)
+        except AsmError as e:  # pragma: no cover - a lowering bug, not a user error
+            raise CompileError(f"segment {seg.index} ({', '.join(step.nodes)}) does not assemble: {e}") from None
+        builder = seg.builder
+        if options.reorder:
+            step.program, before, after = reorder.improve(seg, step.program)
+            step.reorder = {"before": before, "after": after}
+        if cache is not None:
+            cache.store_finished(seg, ident, {"program": step.program, "before": step.reorder.get("before"),
+                                              "after": step.reorder.get("after"),
+                                              "builder": None if seg.builder is builder else seg.builder})
+    step.listing = seg.program_text()
     step.node_of = list(seg.builder.line_nodes)
 
 

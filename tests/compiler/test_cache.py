@@ -1,7 +1,10 @@
-"""The instruction database (accel/compiler/cache.py): a warm compile equals a cold one and one
-without the database (listing, binaries, constants, bindings), repeated blocks hit within one
-compile, two processes compile into one database at once, a version change invalidates, a hash
-collision never shares instructions, an entry whose emit stream differs is not used, the CLI."""
+"""The instruction database (accel/compiler/cache.py): a warm compile (the whole-model entry) equals
+a cold one and one without the database (listing, binaries, constants, bindings, placements, graph,
+run outputs), so does one through the node and segment entries alone; a model with one weight
+changed misses the whole-model entry, gets its own constants and values, and still finds every node
+and the segment; repeated blocks hit within one compile, two processes compile into one database at
+once, a version change invalidates, a hash collision never shares anything, an entry whose emit
+stream differs is not used, a deleted blob is a miss, the CLI."""
 
 from __future__ import annotations
 
@@ -49,9 +52,31 @@ def blocks(n: int = 6, c: int = 32, hw: int = 8, seed: int = 0) -> onnx.ModelPro
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
 
 
+def arrays_equal(a, b) -> bool:
+    """Equal dtype, shape and bits (None equals None)."""
+    if a is None or b is None:
+        return a is None and b is None
+    return a.dtype == b.dtype and a.shape == b.shape and np.ascontiguousarray(a).tobytes() == \
+        np.ascontiguousarray(b).tobytes()
+
+
 def same(a, b) -> None:
-    """Two compiles give the same programs, listing, constants and bindings."""
+    """Two compiles give the same programs, listing, constants, bindings, placements and graph."""
     assert a.listing == b.listing
+    assert a.options == b.options and a.config == b.config
+    assert a.placement_report() == b.placement_report()
+    for p, q in zip(a.placements, b.placements, strict=True):
+        assert arrays_equal(p.weights, q.weights) and arrays_equal(p.bias, q.bias)
+    ga, gb = a.graph, b.graph
+    assert (ga.inputs, ga.outputs, ga.opset, ga.name) == (gb.inputs, gb.outputs, gb.opset, gb.name)
+    assert [(n.name, n.op, n.inputs, n.outputs, n.domain) for n in ga.nodes] == \
+        [(n.name, n.op, n.inputs, n.outputs, n.domain) for n in gb.nodes]
+    assert ga.values.keys() == gb.values.keys()
+    for k, v in ga.values.items():
+        w = gb.values[k]
+        assert (v.shape, v.dtype) == (w.shape, w.dtype) and arrays_equal(v.data, w.data), k
+    assert [s.kind for s in a.steps] == [s.kind for s in b.steps]
+    assert [(s.nodes, s.reorder) for s in a.steps] == [(s.nodes, s.reorder) for s in b.steps]
     cores = [(s, t) for s, t in zip(a.steps, b.steps, strict=True) if s.kind == "core"]
     assert cores
     for s, t in cores:
@@ -76,15 +101,49 @@ def plain(models):
     return {k: compile_model(m) for k, m in models.items()}
 
 
+def drop(folder: Path, *tables: str) -> None:
+    """Delete every entry of these tables (to reach the node or segment entries under a model entry)."""
+    db = sqlite3.connect(folder / cache_mod.DB_NAME)
+    for t in tables:
+        db.execute(f"DELETE FROM {t}")
+    db.commit()
+    db.close()
+
+
+def core_nodes(cm) -> int:
+    return sum(p.where == "core" for p in cm.placements)
+
+
 @pytest.mark.parametrize("name", ["blocks", "transformer"])
-def test_warm_equals_cold_and_uncached(tmp_path, models, plain, name):
+def test_warm_equals_cold_and_uncached(tmp_path, models, plain, name, monkeypatch):
     cold = compile_model(models[name], cache=tmp_path)
-    warm = compile_model(models[name], cache=tmp_path)
+    assert cold.cache_stats["model"] == "stored" and cold.cache_stats["segment_misses"] >= 1
+    from accel.compiler import model as model_mod
+
+    def boom(*_a, **_k):
+        raise AssertionError("a whole-model hit imported, lowered, reordered or assembled")
+
+    with monkeypatch.context() as mp:  # a hit does none of the work
+        for name_ in ("import_onnx", "assemble"):
+            mp.setattr(model_mod, name_, boom)
+        mp.setattr(model_mod.planning, "place", boom)
+        mp.setattr(model_mod.reorder, "improve", boom)
+        warm = compile_model(models[name], cache=tmp_path)
     same(cold, plain[name])
     same(warm, plain[name])
-    nodes = sum(p.where == "core" for p in warm.placements)
-    assert warm.cache_stats["hits"] == nodes and warm.cache_stats["misses"] == 0
+    assert warm.cache_stats["model"] == "hit" and warm.cache_stats["broken"] == 0
+    assert warm.cache_stats["hits"] == core_nodes(warm) and warm.cache_stats["misses"] == 0
     assert cold.cache_stats["misses"] >= 1 and cold.cache_stats["uncacheable"] == 0
+    # below the model entry: every node and the segments from their own entries
+    drop(tmp_path, "models")
+    with monkeypatch.context() as mp:
+        mp.setattr(model_mod.reorder, "improve", boom)
+        mp.setattr(model_mod, "assemble", boom)
+        nodes = compile_model(models[name], cache=tmp_path)
+    same(nodes, plain[name])
+    st = nodes.cache_stats
+    assert st["model"] == "stored" and st["hits"] == core_nodes(nodes) and st["misses"] == 0
+    assert st["segment_hits"] == sum(s.kind == "core" for s in nodes.steps) and st["segment_misses"] == 0
 
 
 def test_warm_run_gives_the_same_values(tmp_path, models):
@@ -93,7 +152,63 @@ def test_warm_run_gives_the_same_values(tmp_path, models):
     ref = compile_model(m).run(x, timing=False).outputs["out"]
     compile_model(m, cache=tmp_path)
     warm = compile_model(m, cache=tmp_path)
-    assert np.array_equal(warm.run(x, timing=False).outputs["out"], ref)
+    assert warm.cache_stats["model"] == "hit"
+    assert np.array_equal(warm.run(x, timing=False).outputs["out"].view(np.uint32), ref.view(np.uint32))
+    timed = warm.run(x)
+    assert np.array_equal(timed.outputs["out"].view(np.uint32), ref.view(np.uint32))
+    assert timed.total_cycles == compile_model(m).run(x).total_cycles
+
+
+def changed(model: onnx.ModelProto, name: str) -> onnx.ModelProto:
+    """A copy of `model` with one element of initializer `name` changed."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    t = next(t for t in out.graph.initializer if t.name == name)
+    a = numpy_helper.to_array(t).copy()
+    a.flat[0] += 1.0
+    t.CopyFrom(numpy_helper.from_array(a, name))
+    return out
+
+
+@pytest.mark.parametrize("digest", [None, lambda s: "0"], ids=["sha256", "colliding"])
+def test_one_weight_changed_misses_the_model_and_finds_its_nodes(tmp_path, models, plain, digest):
+    """One weight of one layer changed: not the whole-model entry (another program's constants and
+    other values), but every node and the segment (the instructions do not depend on weight values)."""
+    m = models["blocks"]
+    other = changed(m, "w2a")
+    db = InstructionCache(tmp_path, digest=digest)
+    compile_model(m, cache=db)
+    got = compile_model(other, cache=db)
+    st = got.cache_stats
+    assert st["model"] == "stored", st
+    assert st["hits"] == core_nodes(got) and st["misses"] == 0 and st["segment_hits"] == 1
+    fresh = compile_model(other)
+    same(got, fresh)
+    seg, orig = got.steps[0].segment, plain["blocks"].steps[0].segment
+    assert [k for k in seg.consts if not arrays_equal(seg.consts[k], orig.consts[k])]  # the changed layer's
+    x = {"x": np.random.default_rng(2).standard_normal((1, 32, 8, 8)).astype(np.float32)}
+    y = got.run(x, timing=False).outputs["out"]
+    assert np.array_equal(y.view(np.uint32), fresh.run(x, timing=False).outputs["out"].view(np.uint32))
+    assert not np.array_equal(y, plain["blocks"].run(x, timing=False).outputs["out"])
+    # both are stored now, and each finds its own
+    for model, ref in ((m, plain["blocks"]), (other, fresh)):
+        again = compile_model(model, cache=InstructionCache(tmp_path, digest=digest))
+        assert again.cache_stats["model"] == "hit"
+        same(again, ref)
+
+
+def test_a_deleted_blob_is_a_miss(tmp_path, models, plain):
+    """A blob deleted under an entry: the compile runs as without it (and stores the blob again)."""
+    compile_model(models["blocks"], cache=tmp_path)
+    blobs = sorted((tmp_path / cache_mod.BLOB_DIR).glob("*.npy"))
+    assert blobs
+    blobs[0].unlink()
+    again = compile_model(models["blocks"], cache=tmp_path)
+    assert again.cache_stats["broken"] == 1 and again.cache_stats["model"] == "stored"  # the blob written again
+    same(again, plain["blocks"])
+    third = compile_model(models["blocks"], cache=tmp_path)
+    assert third.cache_stats["model"] == "hit" and third.cache_stats["broken"] == 0
+    same(third, plain["blocks"])
 
 
 def test_repeated_blocks_hit_within_one_compile(tmp_path, models):
@@ -111,6 +226,7 @@ def test_version_change_invalidates(tmp_path, models, plain, monkeypatch):
     compile_model(models["blocks"], cache=tmp_path)
     monkeypatch.setattr(cache_mod, "_version", "another-version")
     other = compile_model(models["blocks"], cache=tmp_path)
+    assert other.cache_stats["model"] == "stored" and other.cache_stats["segment_hits"] == 0
     assert other.cache_stats["hits"] == compile_model(models["blocks"], cache=tmp_path / "fresh").cache_stats["hits"]
     same(other, plain["blocks"])
     s = InstructionCache(tmp_path).summary()
@@ -118,19 +234,25 @@ def test_version_change_invalidates(tmp_path, models, plain, monkeypatch):
 
 
 def test_collision_never_shares_instructions(tmp_path, models, plain):
-    """Every identifier hashes to the same key: the stored identifier is compared in full."""
-    for _ in range(2):
+    """Every identifier (node, segment, whole model) hashes to the same key: the stored identifier
+    is compared in full."""
+    for k in range(2):
         for name in ("blocks", "transformer"):
             db = InstructionCache(tmp_path, digest=lambda s: "0")
-            same(compile_model(models[name], cache=db), plain[name])
-    keys = {k for (k,) in sqlite3.connect(tmp_path / cache_mod.DB_NAME).execute("SELECT key FROM nodes")}
-    assert keys == {"0"}
+            cm = compile_model(models[name], cache=db)
+            same(cm, plain[name])
+            assert cm.cache_stats["model"] == ("hit" if k else "stored")
+    db = sqlite3.connect(tmp_path / cache_mod.DB_NAME)
+    for table in ("nodes", "segments", "models"):
+        assert {k for (k,) in db.execute(f"SELECT key FROM {table}")} == {"0"}
+    assert db.execute("SELECT count(*) FROM models").fetchone() == (2,)
 
 
 def test_an_entry_whose_emit_stream_differs_is_not_used(tmp_path, models, plain):
     """Give every entry the identifier of another node with another emit stream: a lookup finds the
     entry, the shadow lowering's stream differs, and the node is lowered afresh."""
     compile_model(models["blocks"], cache=tmp_path)
+    drop(tmp_path, "models", "segments")
     db = sqlite3.connect(tmp_path / cache_mod.DB_NAME)
     rows = db.execute("SELECT key, ident, stream FROM nodes ORDER BY rowid").fetchall()
     streams = [r[2] for r in rows]
@@ -171,18 +293,26 @@ def test_cli(tmp_path, models, capsys):
         assert main(["compile", str(path), "--cache-dir", db, "--listing", str(tmp_path / f"{k}.s"),
                      "-o", str(tmp_path / f"{k}.bin")]) == 0
         listings.append(capsys.readouterr().out)
-    assert "0 of 22 nodes found" not in listings[1] and "22 of 22 nodes found (100%)" in listings[1]
+    assert "0 of 22 nodes found" not in listings[1]
+    assert "22 of 22 nodes found (100%), the whole model found" in listings[1]
     assert (tmp_path / "0.s").read_text() == (tmp_path / "1.s").read_text()
     assert (tmp_path / "0.bin").read_bytes() == (tmp_path / "1.bin").read_bytes()
     assert main(["compile", str(path), "--no-cache", "--cache-dir", str(tmp_path / "none")]) == 0
     assert "instruction database" not in capsys.readouterr().out and not (tmp_path / "none").exists()
     assert main(["cache", "stats", "--cache-dir", db, "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
-    assert stats["entries"] >= 1 and stats["hits"] >= 22
+    assert stats["kinds"]["model"] == {"entries": 1, "current_version": 1, "hits": 1}
+    assert stats["kinds"]["segment"]["entries"] == 1 and stats["kinds"]["node"]["entries"] >= 1
+    assert stats["entries"] == sum(stats["kinds"][k]["entries"] for k in ("node", "segment", "model"))
+    assert stats["bytes"] == stats["database_bytes"] + stats["blob_bytes"] > 0
+    assert main(["cache", "stats", "--cache-dir", db]) == 0
+    assert "model 1" in capsys.readouterr().out
     assert main(["cache", "list", "--cache-dir", db]) == 0
-    assert "MatMul" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "MatMul" in text and "segment 0" in text and "\nmodel " in text
     assert main(["cache", "clear", "--cache-dir", db]) == 0
     assert f"{stats['entries']} entries deleted" in capsys.readouterr().out
+    assert not list((Path(db) / cache_mod.BLOB_DIR).glob("*.npy"))
     assert main(["cache", "stats", "--cache-dir", str(tmp_path / "m.onnx" / "x")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot open the instruction database" in err
