@@ -1,23 +1,38 @@
 """The instruction database (accel/compiler/cache.py) on whole networks: compile seconds without the
-database, cold (an empty database: every node lowered and stored, repeated blocks found), warm (the
-same model again), the hit rates, and where the warm compile's time goes.
+database, cold (an empty database: every node lowered and stored, repeated blocks found, the
+segment and the whole model stored), warm (the same model again: the whole-model entry), and one
+layer changed (one weight of the middle Conv/Gemm/MatMul changed, into the warm database: the
+whole-model entry misses, the nodes and the segment are found); hit rates, disk use, where the warm
+compile's time goes, and the measurements behind what is stored.
 
     PYTHONPATH=. python benchmarks/bench_cache.py [--models resnet50,transformer] [--repeat 3]
 
-Each compile runs in this process one after another (the best of --repeat for each kind); the
-database is a fresh temporary folder per model. The phases of the warm compile are from cProfile
-(cumulative seconds of import_onnx, place, the lowering through the database, assembly).
+Each compile runs in this process one after another; per kind the best of --repeat, wall seconds
+(time.perf_counter) and CPU seconds of this process (time.process_time: on a shared machine, what
+one core spent) taken separately; the load average is printed beside. The database is a fresh
+temporary folder per repeat. The warm phases are from cProfile (cumulative seconds): the model's
+identifier (reading and hashing its initializers), loading the stored pickle (blobs included), the
+rest. "formats": one segment's program loaded as a pickle of its instruction objects (what the
+entries store), decoded from its binary (Program.from_bytes), assembled from its listing; the
+initializers hashed by SHA-256 and BLAKE2b.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
+import os
+import pickle
 import pstats
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -25,28 +40,69 @@ from bench_models import build  # noqa: E402
 
 from accel.compiler import compile_model  # noqa: E402
 from accel.compiler.cache import InstructionCache  # noqa: E402
+from accel.isa.asm import assemble  # noqa: E402
+from accel.isa.encoding import Program  # noqa: E402
 
 
-def timed(model, cache=None) -> tuple[float, object]:
-    t = time.perf_counter()
+def timed(model, cache=None) -> tuple[float, float, object]:
+    """(wall s, CPU s, compiled model) of one compile."""
+    t, c = time.perf_counter(), time.process_time()
     m = compile_model(model, cache=cache)
-    return time.perf_counter() - t, m
+    return time.perf_counter() - t, time.process_time() - c, m
+
+
+def one_layer_changed(model: onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
+    """A copy with one element of the weight of the middle Conv/Gemm/MatMul changed, and its name."""
+    inits = {t.name for t in model.graph.initializer}
+    layers = [n for n in model.graph.node if n.op_type in ("Conv", "Gemm", "MatMul") and n.input[1] in inits]
+    name = layers[len(layers) // 2].input[1]
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    t = next(t for t in out.graph.initializer if t.name == name)
+    a = numpy_helper.to_array(t).copy()
+    a.flat[0] += 1.0
+    t.CopyFrom(numpy_helper.from_array(a, name))
+    return out, name
 
 
 def phases(model, folder: str) -> dict[str, float]:
     pr = cProfile.Profile()
     pr.enable()
-    compile_model(model, cache=folder)
+    compile_model(model, cache=InstructionCache(folder))
     pr.disable()
     st = pstats.Stats(pr).stats  # type: ignore[attr-defined]
-    want = {"import_onnx": "import", "place": "place", "lower": "lower", "assemble": "assemble"}
-    out: dict[str, float] = {}
+    out = {"identifier": 0.0, "load": 0.0, "total": 0.0}
     for (file, _, fn), (_, _, _, cum, _) in st.items():
-        if fn in want and ("compiler" in file or "isa" in file):
-            if fn == "lower" and "cache.py" not in file:
-                continue
-            out[want[fn]] = out.get(want[fn], 0.0) + cum
+        if fn == "model_identifier" and "cache.py" in file:
+            out["identifier"] += cum
+        elif fn == "_loads" and "cache.py" in file:
+            out["load"] += cum
+        elif fn == "compile_model" and "model.py" in file:
+            out["total"] += cum
+    out["rest"] = out.pop("total") - out["identifier"] - out["load"]
     return out
+
+
+def best(f, n: int = 3) -> float:
+    t = float("inf")
+    for _ in range(n):
+        c = time.process_time()
+        f()
+        t = min(t, time.process_time() - c)
+    return t
+
+
+def formats(model, cm) -> dict[str, float]:
+    """CPU seconds to get the first segment's program each way, and to hash the initializers."""
+    step = next(s for s in cm.steps if s.kind == "core")
+    pickled, binary = pickle.dumps(step.program, protocol=5), step.program.to_bytes()
+    raws = [t.raw_data for t in model.graph.initializer]
+    return {"pickle": best(lambda: pickle.loads(pickled)),
+            "from_bytes": best(lambda: Program.from_bytes(binary, cm.config), 1),
+            "assemble": best(lambda: assemble(step.listing, "x.s", config=cm.config), 1),
+            "sha256": best(lambda: [hashlib.sha256(r).digest() for r in raws]),
+            "blake2b": best(lambda: [hashlib.blake2b(r).digest() for r in raws]),
+            "MB": sum(map(len, raws)) / 1e6}
 
 
 def main() -> None:
@@ -54,25 +110,49 @@ def main() -> None:
     ap.add_argument("--models", default="resnet50,transformer")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    print(f"{'model':<12} {'no db s':>8} {'cold s':>8} {'warm s':>8} {'warm/cold':>9} {'cold hits':>10} "
-          f"{'warm hits':>10}  warm phases (s, under cProfile)")
+    rows = []
     for name in args.models.split(","):
         model = build(name)
-        plain = min(timed(model)[0] for _ in range(args.repeat))
-        colds, warms = [], []
+        other, layer = one_layer_changed(model)
+        runs: dict[str, list[tuple[float, float]]] = {"no db": [], "cold": [], "warm": [], "changed": []}
+        loads = []
         for _ in range(args.repeat):
+            loads.append(os.getloadavg()[0])
+            runs["no db"].append(timed(model)[:2])
             folder = tempfile.mkdtemp(prefix="accel-cache-")
-            t, cold = timed(model, InstructionCache(folder))
-            colds.append((t, cold))
-            t, warm = timed(model, InstructionCache(folder))
-            warms.append((t, warm))
-            assert warm.listing == cold.listing
-        (tc, cold), (tw, warm) = min(colds, key=lambda x: x[0]), min(warms, key=lambda x: x[0])
-        cs, ws = cold.cache_stats, warm.cache_stats
+            *t, cold = timed(model, InstructionCache(folder))
+            runs["cold"].append(tuple(t))
+            *t, warm = timed(model, InstructionCache(folder))
+            runs["warm"].append(tuple(t))
+            *t, changed = timed(other, InstructionCache(folder))
+            runs["changed"].append(tuple(t))
+            assert warm.listing == cold.listing == changed.listing
+            assert warm.cache_stats["model"] == "hit" and changed.cache_stats["model"] == "stored"
+        wall = {k: min(w for w, _ in v) for k, v in runs.items()}
+        cpu = {k: min(c for _, c in v) for k, v in runs.items()}
+        disk = InstructionCache(folder).summary()
         ph = phases(model, folder)
-        print(f"{name:<12} {plain:>8.2f} {tc:>8.2f} {tw:>8.2f} {tw / tc:>9.2f} "
-              f"{cs['hits']:>4}/{cs['hits'] + cs['misses']:<5} {ws['hits']:>4}/{ws['hits'] + ws['misses']:<5}  "
-              + ", ".join(f"{k} {v:.2f}" for k, v in ph.items()))
+        fm = formats(model, cold)
+        cs, ws, xs = cold.cache_stats, warm.cache_stats, changed.cache_stats
+        rows.append((name, layer, wall, cpu, cs, ws, xs, disk, ph, fm, loads))
+    print(f"{'model':<12} {'':>4} {'no db':>7} {'cold':>7} {'warm':>7} {'changed':>8} {'warm/cold':>9} "
+          f"{'changed/cold':>12}")
+    for name, _, wall, cpu, *_ in rows:
+        for what, d in (("wall", wall), ("cpu", cpu)):
+            print(f"{name:<12} {what:>4} {d['no db']:>7.3f} {d['cold']:>7.3f} {d['warm']:>7.3f} {d['changed']:>8.3f} "
+                  f"{d['warm'] / d['cold']:>9.3f} {d['changed'] / d['cold']:>12.3f}")
+    for name, layer, _, _, cs, ws, xs, disk, ph, fm, loads in rows:
+        n = cs["hits"] + cs["misses"]
+        print(f"{name}: nodes found cold {cs['hits']}/{n}, warm {ws['hits']}/{n} (whole model), changed ({layer}) "
+              f"{xs['hits']}/{n} + segments {xs['segment_hits']}/{xs['segment_hits'] + xs['segment_misses']}; "
+              f"disk {disk['database_bytes'] / 1e6:.1f} MB database + {disk['blob_bytes'] / 1e6:.1f} MB in "
+              f"{disk['blobs']} blobs; load average {min(loads):.1f}-{max(loads):.1f}")
+        print(f"  warm under cProfile: identifier {ph['identifier']:.3f} s, stored model {ph['load']:.3f} s, "
+              f"rest {ph['rest']:.3f} s")
+        print(f"  formats (CPU s): program pickle {fm['pickle']:.3f}, from_bytes {fm['from_bytes']:.3f}, "
+              f"assemble {fm['assemble']:.3f}; {fm['MB']:.0f} MB of initializers: sha256 {fm['sha256']:.3f}, "
+              f"blake2b {fm['blake2b']:.3f}")
+    np.set_printoptions()
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ streams agree up to tensor names. Writes are batched into one transaction per co
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 import gc
 import hashlib
@@ -60,7 +61,7 @@ from onnx import numpy_helper
 from accel.compiler import plan as planning
 from accel.compiler.builder import Allocator, Builder, Region
 from accel.compiler.segment import Segment
-from accel.isa.encoding import BY_MNEMONIC
+from accel.isa.encoding import BY_MNEMONIC, Instruction
 
 DB_NAME = "instructions.sqlite"
 BLOB_DIR = "blobs"  # large arrays of the model entries (_Blobs)
@@ -336,16 +337,27 @@ class _Blobs:
 BLOB_MIN = 1 << 16  # arrays of at least this many bytes go to blobs; smaller ones stay in the pickle
 
 
+def _ref(kind: str, ref: Any) -> Any:
+    """Stands for a reference in a stored pickle; _Unpickler.find_class resolves it to its own loader."""
+    raise pickle.UnpicklingError(f"a stored compile's {kind} reference read outside the instruction database")
+
+
+_INSTRUCTION_FIELDS = tuple(f.name for f in dataclasses.fields(Instruction))
+
+
 class _Pickler(pickle.Pickler):
-    """Pickles a compile's objects with shared parts by reference: the ISA table's entries by mnemonic
-    (an assembled instruction's `spec` is the table's own dict), large arrays as blobs, and with a
-    model (`proto`, `graph`) its NodeProtos by position and arrays equal to an initializer by position."""
+    """Pickles a compile's objects with shared parts by reference (a reduction per type, so the
+    other objects cost nothing extra): instructions with their ISA table entry by mnemonic (an
+    assembled instruction's `spec` is the table's own dict, and stays so), large arrays as blobs,
+    and with a model (`proto`, `graph`) its NodeProtos and the arrays equal to an initializer by
+    position."""
 
     def __init__(self, file: io.BytesIO, blobs: _Blobs, proto: onnx.ModelProto | None = None,
                  graph: Any = None) -> None:
         super().__init__(file, protocol=5)
         self.blobs, self.names = blobs, []
-        self.specs = {id(v): k for k, v in BY_MNEMONIC.items()}
+        self.dispatch_table = {**copyreg.dispatch_table, np.ndarray: self._array, Instruction: self._instruction,
+                               onnx.NodeProto: self._node}
         nodes = list(proto.graph.node) if proto is not None else []
         self.nodes = {id(n): k for k, n in enumerate(nodes)}
         self.keep: list[Any] = nodes  # what an id refers to stays alive, so the id stays its own
@@ -360,30 +372,27 @@ class _Pickler(pickle.Pickler):
                 if (v.data.dtype == fresh.dtype and v.data.shape == fresh.shape and v.data.flags.c_contiguous
                         and np.array_equal(v.data.reshape(-1).view(np.uint8), fresh.reshape(-1).view(np.uint8))):
                     self.inits[id(v.data)] = k
-        self.arrays: dict[int, tuple] = {}
 
-    def persistent_id(self, obj: Any) -> tuple | None:
-        t = type(obj)
-        if t is dict:
-            k = self.specs.get(id(obj))
-            return ("spec", k) if k is not None else None
-        if t is np.ndarray:
-            if id(obj) in self.arrays:
-                return self.arrays[id(obj)]
-            if id(obj) in self.inits:
-                pid: tuple = ("init", self.inits[id(obj)])
-            elif obj.nbytes >= BLOB_MIN and not obj.dtype.hasobject and obj.dtype.isnative:
-                ref = self.blobs.put(obj)
-                self.names.append(ref[0])
-                pid = ("blob", ref)
-            else:
-                return None
-            self.arrays[id(obj)] = pid
-            self.keep.append(obj)
-            return pid
-        if t is onnx.NodeProto and id(obj) in self.nodes:
-            return ("node", self.nodes[id(obj)])
-        return None
+    def _array(self, a: np.ndarray) -> tuple:
+        if id(a) in self.inits:
+            return _ref, ("init", self.inits[id(a)])
+        if a.nbytes >= BLOB_MIN and not a.dtype.hasobject and a.dtype.isnative:
+            ref = self.blobs.put(a)
+            self.names.append(ref[0])
+            return _ref, ("blob", ref)
+        return a.__reduce_ex__(5)
+
+    def _instruction(self, ins: Instruction) -> tuple:
+        values = [getattr(ins, f) for f in _INSTRUCTION_FIELDS]
+        mn = ins.spec.get("mnemonic")
+        if BY_MNEMONIC.get(mn) is ins.spec:
+            values[0] = mn
+        return _ref, ("instruction", tuple(values))
+
+    def _node(self, n: onnx.NodeProto) -> tuple:
+        if id(n) in self.nodes:
+            return _ref, ("node", self.nodes[id(n)])
+        return n.__reduce_ex__(5)
 
 
 class _Unpickler(pickle.Unpickler):
@@ -395,10 +404,15 @@ class _Unpickler(pickle.Unpickler):
         super().__init__(file)
         self.proto, self.raws, self.blobs = proto, raws, blobs
 
-    def persistent_load(self, pid: tuple) -> Any:
-        kind, ref = pid
-        if kind == "spec":
-            return BY_MNEMONIC[ref]
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == "_ref":
+            return self.resolve
+        return super().find_class(module, name)
+
+    def resolve(self, kind: str, ref: Any) -> Any:
+        if kind == "instruction":
+            spec = BY_MNEMONIC[ref[0]] if type(ref[0]) is str else ref[0]
+            return Instruction(spec, *ref[1:])
         if kind == "blob":
             return self.blobs.get(*ref)
         if kind == "node" and self.proto is not None:
