@@ -72,6 +72,8 @@ _SEG_FIELDS = {"config", "graph", "index", "builder", "dram", "feeds", "consts",
 _BUILDER_FIELDS = {"config", "lines", "tensors", "tensor_names", "counts", "clocks", "accesses",
                    "semaphores_used", "node", "line_nodes"}
 _version: str | None = None
+_COLUMNS = {"models": ["key", "ident", "weights", "name", "version", "payload", "blobs", "created", "hits"],
+            "segments": ["key", "ident", "name", "version", "payload", "created", "hits"]}
 
 
 def version() -> str:
@@ -261,21 +263,27 @@ def _fields(msg: Any, skip: str = "") -> tuple[bytes, Any]:
 
 def model_identifier(proto: onnx.ModelProto, config: Any, options: planning.Options, strict: bool,
                      input_shapes: dict[str, tuple[int, ...]] | None) -> tuple[str, list[bytes | None]]:
-    """The canonical text that identifies a whole compile: every field of the model (the graph's
-    structure, its initializers' metadata) in full, each initializer's raw data by its SHA-256 (read
-    once: the weights are hashed, not their text), the CoreConfig, the Options, `strict`, the input
-    shapes and the version; and each initializer's raw data (None: none), to build its array from."""
+    """The canonical text that identifies a whole compile (with the weights it names): every field of
+    the model (the graph's structure, its initializers' metadata) in full, the CoreConfig, the
+    Options, `strict`, the input shapes and the version; an initializer's raw data by its SHA-256
+    when small, by its length when large (WEIGHT_BLOB bytes and more: those are compared byte for
+    byte with the entry's copy, `InstructionCache.compiled`, which is faster than hashing them); and
+    each initializer's raw data (None: none), read once."""
     g = proto.graph
     inits, raws = [], []
     for t in g.initializer:
         meta, raw = _fields(t, "raw_data")
-        inits.append([meta.hex(), "" if raw is None else hashlib.sha256(raw).hexdigest()])
+        data = None if raw is None else len(raw) if len(raw) >= WEIGHT_BLOB else hashlib.sha256(raw).hexdigest()
+        inits.append([meta.hex(), data])
         raws.append(raw)
     ident = {"kind": "model", "version": version(), "config": dataclasses.asdict(config), "options": repr(options),
              "strict": strict, "input_shapes": sorted((k, list(v)) for k, v in (input_shapes or {}).items()),
              "model": _fields(proto, "graph")[0].hex(), "graph": _fields(g, "initializer")[0].hex(),
              "initializers": inits}
     return json.dumps(ident, sort_keys=True, separators=(",", ":")), raws
+
+
+WEIGHT_BLOB = 1 << 16  # initializers of at least this many bytes are kept as blobs and compared, not hashed
 
 
 # element types whose array is their raw data as it is (numpy_helper.to_array's frombuffer case)
@@ -332,6 +340,15 @@ class _Blobs:
                 return np.zeros(shape, dt, order="F" if fortran else "C")
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
         return np.frombuffer(mm, dt, n, offset).reshape(shape, order="F" if fortran else "C")
+
+    def equal(self, ref: tuple, data: bytes) -> bool:
+        """Whether the blob `ref` (a `put` of bytes as uint8) holds exactly `data` (8 MB at a time)."""
+        a = self.get(*ref)
+        if a.nbytes != len(data):
+            return False
+        b = np.frombuffer(data, np.uint8)
+        step = 1 << 23
+        return all(np.array_equal(a[k:k + step], b[k:k + step]) for k in range(0, len(data), step))
 
 
 BLOB_MIN = 1 << 16  # arrays of at least this many bytes go to blobs; smaller ones stay in the pickle
@@ -488,12 +505,16 @@ class InstructionCache:
         self.db = sqlite3.connect(self.path, timeout=120, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        for table, columns in _COLUMNS.items():  # a table of an older layout holds nothing this one reads
+            have = [r[1] for r in self.db.execute(f"PRAGMA table_info({table})")]
+            if have and have != columns:
+                self.db.execute(f"DROP TABLE {table}")
         self.db.executescript(
             "CREATE TABLE IF NOT EXISTS nodes (key TEXT, ident TEXT, stream TEXT, op TEXT, version TEXT, "
             "payload BLOB, created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident, stream));"
             "CREATE TABLE IF NOT EXISTS tuning (key TEXT PRIMARY KEY, choice TEXT, created REAL);"
-            "CREATE TABLE IF NOT EXISTS models (key TEXT, ident BLOB, name TEXT, version TEXT, payload BLOB, "
-            "blobs TEXT, created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident));"
+            "CREATE TABLE IF NOT EXISTS models (key TEXT, ident BLOB, weights TEXT, name TEXT, version TEXT, "
+            "payload BLOB, blobs TEXT, created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident, weights));"
             "CREATE TABLE IF NOT EXISTS segments (key TEXT, ident BLOB, name TEXT, version TEXT, payload BLOB, "
             "created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident));")
         self.blobs = _Blobs(self.folder / BLOB_DIR)
@@ -501,7 +522,7 @@ class InstructionCache:
         self.stats = CacheStats()
         self._writes: list[tuple[str, tuple]] = []
         self._fresh: dict[tuple[str, str], list[tuple[str, bytes]]] = {}  # stored by this compile, not yet written
-        self._model: tuple[str, bytes, onnx.ModelProto] | None = None  # this compile's model key, identifier, proto
+        self._model: tuple | None = None  # this compile's model key, identifier, proto, initializers' raw data
 
     def begin(self) -> None:
         """Start a compile: its statistics from zero."""
@@ -512,28 +533,38 @@ class InstructionCache:
     def compiled(self, proto: onnx.ModelProto, config: Any, options: planning.Options, strict: bool,
                  input_shapes: dict[str, tuple[int, ...]] | None) -> Any:
         """The CompiledModel stored for exactly this model (structure and weights), config, options
-        and version, or None (then `store_compiled` stores this compile's at its end)."""
+        and version, or None (then `store_compiled` stores this compile's at its end). Entries with
+        this identifier differ only in their large weights: the first whose copies equal this
+        model's byte for byte is the one."""
         ident, raws = model_identifier(proto, config, options, strict, input_shapes)
         key, packed = self.digest(ident), zlib.compress(ident.encode(), 1)
-        self._model = (key, packed, proto)
-        for (payload,) in self.db.execute("SELECT payload FROM models WHERE key = ? AND ident = ?", (key, packed)):
+        self._model = (key, packed, proto, raws)
+        big = [k for k, r in enumerate(raws) if r is not None and len(r) >= WEIGHT_BLOB]
+        rows = self.db.execute("SELECT weights, payload FROM models WHERE key = ? AND ident = ?", (key, packed))
+        for weights, payload in rows:
             try:
+                refs = [tuple(r) for r in json.loads(weights)]
+                if len(refs) != len(big) or not all(
+                        self.blobs.equal(r, raws[k]) for r, k in zip(refs, big, strict=True)):
+                    continue  # the same model with other weights
                 cm = _loads(payload, self.blobs, proto, raws)
             except (OSError, EOFError, ValueError, zlib.error, pickle.UnpicklingError, AttributeError, IndexError,
-                    KeyError):
+                    KeyError, TypeError):
                 self.stats.broken += 1  # a blob deleted under it, a damaged row: compile as without it
                 continue
             self.stats.model, self.stats.hits = "hit", sum(p.where == "core" for p in cm.placements)
-            self._writes.append(("UPDATE models SET hits = hits + 1 WHERE key = ? AND ident = ?", (key, packed)))
+            self._writes.append(("UPDATE models SET hits = hits + 1 WHERE key = ? AND ident = ? AND weights = ?",
+                                 (key, packed, weights)))
             return cm
         self.stats.model = "miss"
         return None
 
     def store_compiled(self, cm: Any) -> None:
-        """Store a compile's CompiledModel under the identifier `compiled` computed (large arrays as blobs)."""
+        """Store a compile's CompiledModel under the identifier `compiled` computed, with copies of
+        the model's large weights (all large arrays as blobs)."""
         if self._model is None:
             return
-        key, packed, proto = self._model
+        key, packed, proto, raws = self._model
         stats, cm.cache_stats = cm.cache_stats, None
         try:
             payload, names = _dumps(cm, self.blobs, proto, cm.graph)
@@ -542,10 +573,13 @@ class InstructionCache:
             return
         finally:
             cm.cache_stats = stats
+        refs = [self.blobs.put(np.frombuffer(r, np.uint8)) for r in raws if r is not None and len(r) >= WEIGHT_BLOB]
+        names += [r[0] for r in refs]
         self.stats.model = "stored"
-        self._writes.append(("INSERT OR IGNORE INTO models (key, ident, name, version, payload, blobs, created) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?)", (key, packed, cm.graph.name, version(), payload,
-                                                              " ".join(sorted(set(names))), time.time())))
+        self._writes.append(("INSERT OR IGNORE INTO models (key, ident, weights, name, version, payload, blobs, "
+                             "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (key, packed, json.dumps(refs), cm.graph.name, version(), payload,
+                              " ".join(sorted(set(names))), time.time())))
 
     # ------------------------------------------------------------------ segments (assembly and reorder.py)
     def finished(self, seg: Segment, ident: str) -> dict[str, Any] | None:

@@ -170,12 +170,17 @@ def changed(model: onnx.ModelProto, name: str) -> onnx.ModelProto:
     return out
 
 
+@pytest.mark.parametrize("weight", ["w2a", "fc"], ids=["small-hashed", "large-compared"])
 @pytest.mark.parametrize("digest", [None, lambda s: "0"], ids=["sha256", "colliding"])
-def test_one_weight_changed_misses_the_model_and_finds_its_nodes(tmp_path, models, plain, digest):
-    """One weight of one layer changed: not the whole-model entry (another program's constants and
-    other values), but every node and the segment (the instructions do not depend on weight values)."""
+def test_one_weight_changed_misses_the_model_and_finds_its_nodes(tmp_path, models, plain, digest, weight):
+    """One weight of one layer changed (a conv's, below cache.WEIGHT_BLOB bytes: in the identifier by
+    its SHA-256; the Gemm's, above: compared byte for byte with the entry's copy): not the whole-model
+    entry (another program's constants and other values), but every node and the segment (the
+    instructions do not depend on weight values)."""
     m = models["blocks"]
-    other = changed(m, "w2a")
+    size = {t.name: len(t.raw_data) for t in m.graph.initializer}[weight]
+    assert (size >= cache_mod.WEIGHT_BLOB) == (weight == "fc")
+    other = changed(m, weight)
     db = InstructionCache(tmp_path, digest=digest)
     compile_model(m, cache=db)
     got = compile_model(other, cache=db)
@@ -195,6 +200,18 @@ def test_one_weight_changed_misses_the_model_and_finds_its_nodes(tmp_path, model
         again = compile_model(model, cache=InstructionCache(tmp_path, digest=digest))
         assert again.cache_stats["model"] == "hit"
         same(again, ref)
+
+
+def test_a_table_of_an_older_layout_is_replaced(tmp_path, models, plain):
+    db = sqlite3.connect(tmp_path / cache_mod.DB_NAME)
+    db.execute("CREATE TABLE models (key TEXT, ident BLOB, payload BLOB)")
+    db.execute("INSERT INTO models VALUES ('k', x'00', x'00')")
+    db.commit()
+    db.close()
+    for k in range(2):
+        cm = compile_model(models["blocks"], cache=tmp_path)
+        assert cm.cache_stats["model"] == ("hit" if k else "stored")
+        same(cm, plain["blocks"])
 
 
 def test_a_deleted_blob_is_a_miss(tmp_path, models, plain):
