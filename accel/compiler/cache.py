@@ -286,6 +286,22 @@ def model_identifier(proto: onnx.ModelProto, config: Any, options: planning.Opti
 WEIGHT_BLOB = 1 << 16  # initializers of at least this many bytes are kept as blobs and compared, not hashed
 
 
+def _external(g: onnx.GraphProto) -> bool:
+    """Whether a tensor of the graph (an initializer, an attribute, in a subgraph too) still has its
+    data in an external file (a ModelProto loaded without its external data): the file's bytes are
+    not in the identifier, so such a model is not stored whole."""
+    ext = onnx.TensorProto.EXTERNAL
+    if any(t.data_location == ext for t in g.initializer):
+        return True
+    for n in g.node:
+        for a in n.attribute:
+            if a.HasField("t") and a.t.data_location == ext or any(t.data_location == ext for t in a.tensors):
+                return True
+            if (a.HasField("g") and _external(a.g)) or any(_external(x) for x in a.graphs):
+                return True
+    return False
+
+
 # element types whose array is their raw data as it is (numpy_helper.to_array's frombuffer case)
 _PLAIN = {getattr(onnx.TensorProto, n) for n in ("FLOAT", "DOUBLE", "FLOAT16", "BFLOAT16", "BOOL", "INT8", "INT16",
                                                    "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")}
@@ -536,6 +552,9 @@ class InstructionCache:
         and version, or None (then `store_compiled` stores this compile's at its end). Entries with
         this identifier differ only in their large weights: the first whose copies equal this
         model's byte for byte is the one."""
+        if _external(proto.graph):
+            self.stats.model = "not used (tensors in external files the identifier cannot see)"
+            return None
         ident, raws = model_identifier(proto, config, options, strict, input_shapes)
         key, packed = self.digest(ident), zlib.compress(ident.encode(), 1)
         self._model = (key, packed, proto, raws)

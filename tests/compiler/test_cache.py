@@ -214,6 +214,22 @@ def test_a_table_of_an_older_layout_is_replaced(tmp_path, models, plain):
         same(cm, plain["blocks"])
 
 
+def test_weights_in_an_external_file_are_not_stored_whole(tmp_path, models, plain, monkeypatch):
+    """A ModelProto whose initializers are still in an external file: the file is not in the
+    identifier, so no whole-model entry (the nodes and the segment are found as usual)."""
+    onnx.save(models["blocks"], str(tmp_path / "m.onnx"), save_as_external_data=True, location="m.data",
+              size_threshold=0)
+    monkeypatch.chdir(tmp_path)  # numpy_helper.to_array reads the file relative to the working folder
+    m = onnx.load(str(tmp_path / "m.onnx"), load_external_data=False)
+    assert any(t.data_location == onnx.TensorProto.EXTERNAL for t in m.graph.initializer)
+    for k in range(2):
+        cm = compile_model(m, cache=tmp_path / "db")
+        assert cm.cache_stats["model"].startswith("not used") and cm.cache_stats["segment_hits"] == k
+        same(cm, plain["blocks"])
+    assert sqlite3.connect(tmp_path / "db" / cache_mod.DB_NAME).execute("SELECT count(*) FROM models").fetchone() \
+        == (0,)
+
+
 def test_a_deleted_blob_is_a_miss(tmp_path, models, plain):
     """A blob deleted under an entry: the compile runs as without it (and stores the blob again)."""
     compile_model(models["blocks"], cache=tmp_path)
