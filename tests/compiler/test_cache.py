@@ -217,8 +217,9 @@ def test_a_table_of_an_older_layout_is_replaced(tmp_path, models, plain):
 def test_weights_in_an_external_file_are_not_stored_whole(tmp_path, models, plain, monkeypatch):
     """A ModelProto whose initializers are still in an external file: the file is not in the
     identifier, so no whole-model entry (the nodes and the segment are found as usual)."""
-    onnx.save(models["blocks"], str(tmp_path / "m.onnx"), save_as_external_data=True, location="m.data",
-              size_threshold=0)
+    copy = onnx.ModelProto()
+    copy.CopyFrom(models["blocks"])  # saving with external data changes the proto it saves
+    onnx.save(copy, str(tmp_path / "m.onnx"), save_as_external_data=True, location="m.data", size_threshold=0)
     monkeypatch.chdir(tmp_path)  # numpy_helper.to_array reads the file relative to the working folder
     m = onnx.load(str(tmp_path / "m.onnx"), load_external_data=False)
     assert any(t.data_location == onnx.TensorProto.EXTERNAL for t in m.graph.initializer)
