@@ -1,34 +1,47 @@
 """The instruction database (../shared/PATENTS.md, US12093801B1): instructions keyed by the subgraph
-they lower, in SQLite (standard library), reused across compiles and across repeated blocks.
+they lower, in SQLite (standard library), reused across compiles and across repeated blocks. Three
+kinds of entry, from the smallest subgraph to the largest (docs/cache.md):
 
-What a node's lowering produces splits in two. Its *bindings* (the DRAM tensors it declares, the
-prepared constants, which graph values they hold, the SBUF/PSUM ranges it allocates) follow from the
-node and the segment; its *instructions* (the lines of the listing, with the semaphore pairs the
-builder inserts) follow from the stream of `Builder.emit` calls the lowering makes and the builder's
-state when it starts. That state is kept in a canonical form (`_state`): every access record the
-other engines are not yet ordered after, and the clocks, with instruction indices relative to each
-engine's count (the builder compares only indices of one engine with each other, so shifting them
-changes no decision).
+**Nodes.** What a node's lowering produces splits in two. Its *bindings* (the DRAM tensors it
+declares, the prepared constants, which graph values they hold, the SBUF/PSUM ranges it allocates)
+follow from the node and the segment; its *instructions* (the lines of the listing, with the
+semaphore pairs the builder inserts) follow from the stream of `Builder.emit` calls the lowering
+makes and the builder's state when it starts. That state is kept in a canonical form (`_state`):
+every access record the other engines are not yet ordered after, and the clocks, with instruction
+indices relative to each engine's count (the builder compares only indices of one engine with each
+other, so shifting them changes no decision).
 
 * The identifier of a node (`identifier`) is the canonical text of its operator, attributes, input
   and output shapes and dtypes, the content hash of its small constants (shapes, scalars: what can
   steer instructions; weights are bound as data), its placement (fused activation, folded weights'
-  shapes), the CoreConfig, the compiler/ISA version (`VERSION`: a hash of the compiler's and the
-  ISA's sources) and the builder's canonical state. Its SHA-256 is the database key; the stored
-  identifier is compared in full, so two subgraphs whose hashes collide never share instructions.
+  shapes), the CoreConfig, the compiler/ISA version (`version`) and the builder's canonical state.
+  Its SHA-256 is the database key; the stored identifier is compared in full, so two subgraphs whose
+  hashes collide never share instructions (so for the other kinds).
 * A lookup that finds entries runs the node's lowering on a *shadow* of the segment (copies of its
   maps, counters and allocators; a builder that only records the emit calls): that gives the
   bindings exactly as a fresh lowering, and the emit stream. An entry is used only when its stored
-  emit stream (tensor names relocated) equals this one in full; then its lines (tensor names
-  relocated, the node's label put back) and the builder's exit state are exactly what a fresh
-  lowering gives, by construction, for any weights. Otherwise the node is lowered for real and a
-  new entry is stored.
-* Segments are assembled from the listing as without the database (decoding a stored binary is
-  slower than the assembler's fast paths).
+  emit stream (tensor names relocated) equals this one in full; then its lines and the builder's
+  exit state are exactly what a fresh lowering gives, by construction, for any weights.
 
-Repeated blocks (ResNet bottlenecks, transformer projections) hit because their identifiers and emit
-streams agree up to tensor names. Writes are batched into one transaction per compile (WAL journal,
-`BEGIN IMMEDIATE`, `INSERT OR IGNORE`), so concurrent compiles into one folder are safe.
+**Segments** (`segment_identifier`): a core segment's listing and each instruction's node, in full,
+with the CoreConfig and Options.reorder, give its final program: assembled, and reordered across
+engines by reorder.py when that is faster. A hit takes the stored program (and reordered builder)
+instead of assembling and reordering. Weight values are not in a listing, so a model with other
+weights finds its segments.
+
+**Whole models** (`model_identifier`): every field of the ONNX model in full but its initializers'
+raw data, the CoreConfig, the Options, `strict`, the input shapes and the version; small initializers
+by their SHA-256, large ones (WEIGHT_BLOB bytes and more) compared byte for byte with the entry's
+own copy. A hit returns the stored CompiledModel (graph, placements, steps with their segments,
+programs and prepared constants) without importing, placing, lowering, reordering or assembling.
+It is a pickle (`_Pickler`) whose arrays of BLOB_MIN bytes and more are .npy files named by their
+content's SHA-256 beside the database (`_Blobs`, mapped copy-on-write when loaded); the model's own
+NodeProtos and initializers and the ISA table's entries are referenced, not copied.
+
+Writes are batched into one transaction per compile (WAL journal, `BEGIN IMMEDIATE`, `INSERT OR
+IGNORE`); blobs are written under a temporary name and renamed. Concurrent compiles into one folder
+are safe. An entry that cannot be loaded (a blob deleted) is a miss. The entries are pickles: a
+cache folder is trusted like the code (whoever can write it can run code in the compiler).
 """
 
 from __future__ import annotations
