@@ -68,8 +68,9 @@ class Allocator:
             self.pending = []
             return self.alloc(nbytes, what, align)
         used = self.size - sum(e - s for s, e in self.free_list)
+        hole = max((e - -(-s // a) * a for s, e in self.free_list), default=0)  # what one range could take
         raise CompileError(f"{what}: {need} bytes per partition do not fit {self.space} ({used} of {self.size} "
-                           "bytes in use)")
+                           f"bytes in use, the largest free range {max(hole, 0)} bytes)")
 
     def free(self, start: int, nbytes: int) -> None:
         self.pending.append((start, nbytes))

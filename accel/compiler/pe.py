@@ -174,6 +174,7 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
     bank_bytes = c.psum_bank_bytes
     plane = hp * wp * BF16
     kcols = kh * kw * cout_g
+    _check_resident_tiles(node, c, b.sbuf.align, -(-cin_g // rows), plane if kept is None else 0, kcols * BF16, p)
     for n in range(p["n"]):
         for g in range(p["g"]):
             cin_tiles = [(k0, min(rows, cin_g - k0)) for k0 in range(0, cin_g, rows)]
@@ -224,6 +225,24 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
                     b.sbuf.free(xa, plane)
                 b.sbuf.free(wa, kcols * BF16)
     return notes
+
+
+def _check_resident_tiles(node: Node, config, align: int, tiles: int, plane: int, weights: int,
+                          p: dict[str, Any]) -> None:
+    """lower_conv keeps every input-channel tile's padded plane (unless the input is kept in SBUF) and its
+    weights for all output channels in SBUF at once: when their aligned sizes alone exceed a partition,
+    no allocation order can fit them, so say so (the node, what it holds, the limit) rather than name
+    whichever allocation happened to fail."""
+    def up(n: int) -> int:
+        return -(-n // align) * align
+
+    held = tiles * (up(plane) + up(weights))
+    if held > config.sbuf_partition_bytes:
+        what = f"its padded input plane ({plane} bytes) and " if plane else ""
+        raise CompileError(f"node {node.name} (Conv): each of its {tiles} input-channel tiles ({config.pe_rows} PE "
+                           f"rows) keeps {what}its weights for all {p['cout_g']} output channels ({p['kh']}x{p['kw']}: "
+                           f"{weights} bytes) in SBUF at once: {held} bytes per partition, more than "
+                           f"sbuf_partition_bytes = {config.sbuf_partition_bytes}")
 
 
 def _conv_output(seg: Segment, node: Node) -> str | Planes | Flat:
