@@ -121,10 +121,7 @@ def decompose(w: np.ndarray, n: int, m: int) -> list[SparseWeights]:
     counts = group_counts(w, m)
     t_count = -(-int(counts.max(initial=0)) // n)
     nz = ~is_zero(padded)
-    rank = np.zeros_like(padded, dtype=np.int64)  # order of each nonzero inside its group
-    for g in range(padded.shape[0] // m):
-        block = nz[g * m:(g + 1) * m]
-        rank[g * m:(g + 1) * m] = np.cumsum(block, axis=0) - 1
+    rank = (np.cumsum(nz.reshape(-1, m, padded.shape[1]), axis=1) - 1).reshape(padded.shape)  # inside its group
     parts = []
     for t in range(t_count):
         keep = nz & (rank // n == t)
@@ -275,13 +272,24 @@ def gemm_program(w: np.ndarray, n: int, m: int, m_vectors: int, rows: int = 128,
 
 def prune_group(col: np.ndarray, n: int, m: int) -> np.ndarray:
     """Keep the n largest magnitudes of every group of m (earlier rows win ties); float column in, out."""
-    padded = np.zeros(-(-col.size // m) * m, dtype=np.float64)
-    padded[:col.size] = col
-    blocks = padded.reshape(-1, m)
-    order = np.argsort(-np.abs(blocks), axis=1, kind="stable")[:, :n]
-    out = np.zeros_like(blocks)
-    np.put_along_axis(out, order, np.take_along_axis(blocks, order, axis=1), axis=1)
-    return out.reshape(-1)[:col.size]
+    return prune_columns(np.asarray(col)[:, None], n, m)[:, 0]
+
+
+def prune_columns(w: np.ndarray, n: int, m: int) -> np.ndarray:
+    """`prune_group` of every column of W [K, N] at once (float64 out): a weight stays when fewer
+    than n of its group come before it in the order of a stable sort by falling magnitude (NaN last)."""
+    k, cols = w.shape
+    padded = np.zeros((-(-k // m) * m, cols), dtype=np.float64)
+    padded[:k] = w
+    blocks = padded.reshape(-1, m, cols)
+    key = -np.abs(blocks)
+    key[np.isnan(key)] = np.inf
+    rank = np.zeros(blocks.shape, np.int8)  # how many of its group sort before each weight
+    for i in range(m):
+        for j in range(m):
+            if j != i:
+                rank[:, i] += (key[:, j] <= key[:, i]) if j < i else (key[:, j] < key[:, i])
+    return np.where(rank < n, blocks, 0.0).reshape(-1, cols)[:k]
 
 
 @dataclass
@@ -315,25 +323,41 @@ def prune_mixed(w: np.ndarray, patterns: list[tuple[int, int]], target: float | 
     if not patterns:
         raise ValueError("give at least one pattern")
     levels = sorted(set(patterns), key=lambda p: (p[0] / p[1], p[1]))
-    k, cols = w.shape
-    cand = np.stack([np.stack([prune_group(w[:, c], n, m) for c in range(cols)], axis=1) for n, m in levels])
-    cost = np.abs(w[None] - cand).sum(axis=1)  # [levels, N]
-    kept = (cand != 0).sum(axis=1)  # [levels, N]
-    sq = ((w[None] - cand) ** 2).sum(axis=1)
+    cols = w.shape[1]
+    cand = [prune_columns(w, n, m) for n, m in levels]  # per level [K, N]
+    cost = np.stack([np.abs(w - c).sum(axis=0) for c in cand])  # [levels, N]
+    kept = np.stack([(c != 0).sum(axis=0) for c in cand])  # [levels, N]
+    sq = np.stack([((w - c) ** 2).sum(axis=0) for c in cand])
     norm = float(np.sqrt((w ** 2).sum())) or 1.0
+    cidx = np.arange(cols)
+    last = len(levels) - 1
 
-    def assign(t: float) -> np.ndarray:
-        ok = cost <= t
-        return np.where(ok.any(axis=0), ok.argmax(axis=0), len(levels) - 1)
+    def assign(t: np.ndarray) -> np.ndarray:
+        """The pattern of every column at each threshold: [len(t), N]."""
+        ok = cost[None] <= t[:, None, None]
+        return np.where(ok.any(axis=1), ok.argmax(axis=1), last)
 
-    def measure(a: np.ndarray) -> tuple[float, float]:
-        cidx = np.arange(cols)
-        return 1.0 - kept[a, cidx].sum() / w.size, float(np.sqrt(sq[a, cidx].sum())) / norm
+    def error(a: np.ndarray) -> float:
+        return float(np.sqrt(sq[a, cidx].sum())) / norm
 
     thresholds = np.concatenate([[-np.inf], np.unique(cost)])
-    results = [measure(assign(t)) for t in thresholds]
-    spars = np.array([r[0] for r in results])
-    errs = np.array([r[1] for r in results])
+    # zeros at every threshold, exactly (integers): from the mildest assignment, a column moves to
+    # pattern j at t = cost[j] when j is more aggressive than where it is
+    nkept = np.zeros(len(thresholds), np.int64)
+    nkept[0] = kept[last].sum()
+    cur = np.full(cols, last)
+    for j in np.argsort(cost, axis=0, kind="stable"):  # per column, its patterns by cost (ties: in order)
+        move = j < cur
+        at = np.searchsorted(thresholds, cost[j, cidx][move])
+        np.add.at(nkept, at, kept[j, cidx][move] - kept[cur, cidx][move])
+        cur = np.where(move, j, cur)
+    spars = 1.0 - np.cumsum(nkept) / w.size
+    errs = None
+    if max_error is not None:  # per threshold, the sum over the columns in column order, as error()
+        errs = np.empty(len(thresholds))
+        step = max(1, (1 << 22) // (len(levels) * cols))  # thresholds at a time: bounded memory
+        for t0 in range(0, len(thresholds), step):
+            errs[t0:t0 + step] = np.sqrt(sq[assign(thresholds[t0:t0 + step]), cidx].sum(axis=1)) / norm
     ok = np.ones(len(thresholds), dtype=bool) if max_error is None else errs <= max_error + 1e-12
     if not ok.any():
         ok[0] = True  # the mildest assignment is the best possible
@@ -348,9 +372,11 @@ def prune_mixed(w: np.ndarray, patterns: list[tuple[int, int]], target: float | 
     else:
         i = int(np.flatnonzero(ok)[-1])
     t = float(thresholds[i])
-    a = assign(t)
-    pruned = cand[a, :, np.arange(cols)].T
-    spars_i, err_i = results[i]
+    a = assign(thresholds[i:i + 1])[0]
+    pruned = np.zeros_like(w)
+    for j, c in enumerate(cand):
+        pruned[:, a == j] = c[:, a == j]
+    spars_i, err_i = spars[i], error(a)
     counts = {f"{n}:{m}": int((a == j).sum()) for j, (n, m) in enumerate(levels)}
     return PruneResult(pruned, levels, a, t, spars_i, err_i, reached, counts)
 

@@ -142,6 +142,71 @@ def test_prune_mixed_reaches_target_and_respects_budget() -> None:
     assert (got[:64] == want).all()
 
 
+def prune_column_reference(col: np.ndarray, n: int, m: int) -> np.ndarray:
+    """The n largest magnitudes of every group of m, one column at a time: a stable sort by falling
+    magnitude (NaN last), earlier rows first among equals."""
+    padded = np.zeros(-(-col.size // m) * m)
+    padded[:col.size] = col
+    blocks = padded.reshape(-1, m)
+    order = np.argsort(-np.abs(blocks), axis=1, kind="stable")[:, :n]
+    out = np.zeros_like(blocks)
+    np.put_along_axis(out, order, np.take_along_axis(blocks, order, axis=1), axis=1)
+    return out.reshape(-1)[:col.size]
+
+
+def prune_mixed_reference(w: np.ndarray, patterns, target=None, max_error=None):
+    """prune_mixed's definition as a loop over columns and thresholds: (pruned, assignment,
+    threshold, sparsity, error)."""
+    levels = sorted(set(patterns), key=lambda p: (p[0] / p[1], p[1]))
+    cols = w.shape[1]
+    cand = np.stack([np.stack([prune_column_reference(w[:, c], n, m) for c in range(cols)], axis=1)
+                     for n, m in levels])
+    cost, kept, sq = np.abs(w - cand).sum(axis=1), (cand != 0).sum(axis=1), ((w - cand) ** 2).sum(axis=1)
+    norm = float(np.sqrt((w ** 2).sum())) or 1.0
+
+    def assign(t):
+        ok = cost <= t
+        return np.where(ok.any(axis=0), ok.argmax(axis=0), len(levels) - 1)
+
+    ts = np.concatenate([[-np.inf], np.unique(cost)])
+    res = [(1.0 - kept[a, np.arange(cols)].sum() / w.size, float(np.sqrt(sq[a, np.arange(cols)].sum())) / norm)
+           for a in (assign(t) for t in ts)]
+    spars, errs = np.array([r[0] for r in res]), np.array([r[1] for r in res])
+    ok = np.ones(len(ts), bool) if max_error is None else errs <= max_error + 1e-12
+    ok[0] |= not ok.any()
+    hit = ok & (spars >= (target if target is not None else 2) - 1e-12)
+    i = (int(np.argmax(hit)) if hit.any() else int(np.flatnonzero(ok)[np.argmax(spars[ok])])) if target is not None \
+        else int(np.flatnonzero(ok)[-1])
+    a = assign(ts[i])
+    return cand[a, :, np.arange(cols)].T, a, float(ts[i]), *res[i]
+
+
+def test_vectorized_pruning_equals_the_per_column_definition() -> None:
+    """prune_columns (all columns at once) and prune_mixed (every threshold at once) give the bits
+    of the per-column, per-threshold loops on random matrices: Gaussian, small integers (ties and
+    zeros), equal columns (equal costs), with a target, an error budget, both, an unreachable
+    target; and prune_columns on NaN, +-inf and +-0."""
+    rng = np.random.default_rng(11)
+    pattern_sets = [[(2, 4), (4, 8)], [(2, 4), (1, 4)], [(1, 2)], [(1, 4), (2, 8), (4, 16)], [(3, 8), (1, 3)]]
+    for trial in range(40):
+        k, c = int(rng.integers(1, 70)), int(rng.integers(1, 40))
+        w = [rng.standard_normal((k, c)) * rng.uniform(0.1, 2, c), rng.integers(-3, 4, (k, c)).astype(np.float64),
+             np.repeat(rng.standard_normal((k, 1)), c, axis=1)][trial % 3]
+        pats = pattern_sets[trial % len(pattern_sets)]
+        for target, max_error in ((0.5, None), (0.6, None), (None, 0.3), (0.7, 0.4), (0.99, None)):
+            got = sp.prune_mixed(w, pats, target=target, max_error=max_error)
+            want = prune_mixed_reference(w, pats, target, max_error)
+            assert np.ascontiguousarray(got.pruned).tobytes() == np.ascontiguousarray(want[0]).tobytes()
+            assert np.array_equal(got.assignment, want[1])
+            assert [np.float64(v).tobytes() for v in (got.threshold, got.sparsity, got.error)] == \
+                [np.float64(v).tobytes() for v in want[2:]]
+    specials = np.array([0.0, -0.0, 1.0, -1.0, 2.0, np.nan, np.inf, -np.inf, 0.5, -0.5])
+    for n, m in ((1, 2), (2, 4), (4, 8), (3, 8), (4, 16), (7, 16), (2, 3)):
+        w = rng.choice(specials, (int(rng.integers(1, 50)), 6))
+        want = np.stack([prune_column_reference(w[:, j], n, m) for j in range(6)], axis=1)
+        assert np.ascontiguousarray(sp.prune_columns(w, n, m)).tobytes() == want.tobytes()
+
+
 def test_cli_sparsify(tmp_path, capsys) -> None:
     from accel.cli import main
 
