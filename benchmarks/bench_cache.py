@@ -10,10 +10,12 @@ compile's time goes, and the measurements behind what is stored.
 Each compile runs in this process one after another; per kind the best of --repeat, wall seconds
 (time.perf_counter) and CPU seconds of this process (time.process_time: on a shared machine, what
 one core spent) taken separately; the load average is printed beside. The database is a fresh
-temporary folder per repeat. The warm phases are from cProfile (cumulative seconds): the model's
-identifier (reading and hashing its initializers), loading the stored pickle (blobs included), the
-rest. "formats": one segment's program loaded as a pickle of its instruction objects (what the
-entries store), decoded from its binary (Program.from_bytes), assembled from its listing; the
+temporary folder per repeat (deleted at the end). The warm phases are from cProfile (cumulative seconds): opening the
+database, the model's identifier (reading its initializers out of the protobuf, hashing the small
+ones), comparing the large ones with the entry's copies, loading the stored pickle (blobs mapped),
+writing the hit count, the rest (the garbage collector's passes over the loaded objects among it).
+"formats": one segment's program loaded as a pickle of its instruction objects (what the entries
+store), decoded from its binary (Program.from_bytes), assembled from its listing; the
 initializers hashed by SHA-256 and BLAKE2b.
 """
 
@@ -30,7 +32,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import onnx
 from onnx import numpy_helper
 
@@ -66,20 +67,22 @@ def one_layer_changed(model: onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
 
 
 def phases(model, folder: str) -> dict[str, float]:
+    """Cumulative seconds (cProfile) of a warm compile's parts, the database opened inside."""
     pr = cProfile.Profile()
     pr.enable()
     compile_model(model, cache=InstructionCache(folder))
     pr.disable()
     st = pstats.Stats(pr).stats  # type: ignore[attr-defined]
-    out = {"identifier": 0.0, "load": 0.0, "total": 0.0}
+    want = {("cache.py", "__init__"): "open", ("cache.py", "model_identifier"): "identifier",
+            ("cache.py", "equal"): "compare", ("cache.py", "_loads"): "load", ("cache.py", "flush"): "flush",
+            ("model.py", "compile_model"): "total"}
+    out = dict.fromkeys(want.values(), 0.0)
     for (file, _, fn), (_, _, _, cum, _) in st.items():
-        if fn == "model_identifier" and "cache.py" in file:
-            out["identifier"] += cum
-        elif fn == "_loads" and "cache.py" in file:
-            out["load"] += cum
-        elif fn == "compile_model" and "model.py" in file:
-            out["total"] += cum
-    out["rest"] = out.pop("total") - out["identifier"] - out["load"]
+        k = want.get((Path(file).name, fn))
+        if k and "accel" in file:
+            out[k] += cum
+    total = out.pop("total") + out["open"]
+    out["rest"] = total - sum(out.values())
     return out
 
 
@@ -116,10 +119,11 @@ def main() -> None:
         other, layer = one_layer_changed(model)
         runs: dict[str, list[tuple[float, float]]] = {"no db": [], "cold": [], "warm": [], "changed": []}
         loads = []
-        for _ in range(args.repeat):
+        keep = tempfile.TemporaryDirectory(prefix="accel-cache-")  # deleted with the last repeat's database
+        for k in range(args.repeat):
             loads.append(os.getloadavg()[0])
             runs["no db"].append(timed(model)[:2])
-            folder = tempfile.mkdtemp(prefix="accel-cache-")
+            folder = str(Path(keep.name) / str(k))
             *t, cold = timed(model, InstructionCache(folder))
             runs["cold"].append(tuple(t))
             *t, warm = timed(model, InstructionCache(folder))
@@ -134,6 +138,8 @@ def main() -> None:
         ph = phases(model, folder)
         fm = formats(model, cold)
         cs, ws, xs = cold.cache_stats, warm.cache_stats, changed.cache_stats
+        del cold, warm, changed  # their blobs are mapped
+        keep.cleanup()
         rows.append((name, layer, wall, cpu, cs, ws, xs, disk, ph, fm, loads))
     print(f"{'model':<12} {'':>4} {'no db':>7} {'cold':>7} {'warm':>7} {'changed':>8} {'warm/cold':>9} "
           f"{'changed/cold':>12}")
@@ -147,12 +153,10 @@ def main() -> None:
               f"{xs['hits']}/{n} + segments {xs['segment_hits']}/{xs['segment_hits'] + xs['segment_misses']}; "
               f"disk {disk['database_bytes'] / 1e6:.1f} MB database + {disk['blob_bytes'] / 1e6:.1f} MB in "
               f"{disk['blobs']} blobs; load average {min(loads):.1f}-{max(loads):.1f}")
-        print(f"  warm under cProfile: identifier {ph['identifier']:.3f} s, stored model {ph['load']:.3f} s, "
-              f"rest {ph['rest']:.3f} s")
+        print("  warm under cProfile (s): " + ", ".join(f"{k} {v:.3f}" for k, v in ph.items()))
         print(f"  formats (CPU s): program pickle {fm['pickle']:.3f}, from_bytes {fm['from_bytes']:.3f}, "
               f"assemble {fm['assemble']:.3f}; {fm['MB']:.0f} MB of initializers: sha256 {fm['sha256']:.3f}, "
               f"blake2b {fm['blake2b']:.3f}")
-    np.set_printoptions()
 
 
 if __name__ == "__main__":
