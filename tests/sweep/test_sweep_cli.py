@@ -40,6 +40,10 @@ def test_sweep_json_csv_and_plots(spec: Path, tmp_path: Path, capsys: pytest.Cap
     rows = list(csv.DictReader(out.open()))
     assert [r["pe_rows"] for r in rows] == ["64", "64", "128", "128"]
     assert int(rows[2]["cycles"]) == d["records"][2]["cycles"] and rows[0]["error"].startswith("AsmError")
+    for r, rec in zip(rows[2:], d["records"][2:], strict=True):  # area and energy, totals and components
+        for col in ("area_mm2", "energy_uj", "area_pe_array_mm2", "area_dma_mm2", "energy_dram_uj", "energy_pe_uj"):
+            assert float(r[col]) == rec[col] > 0, col
+    assert rows[0]["area_mm2"] == rows[0]["energy_uj"] == ""  # a failed point has no figures
     assert plot.read_bytes()[:4] == b"\x89PNG" and heat.read_bytes()[:4] == b"\x89PNG"
     # the second time every point comes from the cache: the table, the same figures
     assert main(["sweep", str(spec), "--no-progress"]) == 0
