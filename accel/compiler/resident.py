@@ -7,7 +7,8 @@ reads: per image and input-channel tile of the consumer, its padded plane [chann
 border filled with zeros first, as the consumer would). The store and the consumer's loads disappear;
 the consumer frees the planes when it is done (the allocator's delayed reuse as for any tile), and
 the builder derives the semaphores from the regions as for any other buffer. The arithmetic is the
-same instructions on the same values, so results are bit-identical to the spilled program.
+same instructions on the same values, so results are bit-identical to the spilled program. A conv
+on the sparse array (accel.compiler.sparse) reads and drains the same planes and tiles.
 
 Likewise a MatMul/Gemm output read only as the A operand of the next MatMul/Gemm, both with the
 rows of the output on partitions (pe.rows_layout): the producer's drain writes each chunk of its
