@@ -224,6 +224,27 @@ def test_kept_tiles_that_are_not_the_blocks_give_dense_on_the_unpruned_weights()
     assert np.array_equal(second.weights, d2) and set(cm.steps[0].segment.dram) == {"x", "z"}
 
 
+def test_kept_planes_are_read_as_one_j_block_only_when_evenly_spaced() -> None:
+    """_kept_blocks: a block of J = 2 planes of 32 channels is one pe.matmul_sparse operand at the
+    kept planes' spacing; planes out of order or tiled otherwise give the reason instead."""
+    from types import SimpleNamespace
+
+    from accel.compiler.segment import Flat, Planes
+    from accel.compiler.sparse import _kept_blocks
+
+    p, passes = {"n": 2, "cin": 64}, [(0, 64, 2, 32)]
+    planes = Planes(2, 6, 6, 1, 1, ((0, 32), (32, 32)), True)
+    seg = SimpleNamespace(keep={"x": planes}, resident={"x": [0, 128, 256, 384]}, config=SQUARE)
+    assert _kept_blocks(seg, "x", p, passes) == [[(0, 128)], [(256, 128)]]
+    seg.resident["x"] = [0, 128, 384, 256]
+    assert "not evenly spaced" in _kept_blocks(seg, "x", p, passes)
+    seg.keep["x"] = Flat((2, 64, 4, 4))  # channel tiles of 32 partitions by whole planes
+    assert "not evenly spaced" in _kept_blocks(seg, "x", p, passes)
+    seg.resident["x"] = [0, 128, 256, 384]
+    assert _kept_blocks(seg, "x", p, passes) == [[(0, 128)], [(256, 128)]]
+    assert "24 channels" in _kept_blocks(seg, "x", {"n": 1, "cin": 48}, [(0, 48, 2, 24)])
+
+
 def conv_pair(w1: np.ndarray, w2: np.ndarray, rng, cin: int = 32):
     """A 3 x 3 conv (padded) then a 1 x 1 conv on a [1, cin, 4, 4] input, and an input for it."""
     nodes = [helper.make_node("Conv", ["x", "w1"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
