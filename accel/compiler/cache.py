@@ -551,7 +551,7 @@ class InstructionCache:
         self.stats = CacheStats()
         self._writes: list[tuple[str, tuple]] = []
         self._fresh: dict[tuple[str, str], list[tuple[str, bytes]]] = {}  # stored by this compile, not yet written
-        self._model: tuple | None = None  # this compile's model key, identifier, proto, initializers' raw data
+        self._model: tuple | None = None  # this compile's model key, identifier (compressed), proto
 
     def begin(self) -> None:
         """Start a compile: its statistics from zero."""
@@ -570,7 +570,6 @@ class InstructionCache:
             return None
         ident, raws = model_identifier(proto, config, options, strict, input_shapes)
         key, packed = self.digest(ident), zlib.compress(ident.encode(), 1)
-        self._model = (key, packed, proto, raws)
         big = [k for k, r in enumerate(raws) if r is not None and len(r) >= WEIGHT_BLOB]
         rows = self.db.execute("SELECT weights, payload FROM models WHERE key = ? AND ident = ?", (key, packed))
         for weights, payload in rows:
@@ -589,6 +588,7 @@ class InstructionCache:
                                  (key, packed, weights)))
             return cm
         self.stats.model = "miss"
+        self._model = (key, packed, proto)  # the raw data read again when storing: not held through the compile
         return None
 
     def store_compiled(self, cm: Any) -> None:
@@ -596,7 +596,7 @@ class InstructionCache:
         the model's large weights (all large arrays as blobs)."""
         if self._model is None:
             return
-        key, packed, proto, raws = self._model
+        key, packed, proto = self._model
         stats, cm.cache_stats = cm.cache_stats, None
         try:
             payload, names = _dumps(cm, self.blobs, proto, cm.graph)
@@ -605,7 +605,11 @@ class InstructionCache:
             return
         finally:
             cm.cache_stats = stats
-        refs = [self.blobs.put(np.frombuffer(r, np.uint8)) for r in raws if r is not None and len(r) >= WEIGHT_BLOB]
+        refs = []
+        for t in proto.graph.initializer:  # one at a time, so the copies are never all in memory at once
+            raw = _fields(t, "raw_data")[1]
+            if raw is not None and len(raw) >= WEIGHT_BLOB:
+                refs.append(self.blobs.put(np.frombuffer(raw, np.uint8)))
         names += [r[0] for r in refs]
         self.stats.model = "stored"
         self._writes.append(("INSERT OR IGNORE INTO models (key, ident, weights, name, version, payload, blobs, "
