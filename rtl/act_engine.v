@@ -147,7 +147,7 @@ module act_engine #(
     wire        ap1_space = ins[`ACCEL_F_AP1_SPACE_LSB];
     wire [7:0]  ap1_ps = ins[`ACCEL_F_AP1_PSTART_LSB +: 8];
     wire [8:0]  ap1_pc = ins[`ACCEL_F_AP1_PCOUNT_LSB +: 9];
-    wire [2:0]  ap1_dt = ins[`ACCEL_F_AP1_DTYPE_LSB +: 3];
+    wire [1:0]  ap1_dt = ins[`ACCEL_F_AP1_DTYPE_LSB +: 2];  // src's element type, as the lanes take it
     wire        ap2_space = ins[`ACCEL_F_AP2_SPACE_LSB];
     wire [7:0]  ap2_ps = ins[`ACCEL_F_AP2_PSTART_LSB +: 8];
     wire        is_stream = opc == `ACCEL_OP_ACT_IDENTITY || opc == `ACCEL_OP_ACT_RELU || opc == `ACCEL_OP_ACT_FUNC;
@@ -159,29 +159,10 @@ module act_engine #(
     wire [19:0] w0_addr, w1_addr;
     wire [17:0] bias_addr = ins[`ACCEL_F_AP2_OFFSET_LSB + 2 +: 18];  // one fp32 per partition
     wire        w_step = state == S_RD || state == S_LRD;
-    vec_ap_walk u_w0 (.clk(clk), .load(w_load), .step(w_step),
-        .offset(ins[`ACCEL_F_AP0_OFFSET_LSB +: 20]), .dtype(ap0_dt),
-        .n0(ins[`ACCEL_F_AP0_N0_LSB +: 16]), .s0(ins[`ACCEL_F_AP0_S0_LSB +: 16]),
-        .n1(ins[`ACCEL_F_AP0_N1_LSB +: 16]), .s1(ins[`ACCEL_F_AP0_S1_LSB +: 16]),
-        .n2(ins[`ACCEL_F_AP0_N2_LSB +: 16]), .s2(ins[`ACCEL_F_AP0_S2_LSB +: 16]),
-        .addr(w0_addr), .last(w0_last_unused), .inner_last(w0_inner_unused));
-    vec_ap_walk u_w1 (.clk(clk), .load(w_load), .step(w_step),
-        .offset(ins[`ACCEL_F_AP1_OFFSET_LSB +: 20]), .dtype(ap1_dt),
-        .n0(ins[`ACCEL_F_AP1_N0_LSB +: 16]), .s0(ins[`ACCEL_F_AP1_S0_LSB +: 16]),
-        .n1(ins[`ACCEL_F_AP1_N1_LSB +: 16]), .s1(ins[`ACCEL_F_AP1_S1_LSB +: 16]),
-        .n2(ins[`ACCEL_F_AP1_N2_LSB +: 16]), .s2(ins[`ACCEL_F_AP1_S2_LSB +: 16]),
-        .addr(w1_addr), .last(w1_last), .inner_last(w1_inner_unused));
-
-    // rotation: operand lane = home lane + (operand pstart - home pstart) mod LANES
-    function [8:0] rot;
-        input [7:0] ps;
-        input [7:0] home;
-        reg [9:0] d;
-        begin
-            d = {2'd0, ps} + LANES[9:0] - {2'd0, home};
-            rot = (d >= LANES[9:0]) ? d[8:0] - LANES[8:0] : d[8:0];
-        end
-    endfunction
+    vec_ap_walk #(.AP(0)) u_w0 (.clk(clk), .load(w_load), .step(w_step), .word(ins), .addr(w0_addr),
+        .last(w0_last_unused), .inner_last(w0_inner_unused));
+    vec_ap_walk #(.AP(1)) u_w1 (.clk(clk), .load(w_load), .step(w_step), .word(ins), .addr(w1_addr),
+        .last(w1_last), .inner_last(w1_inner_unused));
 
     // ------------------------------------------------------------------ read port
     reg  [8:0] lp;           // act.lut.load: partition being read (0 .. pcount - 1)
@@ -192,29 +173,19 @@ module act_engine #(
     assign rd_space = rd_bias ? ap2_space : ap1_space;
     assign rd_addr = rd_bias ? bias_addr : w1_addr[19:2];
     wire [7:0] rd_ps = rd_bias ? ap2_ps : ap1_ps;
-    generate
-        for (g = 0; g < LANES; g = g + 1) begin : g_rd_en
-            assign rd_en[g] = rd_go && (state == S_LRD ? g == l_part :
-                                        g >= rd_ps && g < {1'b0, rd_ps} + ap1_pc);
-        end
-    endgenerate
     assign w_load = state == S_DEC || (state == S_LRD && w1_last);  // (re)start the patterns
 
     reg        bias_pend, elem_q, lw_q;
-    reg  [8:0] rrot_q;
     reg  [1:0] rlo_q, rdt_q;
     reg  [8:0] lsel_q;
     reg  [4+14:0] lw_addr;
-    wire [2*LANES*32-1:0] rd_twice = {rd_data, rd_data};
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [2*LANES*32-1:0] rd_shift = rd_twice >> {rrot_q, 5'd0};  // low half used
     wire [LANES*32-1:0]   rd_word_all = rd_data >> {lsel_q, 5'd0};
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [LANES*32-1:0]   rd_log = rd_shift[LANES*32-1:0];
 
     // ------------------------------------------------------------------ the element's write, carried beside the units
-    // {last, entry, space, byte address, dtype, pstart, rotation}
-    localparam DW = 1 + IW + 1 + 20 + 3 + 8 + 9;
+    // {last, entry, space, byte address, dtype, pstart, home pstart}
+    localparam DW = 1 + IW + 1 + 20 + 3 + 8 + 8;
     reg  [DW-1:0] dl [0:22];
     reg  [22:0]   dv;
     wire [DW-1:0] dout = dl[22];
@@ -225,23 +196,19 @@ module act_engine #(
     wire [19:0]   out_byte = dout[DW-3-IW -: 20];
     wire [2:0]    out_dt = dout[DW-23-IW -: 3];
     wire [7:0]    out_ps = dout[DW-26-IW -: 8];
-    wire [8:0]    out_rot = dout[8:0];
+    wire [7:0]    out_home = dout[7:0];
     reg  [8:0]    pc_q [0:NSB-1];  // pcount of each scoreboard entry's instruction
     wire [8:0]    out_pc = pc_q[out_id];
     assign wr_addr = out_byte[19:2];
-    wire [3:0] be_size = (out_dt == 3'd1) ? 4'b0011 : (out_dt == 3'd2) ? 4'b0001 : 4'b1111;
-    assign wr_be = be_size << out_byte[1:0];
-    generate
-        for (g = 0; g < LANES; g = g + 1) begin : g_wr_en
-            assign wr_en[g] = wr_go && g >= out_ps && g < {1'b0, out_ps} + out_pc;
-        end
-    endgenerate
-    wire [LANES*32-1:0]   wr_log;
-    wire [2*LANES*32-1:0] wr_twice = {wr_log, wr_log};
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [2*LANES*32-1:0] wr_shift = wr_twice << {out_rot, 5'd0};  // high half used
-    /* verilator lint_on UNUSEDSIGNAL */
-    assign wr_data = wr_shift[2*LANES*32-1:LANES*32];
+
+    // the ports (rtl/lane_ports.v): src is the home pattern; bias reads and dst writes are rotated to it;
+    // act.lut.load reads one partition a clock
+    wire [LANES*32-1:0] rd_log, wr_log;
+    lane_ports #(.LANES(LANES)) u_ports (.clk(clk),
+        .rd_go(rd_go), .rd_first(state == S_LRD ? l_part : {1'b0, rd_ps}), .rd_count(state == S_LRD ? 9'd1 : ap1_pc),
+        .rd_ps(rd_ps), .rd_home(ap1_ps), .rd_en(rd_en), .rd_data(rd_data), .rd_log(rd_log),
+        .wr_go(wr_go), .wr_first({1'b0, out_ps}), .wr_count(out_pc), .wr_ps(out_ps), .wr_home(out_home),
+        .wr_dt(out_dt), .wr_lo(out_byte[1:0]), .wr_log(wr_log), .wr_en(wr_en), .wr_be(wr_be), .wr_data(wr_data));
     assign retire = (wr_go && out_last) || state == S_LDONE;
 
     // ------------------------------------------------------------------ image memory and header loading
@@ -283,9 +250,8 @@ module act_engine #(
     integer k;
     always @(posedge clk) begin
         // read side: what arrives next clock
-        rrot_q <= rd_bias ? rot(ap2_ps, ap1_ps) : 9'd0;
         rlo_q <= w1_addr[1:0];
-        rdt_q <= ap1_dt[1:0];
+        rdt_q <= ap1_dt;
         bias_pend <= rd_bias;
         elem_q <= state == S_RD;
         lw_q <= state == S_LRD;
@@ -293,7 +259,7 @@ module act_engine #(
         lw_addr <= {fn, lk[13:0]};
         // the element's write travels beside the units: dl[0] is set with its read, dl[22] is its write
         dl[0] <= {state == S_RD && w1_last, sb_wp - {{(IW - 1){1'b0}}, 1'b1}, ap0_space, w0_addr, ap0_dt, ap0_ps,
-                  rot(ap0_ps, ap1_ps)};
+                  ap1_ps};
         for (k = 1; k <= 22; k = k + 1) dl[k] <= dl[k - 1];
         dv <= {dv[21:0], state == S_RD};
         sw <= {sw[2:1], state == S_PRE && switch_q};

@@ -6,22 +6,33 @@
 // is needed. Latency 0: `load` (pattern fields) and `step` act at the rising edge; `addr`, `last`
 // (current element is the pattern's last) and `inner_last` (last of the innermost dim, the
 // reduction group end) follow combinationally from the registers.
-module vec_ap_walk (
-    input  wire        clk,
-    input  wire        load,
-    input  wire        step,
-    input  wire [19:0] offset,
-    input  wire [2:0]  dtype,
-    input  wire [15:0] n0,
-    input  wire [15:0] s0,
-    input  wire [15:0] n1,
-    input  wire [15:0] s1,
-    input  wire [15:0] n2,
-    input  wire [15:0] s2,
-    output wire [19:0] addr,
-    output wire        last,
-    output wire        inner_last
+// The pattern is slot AP (0, 1, 2: the word's ap0, ap1, ap2) of the 512-bit instruction `word`.
+module vec_ap_walk #(
+    parameter AP = 0
+) (
+    input  wire         clk,
+    input  wire         load,
+    input  wire         step,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [511:0] word,   // only slot AP's offset, dtype, counts and strides are read
+    /* verilator lint_on UNUSEDSIGNAL */
+    output wire [19:0]  addr,
+    output wire         last,
+    output wire         inner_last
 );
+`include "accel_isa.vh"
+    // every slot has ap0's layout, from its own first bit
+    localparam B = (AP == 0 ? `ACCEL_F_AP0_SPACE_LSB : AP == 1 ? `ACCEL_F_AP1_SPACE_LSB : `ACCEL_F_AP2_SPACE_LSB)
+                   - `ACCEL_F_AP0_SPACE_LSB;
+    wire [19:0] offset = word[B + `ACCEL_F_AP0_OFFSET_LSB +: 20];
+    wire [2:0]  dtype = word[B + `ACCEL_F_AP0_DTYPE_LSB +: 3];
+    wire [15:0] n0 = word[B + `ACCEL_F_AP0_N0_LSB +: 16];
+    wire [15:0] s0 = word[B + `ACCEL_F_AP0_S0_LSB +: 16];
+    wire [15:0] n1 = word[B + `ACCEL_F_AP0_N1_LSB +: 16];
+    wire [15:0] s1 = word[B + `ACCEL_F_AP0_S1_LSB +: 16];
+    wire [15:0] n2 = word[B + `ACCEL_F_AP0_N2_LSB +: 16];
+    wire [15:0] s2 = word[B + `ACCEL_F_AP0_S2_LSB +: 16];
+
     // normalized: dims a (outer), b, c (inner); a missing outer dim is (1, 0)
     reg [15:0] na, nb, nc, ka, kb, kc;
     reg [19:0] sa, sb, sc, oa, ob, oc;  // element strides and running offsets, two's complement mod 2**20

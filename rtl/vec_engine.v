@@ -11,7 +11,7 @@
 //   Each lane has one read and one write port to its own SBUF/PSUM partition (32-bit words, byte
 //   enables, synchronous read with one clock latency; address and space shared by all lanes, enables
 //   per lane). Operands whose pstart differs from the home pstart pass through one read rotator and
-//   one write rotator (LANES x 32-bit barrel rotators).
+//   one write rotator (LANES x 32-bit barrel rotators; rtl/lane_ports.v, shared with rtl/act_engine.v).
 // * Sequencing: all lanes move in lockstep, one pattern element per step, through rtl/vec_ap_walk.v
 //   walkers (dst ap0, a/src ap1, b/mask ap2); each lane is an rtl/vec_lane.v. Clocks per element
 //   (every lane does one element of its partition in that time): 3 for vec.add..min (read a, read b,
@@ -79,10 +79,10 @@ module vec_engine #(
     wire        ap1_space = ins[`ACCEL_F_AP1_SPACE_LSB];
     wire [7:0]  ap1_ps = ins[`ACCEL_F_AP1_PSTART_LSB +: `ACCEL_F_AP1_PSTART_W];
     wire [8:0]  ap1_pc = ins[`ACCEL_F_AP1_PCOUNT_LSB +: `ACCEL_F_AP1_PCOUNT_W];
-    wire [2:0]  ap1_dt = ins[`ACCEL_F_AP1_DTYPE_LSB +: `ACCEL_F_AP1_DTYPE_W];
+    wire [1:0]  ap1_dt = ins[`ACCEL_F_AP1_DTYPE_LSB +: 2];  // the element types the lanes take
     wire        ap2_space = ins[`ACCEL_F_AP2_SPACE_LSB];
     wire [7:0]  ap2_ps = ins[`ACCEL_F_AP2_PSTART_LSB +: `ACCEL_F_AP2_PSTART_W];
-    wire [2:0]  ap2_dt = ins[`ACCEL_F_AP2_DTYPE_LSB +: `ACCEL_F_AP2_DTYPE_W];
+    wire [1:0]  ap2_dt = ins[`ACCEL_F_AP2_DTYPE_LSB +: 2];
 
     // instruction classes
     wire is_bin   = opc >= `ACCEL_OP_VEC_ADD && opc <= `ACCEL_OP_VEC_MIN;
@@ -117,24 +117,12 @@ module vec_engine #(
     wire [19:0] w0_addr, w1_addr, w2_addr;
     wire        w0_last, w1_last, w1_inner, w2_last_unused, w0_inner_unused, w2_inner_unused;
     reg         w0_step, w1_step, w2_step;
-    vec_ap_walk u_w0 (.clk(clk), .load(w_load), .step(w0_step),
-        .offset(ins[`ACCEL_F_AP0_OFFSET_LSB +: 20]), .dtype(ap0_dt),
-        .n0(ins[`ACCEL_F_AP0_N0_LSB +: 16]), .s0(ins[`ACCEL_F_AP0_S0_LSB +: 16]),
-        .n1(ins[`ACCEL_F_AP0_N1_LSB +: 16]), .s1(ins[`ACCEL_F_AP0_S1_LSB +: 16]),
-        .n2(ins[`ACCEL_F_AP0_N2_LSB +: 16]), .s2(ins[`ACCEL_F_AP0_S2_LSB +: 16]),
-        .addr(w0_addr), .last(w0_last), .inner_last(w0_inner_unused));
-    vec_ap_walk u_w1 (.clk(clk), .load(w_load), .step(w1_step),
-        .offset(ins[`ACCEL_F_AP1_OFFSET_LSB +: 20]), .dtype(ap1_dt),
-        .n0(ins[`ACCEL_F_AP1_N0_LSB +: 16]), .s0(ins[`ACCEL_F_AP1_S0_LSB +: 16]),
-        .n1(ins[`ACCEL_F_AP1_N1_LSB +: 16]), .s1(ins[`ACCEL_F_AP1_S1_LSB +: 16]),
-        .n2(ins[`ACCEL_F_AP1_N2_LSB +: 16]), .s2(ins[`ACCEL_F_AP1_S2_LSB +: 16]),
-        .addr(w1_addr), .last(w1_last), .inner_last(w1_inner));
-    vec_ap_walk u_w2 (.clk(clk), .load(w_load), .step(w2_step),
-        .offset(ins[`ACCEL_F_AP2_OFFSET_LSB +: 20]), .dtype(ap2_dt),
-        .n0(ins[`ACCEL_F_AP2_N0_LSB +: 16]), .s0(ins[`ACCEL_F_AP2_S0_LSB +: 16]),
-        .n1(ins[`ACCEL_F_AP2_N1_LSB +: 16]), .s1(ins[`ACCEL_F_AP2_S1_LSB +: 16]),
-        .n2(ins[`ACCEL_F_AP2_N2_LSB +: 16]), .s2(ins[`ACCEL_F_AP2_S2_LSB +: 16]),
-        .addr(w2_addr), .last(w2_last_unused), .inner_last(w2_inner_unused));
+    vec_ap_walk #(.AP(0)) u_w0 (.clk(clk), .load(w_load), .step(w0_step), .word(ins), .addr(w0_addr),
+        .last(w0_last), .inner_last(w0_inner_unused));
+    vec_ap_walk #(.AP(1)) u_w1 (.clk(clk), .load(w_load), .step(w1_step), .word(ins), .addr(w1_addr),
+        .last(w1_last), .inner_last(w1_inner));
+    vec_ap_walk #(.AP(2)) u_w2 (.clk(clk), .load(w_load), .step(w2_step), .word(ins), .addr(w2_addr),
+        .last(w2_last_unused), .inner_last(w2_inner_unused));
     wire last = home0 ? w0_last : w1_last;  // current element is the home pattern's last
 
     // free size of the home pattern (unused dims count 1): the default row stride of the RNG index
@@ -172,43 +160,26 @@ module vec_engine #(
     reg  [1:0]  word_idx;    // element number in rng_get_offset / save / load (0..3)
     reg         mask_pend;   // dropout_apply: the mask word read is arriving
 
-    // read and write rotation: operand lane = home lane + (operand pstart - home pstart) mod LANES
-    function [8:0] rot;
-        input [7:0] ps;
-        input [7:0] home;
-        reg [9:0] d;
-        begin
-            d = {2'd0, ps} + LANES[9:0] - {2'd0, home};
-            rot = (d >= LANES[9:0]) ? d[8:0] - LANES[8:0] : d[8:0];
-        end
-    endfunction
-    wire [8:0] rot0 = rot(ap0_ps, hp);
-    wire [8:0] rot1 = rot(ap1_ps, hp);
-    wire [8:0] rot2 = rot(ap2_ps, hp);
-
     // ------------------------------------------------------------------ port control
     reg        rd_go, rd_sp;
     reg [19:0] rd_byte;
-    reg [8:0]  rd_rot;
     reg [7:0]  rd_ps;
     reg        wr_go, wr_sp;
     reg [19:0] wr_byte;
-    reg [8:0]  wr_rot;
     reg [7:0]  wr_ps;
     reg [2:0]  wr_dt;
     reg [1:0]  wsel;        // write data: 0 lane result, 1 raw element (copy), 2 mask word, 3 RNG register
-    reg [8:0]  rrot_q;      // rotation of the read whose data arrives now
-    reg [1:0]  rlo_q;       // byte lane of that read's element
+    reg [1:0]  rlo_q;       // byte lane of the read whose data arrives now
 
     always @* begin
-        rd_go = 1'b0; rd_sp = ap1_space; rd_byte = w1_addr; rd_rot = rot1; rd_ps = ap1_ps;
+        rd_go = 1'b0; rd_sp = ap1_space; rd_byte = w1_addr; rd_ps = ap1_ps;
         case (state)
-            S_RM: begin rd_go = 1'b1; rd_sp = ap2_space; rd_byte = w2_addr; rd_rot = rot2; rd_ps = ap2_ps; end
+            S_RM: begin rd_go = 1'b1; rd_sp = ap2_space; rd_byte = w2_addr; rd_ps = ap2_ps; end
             S_RA: begin
                 rd_go = 1'b1;
-                if (is_load) begin rd_sp = ap0_space; rd_byte = w0_addr; rd_rot = rot0; rd_ps = ap0_ps; end
+                if (is_load) begin rd_sp = ap0_space; rd_byte = w0_addr; rd_ps = ap0_ps; end
             end
-            S_RB: begin rd_go = 1'b1; rd_sp = ap2_space; rd_byte = w2_addr; rd_rot = rot2; rd_ps = ap2_ps; end
+            S_RB: begin rd_go = 1'b1; rd_sp = ap2_space; rd_byte = w2_addr; rd_ps = ap2_ps; end
             default: ;
         endcase
     end
@@ -217,14 +188,14 @@ module vec_engine #(
     wire ph_miss = |lane_miss;
     wire ex_go = state == S_EX && !ph_miss;
     always @* begin
-        wr_go = 1'b0; wr_sp = ap0_space; wr_byte = w0_addr; wr_rot = rot0; wr_ps = ap0_ps; wr_dt = ap0_dt; wsel = 2'd0;
+        wr_go = 1'b0; wr_sp = ap0_space; wr_byte = w0_addr; wr_ps = ap0_ps; wr_dt = ap0_dt; wsel = 2'd0;
         if (ex_go && !is_red && !is_load) begin
             wr_go = 1'b1;
             wsel = is_copy ? 2'd1 : (is_goff || is_save) ? 2'd3 : 2'd0;
         end else if (state == S_WR) begin
             wr_go = 1'b1;
         end else if (state == S_WM) begin
-            wr_go = 1'b1; wr_sp = ap2_space; wr_byte = w2_addr; wr_rot = rot2; wr_ps = ap2_ps; wr_dt = 3'd3;
+            wr_go = 1'b1; wr_sp = ap2_space; wr_byte = w2_addr; wr_ps = ap2_ps; wr_dt = 3'd3;
             wsel = 2'd2;
         end
     end
@@ -233,35 +204,21 @@ module vec_engine #(
     assign rd_addr = rd_byte[19:2];
     assign wr_space = wr_sp;
     assign wr_addr = wr_byte[19:2];
-    wire [3:0] be_size = (wr_dt == 3'd1) ? 4'b0011 : (wr_dt == 3'd2) ? 4'b0001 : 4'b1111;
-    assign wr_be = be_size << wr_byte[1:0];
 
-    // lanes of the operand being read / written (physical partitions)
-    genvar q;
-    generate
-        for (q = 0; q < LANES; q = q + 1) begin : g_en
-            assign rd_en[q] = rd_go && q >= rd_ps && q < {1'b0, rd_ps} + hc;
-            assign wr_en[q] = wr_go && q >= wr_ps && q < {1'b0, wr_ps} + hc;
-        end
-    endgenerate
-
-    // rotators: logical (home) lane L reads partition L + rrot_q, partition Q receives lane Q - wr_rot
-    wire [2*LANES*32-1:0] rd_twice = {rd_data, rd_data};
-    wire [LANES*32-1:0]   wr_log;
-    wire [2*LANES*32-1:0] wr_twice = {wr_log, wr_log};
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [2*LANES*32-1:0] rd_shift = rd_twice >> ({rrot_q, 5'd0});  // low half used
-    wire [2*LANES*32-1:0] wr_shift = wr_twice << ({wr_rot, 5'd0});  // high half used
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [LANES*32-1:0]   rd_log = rd_shift[LANES*32-1:0];
-    assign wr_data = wr_shift[2*LANES*32-1:LANES*32];
+    // the operand's partitions (hc from its pstart), rotated to and from the home lanes
+    wire [LANES*32-1:0] rd_log, wr_log;
+    lane_ports #(.LANES(LANES)) u_ports (.clk(clk),
+        .rd_go(rd_go), .rd_first({1'b0, rd_ps}), .rd_count(hc), .rd_ps(rd_ps), .rd_home(hp), .rd_en(rd_en),
+        .rd_data(rd_data), .rd_log(rd_log),
+        .wr_go(wr_go), .wr_first({1'b0, wr_ps}), .wr_count(hc), .wr_ps(wr_ps), .wr_home(hp), .wr_dt(wr_dt),
+        .wr_lo(wr_byte[1:0]), .wr_log(wr_log), .wr_en(wr_en), .wr_be(wr_be), .wr_data(wr_data));
 
     // lane control shared by all lanes
     reg  [2:0] l_op;
     reg  [1:0] l_at, l_bt, l_yt;
     reg        l_a_acc;      // lane a input: accumulator (else the element just read / a register)
     always @* begin
-        l_op = 3'd7; l_at = ap1_dt[1:0]; l_bt = ap2_dt[1:0]; l_yt = ap0_dt[1:0]; l_a_acc = 1'b0;
+        l_op = 3'd7; l_at = ap1_dt; l_bt = ap2_dt; l_yt = ap0_dt[1:0]; l_a_acc = 1'b0;
         if (state == S_WR) begin
             l_op = 3'd7; l_at = 2'd0; l_a_acc = 1'b1;
         end else if (is_bin || is_scl) begin
@@ -272,7 +229,7 @@ module vec_engine #(
             if (is_rmax && red_first) begin
                 l_op = 3'd7;
             end else begin
-                l_op = is_rmax ? 3'd3 : 3'd0; l_at = 2'd0; l_bt = ap1_dt[1:0]; l_a_acc = 1'b1;
+                l_op = is_rmax ? 3'd3 : 3'd0; l_at = 2'd0; l_bt = ap1_dt; l_a_acc = 1'b1;
             end
         end else if (is_fill) begin
             l_op = 3'd6;
@@ -328,7 +285,6 @@ module vec_engine #(
     always @(posedge clk) begin
         sd_start <= 1'b0;
         sc_start <= 1'b0;
-        rrot_q <= rd_rot;
         rlo_q <= rd_byte[1:0];
         if (rst) begin
             state <= S_RST;
