@@ -86,6 +86,7 @@ _BUILDER_FIELDS = {"config", "lines", "tensors", "tensor_names", "counts", "cloc
                    "semaphores_used", "node", "line_nodes"}
 _version: str | None = None
 _COLUMNS = {"models": ["key", "ident", "weights", "name", "version", "payload", "blobs", "created", "hits"],
+            "graphs": ["key", "ident", "weights", "name", "version", "payload", "blobs", "created", "hits"],
             "segments": ["key", "ident", "name", "version", "payload", "created", "hits"]}
 
 
@@ -275,13 +276,14 @@ def _fields(msg: Any, skip: str = "") -> tuple[bytes, Any]:
 
 
 def model_identifier(proto: onnx.ModelProto, config: Any, options: planning.Options, strict: bool,
-                     input_shapes: dict[str, tuple[int, ...]] | None) -> tuple[str, list[bytes | None]]:
-    """The canonical text that identifies a whole compile (with the weights it names): every field of
-    the model (the graph's structure, its initializers' metadata) in full, the CoreConfig, the
-    Options, `strict`, the input shapes and the version; an initializer's raw data by its SHA-256
-    when small, by its length when large (WEIGHT_BLOB bytes and more: those are compared byte for
-    byte with the entry's copy, `InstructionCache.compiled`, which is faster than hashing them); and
-    each initializer's raw data (None: none), read once."""
+                     input_shapes: dict[str, tuple[int, ...]] | None) -> tuple[str, str, list[bytes | None]]:
+    """The canonical texts that identify a whole compile and the model's import (with the weights
+    they name): every field of the model (the graph's structure, its initializers' metadata) in full,
+    the input shapes and the version, and for the compile also the CoreConfig, the Options and
+    `strict`; an initializer's raw data by its SHA-256 when small, by its length when large
+    (WEIGHT_BLOB bytes and more: those are compared byte for byte with the entry's copy,
+    `InstructionCache._find`, which is faster than hashing them); and each initializer's raw data
+    (None: none), read once."""
     g = proto.graph
     inits, raws = [], []
     for t in g.initializer:
@@ -289,11 +291,12 @@ def model_identifier(proto: onnx.ModelProto, config: Any, options: planning.Opti
         data = None if raw is None else len(raw) if len(raw) >= WEIGHT_BLOB else hashlib.sha256(raw).hexdigest()
         inits.append([meta.hex(), data])
         raws.append(raw)
-    ident = {"kind": "model", "version": version(), "config": dataclasses.asdict(config), "options": repr(options),
-             "strict": strict, "input_shapes": sorted((k, list(v)) for k, v in (input_shapes or {}).items()),
+    model = {"version": version(), "input_shapes": sorted((k, list(v)) for k, v in (input_shapes or {}).items()),
              "model": _fields(proto, "graph")[0].hex(), "graph": _fields(g, "initializer")[0].hex(),
              "initializers": inits}
-    return json.dumps(ident, sort_keys=True, separators=(",", ":")), raws
+    whole = {**model, "kind": "model", "config": dataclasses.asdict(config), "options": repr(options), "strict": strict}
+    return (json.dumps(whole, sort_keys=True, separators=(",", ":")),
+            json.dumps({**model, "kind": "graph"}, sort_keys=True, separators=(",", ":")), raws)
 
 
 WEIGHT_BLOB = 1 << 16  # initializers of at least this many bytes are kept as blobs and compared, not hashed
@@ -510,6 +513,7 @@ class CacheStats:
     uncacheable: int = 0
     disabled: str = ""
     model: str = ""  # the whole-model entry: "hit", "stored", "miss" (not storable: the reason), "" (not looked up)
+    graph: str = ""  # the import's entry (after a whole-model miss): "hit", "stored", ""
     segment_hits: int = 0  # segments whose program (reordered) came from the database
     segment_misses: int = 0
     broken: int = 0  # entries found but not loadable (a blob deleted, a damaged pickle): treated as misses
@@ -544,6 +548,8 @@ class InstructionCache:
             "CREATE TABLE IF NOT EXISTS tuning (key TEXT PRIMARY KEY, choice TEXT, created REAL);"
             "CREATE TABLE IF NOT EXISTS models (key TEXT, ident BLOB, weights TEXT, name TEXT, version TEXT, "
             "payload BLOB, blobs TEXT, created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident, weights));"
+            "CREATE TABLE IF NOT EXISTS graphs (key TEXT, ident BLOB, weights TEXT, name TEXT, version TEXT, "
+            "payload BLOB, blobs TEXT, created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident, weights));"
             "CREATE TABLE IF NOT EXISTS segments (key TEXT, ident BLOB, name TEXT, version TEXT, payload BLOB, "
             "created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident));")
         self.blobs = _Blobs(self.folder / BLOB_DIR)
@@ -552,44 +558,96 @@ class InstructionCache:
         self._writes: list[tuple[str, tuple]] = []
         self._fresh: dict[tuple[str, str], list[tuple[str, bytes]]] = {}  # stored by this compile, not yet written
         self._model: tuple | None = None  # this compile's model key, identifier (compressed), proto
+        self._graph: tuple | None = None  # its import's key and identifier
+        self._imported: Any = None  # the Graph found for it
+        self._refs: list[tuple] | None = None  # blobs of its large initializers
 
     def begin(self) -> None:
         """Start a compile: its statistics from zero."""
         self.stats = CacheStats()
-        self._model = None
+        self._model = self._graph = self._imported = self._refs = None
 
     # ------------------------------------------------------------------ whole models
     def compiled(self, proto: onnx.ModelProto, config: Any, options: planning.Options, strict: bool,
                  input_shapes: dict[str, tuple[int, ...]] | None) -> Any:
         """The CompiledModel stored for exactly this model (structure and weights), config, options
-        and version, or None (then `store_compiled` stores this compile's at its end). Entries with
-        this identifier differ only in their large weights: the first whose copies equal this
-        model's byte for byte is the one."""
+        and version, or None: then `imported` gives the Graph stored for this model's import, if
+        any, and `store_imported` / `store_compiled` store this compile's."""
         if _external(proto.graph):
             self.stats.model = "not used (tensors in external files the identifier cannot see)"
             return None
-        ident, raws = model_identifier(proto, config, options, strict, input_shapes)
-        key, packed = self.digest(ident), zlib.compress(ident.encode(), 1)
+        ident, gident, raws = model_identifier(proto, config, options, strict, input_shapes)
         big = [k for k, r in enumerate(raws) if r is not None and len(r) >= WEIGHT_BLOB]
-        rows = self.db.execute("SELECT weights, payload FROM models WHERE key = ? AND ident = ?", (key, packed))
-        for weights, payload in rows:
+        self._model = (self.digest(ident), zlib.compress(ident.encode(), 1), proto)
+        self._graph = (self.digest(gident), zlib.compress(gident.encode(), 1))
+        found = self._find("models", *self._model[:2], proto, raws, big)
+        if found is not None:
+            cm, _ = found
+            self.stats.model, self.stats.hits = "hit", sum(p.where == "core" for p in cm.placements)
+            return cm
+        self.stats.model = "miss"
+        found = self._find("graphs", *self._graph, proto, raws, big)
+        if found is not None:
+            self._imported, weights = found
+            self._refs = [tuple(r) for r in json.loads(weights)]
+            self.stats.graph = "hit"
+        return None  # the raw data is read again when storing: not held through the compile
+
+    def _find(self, table: str, key: str, packed: bytes, proto: onnx.ModelProto, raws: list[bytes | None],
+              big: list[int]) -> tuple[Any, str] | None:
+        """The object stored in `table` under this identifier whose copies of the large initializers
+        (`big`: their positions) equal this model's byte for byte, and its row's weights; None."""
+        rows = self.db.execute(f"SELECT weights, payload FROM {table} WHERE key = ? AND ident = ?", (key, packed))
+        for weights, payload in rows.fetchall():
             try:
                 refs = [tuple(r) for r in json.loads(weights)]
                 if len(refs) != len(big) or not all(
                         self.blobs.equal(r, raws[k]) for r, k in zip(refs, big, strict=True)):
                     continue  # the same model with other weights
-                cm = _loads(payload, self.blobs, proto, raws)
+                obj = _loads(payload, self.blobs, proto, raws)
             except (OSError, EOFError, ValueError, zlib.error, pickle.UnpicklingError, AttributeError, IndexError,
                     KeyError, TypeError):
                 self.stats.broken += 1  # a blob deleted under it, a damaged row: compile as without it
                 continue
-            self.stats.model, self.stats.hits = "hit", sum(p.where == "core" for p in cm.placements)
-            self._writes.append(("UPDATE models SET hits = hits + 1 WHERE key = ? AND ident = ? AND weights = ?",
+            self._writes.append((f"UPDATE {table} SET hits = hits + 1 WHERE key = ? AND ident = ? AND weights = ?",
                                  (key, packed, weights)))
-            return cm
-        self.stats.model = "miss"
-        self._model = (key, packed, proto)  # the raw data read again when storing: not held through the compile
+            return obj, weights
         return None
+
+    def imported(self) -> Any:
+        """The Graph `compiled` found stored for this model's import (a fresh copy), or None."""
+        graph, self._imported = self._imported, None
+        return graph
+
+    def _weight_refs(self, proto: onnx.ModelProto) -> list[tuple]:
+        """Blobs of the model's large initializers' raw data (read again one at a time, so the
+        copies are never all in memory at once); once per compile."""
+        if self._refs is None:
+            self._refs = []
+            for t in proto.graph.initializer:
+                raw = _fields(t, "raw_data")[1]
+                if raw is not None and len(raw) >= WEIGHT_BLOB:
+                    self._refs.append(self.blobs.put(np.frombuffer(raw, np.uint8)))
+        return self._refs
+
+    def _store(self, table: str, key: str, packed: bytes, proto: onnx.ModelProto, obj: Any, graph: Any,
+               name: str) -> str:
+        """Store `obj` (a CompiledModel, a Graph) under an identifier of `compiled`: 'stored', or why not."""
+        try:
+            payload, names = _dumps(obj, self.blobs, proto, graph)
+        except (pickle.PicklingError, TypeError, AttributeError) as e:
+            return f"miss (not storable: {type(e).__name__}: {e})"
+        refs = self._weight_refs(proto)
+        self._writes.append((f"INSERT OR IGNORE INTO {table} (key, ident, weights, name, version, payload, blobs, "
+                             "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (key, packed, json.dumps(refs), name, version(), payload,
+                              " ".join(sorted(set(names + [r[0] for r in refs]))), time.time())))
+        return "stored"
+
+    def store_imported(self, graph: Any) -> None:
+        """Store the Graph import_onnx gave for this model (before placement changes it)."""
+        if self._model is not None and self._graph is not None:
+            self.stats.graph = self._store("graphs", *self._graph, self._model[2], graph, graph, graph.name)
 
     def store_compiled(self, cm: Any) -> None:
         """Store a compile's CompiledModel under the identifier `compiled` computed, with copies of
@@ -599,23 +657,9 @@ class InstructionCache:
         key, packed, proto = self._model
         stats, cm.cache_stats = cm.cache_stats, None
         try:
-            payload, names = _dumps(cm, self.blobs, proto, cm.graph)
-        except (pickle.PicklingError, TypeError, AttributeError) as e:
-            self.stats.model = f"miss (not storable: {type(e).__name__}: {e})"
-            return
+            self.stats.model = self._store("models", key, packed, proto, cm, cm.graph, cm.graph.name)
         finally:
             cm.cache_stats = stats
-        refs = []
-        for t in proto.graph.initializer:  # one at a time, so the copies are never all in memory at once
-            raw = _fields(t, "raw_data")[1]
-            if raw is not None and len(raw) >= WEIGHT_BLOB:
-                refs.append(self.blobs.put(np.frombuffer(raw, np.uint8)))
-        names += [r[0] for r in refs]
-        self.stats.model = "stored"
-        self._writes.append(("INSERT OR IGNORE INTO models (key, ident, weights, name, version, payload, blobs, "
-                             "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             (key, packed, json.dumps(refs), cm.graph.name, version(), payload,
-                              " ".join(sorted(set(names))), time.time())))
 
     # ------------------------------------------------------------------ segments (assembly and reorder.py)
     def finished(self, seg: Segment, ident: str) -> dict[str, Any] | None:
@@ -767,18 +811,20 @@ class InstructionCache:
         self.db.close()
 
     def entries(self) -> list[dict[str, Any]]:
-        """Every stored entry: kind (node, segment, model), operator or name, version, hits, bytes in the
-        database (a model's blobs: blob_bytes), when stored."""
+        """Every stored entry: kind (node, segment, graph, model), operator or name, version, hits,
+        bytes in the database (a graph's or model's blobs: blob_bytes), when stored."""
         out = []
         for kind, sql in (("node", "SELECT op, version, hits, length(payload) + length(ident) + length(stream), "
                                    "created, '' FROM nodes"),
                           ("segment", "SELECT name, version, hits, length(payload) + length(ident), created, '' "
                                       "FROM segments"),
+                          ("graph", "SELECT name, version, hits, length(payload) + length(ident), created, blobs "
+                                    "FROM graphs"),
                           ("model", "SELECT name, version, hits, length(payload) + length(ident), created, blobs "
                                     "FROM models")):
             for op, ver, hits, size, created, blobs in self.db.execute(sql):
                 row = {"kind": kind, "op": op, "version": ver, "hits": hits, "bytes": size, "created": created}
-                if kind == "model":
+                if kind in ("graph", "model"):
                     row["blob_bytes"] = sum(self._blob_size(b) for b in blobs.split())
                 out.append(row)
         return sorted(out, key=lambda r: r["created"])
@@ -794,7 +840,7 @@ class InstructionCache:
         cur = version()
         out: dict[str, Any] = {"path": str(self.path), "version": cur, "entries": 0, "current_version": 0, "hits": 0,
                                "kinds": {}}
-        for kind, table in (("node", "nodes"), ("segment", "segments"), ("model", "models")):
+        for kind, table in (("node", "nodes"), ("segment", "segments"), ("graph", "graphs"), ("model", "models")):
             n, h, nc = self.db.execute(f"SELECT count(*), coalesce(sum(hits), 0), coalesce(sum(version = ?), 0) "
                                        f"FROM {table}", (cur,)).fetchone()
             out["kinds"][kind] = {"entries": n, "current_version": nc, "hits": h}
@@ -809,10 +855,10 @@ class InstructionCache:
         return out
 
     def clear(self) -> int:
-        """Delete every entry (nodes, segments, models, tuning choices) and every blob; the number of
-        node, segment and model entries deleted."""
+        """Delete every entry (nodes, segments, graphs, models, tuning choices) and every blob; the
+        number of node, segment, graph and model entries deleted."""
         self.db.execute("BEGIN IMMEDIATE")
-        n = sum(self.db.execute(f"DELETE FROM {t}").rowcount for t in ("nodes", "segments", "models"))
+        n = sum(self.db.execute(f"DELETE FROM {t}").rowcount for t in ("nodes", "segments", "graphs", "models"))
         self.db.execute("DELETE FROM tuning")
         self.db.execute("COMMIT")
         self.db.execute("VACUUM")

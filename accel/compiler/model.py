@@ -193,7 +193,11 @@ def compile_model(model: str | Path | bytes | onnx.ModelProto, config: CoreConfi
                 found.cache_stats, found.compile_seconds = cache.stats.as_dict(), time.perf_counter() - start
                 return found
     lower = cache.lower if cache is not None else planning.lower
-    graph = import_onnx(model, dict(input_shapes or {}))
+    graph = cache.imported() if cache is not None else None  # the model's import from the database (cache.py)
+    if graph is None:
+        graph = import_onnx(model, dict(input_shapes or {}))
+        if cache is not None:
+            cache.store_imported(graph)
     gelus = dict(fuse_gelu(graph))
     from accel.compiler.host import HOST_OPS
 
