@@ -2,8 +2,10 @@
 database, cold (an empty database: every node lowered and stored, repeated blocks found, the
 segment and the whole model stored), warm (the same model again: the whole-model entry), and one
 layer changed (one weight of the middle Conv/Gemm/MatMul changed, into the warm database: the
-whole-model entry misses, the nodes and the segment are found); hit rates, disk use, where the warm
-compile's time goes, and the measurements behind what is stored.
+whole-model entry misses, the nodes and the segment are found), and another CoreConfig (the DMA's
+bandwidth doubled, as a sweep's next point, into the same database: only the import is found, the
+graph entry); hit rates, disk use, where the warm compile's time goes, and the measurements behind
+what is stored.
 
     PYTHONPATH=. python benchmarks/bench_cache.py [--models resnet50,transformer] [--repeat 3]
 
@@ -41,15 +43,19 @@ from bench_models import build  # noqa: E402
 
 from accel.compiler import compile_model  # noqa: E402
 from accel.compiler.cache import InstructionCache  # noqa: E402
+from accel.config import CoreConfig  # noqa: E402
 from accel.isa.asm import assemble  # noqa: E402
 from accel.isa.encoding import Program  # noqa: E402
 
 
-def timed(model, cache=None) -> tuple[float, float, object]:
+def timed(model, cache=None, config=None) -> tuple[float, float, object]:
     """(wall s, CPU s, compiled model) of one compile."""
     t, c = time.perf_counter(), time.process_time()
-    m = compile_model(model, cache=cache)
+    m = compile_model(model, config, cache=cache)
     return time.perf_counter() - t, time.process_time() - c, m
+
+
+CONFIG = CoreConfig(dma_bytes_per_cycle=2 * CoreConfig().dma_bytes_per_cycle)  # another point of a sweep
 
 
 def one_layer_changed(model: onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
@@ -117,7 +123,8 @@ def main() -> None:
     for name in args.models.split(","):
         model = build(name)
         other, layer = one_layer_changed(model)
-        runs: dict[str, list[tuple[float, float]]] = {"no db": [], "cold": [], "warm": [], "changed": []}
+        runs: dict[str, list[tuple[float, float]]] = {"no db": [], "cold": [], "warm": [], "changed": [],
+                                                      "config": []}
         loads = []
         keep = tempfile.TemporaryDirectory(prefix="accel-cache-")  # deleted with the last repeat's database
         for k in range(args.repeat):
@@ -130,23 +137,27 @@ def main() -> None:
             runs["warm"].append(tuple(t))
             *t, changed = timed(other, InstructionCache(folder))
             runs["changed"].append(tuple(t))
+            *t, other_config = timed(model, InstructionCache(folder), CONFIG)
+            runs["config"].append(tuple(t))
             assert warm.listing == cold.listing == changed.listing
             assert warm.cache_stats["model"] == "hit" and changed.cache_stats["model"] == "stored"
+            assert other_config.cache_stats["graph"] == "hit"
         wall = {k: min(w for w, _ in v) for k, v in runs.items()}
         cpu = {k: min(c for _, c in v) for k, v in runs.items()}
         disk = InstructionCache(folder).summary()
         ph = phases(model, folder)
         fm = formats(model, cold)
         cs, ws, xs = cold.cache_stats, warm.cache_stats, changed.cache_stats
-        del cold, warm, changed  # their blobs are mapped
+        del cold, warm, changed, other_config  # their blobs are mapped
         keep.cleanup()
         rows.append((name, layer, wall, cpu, cs, ws, xs, disk, ph, fm, loads))
-    print(f"{'model':<12} {'':>4} {'no db':>7} {'cold':>7} {'warm':>7} {'changed':>8} {'warm/cold':>9} "
-          f"{'changed/cold':>12}")
+    print(f"{'model':<12} {'':>4} {'no db':>7} {'cold':>7} {'warm':>7} {'changed':>8} {'config':>7} "
+          f"{'warm/cold':>9} {'warm/no db':>10} {'changed/cold':>12} {'config/cold':>11}")
     for name, _, wall, cpu, *_ in rows:
         for what, d in (("wall", wall), ("cpu", cpu)):
             print(f"{name:<12} {what:>4} {d['no db']:>7.3f} {d['cold']:>7.3f} {d['warm']:>7.3f} {d['changed']:>8.3f} "
-                  f"{d['warm'] / d['cold']:>9.3f} {d['changed'] / d['cold']:>12.3f}")
+                  f"{d['config']:>7.3f} {d['warm'] / d['cold']:>9.3f} {d['warm'] / d['no db']:>10.3f} "
+                  f"{d['changed'] / d['cold']:>12.3f} {d['config'] / d['cold']:>11.3f}")
     for name, layer, _, _, cs, ws, xs, disk, ph, fm, loads in rows:
         n = cs["hits"] + cs["misses"]
         print(f"{name}: nodes found cold {cs['hits']}/{n}, warm {ws['hits']}/{n} (whole model), changed ({layer}) "
