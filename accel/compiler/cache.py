@@ -1,5 +1,5 @@
 """The instruction database (../shared/PATENTS.md, US12093801B1): instructions keyed by the subgraph
-they lower, in SQLite (standard library), reused across compiles and across repeated blocks. Three
+they lower, in SQLite (standard library), reused across compiles and across repeated blocks. Four
 kinds of entry, from the smallest subgraph to the largest (docs/cache.md):
 
 **Nodes.** What a node's lowering produces splits in two. Its *bindings* (the DRAM tensors it
@@ -34,9 +34,15 @@ raw data, the CoreConfig, the Options, `strict`, the input shapes and the versio
 by their SHA-256, large ones (WEIGHT_BLOB bytes and more) compared byte for byte with the entry's
 own copy. A hit returns the stored CompiledModel (graph, placements, steps with their segments,
 programs and prepared constants) without importing, placing, lowering, reordering or assembling.
-It is a pickle (`_Pickler`) whose arrays of BLOB_MIN bytes and more are .npy files named by their
-content's SHA-256 beside the database (`_Blobs`, mapped copy-on-write when loaded); the model's own
-NodeProtos and initializers and the ISA table's entries are referenced, not copied.
+
+**Graphs**: the Graph import_onnx gave (shape inference, constant folding), keyed like the whole
+model without the CoreConfig, Options and `strict`: a whole-model miss for another config or other
+options takes it instead of importing again.
+
+A model or graph entry is a pickle (`_Pickler`) whose arrays of BLOB_MIN bytes and more are .npy
+files named by their content's SHA-256 beside the database (`_Blobs`, mapped copy-on-write when
+loaded); the model's own NodeProtos and initializers and the ISA table's entries are referenced,
+not copied.
 
 Writes are batched into one transaction per compile (WAL journal, `BEGIN IMMEDIATE`, `INSERT OR
 IGNORE`); blobs are written under a temporary name and renamed. Concurrent compiles into one folder
