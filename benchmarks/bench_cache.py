@@ -35,13 +35,12 @@ import time
 from pathlib import Path
 
 import onnx
-from onnx import numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_models import build  # noqa: E402
 
-from accel.compiler import compile_model  # noqa: E402
+from accel.compiler import compile_model, zoo  # noqa: E402
 from accel.compiler.cache import InstructionCache  # noqa: E402
 from accel.config import CoreConfig  # noqa: E402
 from accel.isa.asm import assemble  # noqa: E402
@@ -63,13 +62,7 @@ def one_layer_changed(model: onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
     inits = {t.name for t in model.graph.initializer}
     layers = [n for n in model.graph.node if n.op_type in ("Conv", "Gemm", "MatMul") and n.input[1] in inits]
     name = layers[len(layers) // 2].input[1]
-    out = onnx.ModelProto()
-    out.CopyFrom(model)
-    t = next(t for t in out.graph.initializer if t.name == name)
-    a = numpy_helper.to_array(t).copy()
-    a.flat[0] += 1.0
-    t.CopyFrom(numpy_helper.from_array(a, name))
-    return out, name
+    return zoo.with_weight_changed(model, name), name
 
 
 def phases(model, folder: str) -> dict[str, float]:

@@ -425,3 +425,17 @@ def transformer_layer(seq: int = 128, d_model: int = 768, heads: int = 12, ffn: 
     model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def with_weight_changed(model: onnx.ModelProto, name: str, delta: float = 1.0) -> onnx.ModelProto:
+    """A copy of `model` with the first element of initializer `name` changed by `delta`: the same
+    network with one layer's weights changed (the instruction database's partial hit, docs/cache.md)."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    t = next((t for t in out.graph.initializer if t.name == name), None)
+    if t is None:
+        raise KeyError(f"model {model.graph.name} has no initializer {name!r}")
+    a = numpy_helper.to_array(t).copy()
+    a.flat[0] += delta
+    t.CopyFrom(numpy_helper.from_array(a, name))
+    return out

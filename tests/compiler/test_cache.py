@@ -159,17 +159,6 @@ def test_warm_run_gives_the_same_values(tmp_path, models):
     assert timed.total_cycles == compile_model(m).run(x).total_cycles
 
 
-def changed(model: onnx.ModelProto, name: str) -> onnx.ModelProto:
-    """A copy of `model` with one element of initializer `name` changed."""
-    out = onnx.ModelProto()
-    out.CopyFrom(model)
-    t = next(t for t in out.graph.initializer if t.name == name)
-    a = numpy_helper.to_array(t).copy()
-    a.flat[0] += 1.0
-    t.CopyFrom(numpy_helper.from_array(a, name))
-    return out
-
-
 @pytest.mark.parametrize("weight", ["w2a", "fc"], ids=["small-hashed", "large-compared"])
 @pytest.mark.parametrize("digest", [None, lambda s: "0"], ids=["sha256", "colliding"])
 def test_one_weight_changed_misses_the_model_and_finds_its_nodes(tmp_path, models, plain, digest, weight):
@@ -180,7 +169,7 @@ def test_one_weight_changed_misses_the_model_and_finds_its_nodes(tmp_path, model
     m = models["blocks"]
     size = {t.name: len(t.raw_data) for t in m.graph.initializer}[weight]
     assert (size >= cache_mod.WEIGHT_BLOB) == (weight == "fc")
-    other = changed(m, weight)
+    other = zoo.with_weight_changed(m, weight)
     db = InstructionCache(tmp_path, digest=digest)
     compile_model(m, cache=db)
     got = compile_model(other, cache=db)
@@ -220,7 +209,7 @@ def test_other_options_reuse_the_import(tmp_path, models, monkeypatch):
     st = got.cache_stats
     assert st["model"] == "stored" and st["graph"] == "hit" and st["misses"] == 0
     same(got, compile_model(m, options=opts))
-    other = changed(m, "ffn.in.weight")  # other weights: not this import
+    other = zoo.with_weight_changed(m, "ffn.in.weight")  # other weights: not this import
     got = compile_model(other, cache=tmp_path, options=opts)
     assert got.cache_stats["graph"] == "stored"
     same(got, compile_model(other, options=opts))
