@@ -4,10 +4,12 @@
 
 (PYTHONPATH: a script's `import accel` otherwise finds whatever `pip install -e` last pointed at.)
 
-One long DMA + VEC program per configuration (accel.tb.verify_core.config(partitions)): --repeats
-copies of an accel.isa.randprog.random_pipeline body over the engines the core has (DMA loads and
-stores, VEC steps, a semaphore per hand-off; each chain starts and ends on DMA, so the copies reuse the
-SBUF regions and semaphores without a race). In one run, per configuration:
+One long program per configuration (accel.tb.verify_core.config(partitions): a P x P PE array, built
+with the sparse forms): --repeats copies of an accel.isa.randprog.random_pipeline body over every
+engine (DMA loads and stores; steps on PE (dense matmuls and N:2N sparse ones), ACT and VEC; a
+semaphore per hand-off; each chain starts and ends on DMA, so the copies reuse the SBUF/PSUM regions
+and semaphores; the race checker confirms no two engines' accesses are unordered). In one run, per
+configuration:
 
 * Verilator: the program through accel.tb.verify_core.bench (sim/core_tb.v; every cycle and byte is
   checked against the model), simulated core cycles per wall second of the simulation alone (from
@@ -33,12 +35,19 @@ from accel import Core
 from accel.isa.asm import assemble
 from accel.isa.randprog import random_pipeline
 from accel.tb import verify_core as vc
+from accel.timing import check_races
 from accel.timing.schedule import schedule
+
+ENGINES = (*vc.RANDOM_ENGINES, "sparse")  # the pipelines' step engines: PE dense and sparse, ACT, VEC
 
 
 def long_program(r: np.random.Generator, partitions: int, repeats: int) -> str:
-    """`repeats` copies of one random DMA/VEC pipeline body (3 chains of 4 stages, 32 elements)."""
-    text = random_pipeline(r, chains=3, stages=4, partitions=partitions, elements=32, engines=("vec",))
+    """`repeats` copies of one random pipeline body over every engine (3 chains of 4 stages, 32
+    elements; the body drawn until it has a step on each of PE dense, PE sparse, ACT and VEC)."""
+    forms = ("pe.matmul ", "pe.matmul_sparse", "act.", "vec.")
+    text = ""
+    while not all(f in text for f in forms):
+        text = random_pipeline(r, chains=3, stages=4, partitions=partitions, elements=32, engines=ENGINES)
     lines = text.splitlines()
     head = [ln for ln in lines if ln.startswith(".tensor")]
     body = [ln for ln in lines if not ln.startswith(".tensor") and ln.strip() != "halt"]
@@ -57,7 +66,7 @@ def cpu(fn, repeat: int) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--partitions", type=int, nargs="+", default=[8, 16])
-    ap.add_argument("--repeats", type=int, default=150, help="copies of the pipeline body")
+    ap.add_argument("--repeats", type=int, default=100, help="copies of the pipeline body")
     ap.add_argument("--depth", type=int, default=8192, help="the bench's instruction memory (words)")
     ap.add_argument("--repeat", type=int, default=3, help="best of, for the Python rates")
     args = ap.parse_args()
@@ -70,9 +79,13 @@ def main() -> int:
         if why:
             raise SystemExit(f"{p} partitions: the program does not run on the core: {why}")
         inputs = vc.random_inputs(r, prog)
+        core = Core(cfg)
+        core.load(prog, inputs)
+        races = check_races(core.run().timeline, limit=1)
+        if races:
+            raise SystemExit(f"{p} partitions: the long program has a race: {races[0]}")
         n = sum(1 for i in prog.instructions if i.mnemonic != "halt")
-        dma = sum(i.mnemonic.startswith("dma.") for i in prog.instructions)
-        vec = sum(i.mnemonic.startswith("vec.") for i in prog.instructions)
+        mix = vc.engine_mix(prog)
 
         t, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         out = vc.bench("verilator", cfg, [vc.Case(f"long {p}", prog, inputs)])
@@ -95,7 +108,7 @@ def main() -> int:
 
         v_cps, m_cps = cycles / rtl_s, cycles / t_sched
         v_ips, e_ips = n / rtl_s, n / t_emu
-        print(f"{p} partitions: {n:,} instructions ({dma:,} DMA, {vec:,} VEC, the rest sem.* ), "
+        print(f"{p} partitions: {n:,} instructions ({', '.join(f'{v:,} {k}' for k, v in sorted(mix.items()))}), "
               f"{cycles:,} core cycles, images and every start/end cycle equal to the model's")
         print(f"  Verilator rtl/core.v  {v_cps:>12,.0f} cycles/s  ({v_ips:,.0f} instr/s; simulation {rtl_s:.2f} s, "
               f"build {out['build_seconds']:.1f} s, bench wall {wall:.1f} s)")
