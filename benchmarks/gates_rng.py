@@ -66,6 +66,9 @@ def cells(top: str, files: list[str], params: dict[str, int] | None = None, extr
                              check=True, timeout=timeout).stdout
     except subprocess.TimeoutExpired:
         raise SystemExit(f"yosys: {top} {params or ''} did not finish in {timeout:.0f} s") from None
+    except subprocess.CalledProcessError as e:
+        errors = [line for line in (e.stdout + e.stderr).splitlines() if "ERROR" in line]
+        raise SystemExit(f"yosys: {top} {params or ''}: {errors[-1].strip() if errors else 'failed'}") from None
     stat = out[out.rindex("Printing statistics"):]
     counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"\s+(\$_\w+_)\s+(\d+)", stat)}
     if memories:
