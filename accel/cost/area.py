@@ -1,7 +1,8 @@
 """Area of a core from its CoreConfig: our RTL's Yosys cell counts (accel/cost/cells.py, measured by
 benchmarks/gates_area.py) priced per cell type at 45 nm, times how many of each block the config
 has, plus the blocks that scale with a field (the DMA engine by beat width and queues, the engine
-queues by depth, the core's sequencer and semaphores by semaphores: a polynomial through the sizes
+queues by depth, rtl/core.v's own logic by partitions, semaphores, PSUM banks and DMA beat, the PE and
+ACT engines beyond their arrays and lanes by columns and lanes: a polynomial through the sizes
 measured), plus the SRAM bits of SBUF, PSUM, the function tables and the instruction memory
 (docs/area_energy.md).
 
@@ -92,36 +93,57 @@ def scaled_um2(name: str, x: int) -> float:
     return float(_fit(name)(x))
 
 
+def _from_base(name: str, x: int) -> float:
+    """What a SCALED core block adds at `x` over its smallest measured size (the size core_control has)."""
+    return scaled_um2(name, x) - scaled_um2(name, min(SCALED[name]["points"]))
+
+
 def dma_um2(config: CoreConfig) -> float:
-    """The DMA engine: by beat width at 4 queues, plus what queues other than 4 add at a 4-byte beat
-    (when cells.py has that block: docs/area_energy.md says which are measured)."""
+    """The DMA engine: by beat width at 4 queues, plus what queues other than 4 add at a 4-byte beat,
+    plus what beat bytes beyond the 4 rtl/core.v was measured with add to the core's SBUF port for the
+    DMA (its read-data register and per-byte addresses: core_beat)."""
     um2 = scaled_um2("dma_beat", config.dma_bytes_per_cycle)
-    if "dma_queues" in SCALED:
-        um2 += scaled_um2("dma_queues", config.dma_queues) - scaled_um2("dma_queues", 4)
-    return um2
+    um2 += scaled_um2("dma_queues", config.dma_queues) - scaled_um2("dma_queues", 4)
+    return um2 + _from_base("core_beat", config.dma_bytes_per_cycle)
 
 
 def control_um2(config: CoreConfig) -> float:
-    """The core's four engine queues and its own logic (rtl/core.v: sequencer, semaphores, tensor
-    table, memory ports; when cells.py has that block); the decoder is a BLOCK."""
-    own = scaled_um2("core_control", config.semaphores) if "core_control" in SCALED else 0.0
+    """The core's four engine queues and its own logic (rtl/core.v without engines, queues, decoder and
+    memories: sequencer, semaphores, tensor table, PSUM bank arbitration, memory ports): core_control by
+    partitions (PE rows and columns measured equal to them), plus what semaphores and PSUM banks beyond
+    the ones it was measured with add (its DMA beat: dma_um2); the decoder is a BLOCK."""
+    own = scaled_um2("core_control", config.sbuf_partitions)
+    own += _from_base("core_semaphores", config.semaphores) + _from_base("core_banks", config.psum_banks)
     return own + ENGINE_QUEUES * scaled_um2("engine_queue", config.queue_depth)
+
+
+def pe_engine_um2(config: CoreConfig) -> float:
+    """rtl/pe_engine.v beyond its array: SBUF walkers, cycle rules and the PSUM write / accumulate stage,
+    by PE columns (measured with rows = columns)."""
+    return scaled_um2("pe_engine", config.pe_cols)
+
+
+def act_engine_um2(config: CoreConfig) -> float:
+    """rtl/act_engine.v beyond its lanes and its image memory: decode, walkers, scoreboard, rotators, bias
+    registers, the delay line of write addresses; by lanes (SBUF partitions)."""
+    return scaled_um2("act_engine", config.sbuf_partitions)
 
 
 def block_counts(config: CoreConfig) -> dict[str, int]:
     """How many instances of each measured block a core of `config` has: R x C PEs; the row skews'
     R(R-1)/2 register stages; the output's (C-1)(C-2)/2 de-skew stages and R + C - 2 tag stages
-    (rtl/sparse_array.v); a PSUM accumulate lane per PE column; a vector and a function-unit lane per
-    SBUF partition; the vector engine's walkers, scale divider and seeder; one decoder."""
+    (rtl/sparse_array.v); a vector and a function-unit lane per SBUF partition; the vector engine's
+    walkers, scale divider and seeder; one decoder. Not psum_lane (rtl/psum_acc.v is not in rtl/core.v:
+    the PSUM accumulate adders are rtl/pe_engine.v's, in pe_engine_um2)."""
     r, c, lanes = config.pe_rows, config.pe_cols, config.sbuf_partitions
     return {"pe": r * c, "skew_stage": r * (r - 1) // 2, "deskew_stage": max(c - 1, 0) * max(c - 2, 0) // 2,
-            "output_lat_stage": r + c - 2, "psum_lane": c, "vec_lane": lanes, "vec_ap_walk": VEC_WALKERS,
+            "output_lat_stage": r + c - 2, "vec_lane": lanes, "vec_ap_walk": VEC_WALKERS,
             "dropout_scale": 1, "splitmix64_seeder": 1, "act_lane": lanes, "decoder": 1}
 
 
 # which component of the breakdown each block belongs to
 _COMPONENT = {"pe": "pe_array", "skew_stage": "pe_array", "deskew_stage": "pe_array", "output_lat_stage": "pe_array",
-              "psum_lane": "psum_logic", "vec_lane": "vec", "vec_ap_walk": "vec", "dropout_scale": "vec",
+              "vec_lane": "vec", "vec_ap_walk": "vec", "dropout_scale": "vec",
               "splitmix64_seeder": "vec", "act_lane": "act", "decoder": "control"}
 
 
@@ -133,11 +155,14 @@ def sram_bits(config: CoreConfig) -> dict[str, int]:
 
 
 def area(config: CoreConfig) -> dict[str, Any]:
-    """The core's area in mm^2 at 45 nm: logic per component (pe_array, psum_logic, vec, act, dma,
-    control), SRAM per memory (sbuf, psum, act_tables, imem), and the total."""
-    mm2: dict[str, float] = dict.fromkeys(("pe_array", "psum_logic", "vec", "act", "dma", "control"), 0.0)
+    """The core's area in mm^2 at 45 nm: logic per component (pe_array, pe_engine: its walkers and PSUM
+    accumulate, vec, act: lanes and engine, dma, control: queues, decoder, core.v's own logic), SRAM per
+    memory (sbuf, psum, act_tables, imem), and the total."""
+    mm2: dict[str, float] = dict.fromkeys(("pe_array", "pe_engine", "vec", "act", "dma", "control"), 0.0)
     for name, n in block_counts(config).items():
         mm2[_COMPONENT[name]] += n * block_um2(name) * 1e-6
+    mm2["pe_engine"] += pe_engine_um2(config) * 1e-6
+    mm2["act"] += act_engine_um2(config) * 1e-6
     mm2["dma"] += dma_um2(config) * 1e-6
     mm2["control"] += control_um2(config) * 1e-6
     bits = sram_bits(config)

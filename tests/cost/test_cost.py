@@ -9,7 +9,17 @@ import pytest
 
 from accel.config import CoreConfig
 from accel.cost import actions, area, energy
-from accel.cost.area import block_counts, block_um2, cell_um2, cells_um2, control_um2, dma_um2, scaled_um2
+from accel.cost.area import (
+    act_engine_um2,
+    block_counts,
+    block_um2,
+    cell_um2,
+    cells_um2,
+    control_um2,
+    dma_um2,
+    pe_engine_um2,
+    scaled_um2,
+)
 from accel.cost.cells import BLOCKS, SCALED
 from accel.cost.energy import sram_pj_per_bit
 from accel.isa.asm import assemble
@@ -43,7 +53,7 @@ def test_skew_stage_by_hand() -> None:
 
 def test_block_counts_of_a_small_core() -> None:
     assert block_counts(SMALL) == {"pe": 6, "skew_stage": 1, "deskew_stage": 1, "output_lat_stage": 3,
-                                   "psum_lane": 3, "vec_lane": 4, "vec_ap_walk": 3, "dropout_scale": 1,
+                                   "vec_lane": 4, "vec_ap_walk": 3, "dropout_scale": 1,
                                    "splitmix64_seeder": 1, "act_lane": 4, "decoder": 1}
 
 
@@ -53,18 +63,22 @@ def test_area_of_a_small_core() -> None:
                               "imem": 4096 * 512}
     bits = sum(a["sram_bits"].values())
     assert a["sram_mm2"] == pytest.approx(bits * 0.346 / 0.5 * 1e-6)
-    logic = (sum(n * block_um2(b) for b, n in block_counts(SMALL).items()) + dma_um2(SMALL) + control_um2(SMALL)) * 1e-6
+    logic = (sum(n * block_um2(b) for b, n in block_counts(SMALL).items()) + dma_um2(SMALL) + control_um2(SMALL)
+             + pe_engine_um2(SMALL) + act_engine_um2(SMALL)) * 1e-6
     assert a["logic_mm2"] == pytest.approx(logic)
     assert a["mm2"] == pytest.approx(logic + a["sram_mm2"])
     assert sum(a["components_mm2"].values()) == pytest.approx(a["mm2"])
 
 
 def test_area_grows_by_the_blocks_a_field_adds() -> None:
-    """One more PE column: 2 PEs, one PSUM lane, and the de-skew stages of 4 columns instead of 3 (3 - 1)."""
+    """One more PE column: 2 PEs, the de-skew stages of 4 columns instead of 3 (3 - 1), a tag stage, and
+    the PE engine's column (its walker element and PSUM accumulate: pe_engine's fit, not psum_lane)."""
     wider = CoreConfig(**{**SMALL.__dict__, "pe_cols": 4})
     grown = (area(wider)["mm2"] - area(SMALL)["mm2"]) * 1e6
-    assert grown == pytest.approx(2 * block_um2("pe") + block_um2("psum_lane") + 2 * block_um2("deskew_stage")
-                                  + block_um2("output_lat_stage"))
+    column = scaled_um2("pe_engine", 4) - scaled_um2("pe_engine", 3)
+    assert column > cells_um2(BLOCKS["psum_lane"]["cells"]) / 2  # at least an fp32 and an int32 adder
+    assert grown == pytest.approx(2 * block_um2("pe") + 2 * block_um2("deskew_stage") + block_um2("output_lat_stage")
+                                  + column)
     more_sbuf = CoreConfig(**{**SMALL.__dict__, "sbuf_partition_bytes": 2048})
     assert (area(more_sbuf)["mm2"] - area(SMALL)["mm2"]) * 1e6 == pytest.approx(4 * 1024 * 8 * 0.692)
 
@@ -80,21 +94,60 @@ def test_scaled_blocks_meet_their_measurements(name: str) -> None:
         assert scaled_um2(name, x) == pytest.approx(cells_um2(cells), rel=tol), (name, x)
 
 
-def test_dma_beat_queues_and_semaphores_add_area() -> None:
-    """The DMA grows with its beat, the engine queues with their depth, by the fitted blocks'
-    differences, every other block unchanged; DMA queues and semaphores add what their fitted blocks
-    add, nothing while cells.py does not have them (docs/area_energy.md, "Not counted")."""
+def test_dma_beat_queues_semaphores_and_banks_add_area() -> None:
+    """The DMA grows with its beat (the engine and the core's SBUF port for it), the engine queues with
+    their depth, the DMA with its queues, rtl/core.v's own logic with semaphores and PSUM banks, each by
+    its fitted blocks' differences, every other block unchanged."""
     def grown(**field: int) -> float:
         return (area(CoreConfig(**{**SMALL.__dict__, **field}))["mm2"] - area(SMALL)["mm2"]) * 1e6
 
     def fitted(name: str, x: int, x0: int) -> float:
-        return scaled_um2(name, x) - scaled_um2(name, x0) if name in SCALED else 0.0
+        return scaled_um2(name, x) - scaled_um2(name, x0)
 
-    assert grown(dma_bytes_per_cycle=128) == pytest.approx(fitted("dma_beat", 128, 64))
+    assert grown(dma_bytes_per_cycle=128) == pytest.approx(fitted("dma_beat", 128, 64) + fitted("core_beat", 128, 64))
     assert grown(queue_depth=32) == pytest.approx(4 * fitted("engine_queue", 32, 16))
-    assert min(grown(dma_bytes_per_cycle=128), grown(queue_depth=32)) > 0
-    assert grown(dma_queues=8) == pytest.approx(fitted("dma_queues", 8, 4), abs=1e-6)
-    assert grown(semaphores=64) == pytest.approx(fitted("core_control", 64, 32), abs=1e-6)
+    assert grown(dma_queues=8) == pytest.approx(fitted("dma_queues", 8, 4))
+    assert grown(semaphores=64) == pytest.approx(fitted("core_semaphores", 64, 32))
+    assert grown(psum_banks=2) == pytest.approx(fitted("core_banks", 2, 1))
+    assert min(grown(dma_bytes_per_cycle=128), grown(queue_depth=32), grown(dma_queues=8), grown(semaphores=64),
+               grown(psum_banks=2), fitted("core_beat", 128, 64)) > 0
+
+
+def flip_flops(cells: dict[str, int]) -> int:
+    return sum(n for k, n in cells.items() if "DFF" in k)
+
+
+def test_core_logic_measurements_by_hand() -> None:
+    """What rtl/core.v's own logic must hold, read off the RTL: at 4 partitions its tensor table (256 x 32
+    bits, written through the load port) and the ACT FIFO (16 entries of a 12-bit index and a bank bit)
+    are flip-flops, the memories are not (SBUF and PSUM at 16 bytes a partition would be 2 x 512 more,
+    the instruction memory 16 x 512 x ... more); 8 more semaphores are 8 more 32-bit counters with a
+    synchronous reset."""
+    base = SCALED["core_control"]["points"][4]
+    assert 256 * 32 + 16 * 13 <= flip_flops(base) < 256 * 32 + 16 * 13 + 4096
+    s8, s16 = (SCALED["core_semaphores"]["points"][x] for x in (8, 16))
+    assert s16.get("$_SDFF_PP0_", 0) - s8.get("$_SDFF_PP0_", 0) == 8 * 32
+    assert flip_flops(s16) - flip_flops(s8) == 8 * 32
+
+
+def test_default_core_counts_core_logic_and_engines() -> None:
+    """The default core's breakdown has rtl/core.v's own logic (in control, beside the queues and the
+    decoder), the PE engine beyond its array and the ACT engine beyond its lanes, each > 0."""
+    cfg = CoreConfig()
+    a = area(cfg)["components_mm2"]
+    queues = 4 * scaled_um2("engine_queue", cfg.queue_depth)
+    own = control_um2(cfg) - queues
+    assert own > 0 and own == pytest.approx(scaled_um2("core_control", 128) + fitted_from("core_semaphores", 32)
+                                            + fitted_from("core_banks", 8))
+    assert a["control"] * 1e6 == pytest.approx(queues + own + block_um2("decoder"))
+    assert a["pe_engine"] * 1e6 == pytest.approx(pe_engine_um2(cfg)) and pe_engine_um2(cfg) > 0
+    assert a["act"] * 1e6 == pytest.approx(128 * block_um2("act_lane") + act_engine_um2(cfg))
+    assert act_engine_um2(cfg) > 0
+
+
+def fitted_from(name: str, x: int) -> float:
+    """A core block's area at x over its first measured size."""
+    return scaled_um2(name, x) - scaled_um2(name, min(SCALED[name]["points"]))
 
 
 def test_sram_energy_interpolation() -> None:
