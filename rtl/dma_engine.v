@@ -177,41 +177,45 @@ module dma_engine #(
     assign sb_part = pstart + p[7:0];
     assign sb_wdata = dram_rdata;
 
-    // SBUF addresses of the beat's elements, walking the pattern from its state; the state after k steps
-    reg [15:0] ka, kb, kc, nka, nkb, nkc;
-    reg [19:0] oa, ob, oc, noa, nob, noc, ea;
+    // SBUF addresses of the beat's elements, walking the pattern from its state (rtl/ap_step.v, one a
+    // beat element); the state after k steps
+    wire [107:0] s_dims = {16'd1, ua, tb, ub, tc, uc};  // (its outermost count is not needed)
+    wire [BEAT*20-1:0] ea;                              // element j's byte address
+    generate
+        for (g = 0; g < BEAT; g = g + 1) begin : g_elem
+            wire [107:0] st, nx, after;  // the state before element g, stepped, and after the beat's element g
+            if (g == 0) begin : g_first
+                assign st = active ? {r_ka, r_kb, r_kc, r_oa, r_ob, r_oc} : 108'd0;
+            end else begin : g_next
+                assign st = g_elem[g - 1].after;
+            end
+            ap_step u_step (.dims(s_dims), .state(st), .base(soffset), .shift(shift), .addr(ea[g*20 +: 20]),
+                .next(nx));
+            assign after = g < k ? nx : st;
+        end
+    endgenerate
+    wire [107:0] s_end = g_elem[BEAT - 1].after;
+    wire [15:0] nka = s_end[107:92];
+    wire [15:0] nkb = s_end[91:76];
+    wire [15:0] nkc = s_end[75:60];
+    wire [19:0] noa = s_end[59:40];
+    wire [19:0] nob = s_end[39:20];
+    wire [19:0] noc = s_end[19:0];
     reg [BEAT-1:0] sb_we_any;  // the beat's bytes
     integer j, m;
     always @* begin
-        kb = active ? r_kb : 16'd0; kc = active ? r_kc : 16'd0;
-        ka = active ? r_ka : 16'd0;
-        oa = active ? r_oa : 20'd0; ob = active ? r_ob : 20'd0; oc = active ? r_oc : 20'd0;
-        nka = ka; nkb = kb; nkc = kc; noa = oa; nob = ob; noc = oc;
-        ea = 20'd0;
         sb_we = {BEAT{1'b0}};
         sb_we_any = {BEAT{1'b0}};
         sb_addr = {BEAT*20{1'b0}};
         for (j = 0; j < BEAT; j = j + 1) begin
             if (j < k) begin
-                ea = soffset + ((oa + ob + oc) << shift);
                 for (m = 0; m < 4; m = m + 1) begin
                     if (m < (1 << shift)) begin
-                        sb_addr[((j << shift) + m) * 20 +: 20] = ea + m[19:0];
+                        sb_addr[((j << shift) + m) * 20 +: 20] = ea[j*20 +: 20] + m[19:0];
                         sb_we[(j << shift) + m] = go && !store;
                         sb_we_any[(j << shift) + m] = 1'b1;
                     end
                 end
-                if (kc != tc - 16'd1) begin
-                    kc = kc + 16'd1; oc = oc + uc;
-                end else begin
-                    kc = 16'd0; oc = 20'd0;
-                    if (kb != tb - 16'd1) begin
-                        kb = kb + 16'd1; ob = ob + ub;
-                    end else begin
-                        kb = 16'd0; ob = 20'd0; ka = ka + 16'd1; oa = oa + ua;
-                    end
-                end
-                nka = ka; nkb = kb; nkc = kc; noa = oa; nob = ob; noc = oc;
             end
         end
     end

@@ -86,7 +86,7 @@ module pe_engine #(
     // ------------------------------------------------------------------ access-pattern walking
     // A pattern's dims normalized to three, outermost first (a missing dim is (1, 0)), element strides
     // sign-extended to 20 bits; the walk state is the three indices and running offsets, stepped in the
-    // model's row-major order (accel.isa.operands.AP.element_offsets), as rtl/vec_ap_walk.v does.
+    // model's row-major order (accel.isa.operands.AP.element_offsets) by rtl/ap_step.v, as rtl/vec_ap_walk.v does.
     function [107:0] ap_dims;  // {na, sa, nb, sb, nc, sc}
         input [15:0] n0, s0, n1, s1, n2, s2;
         begin
@@ -95,37 +95,6 @@ module pe_engine #(
             else ap_dims = {n0, {{4{s0[15]}}, s0}, n1, {{4{s1[15]}}, s1}, n2, {{4{s2[15]}}, s2}};
         end
     endfunction
-    /* verilator lint_off UNUSEDSIGNAL */  // the outermost count (the walk ends before it wraps)
-    function [107:0] ap_next;  // walk state {ka, kb, kc, oa, ob, oc} of the next element
-        input [107:0] d;
-        input [107:0] st;
-        reg [15:0] na, nb, nc, ka, kb, kc;
-        reg [19:0] sa, sb, sc, oa, ob, oc;
-        begin
-            {na, sa, nb, sb, nc, sc} = d;
-            {ka, kb, kc, oa, ob, oc} = st;
-            if (kc != nc - 16'd1) begin
-                kc = kc + 16'd1; oc = oc + sc;
-            end else begin
-                kc = 16'd0; oc = 20'd0;
-                if (kb != nb - 16'd1) begin
-                    kb = kb + 16'd1; ob = ob + sb;
-                end else begin
-                    kb = 16'd0; ob = 20'd0; ka = ka + 16'd1; oa = oa + sa;
-                end
-            end
-            ap_next = {ka, kb, kc, oa, ob, oc};
-        end
-    endfunction
-    function [19:0] ap_addr;  // byte address of the state's element: base + element offset x size
-        input [19:0] base;
-        input [1:0]  shift;
-        input [107:0] st;  // the indices are not needed, only the running offsets
-        begin
-            ap_addr = base + ((st[59:40] + st[39:20] + st[19:0]) << shift);
-        end
-    endfunction
-    /* verilator lint_on UNUSEDSIGNAL */
     function [1:0] size_shift;  // log2 of the element size: bf16 2, int8 1, fp32 / int32 4 bytes
         input [2:0] dtype;
         begin
@@ -238,12 +207,16 @@ module pe_engine #(
     generate
         for (n = 0; n < C; n = n + 1) begin : g_lelem
             wire [107:0] st;  // the walk state of element n
+            /* verilator lint_off UNUSEDSIGNAL */  // the last element's
+            wire [107:0] nx;
+            /* verilator lint_on UNUSEDSIGNAL */
             if (n == 0) begin : g_first
                 assign st = 108'd0;
             end else begin : g_next
-                assign st = ap_next(a0_dims, g_lelem[n - 1].st);
+                assign st = g_lelem[n - 1].nx;
             end
-            assign l_addr_now[n*20 +: 20] = ap_addr(a0_offset, size_shift(a0_dtype), st);
+            ap_step u_step (.dims(a0_dims), .state(st), .base(a0_offset), .shift(size_shift(a0_dtype)),
+                .addr(l_addr_now[n*20 +: 20]), .next(nx));
         end
     endgenerate
     reg           ld_busy;  // rows 1.. of a load still to write
@@ -355,8 +328,12 @@ module pe_engine #(
     wire [31:0]   rem = issue_mm ? mv_free : st_rem;
     wire          last_vec = rem == 32'd1;
     wire [7:0]    src_part = issue_mm ? a1_pstart : st_src_part;
-    wire [19:0]   walk_addr = issue_mm ? ap_addr(a1_offset, size_shift(a1_dtype), 108'd0)
-                                       : ap_addr(st_src_base, st_src_shift, st_src);
+    wire [19:0]   walk_addr, dst_addr;
+    wire [107:0]  src_next, dst_next;
+    ap_step u_src (.dims(src_dims), .state(src_now), .base(issue_mm ? a1_offset : st_src_base),
+        .shift(issue_mm ? size_shift(a1_dtype) : st_src_shift), .addr(walk_addr), .next(src_next));
+    ap_step u_dst (.dims(dst_dims), .state(dst_now), .base(issue_mm ? a0_offset : st_dst_base), .shift(2'd2),
+        .addr(dst_addr), .next(dst_next));
     genvar r, i;
     generate
         if (SPARSE) begin : g_sparse_lanes
@@ -392,7 +369,6 @@ module pe_engine #(
             end
         end
     endgenerate
-    wire [19:0]   dst_addr = issue_mm ? a0_offset : ap_addr(st_dst_base, 2'd2, st_dst);
     wire [TW-1:0] tag = issue_mm ? {last_vec, pc, dst_addr, a0_pstart, a0_pcount[NW-1:0],
                                     word[`ACCEL_F_FLAG_LSB], a0_dtype == `ACCEL_DTYPE_FP32}
                                  : {last_vec, st_pc, dst_addr, st_dst_part, st_n, st_acc, st_fp};
@@ -423,8 +399,8 @@ module pe_engine #(
                 st_t <= (issue_mm ? 32'd0 : st_t) + 32'd1;
                 st_busy <= !last_vec;
                 st_rem <= rem - 32'd1;
-                st_src <= ap_next(src_dims, src_now);
-                st_dst <= ap_next(dst_dims, dst_now);
+                st_src <= src_next;
+                st_dst <= dst_next;
             end
         end
     end
