@@ -125,7 +125,7 @@ CORE_MEMORIES = ("imem", "sbm", "psm")
 # array's rows and columns together) and its second size
 CORE_STEPS = {"core_control": ("PARTITIONS", 8), "core_semaphores": ("SEMAPHORES", 16),
               "core_banks": ("PSUM_BANKS", 8), "core_beat": ("DMA_BEAT", 8)}
-ENGINE_SIZES = {"pe_engine": (4, 8), "act_engine": (4, 8, 16)}  # R = C; LANES
+ENGINE_SIZES = {"pe_engine": (4, 8, 16), "act_engine": (4, 8, 16)}  # R = C; LANES
 TIMEOUT = 3600.0  # seconds a Yosys run of the SCALED blocks may take
 
 
