@@ -500,12 +500,27 @@ def _writer(program: Program, n: int, space: str, part: int, byte: int) -> str:
 
 
 def compare(case: Case, cfg: CoreConfig, folder: Path, expected: dict) -> list[str]:
-    """Every difference between the core's results in `folder` and the model's (`expected`), in words:
-    the first differing byte of each memory and every instruction whose start or end differs."""
+    """Every difference between the core's results in `folder` (the files sim/core_tb.v writes) and the
+    model's (`expected`, see model_run), in words: compare_images on those files."""
+    got = {"dram": read_memh(folder / "core_dram_final.hex", 8).astype(np.uint8),
+           "sb": read_memh(folder / "core_sb_final.hex", 8).astype(np.uint8).reshape(-1, cfg.sbuf_partition_bytes),
+           "psum": read_memh(folder / "core_ps_final.hex", 8).astype(np.uint8).reshape(-1, cfg.psum_partition_bytes),
+           "start": read_memh(folder / "core_start.hex", 32), "end": read_memh(folder / "core_end.hex", 32)}
+    return compare_images(case, got, expected)
+
+
+def compare_images(case: Case, got: dict, expected: dict) -> list[str]:
+    """Every difference between the core's final images and trace (`got`: "dram" bytes, "sb" and "psum"
+    [partition, byte] arrays, "start" and "end" cycles per instruction, all ones for never; "start" and
+    "end" may be left out) and the model's (`expected`, see model_run), in words: the first differing byte
+    of each memory and every instruction whose start or end differs. One comparison for the files of
+    sim/core_tb.v (compare) and the arrays of a cocotb bench of rtl/core.v (accel.tb.core_bench)."""
     prog = case.program
     out = []
     n = len(expected["start"])
-    got_dram = read_memh(folder / "core_dram_final.hex", 8).astype(np.uint8)
+    got_dram = np.asarray(got["dram"], dtype=np.uint8)
+    if got_dram.shape != expected["dram"].shape:
+        return [f"DRAM: the core's image has {got_dram.size} bytes, the model's {expected['dram'].size}"]
     bad = np.flatnonzero(got_dram != expected["dram"])
     if bad.size:
         b = int(bad[0])
@@ -517,18 +532,22 @@ def compare(case: Case, cfg: CoreConfig, folder: Path, expected: dict) -> list[s
                        and prog.instructions[i].ops["dst"].tensor == t), "none")
         out.append(f"DRAM: {bad.size} bytes differ; first: byte {b - bases[t]} of tensor {tensor.name}: core "
                    f"{got_dram[b]:#04x}, model {expected['dram'][b]:#04x} (last store to it: {writer})")
-    for space, fname, nbytes in (("sb", "core_sb_final.hex", cfg.sbuf_partition_bytes),
-                                 ("psum", "core_ps_final.hex", cfg.psum_partition_bytes)):
-        got = read_memh(folder / fname, 8).astype(np.uint8).reshape(-1, nbytes)
+    for space in ("sb", "psum"):
+        mem = np.asarray(got[space], dtype=np.uint8)
         want = expected[space]
-        bad = np.argwhere(got != want)
+        if mem.shape != want.shape:
+            out.append(f"{space.upper()}: the core's image is {mem.shape}, the model's {want.shape}")
+            continue
+        bad = np.argwhere(mem != want)
         if bad.size:
             part, byte = (int(v) for v in bad[0])
             out.append(f"{space.upper()}: {len(bad)} bytes differ; first: partition {part} byte {byte}: core "
-                       f"{got[part, byte]:#04x}, model {want[part, byte]:#04x} (last written by "
+                       f"{mem[part, byte]:#04x}, model {want[part, byte]:#04x} (last written by "
                        f"{_writer(prog, n, space, part, byte)})")
-    start = read_memh(folder / "core_start.hex", 32)[:n]
-    end = read_memh(folder / "core_end.hex", 32)[:n]
+    if "start" not in got:
+        return out
+    start = np.asarray(got["start"])[:n]
+    end = np.asarray(got["end"])[:n]
     for i in np.flatnonzero((start != expected["start"]) | (end != expected["end"])):
         eng = ENGINES[expected["engine"][i]]
         out.append(f"cycle: {_ins_text(prog, int(i))} on {eng}: core start {_cyc(start[i])} end {_cyc(end[i])}, "
@@ -543,6 +562,23 @@ def _cyc(v: int) -> str:
 # --------------------------------------------------------------------------------------------- running
 
 
+def model_run(case: Case, cfg: CoreConfig) -> tuple[np.ndarray, dict]:
+    """The DRAM image (DRAM_BYTES, dram_layout's bases) a case starts from, and what accel.Core (the model
+    backend) ends with: "dram", "sb", "psum" and the timeline's "start", "end", "engine", "total" (the
+    `expected` of compare_images)."""
+    core = Core(cfg, backend="model")
+    core.load(case.program, case.inputs)
+    dram0 = _dram_image(case.program, core.dram)
+    tl = core.run().timeline
+    return dram0, {"dram": _dram_image(case.program, core.dram), "sb": core.sbuf.copy(), "psum": core.psum.copy(),
+                   "start": tl.start, "end": tl.end, "engine": tl.engine, "total": tl.total}
+
+
+def max_cycles(expected: dict) -> int:
+    """A bench's cycle limit for a program the model runs in expected["total"] cycles."""
+    return 10 * expected["total"] + 20_000
+
+
 def bench(sim: str, cfg: CoreConfig, cases: list[Case], fault: int = 0, queue_depth: int | None = None,
           sparse: bool = True) -> dict:
     """Play `cases` on rtl/core.v built for `cfg` (with a planted `fault` / RTL `queue_depth`, with the
@@ -551,13 +587,8 @@ def bench(sim: str, cfg: CoreConfig, cases: list[Case], fault: int = 0, queue_de
     with tempfile.TemporaryDirectory(prefix="accel-core-") as tmp:
         plan, expected = [], []
         for k, case in enumerate(cases):
-            core = Core(cfg, backend="model")
-            core.load(case.program, case.inputs)
-            dram0 = _dram_image(case.program, core.dram)
-            result = core.run()
-            tl = result.timeline
-            expected.append({"dram": _dram_image(case.program, core.dram), "sb": core.sbuf.copy(),
-                             "psum": core.psum.copy(), "start": tl.start, "end": tl.end, "engine": tl.engine})
+            dram0, want = model_run(case, cfg)
+            expected.append(want)
             folder = Path(tmp) / f"p{k}"
             folder.mkdir()
             body = [encode(i) for i in case.program.instructions]
@@ -566,7 +597,7 @@ def bench(sim: str, cfg: CoreConfig, cases: list[Case], fault: int = 0, queue_de
             write_memh(folder / "core_ttab.hex", np.array(bases + [0] * (256 - len(bases)), dtype=np.uint32), 32)
             write_memh(folder / "core_dram.hex", dram0, 8)
             plan.append({"name": case.name, "dir": str(folder), "nprog": len(body),
-                         "max_cycles": 10 * tl.total + 20_000})
+                         "max_cycles": max_cycles(want)})
         run = run_planned(sim, TOPLEVEL, SOURCES, TEST_MODULE, {"programs": plan}, PLAN_ENV, REPORT_ENV,
                           parameters=parameters(cfg, fault, queue_depth, sparse))
         results = run.report or []
