@@ -365,10 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_options(co)
     co.set_defaults(fn=cmd_compile)
 
-    from accel.cli.compile import add_cache_options, cmd_cache
+    from accel.cli.compile import add_cache_options, cmd_cache, size_arg
 
-    ca = sub.add_parser("cache", help="the compiler's instruction database: list, clear, stats")
-    ca.add_argument("action", choices=["list", "clear", "stats"])
+    ca = sub.add_parser("cache", help="the compiler's instruction database: list, stats, prune, clear")
+    ca.add_argument("action", choices=["list", "stats", "prune", "clear"])
+    ca.add_argument("--max-size", type=size_arg, metavar="SIZE",
+                    help="prune: the size to bring the folder under, e.g. 2G (default: $ACCEL_CACHE_MAX_SIZE or 5G)")
     ca.add_argument("--json", action="store_true", help="machine-readable output")
     add_cache_options(ca, switch=False)
     ca.set_defaults(fn=cmd_cache)

@@ -69,6 +69,16 @@ def add_cache_options(p: argparse.ArgumentParser, switch: bool = True) -> None:
         p.add_argument("--no-cache", action="store_true", help="lower every node afresh, without the database")
 
 
+def size_arg(text: str) -> int:
+    """argparse type of --max-size: bytes of 500M, 5G, ..."""
+    from accel.compiler.cache import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def open_cache(args: argparse.Namespace, required: bool = False):
     """The instruction database the options name (None under --no-cache); CliError when it cannot open."""
     from accel.cli import CliError
@@ -78,6 +88,8 @@ def open_cache(args: argparse.Namespace, required: bool = False):
         return None
     try:
         return InstructionCache(args.cache_dir)
+    except ValueError as e:
+        raise CliError(str(e)) from None
     except (OSError, sqlite3.Error) as e:
         where = args.cache_dir or "(default folder)"
         raise CliError(f"--cache-dir {where}: cannot open the instruction database: {e}") from None
@@ -344,9 +356,13 @@ def run_model(args: argparse.Namespace, config: Any) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    """`accel cache list|clear|stats`: the instruction database."""
+    """`accel cache list|stats|prune|clear`: the instruction database."""
     db = open_cache(args, required=True)
-    if args.action == "clear":
+    if args.action == "prune":
+        out = db.prune(db.limit if args.max_size is None else args.max_size)
+        text = (f"{db.path}: {out['entries']} entries and {out['blobs']} blobs deleted, {out['bytes_before']:,} -> "
+                f"{out['bytes_after']:,} bytes")
+    elif args.action == "clear":
         n = db.clear()
         out: Any = {"cleared": n, "path": str(db.path)}
         text = f"{db.path}: {n} entries deleted"
@@ -355,7 +371,8 @@ def cmd_cache(args: argparse.Namespace) -> int:
         kinds = ", ".join(f"{k} {v['entries']}" for k, v in out["kinds"].items())
         text = (f"{out['path']}: {out['entries']} entries ({kinds}; {out['current_version']} of this version "
                 f"{out['version']}), {out['hits']} hits recorded, {out['bytes']:,} bytes on disk "
-                f"({out['database_bytes']:,} database, {out['blob_bytes']:,} in {out['blobs']} blobs)")
+                f"({out['database_bytes']:,} database, {out['blob_bytes']:,} in {out['blobs']} blobs; "
+                f"limit {out['limit']:,})")
     else:
         out = db.entries()
         rows = [f"{'kind':<8} {'op':<20} {'version':<16} {'hits':>6} {'bytes':>11}  stored"]

@@ -91,9 +91,29 @@ _SEG_FIELDS = {"config", "graph", "index", "builder", "dram", "feeds", "consts",
 _BUILDER_FIELDS = {"config", "lines", "tensors", "tensor_names", "counts", "clocks", "accesses",
                    "semaphores_used", "node", "line_nodes"}
 _version: str | None = None
-_COLUMNS = {"models": ["key", "ident", "weights", "name", "version", "payload", "blobs", "created", "hits"],
-            "graphs": ["key", "ident", "weights", "name", "version", "payload", "blobs", "created", "hits"],
-            "segments": ["key", "ident", "name", "version", "payload", "created", "hits"]}
+_COLUMNS = {"models": ["key", "ident", "weights", "name", "version", "payload", "blobs", "created", "hits", "used"],
+            "graphs": ["key", "ident", "weights", "name", "version", "payload", "blobs", "created", "hits", "used"],
+            "segments": ["key", "ident", "name", "version", "payload", "blobs", "created", "hits", "used"]}
+MAX_BYTES = 5 << 30  # the folder's size limit when $ACCEL_CACHE_MAX_SIZE does not set one
+KEEP_SECONDS = 3600  # an unreferenced blob younger than this may belong to a compile still running
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """Bytes of a size such as 500M, 5G or 1048576 (K, M, G, T: powers of 1024)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if not m:
+        raise ValueError(f"size {text!r}: expected a number of bytes with an optional K, M, G or T (e.g. 5G)")
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+def max_bytes() -> int:
+    """The folder's size limit: $ACCEL_CACHE_MAX_SIZE (e.g. 2G), else MAX_BYTES."""
+    env = os.environ.get("ACCEL_CACHE_MAX_SIZE")
+    try:
+        return parse_size(env) if env else MAX_BYTES
+    except ValueError as e:
+        raise ValueError(f"$ACCEL_CACHE_MAX_SIZE: {e}") from None
 
 
 def version() -> str:
@@ -537,8 +557,10 @@ class InstructionCache:
     """The database in `folder` (default: the user's cache folder). `digest` maps an identifier to
     its key (SHA-256; tests pass a colliding one)."""
 
-    def __init__(self, folder: str | Path | None = None, digest: Callable[[str], str] | None = None) -> None:
+    def __init__(self, folder: str | Path | None = None, digest: Callable[[str], str] | None = None,
+                 limit: int | None = None) -> None:
         self.folder = Path(folder) if folder is not None else default_dir()
+        self.limit = max_bytes() if limit is None else limit  # bytes the folder may hold (see prune)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / DB_NAME
         self.db = sqlite3.connect(self.path, timeout=120, isolation_level=None)
@@ -553,11 +575,13 @@ class InstructionCache:
             "payload BLOB, created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident, stream));"
             "CREATE TABLE IF NOT EXISTS tuning (key TEXT PRIMARY KEY, choice TEXT, created REAL);"
             "CREATE TABLE IF NOT EXISTS models (key TEXT, ident BLOB, weights TEXT, name TEXT, version TEXT, "
-            "payload BLOB, blobs TEXT, created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident, weights));"
+            "payload BLOB, blobs TEXT, created REAL, hits INTEGER DEFAULT 0, used REAL, "
+            "PRIMARY KEY (key, ident, weights));"
             "CREATE TABLE IF NOT EXISTS graphs (key TEXT, ident BLOB, weights TEXT, name TEXT, version TEXT, "
-            "payload BLOB, blobs TEXT, created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident, weights));"
+            "payload BLOB, blobs TEXT, created REAL, hits INTEGER DEFAULT 0, used REAL, "
+            "PRIMARY KEY (key, ident, weights));"
             "CREATE TABLE IF NOT EXISTS segments (key TEXT, ident BLOB, name TEXT, version TEXT, payload BLOB, "
-            "created REAL, hits INTEGER DEFAULT 0, PRIMARY KEY (key, ident));")
+            "blobs TEXT, created REAL, hits INTEGER DEFAULT 0, used REAL, PRIMARY KEY (key, ident));")
         self.blobs = _Blobs(self.folder / BLOB_DIR)
         self.digest = digest or (lambda s: hashlib.sha256(s.encode()).hexdigest())
         self.stats = CacheStats()
@@ -615,8 +639,8 @@ class InstructionCache:
                     KeyError, TypeError):
                 self.stats.broken += 1  # a blob deleted under it, a damaged row: compile as without it
                 continue
-            self._writes.append((f"UPDATE {table} SET hits = hits + 1 WHERE key = ? AND ident = ? AND weights = ?",
-                                 (key, packed, weights)))
+            self._writes.append((f"UPDATE {table} SET hits = hits + 1, used = ? WHERE key = ? AND ident = ? "
+                                 "AND weights = ?", (time.time(), key, packed, weights)))
             return obj, weights
         return None
 
@@ -679,7 +703,8 @@ class InstructionCache:
                 self.stats.broken += 1
                 continue
             self.stats.segment_hits += 1
-            self._writes.append(("UPDATE segments SET hits = hits + 1 WHERE key = ? AND ident = ?", (key, packed)))
+            self._writes.append(("UPDATE segments SET hits = hits + 1, used = ? WHERE key = ? AND ident = ?",
+                                 (time.time(), key, packed)))
             return out
         self.stats.segment_misses += 1
         return None
@@ -687,10 +712,11 @@ class InstructionCache:
     def store_finished(self, seg: Segment, ident: str, result: dict[str, Any]) -> None:
         """Store what finishing a segment gave (see `finished`)."""
         key, packed = self.digest(ident), zlib.compress(ident.encode(), 1)
-        self._writes.append(("INSERT OR IGNORE INTO segments (key, ident, name, version, payload, created) "
-                             "VALUES (?, ?, ?, ?, ?, ?)", (key, packed, f"segment {seg.index} ({len(seg.nodes)} nodes)",
-                                                           version(), _dumps(result, self.blobs)[0],
-                                                           time.time())))
+        payload, names = _dumps(result, self.blobs)
+        name = f"segment {seg.index} ({len(seg.nodes)} nodes)"
+        self._writes.append(("INSERT OR IGNORE INTO segments (key, ident, name, version, payload, blobs, created) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (key, packed, name, version(), payload, " ".join(sorted(set(names))), time.time())))
 
     # ------------------------------------------------------------------ nodes
     def lower(self, plan: planning.Placement, seg: Segment) -> None:
@@ -810,7 +836,60 @@ class InstructionCache:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+        stored = any(sql.startswith("INSERT") for sql, _ in self._writes)
         self._writes, self._fresh = [], {}
+        if stored and self._bytes() > self.limit:
+            self.prune()
+
+    def _bytes(self) -> int:
+        """Bytes the folder holds: the database's pages in use and the blobs."""
+        pages, free, size = (self.db.execute(f"PRAGMA {p}").fetchone()[0]
+                             for p in ("page_count", "freelist_count", "page_size"))
+        blobs = self.blobs.folder.glob("*.npy") if self.blobs.folder.is_dir() else []
+        return (pages - free) * size + sum(self._blob_size(p.stem) for p in blobs)
+
+    def prune(self, limit: int | None = None) -> dict[str, int]:
+        """Bring the folder under `limit` bytes (default: self.limit, $ACCEL_CACHE_MAX_SIZE or 5 GiB):
+        entries of another version first (no compile can find them again), then model, graph and
+        segment entries least recently used first, each with the blobs no other entry names; blobs
+        that no entry names and older than KEEP_SECONDS (a compile that stopped before storing its
+        entry) too. A compile running meanwhile that was about to name a deleted blob finds it
+        missing later, a miss. Node entries (small) go only with their version; tuning choices stay.
+        What was deleted and the bytes before and after."""
+        limit = self.limit if limit is None else limit
+        out = {"entries": 0, "blobs": 0, "bytes_before": self._bytes()}
+        if out["bytes_before"] > limit:
+            self.db.execute("BEGIN IMMEDIATE")
+            out["entries"] += sum(self.db.execute(f"DELETE FROM {t} WHERE version != ?", (version(),)).rowcount
+                                  for t in ("nodes", "segments", "graphs", "models"))
+            self.db.execute("COMMIT")
+        named: dict[str, int] = {}
+        for t in ("models", "graphs", "segments"):
+            for (blobs,) in self.db.execute(f"SELECT blobs FROM {t}"):
+                for b in (blobs or "").split():
+                    named[b] = named.get(b, 0) + 1
+        now = time.time()
+        for p in (self.blobs.folder.glob("*.npy") if self.blobs.folder.is_dir() else []):
+            if p.stem not in named and now - p.stat().st_mtime > KEEP_SECONDS:
+                p.unlink(missing_ok=True)
+                out["blobs"] += 1
+        lru = ("SELECT * FROM (SELECT 'models', rowid, blobs, coalesce(used, created) FROM models UNION ALL "
+               "SELECT 'graphs', rowid, blobs, coalesce(used, created) FROM graphs UNION ALL "
+               "SELECT 'segments', rowid, blobs, coalesce(used, created) FROM segments) ORDER BY 4 LIMIT 1")
+        while self._bytes() > limit:
+            row = self.db.execute(lru).fetchone()
+            if row is None:
+                break
+            table, rowid, blobs, _ = row
+            self.db.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
+            out["entries"] += 1
+            for b in (blobs or "").split():
+                named[b] -= 1
+                if not named[b]:
+                    (self.blobs.folder / f"{b}.npy").unlink(missing_ok=True)
+                    out["blobs"] += 1
+        out["bytes_after"] = self._bytes()
+        return out
 
     def close(self) -> None:
         self.flush()
@@ -858,6 +937,7 @@ class InstructionCache:
         out["database_bytes"] = sum(p.stat().st_size for p in self.folder.glob(DB_NAME + "*"))
         out["blobs"], out["blob_bytes"] = len(blobs), sum(p.stat().st_size for p in blobs)
         out["bytes"] = out["database_bytes"] + out["blob_bytes"]
+        out["limit"] = self.limit
         return out
 
     def clear(self) -> int:

@@ -9,9 +9,11 @@ stream differs is not used, a deleted blob is a miss, the CLI."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -364,3 +366,61 @@ def test_cli(tmp_path, models, capsys):
     assert main(["cache", "stats", "--cache-dir", str(tmp_path / "m.onnx" / "x")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot open the instruction database" in err
+
+
+def test_prune_keeps_the_folder_under_its_limit(tmp_path, models, plain, monkeypatch):
+    """Over its limit the folder loses entries of another version first, then the least recently
+    used model, graph and segment entries with the blobs only they name; a pruned model compiles
+    afresh, exactly; unnamed blobs go once old; a compile under a tiny limit leaves no blob."""
+    db = InstructionCache(tmp_path)
+    compile_model(models["blocks"], cache=db)
+    monkeypatch.setattr(cache_mod, "_version", "another-version")
+    compile_model(models["blocks"], cache=db)
+    compile_model(models["transformer"], cache=db)
+    assert db.summary()["current_version"] < db.summary()["entries"]
+    full = db._bytes()
+    out = db.prune(full - 1)
+    assert out["bytes_before"] == full and out["entries"] >= 1 and out["bytes_after"] <= full - 1
+    s = db.summary()
+    assert s["current_version"] == s["entries"]  # the other version's entries went first
+    assert db.prune(db._bytes())["entries"] == 0  # under the limit: nothing more
+
+    def rows() -> list:
+        return db.db.execute("SELECT * FROM (SELECT 'models', name, coalesce(used, created) FROM models UNION ALL "
+                             "SELECT 'graphs', name, coalesce(used, created) FROM graphs UNION ALL SELECT "
+                             "'segments', name, coalesce(used, created) FROM segments) ORDER BY 3").fetchall()
+
+    blobs = 0
+    while ("models", "blocks") in [r[:2] for r in rows()]:  # the blocks' entries are the least recently used
+        order = rows()
+        out = db.prune(db._bytes() - 1)
+        assert out["entries"] >= 1 and rows() == order[out["entries"]:]
+        blobs += out["blobs"]
+    assert blobs >= 1 and ("models", "transformer_layer") in [r[:2] for r in rows()]
+    assert compile_model(models["transformer"], cache=db).cache_stats["model"] == "hit"
+    again = compile_model(models["blocks"], cache=db)
+    assert again.cache_stats["model"] == "stored" and again.cache_stats["broken"] == 0
+    same(again, plain["blocks"])
+    old, young = (tmp_path / cache_mod.BLOB_DIR / f"{n}.npy" for n in ("old", "young"))
+    old.write_bytes(b"x" * 100)
+    young.write_bytes(b"x" * 100)
+    os.utime(old, (time.time() - cache_mod.KEEP_SECONDS - 1,) * 2)
+    db.prune()
+    assert not old.exists() and young.exists()
+    tiny = InstructionCache(tmp_path / "tiny", limit=1)
+    cm = compile_model(models["blocks"], cache=tiny)
+    same(cm, plain["blocks"])
+    assert tiny.summary()["blobs"] == 0 and tiny.summary()["kinds"]["model"]["entries"] == 0
+
+
+def test_cli_prune(tmp_path, models, capsys, monkeypatch):
+    db = tmp_path / "db"
+    compile_model(models["blocks"], cache=db)
+    assert main(["cache", "prune", "--cache-dir", str(db), "--max-size", "0", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["entries"] >= 3 and out["blobs"] >= 1 and out["bytes_after"] < out["bytes_before"]
+    assert cache_mod.parse_size("1.5K") == 1536 and cache_mod.parse_size("2G") == 2 << 30
+    monkeypatch.setenv("ACCEL_CACHE_MAX_SIZE", "lots")
+    assert main(["cache", "stats", "--cache-dir", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "$ACCEL_CACHE_MAX_SIZE" in err
