@@ -52,10 +52,12 @@ class DramModel:
     def __init__(self, dut: Any, image: bytes | np.ndarray, beat: int) -> None:
         import cocotb
 
+        if len(dut.dram_rdata) != 8 * beat:
+            raise ValueError(f"beat: {beat} bytes, but the core's dram_rdata has {len(dut.dram_rdata)} bits "
+                             "(its DMA_BEAT x 8)")
         self.dut = dut
         self.beat = beat
-        self.mem = bytearray(np.asarray(bytearray(image) if isinstance(image, bytes) else image,
-                                        dtype=np.uint8).tobytes())
+        self.mem = bytearray(image if isinstance(image, bytes) else np.asarray(image, dtype=np.uint8).tobytes())
         self.reads = 0  # beats served
         self.writes = 0  # beats written
         dut.dram_rdata.value = 0
