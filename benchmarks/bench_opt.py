@@ -160,9 +160,10 @@ def table_row(name: str, size: int, tune_seconds: float, variants: tuple[str, ..
 def table(rows: list[dict[str, Any]], columns: tuple[str, ...] | None = None, first: str = "model",
           extras: tuple[str, ...] = ()) -> str:
     """The markdown table of `rows` (each a model's "cycles" per column): the first column's cycles,
-    then every other column's with its gain over the first; a cell a row lacks is "-"; then the
-    `extras` columns, each row's r["extra"][name] as text. Shared with bench_tune.py (heuristics
-    against tuned)."""
+    then every other column's with its gain over the first (no gains when the columns are ALONE's
+    without "off"); a cell a row lacks is "-"; then the `extras` columns, each row's
+    r["extra"][name] as text. Shared with bench_tune.py (heuristics against tuned)."""
+    gains = columns is not None or any("off" in r["cycles"] for r in rows)
     columns = columns or tuple(k for k in ALONE if any(k in r["cycles"] for r in rows))
     head = (first, *columns, *extras)
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
@@ -170,7 +171,7 @@ def table(rows: list[dict[str, Any]], columns: tuple[str, ...] | None = None, fi
         c, base = r["cycles"], r["cycles"].get(columns[0])
         cells = []
         for k in columns:
-            gain = f" ({base / c[k]:.2f}x)" if k != columns[0] and k in c and base is not None else ""
+            gain = f" ({base / c[k]:.2f}x)" if gains and k != columns[0] and k in c and base is not None else ""
             cells.append(f"{c[k]:,}{gain}" if k in c else "-")
         cells += [str(r.get("extra", {}).get(k, "-")) for k in extras]
         lines.append(f"| {r['model']} ({r['size']}) | " + " | ".join(cells) + " |")
