@@ -195,7 +195,7 @@ def measure_scaled(verbose: bool, jobs: int = 1, cache: Path | None = None,
                   file=sys.stderr, flush=True)
         return c
 
-    dma = ["dma_engine.v", "core_queue.v"]
+    dma = ["dma_engine.v", "ap_step.v", "core_queue.v"]
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(jobs) as pool:
         def stubs(*modules: str) -> list[Path]:
             return [blackbox(RTL / f"{m}.v", Path(tmp)) for m in modules]
@@ -221,7 +221,7 @@ def measure_scaled(verbose: bool, jobs: int = 1, cache: Path | None = None,
                       for name, (key, step) in CORE_STEPS.items() if name not in skip
                       for x in (CORE_SMALL[key], step)]
         if "engines" not in skip:
-            jobs_ += [("pe_engine", n, ("pe_engine", "pe_engine_dense", ["pe_engine.v", *FP],
+            jobs_ += [("pe_engine", n, ("pe_engine", "pe_engine_dense", ["pe_engine.v", "ap_step.v", *FP],
                                         {"R": n, "C": n, "PCW": 12}, pe_stubs)) for n in ENGINE_SIZES["pe_engine"]]
             jobs_ += [("act_engine", n, ("act_engine", "act_engine", ["act_engine.v", "vec_ap_walk.v", "lane_ports.v"],
                                          {"LANES": n}, act_stubs)) for n in ENGINE_SIZES["act_engine"]]
