@@ -7,7 +7,7 @@ accel.Core (docs/RTL.md "How a bench drives it").
     start_clock(dut.clk)
     dram = DramModel(dut, dram0, cfg.dma_bytes_per_cycle)
     trace = TraceRecorder(dut, len(case.program.instructions))
-    await load_program(dut, case.program, dram_layout(case.program)[0])
+    await write_program(dut, case.program, dram_layout(case.program)[0])
     await run_program(dut, max_cycles(expected))
     sb, psum = await read_memories(dut, cfg)
     mismatches = compare_images(case, {"dram": dram.image_array(), "sb": sb, "psum": psum,
@@ -33,7 +33,7 @@ from accel.isa.encoding import WORD_BITS, Program, encode
 from accel.tb.plan import run_until, value
 from accel.tb.verify_core import Case, compare_images, dram_layout, max_cycles, model_run
 
-__all__ = ["Case", "DramModel", "TraceRecorder", "check_case", "compare_images", "dram_layout", "load_program",
+__all__ = ["Case", "DramModel", "TraceRecorder", "check_case", "compare_images", "dram_layout", "write_program",
            "max_cycles", "model_run", "read_memories", "run_program"]
 
 NEVER = 0xFFFFFFFF  # a start or end cycle of an instruction that did not run (as sim/core_tb.v's trace)
@@ -144,7 +144,7 @@ class TraceRecorder:
         self._task.cancel()
 
 
-async def load_program(dut: Any, program: Program, tensor_bases: Sequence[int]) -> None:
+async def write_program(dut: Any, program: Program, tensor_bases: Sequence[int]) -> None:
     """Reset the core for a clock, then write `program` (its words, accel.isa.encoding.encode) and the DRAM
     tensor table (`tensor_bases`, byte addresses in declaration order; accel.tb.verify_core.dram_layout)
     through the load port, one word a clock, changing inputs on falling edges; `nprog` is set, `run` low."""
@@ -212,7 +212,7 @@ async def check_case(dut: Any, cfg: CoreConfig, case: Case) -> dict:
     dram0, expected = model_run(case, cfg)
     dram = DramModel(dut, dram0, cfg.dma_bytes_per_cycle)
     trace = TraceRecorder(dut, len(case.program.instructions))
-    await load_program(dut, case.program, dram_layout(case.program)[0])
+    await write_program(dut, case.program, dram_layout(case.program)[0])
     done = await run_program(dut, max_cycles(expected))
     out = {"done": done, "cycles": value(dut.cycle), "err": _high(dut.err), "expected": expected,
            "reads": dram.reads, "writes": dram.writes}
