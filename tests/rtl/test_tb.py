@@ -165,6 +165,19 @@ def test_run_bench_names_failing_tests(sim: str, tmp_path: Path) -> None:
         run_bench(sim, "counter", sources, module, includes=inc)
 
 
+def test_a_stopped_simulator_is_a_bench_failure(tmp_path: Path) -> None:
+    """A simulator killed mid-run (a crash, a user stopping a volume run): BenchFailure naming it, so
+    a planned run still returns the report its bench wrote so far (accel.tb.plan.run_planned)."""
+    if not simulator_available("icarus")[0]:
+        pytest.skip("needs Icarus")
+    sources, _, inc = _counter(tmp_path)
+    (tmp_path / "killed_bench.py").write_text(
+        "import os, signal\nimport cocotb\nfrom cocotb.triggers import Timer\n\n\n@cocotb.test()\n"
+        "async def killed(dut):\n    await Timer(1, 'ns')\n    os.kill(os.getpid(), signal.SIGKILL)\n")
+    with pytest.raises(BenchFailure, match="ended without results"):
+        run_bench("icarus", "counter", sources, str(tmp_path / "killed_bench.py"), includes=inc)
+
+
 def test_run_bench_builds_once_per_parameters_and_header(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     if not simulator_available("icarus")[0]:
