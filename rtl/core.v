@@ -500,7 +500,8 @@ module core #(
     assign act_banks = word_banks(h[E_ACT][511:0]);
     wire [PSUM_BANKS-1:0] pe_held;
     reg  [PSUM_BANKS-1:0] vec_held;  // the banks of the VEC instruction in flight
-    wire pe_mm_start = g_eng[E_PE].st && h_op[E_PE] == `ACCEL_OP_PE_MATMUL;  // not start[]: one vector, no loop
+    wire pe_mm_start = g_eng[E_PE].st && (h_op[E_PE] == `ACCEL_OP_PE_MATMUL ||  // not start[]: one vector, no loop
+                       h_op[E_PE] == `ACCEL_OP_PE_MATMUL_SPARSE);  // both forms hold their PSUM banks
     generate
         for (e = 0; e < PSUM_BANKS; e = e + 1) begin : g_bank
             reg [31:0] hold_to;  // end of the last PE matmul on the bank

@@ -224,7 +224,9 @@ DIRECTED = {
     # the sparse forms on 4 rows: 1:2 int8 (1-bit indices) over J = 2 moving blocks, then again through a
     # strided moving pattern with acc=1; 2:8 bf16 (3-bit indices crossing a byte) over J = 4 blocks; 1:16
     # int8 (4-bit indices, K = 64 rows of X in J = 16 blocks) into PSUM partitions 1..2; then dense
-    # weights again (their indices back to 0)
+    # weights again (their indices back to 0). One PSUM bank: a VEC read of PSUM waits for the sparse
+    # matmuls (and the dense one) to end, a sparse matmul waits for VEC's PSUM write and wins the tie
+    # after it against VEC's next
     "pe-sparse": """
         .tensor v0 int8[4, 3] in
         .tensor i0 int8[4, 1] in
@@ -244,8 +246,12 @@ DIRECTED = {
         dma.load sb[0:4, 160]:int8[2], v2
         dma.load sb[0:4, 176]:int8[1], i2
         dma.load sb[0:4, 192]:int8[32], x2
-        sem.signal dma, s0
+        sem.signal dma, s0, count=2
         sem.wait pe, s0
+        sem.wait vec, s0
+        vec.muls sb[0:4, 256]:fp32[4], sb[0:4, 0]:fp32[4], 3.0
+        vec.copy sb[0:4, 272]:fp32[4], psum[0:4, 2048]:fp32[4]
+        vec.copy psum[0:4, 3072]:fp32[8], sb[0:4, 256]:fp32[8]
         pe.load_sparse sb[0:4, 0]:int8[3], sb[0:4, 16]:int8[1], 1, 2
         pe.matmul_sparse psum[0:3, 0]:int32[5], sb[0:4, 32]:int8[10]
         pe.matmul_sparse psum[0:3, 0]:int32[5], sb[0:4, 32]:int8[2@1, 5@2], acc=1
@@ -256,6 +262,8 @@ DIRECTED = {
         pe.load_weights sb[0:4, 0]:int8[3]
         pe.matmul psum[0:3, 768]:int32[4], sb[0:4, 32]:int8[4]
         sem.signal pe, s1
+        pe.load_sparse sb[0:4, 64]:bf16[4], sb[0:4, 80]:int8[2], 2, 8
+        pe.matmul_sparse psum[0:4, 1536]:fp32[3], sb[0:4, 96]:bf16[12]
         halt
     """,
     # the ACT engine in the core: PSUM drained by act.identity after a matmul, in a tie on the PSUM bank
