@@ -17,12 +17,12 @@ model's side, the build and the simulation). Then each planted fault (rtl/core.v
 semaphore's units one cycle early, a DMA partition stride off by one, a PE PSUM write a cycle late, a
 PE matmul ignoring VEC's PSUM bank, a VEC instruction ignoring ACT's; and a queue one entry deeper than
 the model's) is built and run on the same programs: how many programs catch it (any mismatch) and with
-what kind of mismatch (cycle, DRAM, SBUF, PSUM, unfinished). The mutants run on Icarus, which builds
-at once: the 16-partition core is some 80 MB of C++ for Verilator (a build of 15 to 30 minutes on the
-shared machine, one per mutant), and the semaphore mutant's early-release path (units of a signal ending
-this cycle counted by the waits) is a combinational loop through the start logic, which Verilator
-refuses to build (UNOPTFLAT); Icarus being some 100x slower, an Icarus run plays the directed programs
-and the first --icarus-random random ones (--sim verilator: the mutants on every program).
+what kind of mismatch (cycle, DRAM, SBUF, PSUM, unfinished). The mutants run on Verilator (a build of
+about 80 s each at 16 partitions, with only the toplevel public: docs/RTL.md "Verilator speed") on
+every program, except the semaphore mutant: its early-release path (units of a signal ending this cycle
+counted by the waits) is a combinational loop through the start logic, which Verilator refuses to
+build (UNOPTFLAT), so it runs on Icarus, some 100x slower, on the directed programs and the first
+--icarus-random random ones (--sim icarus: every mutant so).
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ from accel.tb import verify_core as vc
 # name: (what it is, simulator, rtl/core.v FAULT, the RTL's queue one entry deeper than the model's)
 RUNS = {"clean": ("clean core", "verilator", 0, False),
         "sem_early": ("semaphore released one cycle early", "icarus", vc.FAULTS["sem_early"], False),
-        "dma_stride": ("DMA stride off by one", "icarus", vc.FAULTS["dma_stride"], False),
-        "queue_depth": ("queue depth off by one", "icarus", 0, True),
-        "psum_late": ("PE PSUM write one cycle late", "icarus", vc.FAULTS["psum_late"], False),
-        "no_bank_wait": ("PE matmul ignores VEC's PSUM bank", "icarus", vc.FAULTS["no_bank_wait"], False),
-        "vec_ignores_act_bank": ("VEC ignores ACT's PSUM bank", "icarus", vc.FAULTS["vec_ignores_act_bank"], False)}
+        "dma_stride": ("DMA stride off by one", "verilator", vc.FAULTS["dma_stride"], False),
+        "queue_depth": ("queue depth off by one", "verilator", 0, True),
+        "psum_late": ("PE PSUM write one cycle late", "verilator", vc.FAULTS["psum_late"], False),
+        "no_bank_wait": ("PE matmul ignores VEC's PSUM bank", "verilator", vc.FAULTS["no_bank_wait"], False),
+        "vec_ignores_act_bank": ("VEC ignores ACT's PSUM bank", "verilator", vc.FAULTS["vec_ignores_act_bank"], False)}
 
 
 def _kind(mismatch: str) -> str:

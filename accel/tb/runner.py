@@ -37,6 +37,10 @@ from accel.isa.resources import CHECKOUT, DATA_ROOT, INCLUDE_DIR, RTL_DIR, SIM_D
 
 REPO_ROOT = DATA_ROOT  # holds rtl/ and sim/: the checkout, or the wheel's packaged copy
 SIMULATORS = ("icarus", "verilator")
+# Verilator build arguments for a bench that reads and drives only its top level's signals: cocotb's
+# runner makes every signal of the design public (--public-flat-rw), which keeps Verilator from
+# optimizing any of them away; this keeps only the top module's public (docs/RTL.md "Verilator speed")
+VERILATOR_TOP_ONLY = ("--no-public-flat-rw", "--public-depth", "1")
 VERILATOR_MIN = (5, 36)  # cocotb 2 needs Verilator 5.036 or newer
 TIMESCALE = ("1ns", "1ps")
 LOG_TAIL_LINES = 40
@@ -154,7 +158,7 @@ def _headers(sources: list[Path], includes: list[Path]) -> list[Path]:
 
 
 def _build_key(sim: str, toplevel: str, sources: list[Path], includes: list[Path],
-               parameters: Mapping[str, object]) -> str:
+               parameters: Mapping[str, object], build_args: Sequence[str] = ()) -> str:
     """Hash of everything a build depends on, the headers it includes too (the simulators' own
     timestamp checks ignore headers and parameters)."""
     import cocotb
@@ -162,6 +166,8 @@ def _build_key(sim: str, toplevel: str, sources: list[Path], includes: list[Path
     h = hashlib.sha256(f"{sim}\0{toplevel}\0{cocotb.__version__}\0".encode())
     for k in sorted(parameters):
         h.update(f"{k}={parameters[k]}\0".encode())
+    for a in build_args:
+        h.update(f"arg {a}\0".encode())
     for p in [*sources, *_headers(sources, includes)]:  # names and contents: a moved copy reuses the build
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()[:16]
@@ -227,9 +233,9 @@ def _failures(results_file: Path) -> list[str]:
 
 
 def _build(runner, sim: str, toplevel: str, sources: list[Path], includes: list[Path],
-           parameters: Mapping[str, object], root: Path) -> tuple[Path, float]:
+           parameters: Mapping[str, object], root: Path, build_args: Sequence[str] = ()) -> tuple[Path, float]:
     """Build into the cache unless an identical build is there; return (folder, seconds)."""
-    key = _build_key(sim, toplevel, sources, includes, parameters)
+    key = _build_key(sim, toplevel, sources, includes, parameters, build_args)
     build_dir = root / sim / f"{toplevel}-{key}"
     stamp = build_dir / ".accel_built"
     with _locked(build_dir.with_suffix(".lock")):
@@ -242,7 +248,7 @@ def _build(runner, sim: str, toplevel: str, sources: list[Path], includes: list[
         try:
             runner.build(sources=sources, includes=includes, parameters=dict(parameters),
                          hdl_toplevel=toplevel, build_dir=build_dir, timescale=TIMESCALE,
-                         always=True, log_file=log)
+                         build_args=list(build_args), always=True, log_file=log)
         except (RuntimeError, SystemExit) as e:
             raise BenchFailure(f"{sim} build of {toplevel} failed ({e}); end of {log}:\n"
                                f"{_tail(log)}") from None
@@ -274,18 +280,30 @@ def bench_cache_root(test_module: str, module_dirs: Sequence[Path] = ()) -> Path
     return path.parent / ".sim_cache"
 
 
+def default_build_args(sim: str, test_module: str) -> tuple[str, ...]:
+    """run_bench's build arguments when it is given none: VERILATOR_TOP_ONLY on Verilator for accel's
+    own benches (test modules in sim/, which drive and read only their toplevel's ports), none for a
+    user's bench (it may read any signal, as cocotb's default allows)."""
+    path = Path(test_module) if test_module.endswith(".py") else SIM_DIR / f"{test_module}.py"
+    own = path.is_file() and path.resolve().parent == SIM_DIR.resolve()
+    return VERILATOR_TOP_ONLY if sim == "verilator" and own else ()
+
+
 def run_bench(sim: str, toplevel: str, sources: list[str | os.PathLike], test_module: str, *,
               parameters: dict[str, object] | None = None,
               extra_env: dict[str, object] | None = None,
               includes: list[str | os.PathLike] | None = None,
               testcase: str | None = None,
-              cache_dir: str | os.PathLike | None = None) -> BenchResult:
+              cache_dir: str | os.PathLike | None = None,
+              build_args: Sequence[str] | None = None) -> BenchResult:
     """Build (cached) and run the cocotb tests of `test_module` against `toplevel`.
 
     `sources` are Verilog files (relative paths are taken from the current folder);
     rtl/include is always on the include path. `test_module` is a module name importable
     from sim/ or from sys.path, or a path to a .py file. `extra_env` reaches the tests as
-    environment variables; `testcase` runs one test by name. Builds are cached in `cache_dir`,
+    environment variables; `testcase` runs one test by name; `build_args` go to the simulator's
+    compiler (None: on Verilator VERILATOR_TOP_ONLY for accel's own benches in sim/, which touch only
+    their toplevel's signals, nothing for a user's bench). Builds are cached in `cache_dir`,
     by default where `bench_cache_root` says (a user's bench: beside its test module). Raises
     BenchFailure when the build fails or any test fails; the message names the tests and ends
     with the log tail.
@@ -299,6 +317,8 @@ def run_bench(sim: str, toplevel: str, sources: list[str | os.PathLike], test_mo
     t0 = time.perf_counter()
     sources_abs = _abs(sources)
     includes_abs = [INCLUDE_DIR, *_abs(includes)]
+    if build_args is None:
+        build_args = default_build_args(sim, test_module)
     module_dirs = [SIM_DIR]
     if test_module.endswith(".py"):
         module_dirs.insert(0, Path(test_module).resolve().parent)
@@ -308,7 +328,7 @@ def run_bench(sim: str, toplevel: str, sources: list[str | os.PathLike], test_mo
     runner.log.setLevel("WARNING")
     root = Path(cache_dir).resolve() if cache_dir else bench_cache_root(test_module, module_dirs)
     build_dir, build_seconds = _build(runner, sim, toplevel, sources_abs, includes_abs,
-                                      parameters or {}, root)
+                                      parameters or {}, root, build_args)
     runs = build_dir / "runs"
     runs.mkdir(exist_ok=True)
     _prune_runs(runs)

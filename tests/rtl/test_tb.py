@@ -16,10 +16,12 @@ from accel.tb.modules import REFERENCES
 from accel.tb.runner import (
     RTL_DIR,
     SIM_DIR,
+    VERILATOR_TOP_ONLY,
     BenchFailure,
     BenchResult,
     bench_cache_root,
     cache_root,
+    default_build_args,
     run_bench,
     simulator_available,
 )
@@ -198,6 +200,15 @@ def test_run_bench_builds_once_per_parameters_and_header(tmp_path: Path,
     assert run().build_seconds == 0
     (inc[0] / "counter.vh").write_text("// changed\n")
     assert run().build_dir != first.build_dir
+    assert run(build_args=["-Wall"]).build_dir != first.build_dir  # build arguments are part of the key
+
+
+def test_own_benches_keep_only_the_toplevel_public_on_verilator() -> None:
+    # cocotb's runner makes every signal public, which made the core's Verilator build 8x slower
+    assert default_build_args("verilator", "test_core") == VERILATOR_TOP_ONLY
+    assert default_build_args("icarus", "test_core") == ()
+    assert default_build_args("verilator", "test_my_top") == ()  # a user's bench: cocotb's default
+    assert default_build_args("verilator", str(SIM_DIR / "test_core.py")) == VERILATOR_TOP_ONLY
 
 
 FAKE_UNIT = """
