@@ -161,6 +161,8 @@ def lowering_text(notes: dict[str, Any] | None) -> str:
         plain = notes["plain"]
         text += (f" (row spreading {notes['spread']}; without: {plain['rows']} rows, {plain['matmuls']:,} matmuls, "
                  f"{plain['dma_bytes']:,} bytes)")
+    if notes.get("weights", "resident") != "resident":
+        text += f", weights {notes['weights']}"
     return text
 
 

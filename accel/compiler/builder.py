@@ -72,6 +72,10 @@ class Allocator:
         raise CompileError(f"{what}: {need} bytes per partition do not fit {self.space} ({used} of {self.size} "
                            f"bytes in use, the largest free range {max(hole, 0)} bytes)")
 
+    def room(self) -> int:
+        """Bytes per partition free now, those waiting for reuse included (alloc takes them back)."""
+        return sum(e - s for s, e in self.free_list) + sum(n for _, n in self.pending)
+
     def free(self, start: int, nbytes: int) -> None:
         self.pending.append((start, nbytes))
         while len(self.pending) > self.delay:

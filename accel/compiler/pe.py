@@ -174,32 +174,31 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
     bank_bytes = c.psum_bank_bytes
     plane = hp * wp * BF16
     kcols = kh * kw * cout_g
-    _check_resident_tiles(node, c, b.sbuf.align, -(-cin_g // rows), plane if kept is None else 0, kcols * BF16, p)
+    tiles = -(-cin_g // rows)
+    stream = _weights_streamed(node, b.sbuf, tiles, plane if kept is None else 0, p, (rows, cols),
+                               chunk_rows * ow * BF16)
+    notes["weights"] = "streamed per output-channel tile" if stream else "resident"
     for n in range(p["n"]):
         for g in range(p["g"]):
             cin_tiles = [(k0, min(rows, cin_g - k0)) for k0 in range(0, cin_g, rows)]
-            x_at, w_at = [], []
-            for k0, kt in cin_tiles:  # the group's input channels k0.. and their weights, resident
+            x_at: list[int] = []
+            for k0, kt in cin_tiles:  # the group's input channels k0.., resident
                 if kept is not None:
                     x_at.append(kept[lay_in.index(n, g * cin_g + k0) if isinstance(lay_in, Planes) else
                                      lay_in.index(n, k0, p["cin"], c.sbuf_partitions)])
-                    w_at.append(b.sbuf.alloc(kcols * BF16, f"node {node.name}: weights"))
-                    b.emit("dma", f"dma.load sb[0:{kt}, {w_at[-1]}]:bf16[{kcols}], "
-                                  f"{w_t}({(g * cin_g + k0) * kcols})[{kt}@{kcols}, {kcols}@1]",
-                           writes=(region("sb", 0, kt, w_at[-1], kcols * BF16),))
                     continue
-                xa = b.sbuf.alloc(plane, f"node {node.name}: input plane")
-                wa = b.sbuf.alloc(kcols * BF16, f"node {node.name}: weights")
-                load_plane(seg, p, xa, x_t, n * p["cin"] + g * cin_g + k0, kt, zeros_t)
-                b.emit("dma", f"dma.load sb[0:{kt}, {wa}]:bf16[{kcols}], "
-                              f"{w_t}({(g * cin_g + k0) * kcols})[{kt}@{kcols}, {kcols}@1]",
-                       writes=(region("sb", 0, kt, wa, kcols * BF16),))
-                x_at.append(xa)
-                w_at.append(wa)
+                x_at.append(b.sbuf.alloc(plane, f"node {node.name}: input plane"))
+                load_plane(seg, p, x_at[-1], x_t, n * p["cin"] + g * cin_g + k0, kt, zeros_t)
+            w_at = [] if stream else [_load_weights(seg, node, w_t, (g * cin_g + k0) * kcols, kt, (kh * kw, cout_g))
+                                      for k0, kt in cin_tiles]  # every output channel's, resident
             chunk = 0
             for o0 in range(0, cout_g, cols):
                 ot = min(cols, cout_g - o0)
                 co = g * cout_g + o0
+                if stream:  # this output-channel tile's weights of every input-channel tile
+                    w_at = [_load_weights(seg, node, w_t, (g * cin_g + k0) * kcols + o0, kt, (kh * kw, cout_g, ot))
+                            for k0, kt in cin_tiles]
+                pitch, w0 = (ot, 0) if stream else (cout_g, o0)  # a weight tile's row pitch, first column
                 bias_at = load_bias(seg, f"node {node.name}", b_t, co, ot)
                 for r0 in range(0, oh, chunk_rows):
                     nr = min(chunk_rows, oh - r0)
@@ -210,9 +209,9 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
                     steps = [(t, i, j) for t in range(len(cin_tiles)) for i in range(kh) for j in range(kw)]
                     for s_i, (t, i, j) in enumerate(steps):
                         kt = cin_tiles[t][1]
-                        wo = w_at[t] + ((i * kw + j) * cout_g + o0) * BF16
+                        wo = w_at[t] + ((i * kw + j) * pitch + w0) * BF16
                         b.emit("pe", f"pe.load_weights sb[0:{kt}, {wo}]:bf16[{ot}]",
-                               reads=(region("sb", 0, kt, w_at[t], kcols * BF16),))
+                               reads=(region("sb", 0, kt, w_at[t], kh * kw * pitch * BF16),))
                         e0 = (r0 * p["sh"] + i * p["dh"]) * wp + j * p["dw"]
                         dims = f"{nr}@{p['sh'] * wp}, {ow}@{p['sw']}" if nr > 1 else f"{ow}@{p['sw']}"
                         b.emit("pe", f"pe.matmul psum[0:{ot}, {bank}]:fp32[{m}], "
@@ -220,29 +219,55 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
                                reads=(region("sb", 0, kt, x_at[t], plane),), writes=(out,))
                     _conv_out(seg, node, act, y_t, p, (n, co, ot), (r0, nr), bank, bias_at)
                 b.sbuf.free(bias_at, 4)
-            for xa, wa in zip(x_at, w_at, strict=True):
-                if frees:
-                    b.sbuf.free(xa, plane)
+                if stream:
+                    for wa in w_at:
+                        b.sbuf.free(wa, kh * kw * ot * BF16)
+            for xa in x_at if frees else ():
+                b.sbuf.free(xa, plane)
+            for wa in () if stream else w_at:
                 b.sbuf.free(wa, kcols * BF16)
     return notes
 
 
-def _check_resident_tiles(node: Node, config, align: int, tiles: int, plane: int, weights: int,
-                          p: dict[str, Any]) -> None:
-    """lower_conv keeps every input-channel tile's padded plane (unless the input is kept in SBUF) and its
-    weights for all output channels in SBUF at once: when their aligned sizes alone exceed a partition,
-    no allocation order can fit them, so say so (the node, what it holds, the limit) rather than name
-    whichever allocation happened to fail."""
-    def up(n: int) -> int:
-        return -(-n // align) * align
+def _load_weights(seg: Segment, node: Node, w_t: str, e0: int, kt: int, shape: tuple[int, ...]) -> int:
+    """DMA a weight tile of a conv to a new SBUF range: kt input channels (partitions; row pitch kh kw
+    cout_g elements in DRAM) from element e0 of w_t, each [kh kw, cout_g] (every output channel) or
+    [kh kw, ot] (one output-channel tile: shape (kh kw, cout_g, ot)); its offset."""
+    kk, cout_g = shape[0], shape[1]
+    ot = shape[2] if len(shape) == 3 else cout_g
+    nbytes = kk * ot * BF16
+    at = seg.builder.sbuf.alloc(nbytes, f"node {node.name}: weights")
+    dims = f"{kk}@{cout_g}, {ot}@1" if ot != cout_g else f"{kk * ot}@1"
+    seg.builder.emit("dma", f"dma.load sb[0:{kt}, {at}]:bf16[{kk * ot}], {w_t}({e0})[{kt}@{kk * cout_g}, {dims}]",
+                     writes=(region("sb", 0, kt, at, nbytes),))
+    return at
 
-    held = tiles * (up(plane) + up(weights))
-    if held > config.sbuf_partition_bytes:
+
+def _weights_streamed(node: Node, sbuf, tiles: int, plane: int, p: dict[str, Any], pe: tuple[int, int],
+                      out_rows: int) -> bool:
+    """Whether lower_conv streams the weights: it keeps every input-channel tile's padded plane (unless
+    the input is kept in SBUF) and, when they fit beside them (with the bias and output rows, double
+    buffered), the weights for all output channels; else each output-channel tile's weights in turn.
+    When even the planes and one output-channel tile's weights exceed a partition, no allocation order
+    can fit them: say so (the node, what it holds, the limit) rather than name whichever allocation
+    happened to fail."""
+    def up(n: int) -> int:
+        return -(-n // sbuf.align) * sbuf.align
+
+    rows, cols = pe
+    kk = p["kh"] * p["kw"]
+    whole = tiles * (up(plane) + up(kk * p["cout_g"] * BF16))
+    if whole + 3 * (up(4) + up(out_rows)) <= sbuf.room():
+        return False
+    ot = min(cols, p["cout_g"])
+    held = tiles * (up(plane) + up(kk * ot * BF16))
+    if held > sbuf.size:
         what = f"its padded input plane ({plane} bytes) and " if plane else ""
-        raise CompileError(f"node {node.name} (Conv): each of its {tiles} input-channel tiles ({config.pe_rows} PE "
-                           f"rows) keeps {what}its weights for all {p['cout_g']} output channels ({p['kh']}x{p['kw']}: "
-                           f"{weights} bytes) in SBUF at once: {held} bytes per partition, more than "
-                           f"sbuf_partition_bytes = {config.sbuf_partition_bytes}")
+        raise CompileError(f"node {node.name} (Conv): each of its {tiles} input-channel tiles ({rows} PE rows) "
+                           f"keeps {what}its weights for {ot} output channels ({p['kh']}x{p['kw']}: "
+                           f"{kk * ot * BF16} bytes, streamed a tile of {cols} PE columns at a time) in SBUF at "
+                           f"once: {held} bytes per partition, more than sbuf_partition_bytes = {sbuf.size}")
+    return True
 
 
 def _conv_output(seg: Segment, node: Node) -> str | Planes | Flat:

@@ -147,24 +147,25 @@ def test_points_share_a_lowering_only_where_the_compile_agrees() -> None:
 
 
 def test_a_layer_that_does_not_fit_names_its_node_and_the_limit(tmp_path: Path) -> None:
-    """A 3x3 conv of 256 channels on a 16-row array keeps all 16 input-channel tiles' planes and weights
-    (4,608 bytes a tile: every output channel's) in SBUF at once, 74,752 bytes a partition: at 32 KiB the
-    point fails and its record names the node, what it holds and the limit (ResNet-50's last 3x3 conv in
-    the 200-point sweep: benchmarks/RESULTS.md); at 96 KiB it runs."""
+    """A 3x3 conv of 768 -> 256 channels on a 16-row array keeps all 48 input-channel tiles' planes in
+    SBUF at once, and its weights for all 256 output channels do not fit beside them: streamed one tile
+    of 16 output channels at a time, they take 48 x (64 + 320) = 18,432 bytes a partition (aligned), so
+    at 16 KiB the point fails and its record names the node, what it holds and the limit; at 32 KiB it
+    runs (streamed)."""
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    w = numpy_helper.from_array(np.random.default_rng(0).standard_normal((256, 256, 3, 3)).astype(np.float32), "w")
+    w = numpy_helper.from_array(np.random.default_rng(0).standard_normal((256, 768, 3, 3)).astype(np.float32), "w")
     conv = helper.make_node("Conv", ["x", "w"], ["y"], name="wide_conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1])
-    graph = helper.make_graph([conv], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 256, 1, 1])],
+    graph = helper.make_graph([conv], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 768, 1, 1])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 256, 1, 1])], [w])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "conv.onnx")
     spec = parse_spec(f'[sweep]\ncost_model_only = true\n[[models]]\nonnx = "{tmp_path / "conv.onnx"}"\n'
-                      "[core]\npe_rows = 16\npe_cols = 16\n[vary]\nsbuf_partition_bytes = [32768, 98304]\n")
+                      "[core]\npe_rows = 16\npe_cols = 16\n[vary]\nsbuf_partition_bytes = [16384, 32768]\n")
     small, big = run_sweep(spec, cache=None, workers=1, progress=False)
     assert small["error"] == (
-        "CompileError: node wide_conv (Conv): each of its 16 input-channel tiles (16 PE rows) keeps its padded input "
-        "plane (18 bytes) and its weights for all 256 output channels (3x3: 4608 bytes) in SBUF at once: 74752 bytes "
-        "per partition, more than sbuf_partition_bytes = 32768")
-    assert not big["error"] and big["cycles"] > 0 and big["macs"] == 256 * 256 * 9
+        "CompileError: node wide_conv (Conv): each of its 48 input-channel tiles (16 PE rows) keeps its padded input "
+        "plane (18 bytes) and its weights for 16 output channels (3x3: 288 bytes, streamed a tile of 16 PE columns "
+        "at a time) in SBUF at once: 18432 bytes per partition, more than sbuf_partition_bytes = 16384")
+    assert not big["error"] and big["cycles"] > 0 and big["macs"] == 768 * 256 * 9
