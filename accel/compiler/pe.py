@@ -25,6 +25,7 @@ from accel.compiler.segment import Flat, Planes, Rows, Segment
 from accel.timing.dma import descriptors
 
 BF16 = 2  # bytes
+STREAMED = "streamed per output-channel tile"  # lower_conv's notes["weights"] when it streams them
 
 
 def _drain(seg: Segment, act: str | None, dst: str, src: str, bias: str, reads, writes, alpha: float = 1.0) -> None:
@@ -136,7 +137,7 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
     `spread`, row spreading when it is estimated faster (`spread_plan`, decided at the default tile).
     `tile`: the most output elements one matmul writes into its PSUM bank (tuning's tile, whole
     output rows; None: a whole bank). Returns the lowering's notes for the report: PE rows per
-    matmul, matmuls and DMA bytes, spread and plain side by side."""
+    matmul, matmuls and DMA bytes, spread and plain side by side, and whether the weights stream."""
     b, c, graph = seg.builder, seg.config, seg.graph
     p = conv_params(node, graph)
     plan = spread_plan(p, c) if spread else None
@@ -164,20 +165,21 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
     hp, wp, oh, ow, kh, kw = p["hp"], p["wp"], p["oh"], p["ow"], p["kh"], p["kw"]
     cin_g, cout_g = p["cin_g"], p["cout_g"]
     rows, cols = c.pe_rows, c.pe_cols
-    # prepared constants: W as [g, cin_g, kh, kw, cout_g] and the bias as a column
-    wprep = weights.reshape(p["g"], cout_g, cin_g, kh, kw).transpose(0, 2, 3, 4, 1)
-    w_t = seg.const(wprep, "bf16")
-    b_t = seg.const(bias.astype(np.float32), "fp32")
-    padded = any((p["pt"], p["pl"], p["pb"], p["pr"]))
-    zeros_t = seg.const(np.zeros(hp * wp), "bf16") if padded else None
     chunk_rows = _chunk_rows(p, c)
     bank_bytes = c.psum_bank_bytes
     plane = hp * wp * BF16
-    kcols = kh * kw * cout_g
-    tiles = -(-cin_g // rows)
-    stream = _weights_streamed(node, b.sbuf, tiles, plane if kept is None else 0, p, (rows, cols),
+    kk = kh * kw
+    stream = _weights_streamed(node, b.sbuf, -(-cin_g // rows), plane if kept is None else 0, p, (rows, cols),
                                chunk_rows * ow * BF16)
-    notes["weights"] = "streamed per output-channel tile" if stream else "resident"
+    notes["weights"] = STREAMED if stream else "resident"
+    # prepared constants: W as [g, cin_g, kh, kw, cout_g] (streamed: [g, output-channel tile, cin_g, kh, kw,
+    # its channels], so a tile's weights of one input channel are contiguous) and the bias as a column
+    w5 = weights.reshape(p["g"], cout_g, cin_g, kh, kw).transpose(0, 2, 3, 4, 1)
+    w_t = seg.const(np.concatenate([w5[..., o0:o0 + cols].reshape(p["g"], -1) for o0 in range(0, cout_g, cols)], 1)
+                    if stream else w5, "bf16")
+    b_t = seg.const(bias.astype(np.float32), "fp32")
+    padded = any((p["pt"], p["pl"], p["pb"], p["pr"]))
+    zeros_t = seg.const(np.zeros(hp * wp), "bf16") if padded else None
     for n in range(p["n"]):
         for g in range(p["g"]):
             cin_tiles = [(k0, min(rows, cin_g - k0)) for k0 in range(0, cin_g, rows)]
@@ -189,14 +191,14 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
                     continue
                 x_at.append(b.sbuf.alloc(plane, f"node {node.name}: input plane"))
                 load_plane(seg, p, x_at[-1], x_t, n * p["cin"] + g * cin_g + k0, kt, zeros_t)
-            w_at = [] if stream else [_load_weights(seg, node, w_t, (g * cin_g + k0) * kcols, kt, (kh * kw, cout_g))
+            w_at = [] if stream else [_load_weights(seg, node, w_t, (g * cin_g + k0) * kk * cout_g, kt, kk * cout_g)
                                       for k0, kt in cin_tiles]  # every output channel's, resident
             chunk = 0
             for o0 in range(0, cout_g, cols):
                 ot = min(cols, cout_g - o0)
                 co = g * cout_g + o0
                 if stream:  # this output-channel tile's weights of every input-channel tile
-                    w_at = [_load_weights(seg, node, w_t, (g * cin_g + k0) * kcols + o0, kt, (kh * kw, cout_g, ot))
+                    w_at = [_load_weights(seg, node, w_t, (g * cin_g * cout_g + cin_g * o0 + k0 * ot) * kk, kt, kk * ot)
                             for k0, kt in cin_tiles]
                 pitch, w0 = (ot, 0) if stream else (cout_g, o0)  # a weight tile's row pitch, first column
                 bias_at = load_bias(seg, f"node {node.name}", b_t, co, ot)
@@ -211,7 +213,7 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
                         kt = cin_tiles[t][1]
                         wo = w_at[t] + ((i * kw + j) * pitch + w0) * BF16
                         b.emit("pe", f"pe.load_weights sb[0:{kt}, {wo}]:bf16[{ot}]",
-                               reads=(region("sb", 0, kt, w_at[t], kh * kw * pitch * BF16),))
+                               reads=(region("sb", 0, kt, w_at[t], kk * pitch * BF16),))
                         e0 = (r0 * p["sh"] + i * p["dh"]) * wp + j * p["dw"]
                         dims = f"{nr}@{p['sh'] * wp}, {ow}@{p['sw']}" if nr > 1 else f"{ow}@{p['sw']}"
                         b.emit("pe", f"pe.matmul psum[0:{ot}, {bank}]:fp32[{m}], "
@@ -221,25 +223,20 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
                 b.sbuf.free(bias_at, 4)
                 if stream:
                     for wa in w_at:
-                        b.sbuf.free(wa, kh * kw * ot * BF16)
+                        b.sbuf.free(wa, kk * ot * BF16)
             for xa in x_at if frees else ():
                 b.sbuf.free(xa, plane)
             for wa in () if stream else w_at:
-                b.sbuf.free(wa, kcols * BF16)
+                b.sbuf.free(wa, kk * cout_g * BF16)
     return notes
 
 
-def _load_weights(seg: Segment, node: Node, w_t: str, e0: int, kt: int, shape: tuple[int, ...]) -> int:
-    """DMA a weight tile of a conv to a new SBUF range: kt input channels (partitions; row pitch kh kw
-    cout_g elements in DRAM) from element e0 of w_t, each [kh kw, cout_g] (every output channel) or
-    [kh kw, ot] (one output-channel tile: shape (kh kw, cout_g, ot)); its offset."""
-    kk, cout_g = shape[0], shape[1]
-    ot = shape[2] if len(shape) == 3 else cout_g
-    nbytes = kk * ot * BF16
-    at = seg.builder.sbuf.alloc(nbytes, f"node {node.name}: weights")
-    dims = f"{kk}@{cout_g}, {ot}@1" if ot != cout_g else f"{kk * ot}@1"
-    seg.builder.emit("dma", f"dma.load sb[0:{kt}, {at}]:bf16[{kk * ot}], {w_t}({e0})[{kt}@{kk * cout_g}, {dims}]",
-                     writes=(region("sb", 0, kt, at, nbytes),))
+def _load_weights(seg: Segment, node: Node, w_t: str, e0: int, kt: int, count: int) -> int:
+    """DMA a conv's weight tile to a new SBUF range: kt input channels (partitions), each `count`
+    contiguous elements of w_t from element e0 on ([kh kw, output channels]); its offset."""
+    at = seg.builder.sbuf.alloc(count * BF16, f"node {node.name}: weights")
+    seg.builder.emit("dma", f"dma.load sb[0:{kt}, {at}]:bf16[{count}], {w_t}({e0})[{kt}@{count}, {count}@1]",
+                     writes=(region("sb", 0, kt, at, count * BF16),))
     return at
 
 
