@@ -183,16 +183,16 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
     for n in range(p["n"]):
         for g in range(p["g"]):
             cin_tiles = [(k0, min(rows, cin_g - k0)) for k0 in range(0, cin_g, rows)]
-            x_at: list[int] = []
-            for k0, kt in cin_tiles:  # the group's input channels k0.., resident
+            x_at, w_at = [], []
+            for k0, kt in cin_tiles:  # the group's input channels k0.. (and all their weights), resident
                 if kept is not None:
                     x_at.append(kept[lay_in.index(n, g * cin_g + k0) if isinstance(lay_in, Planes) else
                                      lay_in.index(n, k0, p["cin"], c.sbuf_partitions)])
-                    continue
-                x_at.append(b.sbuf.alloc(plane, f"node {node.name}: input plane"))
-                load_plane(seg, p, x_at[-1], x_t, n * p["cin"] + g * cin_g + k0, kt, zeros_t)
-            w_at = [] if stream else [_load_weights(seg, node, w_t, (g * cin_g + k0) * kk * cout_g, kt, kk * cout_g)
-                                      for k0, kt in cin_tiles]  # every output channel's, resident
+                else:
+                    x_at.append(b.sbuf.alloc(plane, f"node {node.name}: input plane"))
+                    load_plane(seg, p, x_at[-1], x_t, n * p["cin"] + g * cin_g + k0, kt, zeros_t)
+                if not stream:
+                    w_at.append(_load_weights(seg, node, w_t, (g * cin_g + k0) * kk * cout_g, kt, kk * cout_g))
             chunk = 0
             for o0 in range(0, cout_g, cols):
                 ot = min(cols, cout_g - o0)
