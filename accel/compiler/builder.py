@@ -72,6 +72,10 @@ class Allocator:
         raise CompileError(f"{what}: {need} bytes per partition do not fit {self.space} ({used} of {self.size} "
                            f"bytes in use, the largest free range {max(hole, 0)} bytes)")
 
+    def aligned(self, nbytes: int) -> int:
+        """The bytes per partition an allocation of `nbytes` takes (at the default alignment)."""
+        return -(-nbytes // self.align) * self.align
+
     def room(self) -> int:
         """Bytes per partition free now, those waiting for reuse included (alloc takes them back)."""
         return sum(e - s for s, e in self.free_list) + sum(n for _, n in self.pending)
@@ -82,7 +86,7 @@ class Allocator:
             self._release(*self.pending.pop(0))
 
     def _release(self, start: int, nbytes: int) -> None:
-        need = -(-nbytes // self.align) * self.align
+        need = self.aligned(nbytes)
         spans = sorted(self.free_list + [(start, start + need)])
         merged: list[tuple[int, int]] = []
         for s, e in spans:

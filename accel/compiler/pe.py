@@ -221,13 +221,14 @@ def lower_conv(seg: Segment, node: Node, act: str | None, weights: np.ndarray, b
                                reads=(region("sb", 0, kt, x_at[t], plane),), writes=(out,))
                     _conv_out(seg, node, act, y_t, p, (n, co, ot), (r0, nr), bank, bias_at)
                 b.sbuf.free(bias_at, 4)
-                if stream:
+                if stream:  # this tile's weights
                     for wa in w_at:
                         b.sbuf.free(wa, kk * ot * BF16)
-            for xa in x_at if frees else ():
-                b.sbuf.free(xa, plane)
-            for wa in () if stream else w_at:
-                b.sbuf.free(wa, kk * cout_g * BF16)
+            for t, xa in enumerate(x_at):  # each tile's plane, then its weights (resident), in turn
+                if frees:
+                    b.sbuf.free(xa, plane)
+                if not stream:
+                    b.sbuf.free(w_at[t], kk * cout_g * BF16)
     return notes
 
 
@@ -248,9 +249,7 @@ def _weights_streamed(node: Node, sbuf, tiles: int, plane: int, p: dict[str, Any
     When even the planes and one output-channel tile's weights exceed a partition, no allocation order
     can fit them: say so (the node, what it holds, the limit) rather than name whichever allocation
     happened to fail."""
-    def up(n: int) -> int:
-        return -(-n // sbuf.align) * sbuf.align
-
+    up = sbuf.aligned
     rows, cols = pe
     kk = p["kh"] * p["kw"]
     whole = tiles * (up(plane) + up(kk * p["cout_g"] * BF16))

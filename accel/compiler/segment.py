@@ -138,7 +138,7 @@ class Segment:
         and its producer stores it to DRAM. A guard, not a proof: kept values alive across several
         layers can still crowd the tiles of a layer lowered later (a CompileError naming it)."""
         a = self.builder.sbuf
-        if sum(-(-n // a.align) * a.align for n in sizes) > a.room() // 2:
+        if sum(a.aligned(n) for n in sizes) > a.room() // 2:
             del self.keep[value]
             return None
         self.resident[value] = [a.alloc(n, what) for n in sizes]
